@@ -1,0 +1,47 @@
+//! Helpers for the end-to-end tests: find (and build once) the real binaries of the
+//! workspace, start them as child processes and stop them cleanly.
+//!
+//! The tests in `tests/tests/` run the programs a user runs — no in-process shortcuts —
+//! so they prove the binaries, their flags and their output, not just the libraries.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Path of a workspace binary (`wallet-server`, `canteen-terminal`, `firmware-sim`),
+/// built with the same profile as the running test on first use.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // target/<profile>/deps/<test-exe> → target/<profile>
+        let exe = std::env::current_exe().expect("current test executable");
+        let profile_dir = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("test executable lives in target/<profile>/deps")
+            .to_path_buf();
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "wallet-server",
+            "-p",
+            "canteen-terminal",
+            "-p",
+            "firmware-sim",
+            "--bins",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build for the binaries");
+        assert!(status.success(), "building the workspace binaries failed");
+        profile_dir
+    });
+    let path = dir.join(name);
+    assert!(path.exists(), "binary {} not found", path.display());
+    path
+}
