@@ -1,13 +1,16 @@
 //! The vocabulary the wallet server and the canteen terminal both speak.
 //!
 //! Anything the two sides must agree on lives here and only here: identifiers of people
-//! and schools ([`id`]), card UIDs ([`card`]), the signed dynamic QR pass ([`pass`]) and
-//! the rules of time ([`time`]). Neither binary depends on the other; both depend on this.
+//! and schools ([`id`]), card UIDs ([`card`]), voucher ids ([`voucher`]), the signed
+//! dynamic QR pass ([`pass`]) and the rules of time ([`time`]). Neither binary depends on
+//! the other; both depend on this crate.
 
 pub mod card;
 pub mod id;
 pub mod pass;
 pub mod time;
+pub mod voucher;
 
 pub use card::CardUid;
 pub use id::{Bin, IdError, Iin, Sex};
+pub use voucher::VoucherId;

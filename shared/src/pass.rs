@@ -31,6 +31,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::id::Bin;
+use crate::voucher::VoucherId;
 
 /// Text prefix of every pass of format version 1.
 pub const PREFIX: &str = "SW1:";
@@ -80,7 +81,7 @@ impl FromStr for KeyId {
 /// What a pass says, apart from who signed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassClaims {
-    pub voucher_id: Uuid,
+    pub voucher_id: VoucherId,
     pub school: Bin,
     pub valid_from: OffsetDateTime,
     /// Exclusive: the pass is no longer valid at this instant.
@@ -270,7 +271,7 @@ fn encode_payload(kid: KeyId, c: &PassClaims) -> Result<[u8; PAYLOAD_LEN], KeyEr
     let mut p = [0u8; PAYLOAD_LEN];
     p[0] = VERSION;
     p[1..5].copy_from_slice(&kid.0);
-    p[5..21].copy_from_slice(c.voucher_id.as_bytes());
+    p[5..21].copy_from_slice(c.voucher_id.as_uuid().as_bytes());
     p[21..26].copy_from_slice(&c.school.to_u64().to_be_bytes()[3..]);
     p[26..30].copy_from_slice(&from.to_be_bytes());
     p[30..34].copy_from_slice(&until.to_be_bytes());
@@ -303,7 +304,7 @@ fn decode_payload(p: &[u8]) -> Result<PassClaims, PassError> {
     let mut nonce = [0u8; 8];
     nonce.copy_from_slice(field(34..42)?);
     Ok(PassClaims {
-        voucher_id: Uuid::from_bytes(voucher),
+        voucher_id: VoucherId::from_uuid(Uuid::from_bytes(voucher)),
         school,
         valid_from: secs(26..30)?,
         valid_until: secs(30..34)?,

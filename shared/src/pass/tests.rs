@@ -9,7 +9,7 @@ fn school() -> Bin {
 
 fn claims() -> PassClaims {
     PassClaims {
-        voucher_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
+        voucher_id: VoucherId::from_uuid(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001)),
         school: school(),
         valid_from: datetime!(2026-09-01 02:00 UTC),
         valid_until: datetime!(2026-09-01 19:00 UTC),
@@ -213,7 +213,7 @@ fn published_keys_round_trip_and_kid_must_match_the_key() {
 fn pass_text_fits_qr_version_10_at_level_m_in_alphanumeric_mode() {
     let (signer, _) = signer_and_keys();
     let largest = PassClaims {
-        voucher_id: Uuid::max(),
+        voucher_id: VoucherId::from_uuid(Uuid::max()),
         school: Bin::generate(&[9; 11]).expect("a BIN of nines exists"),
         valid_from: datetime!(2106-02-07 06:28:00 UTC),
         valid_until: datetime!(2106-02-07 06:28:15 UTC),
