@@ -1,0 +1,129 @@
+//! The running server: shared state, start-up (store, keys, demo seed) and serving with
+//! graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use shared::time::{Clock, ShiftedClock, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::auth::{DevIdentityProvider, JwtVerifier};
+use crate::config::{Config, JwtKeySource};
+use crate::metrics::Metrics;
+use crate::store::{self, Store};
+use crate::vouchers::SchoolYearRule;
+
+/// What `--demo` adds: the token signer and the movable clock.
+#[derive(Debug)]
+pub struct DemoTools {
+    pub idp: DevIdentityProvider,
+    pub clock: Arc<ShiftedClock>,
+}
+
+/// State every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub verifier: Arc<JwtVerifier>,
+    pub metrics: Arc<Metrics>,
+    pub school_year: SchoolYearRule,
+    pub max_body_bytes: usize,
+    /// Present only with `--demo`.
+    pub demo: Option<Arc<DemoTools>>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+/// Builds the state from configuration: opens the store, loads or generates keys.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    let store = store::open(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .context("opening the database")?;
+    let (verifier, demo, clock): (JwtVerifier, _, Arc<dyn Clock>) = match &config.jwt_keys {
+        JwtKeySource::DemoGenerated => {
+            let (idp, verifier) =
+                DevIdentityProvider::generate(&config.jwt_issuer, &config.jwt_audience)?;
+            let clock = Arc::new(ShiftedClock::new());
+            let tools = Arc::new(DemoTools {
+                idp,
+                clock: clock.clone(),
+            });
+            (verifier, Some(tools), clock)
+        }
+        JwtKeySource::PemFile(path) => (
+            JwtVerifier::from_pem_file(
+                path,
+                config.jwt_algorithm,
+                &config.jwt_issuer,
+                &config.jwt_audience,
+            )?,
+            None,
+            Arc::new(SystemClock),
+        ),
+        JwtKeySource::JwksFile(path) => (
+            JwtVerifier::from_jwks_file(
+                path,
+                config.jwt_algorithm,
+                &config.jwt_issuer,
+                &config.jwt_audience,
+            )?,
+            None,
+            Arc::new(SystemClock),
+        ),
+    };
+    Ok(AppState {
+        store,
+        clock,
+        verifier: Arc::new(verifier),
+        metrics: Arc::new(Metrics::new()),
+        school_year: SchoolYearRule::default(),
+        max_body_bytes: config.max_body_bytes,
+        demo: if config.demo { demo } else { None },
+    })
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    let app = crate::http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

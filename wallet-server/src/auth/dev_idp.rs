@@ -1,0 +1,74 @@
+//! The development identity provider of `--demo`: signs tokens for any subject and role with
+//! a key generated at start, so the API can be tried without a real IdP. It does not exist
+//! outside `--demo`; the route that uses it is not even mounted.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use time::OffsetDateTime;
+
+use super::{Claims, JwtVerifier, Role};
+
+/// Signs demo tokens; pairs with the verifier it returns.
+pub struct DevIdentityProvider {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+    ttl: time::Duration,
+}
+
+impl std::fmt::Debug for DevIdentityProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIdentityProvider")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key could not be generated.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot generate the demo signing key: no system randomness")]
+pub struct NoRandomness;
+
+impl DevIdentityProvider {
+    /// Generates a fresh Ed25519 key; returns the provider and a verifier that trusts it.
+    pub fn generate(issuer: &str, audience: &str) -> Result<(Self, JwtVerifier), NoRandomness> {
+        let rng = SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| NoRandomness)?;
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| NoRandomness)?;
+        let verifier = JwtVerifier::with_key(
+            DecodingKey::from_ed_der(pair.public_key().as_ref()),
+            Algorithm::EdDSA,
+            issuer,
+            audience,
+        );
+        let provider = DevIdentityProvider {
+            key: EncodingKey::from_ed_der(pkcs8.as_ref()),
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+            ttl: time::Duration::hours(12),
+        };
+        Ok((provider, verifier))
+    }
+
+    /// A signed token for `sub` with `role` (and `school` for staff), valid for 12 hours
+    /// from `now`.
+    pub fn issue(
+        &self,
+        sub: &str,
+        role: Role,
+        school: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims = Claims {
+            sub: sub.to_string(),
+            role,
+            school: school.map(str::to_string),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now.unix_timestamp(),
+            exp: (now + self.ttl).unix_timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
+    }
+}

@@ -1,0 +1,110 @@
+//! The people and places of the service: schools, students, their representatives, and the
+//! programmes vouchers belong to. Plain data with parsed identifiers; rules live in the
+//! service modules (`vouchers`, and later `eligibility`, `consent`, …).
+
+use serde::{Deserialize, Serialize};
+use shared::{Bin, Iin};
+
+/// A voucher programme (мера поддержки). The engine is the same; the rules differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Programme {
+    SchoolMeals,
+    Gas,
+}
+
+/// Why a stored or received word is not one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what}: {value:?}")]
+pub struct UnknownWord {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// Enums stored as words: `as_str` for the database and JSON, `FromStr` back.
+macro_rules! words {
+    ($ty:ident, $what:literal, { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(&self) -> &'static str {
+                match self { $($ty::$variant => $word),+ }
+            }
+        }
+
+        impl ::std::str::FromStr for $ty {
+            type Err = UnknownWord;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok($ty::$variant),)+
+                    _ => Err(UnknownWord { what: $what, value: s.to_string() }),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use words;
+
+words!(Programme, "programme", { SchoolMeals => "school_meals", Gas => "gas" });
+
+/// Why a student is entitled to free meals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Family receives targeted social assistance (АСП).
+    Asp,
+    /// Family income below the subsistence minimum.
+    LowIncome,
+    /// Orphan or child without parental care living in a family.
+    Orphan,
+    /// Primary grades (2026 pilot: all of them).
+    Primary,
+}
+
+words!(Category, "category", {
+    Asp => "asp", LowIncome => "low_income", Orphan => "orphan", Primary => "primary",
+});
+
+/// How a representative is related to the student; also the order SMS consent asks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    Mother,
+    Father,
+    Guardian,
+}
+
+words!(Relation, "relation", { Mother => "mother", Father => "father", Guardian => "guardian" });
+
+/// A school (организация образования), the provider of meals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct School {
+    pub bin: Bin,
+    pub name: String,
+}
+
+/// A student (учащийся).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Student {
+    pub iin: Iin,
+    pub full_name: String,
+    pub school: Bin,
+    /// 0 (pre-school class) to 11.
+    pub grade: u8,
+    pub class_label: String,
+    pub category: Category,
+}
+
+/// A parent or other legal representative (услугополучатель), the wallet user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Representative {
+    pub iin: Iin,
+    pub full_name: String,
+    /// E.164 without the plus, e.g. `77011234567`, when known.
+    pub phone: Option<String>,
+}

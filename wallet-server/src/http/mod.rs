@@ -1,0 +1,120 @@
+//! The HTTP surface: one router per audience, assembled here with the layers every request
+//! passes (metrics, tracing, body limit, panic guard) and JSON errors for everything that
+//! falls through (unknown route, wrong method).
+//!
+//! Routes are registered through `utoipa-axum`, so `/openapi.json` is generated from the
+//! same code that serves the API and cannot drift from it.
+
+mod dev;
+mod json;
+mod ops;
+mod school;
+mod wallet;
+
+use std::any::Any;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use json::ApiJson;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Social Wallet — free school meals",
+        description = "Vouchers, dynamic QR passes, canteen terminals and табели."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "ops", description = "Health, readiness, metrics, this document"),
+        (name = "wallet", description = "Parents in the eGov Mobile wallet"),
+        (name = "school", description = "School staff"),
+        (name = "dev", description = "Only with --demo"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of the routes this state serves.
+pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::routes())
+        .merge(wallet::routes())
+        .merge(school::routes());
+    if state.demo.is_some() {
+        api = api.merge(dev::routes());
+    }
+    api.split_for_parts()
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api_router(&state);
+    let openapi = std::sync::Arc::new(openapi);
+    let max_body = state.max_body_bytes;
+    api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let doc = openapi.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(unknown_route)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(DefaultBodyLimit::max(max_body))
+    .layer(axum::middleware::from_fn_with_state(
+        state.metrics.clone(),
+        crate::metrics::track,
+    ))
+    .layer(TraceLayer::new_for_http().make_span_with(
+        |req: &axum::http::Request<axum::body::Body>| {
+            // The path may hold ids but never IINs: parents' IINs travel in tokens only.
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        },
+    ))
+    .layer(CatchPanicLayer::custom(panic_response))
+    .with_state(state)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal().into_response()
+}

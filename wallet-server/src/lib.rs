@@ -1,0 +1,17 @@
+//! The Social Wallet backend for free school meals.
+//!
+//! Layers, top to bottom: `http` (routers per audience) → `auth` (who is calling) → domain
+//! services (`vouchers`, …) → `store` (SQLite or PostgreSQL behind one trait). `app` wires
+//! them together; `config` says how; `demo` seeds a school to try it on.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod store;
+pub mod vouchers;
