@@ -95,7 +95,12 @@ fn people() -> People {
         kid: student("Бекова Алия", date!(2018 - 02 - 03), 2, "2А", &school),
         sibling: student("Бекова Дина", date!(2017 - 04 - 05), 3, "3Б", &school),
         stranger_kid: student("Ли Мира", date!(2018 - 06 - 07), 2, "2В", &other_school),
-        mother: rep("Бекова Сауле", date!(1988 - 01 - 02), Sex::Female, Some("77010000001")),
+        mother: rep(
+            "Бекова Сауле",
+            date!(1988 - 01 - 02),
+            Sex::Female,
+            Some("77010000001"),
+        ),
         father: rep("Беков Марат", date!(1985 - 03 - 04), Sex::Male, None),
         guardian: rep("Ахметова Роза", date!(1960 - 05 - 06), Sex::Female, None),
         school,
@@ -110,33 +115,69 @@ async fn story(store: Arc<dyn Store>) {
 
     // Schools: insert, read, rename.
     store.upsert_school(&p.school, T0).await.expect("school");
-    store.upsert_school(&p.other_school, T0).await.expect("school");
-    assert_eq!(store.school(p.school.bin).await.expect("read"), Some(p.school.clone()));
-    let renamed = School { name: "Школа №1 им. Абая".into(), ..p.school.clone() };
+    store
+        .upsert_school(&p.other_school, T0)
+        .await
+        .expect("school");
+    assert_eq!(
+        store.school(p.school.bin).await.expect("read"),
+        Some(p.school.clone())
+    );
+    let renamed = School {
+        name: "Школа №1 им. Абая".into(),
+        ..p.school.clone()
+    };
     store.upsert_school(&renamed, T0).await.expect("rename");
-    assert_eq!(store.school(p.school.bin).await.expect("read"), Some(renamed));
+    assert_eq!(
+        store.school(p.school.bin).await.expect("read"),
+        Some(renamed)
+    );
     let unknown = bin([9, 9, 0, 1, 4, 0, 0, 0, 1, 2, 3]);
     assert_eq!(store.school(unknown).await.expect("read"), None);
 
     // A student of an unknown school is refused and leaves nothing behind.
-    let orphaned = Student { school: unknown, ..p.kid.clone() };
+    let orphaned = Student {
+        school: unknown,
+        ..p.kid.clone()
+    };
     assert!(store.upsert_student(&orphaned, T0).await.is_err());
     assert_eq!(store.student(p.kid.iin).await.expect("read"), None);
 
     for s in [&p.kid, &p.sibling, &p.stranger_kid] {
         store.upsert_student(s, T0).await.expect("student");
     }
-    assert_eq!(store.student(p.kid.iin).await.expect("read"), Some(p.kid.clone()));
+    assert_eq!(
+        store.student(p.kid.iin).await.expect("read"),
+        Some(p.kid.clone())
+    );
 
     // Representatives: order is mother, father, guardian whatever the insertion order.
     for r in [&p.guardian, &p.father, &p.mother] {
-        store.upsert_representative(r, T0).await.expect("representative");
+        store
+            .upsert_representative(r, T0)
+            .await
+            .expect("representative");
     }
-    store.link_representative(p.kid.iin, p.guardian.iin, Relation::Guardian).await.expect("link");
-    store.link_representative(p.kid.iin, p.father.iin, Relation::Father).await.expect("link");
-    store.link_representative(p.kid.iin, p.mother.iin, Relation::Mother).await.expect("link");
-    store.link_representative(p.kid.iin, p.mother.iin, Relation::Mother).await.expect("idempotent");
-    store.link_representative(p.sibling.iin, p.mother.iin, Relation::Mother).await.expect("link");
+    store
+        .link_representative(p.kid.iin, p.guardian.iin, Relation::Guardian)
+        .await
+        .expect("link");
+    store
+        .link_representative(p.kid.iin, p.father.iin, Relation::Father)
+        .await
+        .expect("link");
+    store
+        .link_representative(p.kid.iin, p.mother.iin, Relation::Mother)
+        .await
+        .expect("link");
+    store
+        .link_representative(p.kid.iin, p.mother.iin, Relation::Mother)
+        .await
+        .expect("idempotent");
+    store
+        .link_representative(p.sibling.iin, p.mother.iin, Relation::Mother)
+        .await
+        .expect("link");
     let reps = store.representatives_of(p.kid.iin).await.expect("reps");
     let order: Vec<_> = reps.iter().map(|(r, rel)| (r.iin, *rel)).collect();
     assert_eq!(
@@ -149,8 +190,14 @@ async fn story(store: Arc<dyn Store>) {
     );
     assert_eq!(reps[0].0.phone.as_deref(), Some("77010000001"));
     // An update without a phone keeps the known phone.
-    let no_phone = Representative { phone: None, ..p.mother.clone() };
-    store.upsert_representative(&no_phone, T0).await.expect("update");
+    let no_phone = Representative {
+        phone: None,
+        ..p.mother.clone()
+    };
+    store
+        .upsert_representative(&no_phone, T0)
+        .await
+        .expect("update");
     let reps = store.representatives_of(p.kid.iin).await.expect("reps");
     assert_eq!(reps[0].0.phone.as_deref(), Some("77010000001"));
 
@@ -165,8 +212,18 @@ async fn voucher_story(store: &Arc<dyn Store>, p: &People) {
         .form_voucher(&first, &audit(first.id, "form", None, VoucherState::Formed))
         .await
         .expect("form");
-    let Formed::New(v) = formed else { panic!("expected a new voucher, got {formed:?}") };
-    assert_eq!((v.id, v.state, v.valid_from, v.valid_until), (first.id, VoucherState::Formed, year().first_day, year().last_day));
+    let Formed::New(v) = formed else {
+        panic!("expected a new voucher, got {formed:?}")
+    };
+    assert_eq!(
+        (v.id, v.state, v.valid_from, v.valid_until),
+        (
+            first.id,
+            VoucherState::Formed,
+            year().first_day,
+            year().last_day
+        )
+    );
     assert_eq!(v.formed_at, T0);
     assert_eq!(v.activated_at, None);
     let again = new_voucher(&p.kid);
@@ -175,85 +232,194 @@ async fn voucher_story(store: &Arc<dyn Store>, p: &People) {
         .await
         .expect("form again");
     assert_eq!(formed, Formed::Existing(v.clone()));
-    assert_eq!(store.voucher(again.id).await.expect("read"), None, "nothing formed twice");
+    assert_eq!(
+        store.voucher(again.id).await.expect("read"),
+        None,
+        "nothing formed twice"
+    );
 
     // Activation: compare-and-set on the state.
     let later = T0 + time::Duration::hours(2);
-    let activate = AuditEntry { at: later, ..audit(v.id, "activate", Some(VoucherState::Formed), VoucherState::Activated) };
+    let activate = AuditEntry {
+        at: later,
+        ..audit(
+            v.id,
+            "activate",
+            Some(VoucherState::Formed),
+            VoucherState::Activated,
+        )
+    };
     let active = store
-        .transition_voucher(v.id, VoucherState::Formed, VoucherState::Activated, &activate)
+        .transition_voucher(
+            v.id,
+            VoucherState::Formed,
+            VoucherState::Activated,
+            &activate,
+        )
         .await
         .expect("activate");
     assert_eq!(active.state, VoucherState::Activated);
     assert_eq!(active.activated_at, Some(later));
     assert_eq!(active.updated_at, later);
     let err = store
-        .transition_voucher(v.id, VoucherState::Formed, VoucherState::Activated, &activate)
+        .transition_voucher(
+            v.id,
+            VoucherState::Formed,
+            VoucherState::Activated,
+            &activate,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict { current } if current == "activated"), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Conflict { current } if current == "activated"),
+        "{err:?}"
+    );
     let missing = VoucherId::new();
     let err = store
-        .transition_voucher(missing, VoucherState::Formed, VoucherState::Activated, &activate)
+        .transition_voucher(
+            missing,
+            VoucherState::Formed,
+            VoucherState::Activated,
+            &activate,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 
     // Two racing transitions: exactly one wins.
     let sib = new_voucher(&p.sibling);
-    store.form_voucher(&sib, &audit(sib.id, "form", None, VoucherState::Formed)).await.expect("form");
-    let a = audit(sib.id, "activate", Some(VoucherState::Formed), VoucherState::Activated);
+    store
+        .form_voucher(&sib, &audit(sib.id, "form", None, VoucherState::Formed))
+        .await
+        .expect("form");
+    let a = audit(
+        sib.id,
+        "activate",
+        Some(VoucherState::Formed),
+        VoucherState::Activated,
+    );
     let (r1, r2) = tokio::join!(
         store.transition_voucher(sib.id, VoucherState::Formed, VoucherState::Activated, &a),
         store.transition_voucher(sib.id, VoucherState::Formed, VoucherState::Activated, &a),
     );
-    assert_eq!([r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count(), 1, "{r1:?} {r2:?}");
-    assert_eq!(store.audit_trail("voucher", &sib.id.to_string()).await.expect("trail").len(), 2);
+    assert_eq!(
+        [r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{r1:?} {r2:?}"
+    );
+    assert_eq!(
+        store
+            .audit_trail("voucher", &sib.id.to_string())
+            .await
+            .expect("trail")
+            .len(),
+        2
+    );
 
     // The wallet view: the mother sees both children, the guardian one, a stranger none.
-    let mine = store.vouchers_of_representative(p.mother.iin).await.expect("list");
+    let mine = store
+        .vouchers_of_representative(p.mother.iin)
+        .await
+        .expect("list");
     assert_eq!(mine.len(), 2);
-    assert!(mine.iter().all(|view| view.school_name == "Школа №1 им. Абая"));
-    let theirs = store.vouchers_of_representative(p.guardian.iin).await.expect("list");
+    assert!(mine
+        .iter()
+        .all(|view| view.school_name == "Школа №1 им. Абая"));
+    let theirs = store
+        .vouchers_of_representative(p.guardian.iin)
+        .await
+        .expect("list");
     assert_eq!(theirs.len(), 1);
-    assert_eq!((theirs[0].student_name.as_str(), theirs[0].class_label.as_str()), ("Бекова Алия", "2А"));
+    assert_eq!(
+        (
+            theirs[0].student_name.as_str(),
+            theirs[0].class_label.as_str()
+        ),
+        ("Бекова Алия", "2А")
+    );
     let stranger = iin(date!(1970 - 01 - 01), Sex::Male);
-    assert!(store.vouchers_of_representative(stranger).await.expect("list").is_empty());
+    assert!(store
+        .vouchers_of_representative(stranger)
+        .await
+        .expect("list")
+        .is_empty());
 
     // The school view: its own students only, by class then name.
     let other = new_voucher(&p.stranger_kid);
-    store.form_voucher(&other, &audit(other.id, "form", None, VoucherState::Formed)).await.expect("form");
+    store
+        .form_voucher(&other, &audit(other.id, "form", None, VoucherState::Formed))
+        .await
+        .expect("form");
     let school = store.vouchers_of_school(p.school.bin).await.expect("list");
     let classes: Vec<_> = school.iter().map(|v| v.class_label.as_str()).collect();
     assert_eq!(classes, vec!["2А", "3Б"]);
-    assert_eq!(store.vouchers_of_school(p.other_school.bin).await.expect("list").len(), 1);
+    assert_eq!(
+        store
+            .vouchers_of_school(p.other_school.bin)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
 
     // A revoked voucher frees the slot: a new live one may be formed for the same period.
-    let revoke = audit(v.id, "revoke", Some(VoucherState::Activated), VoucherState::Revoked);
+    let revoke = audit(
+        v.id,
+        "revoke",
+        Some(VoucherState::Activated),
+        VoucherState::Revoked,
+    );
     store
-        .transition_voucher(v.id, VoucherState::Activated, VoucherState::Revoked, &revoke)
+        .transition_voucher(
+            v.id,
+            VoucherState::Activated,
+            VoucherState::Revoked,
+            &revoke,
+        )
         .await
         .expect("revoke");
     let reformed = new_voucher(&p.kid);
     let formed = store
-        .form_voucher(&reformed, &audit(reformed.id, "form", None, VoucherState::Formed))
+        .form_voucher(
+            &reformed,
+            &audit(reformed.id, "form", None, VoucherState::Formed),
+        )
         .await
         .expect("form after revoke");
-    assert!(matches!(formed, Formed::New(ref n) if n.id == reformed.id), "{formed:?}");
-    assert_eq!(store.voucher(v.id).await.expect("read").map(|v| v.state), Some(VoucherState::Revoked));
+    assert!(
+        matches!(formed, Formed::New(ref n) if n.id == reformed.id),
+        "{formed:?}"
+    );
+    assert_eq!(
+        store.voucher(v.id).await.expect("read").map(|v| v.state),
+        Some(VoucherState::Revoked)
+    );
 }
 
 async fn audit_story(store: &Arc<dyn Store>, p: &People) {
-    let list = store.vouchers_of_representative(p.guardian.iin).await.expect("list");
-    let revoked = list.iter().find(|v| v.voucher.state == VoucherState::Revoked).expect("revoked one");
+    let list = store
+        .vouchers_of_representative(p.guardian.iin)
+        .await
+        .expect("list");
+    let revoked = list
+        .iter()
+        .find(|v| v.voucher.state == VoucherState::Revoked)
+        .expect("revoked one");
     let trail = store
         .audit_trail("voucher", &revoked.voucher.id.to_string())
         .await
         .expect("trail");
-    let actions: Vec<_> = trail.iter().map(|r| (r.action.as_str(), r.to_state.as_deref())).collect();
+    let actions: Vec<_> = trail
+        .iter()
+        .map(|r| (r.action.as_str(), r.to_state.as_deref()))
+        .collect();
     assert_eq!(
         actions,
-        vec![("form", Some("formed")), ("activate", Some("activated")), ("revoke", Some("revoked"))],
+        vec![
+            ("form", Some("formed")),
+            ("activate", Some("activated")),
+            ("revoke", Some("revoked"))
+        ],
         "one entry per change, none for the idempotent re-form or the refused transition"
     );
     assert!(trail.windows(2).all(|w| w[0].id < w[1].id));
@@ -265,9 +431,13 @@ async fn audit_story(store: &Arc<dyn Store>, p: &People) {
 macro_rules! assert_audit_log_is_append_only {
     ($conn:expr) => {{
         let mut conn = $conn;
-        let update = sqlx::query("UPDATE audit_log SET actor = 'mallory'").execute(&mut conn).await;
+        let update = sqlx::query("UPDATE audit_log SET actor = 'mallory'")
+            .execute(&mut conn)
+            .await;
         assert!(update.is_err(), "UPDATE on audit_log must fail");
-        let delete = sqlx::query("DELETE FROM audit_log").execute(&mut conn).await;
+        let delete = sqlx::query("DELETE FROM audit_log")
+            .execute(&mut conn)
+            .await;
         assert!(delete.is_err(), "DELETE on audit_log must fail");
     }};
 }
@@ -280,15 +450,31 @@ async fn story_on_sqlite() {
     story(Arc::new(store)).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
-    assert_eq!(reopened.vouchers_of_school(people().school.bin).await.expect("list").len(), 3);
+    assert_eq!(
+        reopened
+            .vouchers_of_school(people().school.bin)
+            .await
+            .expect("list")
+            .len(),
+        3
+    );
     let url = format!("sqlite://{}", path.display());
-    let conn = sqlx::SqliteConnection::connect(&url).await.expect("raw connection");
+    let conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("raw connection");
     assert_audit_log_is_append_only!(conn);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("nested")).expect("dir").permissions().mode();
-        assert_eq!(mode & 0o077, 0, "data directory must be private, got {mode:o}");
+        let mode = std::fs::metadata(dir.path().join("nested"))
+            .expect("dir")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "data directory must be private, got {mode:o}"
+        );
     }
 }
 
@@ -303,7 +489,9 @@ async fn story_on_postgres() {
         return;
     };
     let name = format!("story_{}", uuid_suffix());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect admin");
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect admin");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
@@ -312,13 +500,22 @@ async fn story_on_postgres() {
     let store = PostgresStore::connect(&url).await.expect("open postgres");
     story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
-    assert_eq!(reopened.vouchers_of_school(people().school.bin).await.expect("list").len(), 3);
+    assert_eq!(
+        reopened
+            .vouchers_of_school(people().school.bin)
+            .await
+            .expect("list")
+            .len(),
+        3
+    );
     assert_audit_log_is_append_only!(sqlx::PgConnection::connect(&url).await.expect("raw"));
     drop((store, reopened));
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .execute(&mut admin)
-        .await
-        .expect("drop database");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop database");
 }
 
 fn uuid_suffix() -> String {

@@ -9,7 +9,9 @@ fn school() -> Bin {
 
 fn claims() -> PassClaims {
     PassClaims {
-        voucher_id: VoucherId::from_uuid(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001)),
+        voucher_id: VoucherId::from_uuid(Uuid::from_u128(
+            0x0190_0000_0000_7000_8000_0000_0000_0001,
+        )),
         school: school(),
         valid_from: datetime!(2026-09-01 02:00 UTC),
         valid_until: datetime!(2026-09-01 19:00 UTC),
