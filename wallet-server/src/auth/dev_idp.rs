@@ -12,6 +12,7 @@ use super::{Claims, JwtVerifier, Role};
 /// Signs demo tokens; pairs with the verifier it returns.
 pub struct DevIdentityProvider {
     key: EncodingKey,
+    public_key: Vec<u8>,
     issuer: String,
     audience: String,
     ttl: time::Duration,
@@ -36,19 +37,25 @@ impl DevIdentityProvider {
         let rng = SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| NoRandomness)?;
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| NoRandomness)?;
-        let verifier = JwtVerifier::with_key(
-            DecodingKey::from_ed_der(pair.public_key().as_ref()),
-            Algorithm::EdDSA,
-            issuer,
-            audience,
-        );
         let provider = DevIdentityProvider {
             key: EncodingKey::from_ed_der(pkcs8.as_ref()),
+            public_key: pair.public_key().as_ref().to_vec(),
             issuer: issuer.to_string(),
             audience: audience.to_string(),
             ttl: time::Duration::hours(12),
         };
+        let verifier = provider.verifier(issuer, audience);
         Ok((provider, verifier))
+    }
+
+    /// A verifier trusting this provider's key for the given issuer and audience.
+    pub fn verifier(&self, issuer: &str, audience: &str) -> JwtVerifier {
+        JwtVerifier::with_key(
+            DecodingKey::from_ed_der(&self.public_key),
+            Algorithm::EdDSA,
+            issuer,
+            audience,
+        )
     }
 
     /// A signed token for `sub` with `role` (and `school` for staff), valid for 12 hours

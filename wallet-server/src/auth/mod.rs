@@ -39,3 +39,6 @@ impl fmt::Display for Role {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
