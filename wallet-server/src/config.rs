@@ -29,7 +29,7 @@ pub struct Cli {
     #[arg(long, env = "LISTEN_ADDR", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
-    /// Directory for the embedded database and generated keys [default: ./data]
+    /// Directory for the embedded SQLite database [default: ./data]
     #[arg(long, env = "DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
