@@ -41,4 +41,6 @@ impl fmt::Display for Role {
 }
 
 #[cfg(test)]
+mod extract_tests;
+#[cfg(test)]
 mod tests;

@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -92,12 +92,14 @@ pub fn router(state: AppState) -> Router {
         state.metrics.clone(),
         crate::metrics::track,
     ))
-    .layer(TraceLayer::new_for_http().make_span_with(
-        |req: &axum::http::Request<axum::body::Body>| {
-            // The path may hold ids but never IINs: parents' IINs travel in tokens only.
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-        },
-    ))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                // The path may hold ids but never IINs: parents' IINs travel in tokens only.
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+    )
     .layer(CatchPanicLayer::custom(panic_response))
     .with_state(state)
 }
