@@ -95,13 +95,25 @@ pub fn router(state: AppState) -> Router {
     .layer(
         TraceLayer::new_for_http()
             .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
-                // The path may hold ids but never IINs: parents' IINs travel in tokens only.
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                let path = mask_iins_in_path(req.uri().path());
+                tracing::info_span!("http", method = %req.method(), %path)
             })
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
     )
     .layer(CatchPanicLayer::custom(panic_response))
     .with_state(state)
+}
+
+/// No route takes an IIN in its path, but a client may still put one there (a typo, a
+/// probe); it must not reach the log in full.
+fn mask_iins_in_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment.parse::<shared::Iin>() {
+            Ok(iin) => iin.to_string(),
+            Err(_) => segment.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 async fn unknown_route() -> ApiError {
@@ -119,4 +131,20 @@ async fn method_not_allowed() -> ApiError {
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     ApiError::internal().into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iins_in_paths_are_masked_for_the_log() {
+        assert_eq!(
+            super::mask_iins_in_path("/v1/wallet/vouchers/041206500121/history"),
+            "/v1/wallet/vouchers/0412******21/history"
+        );
+        // A BIN-shaped segment that is not a valid IIN stays as it is.
+        assert_eq!(
+            super::mask_iins_in_path("/v1/schools/050140001238/vouchers"),
+            "/v1/schools/050140001238/vouchers"
+        );
+    }
 }
