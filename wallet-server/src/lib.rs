@@ -13,5 +13,6 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod passes;
 pub mod store;
 pub mod vouchers;

@@ -1,0 +1,1 @@
+//! Pass signing keys: persisted, rotated, published (being written).

@@ -1,0 +1,5 @@
+//! Dynamic QR passes on the server: the persisted signing keys ([`keys`]), rendering a pass
+//! text as PNG or SVG ([`render`]), and minting for activated vouchers ([`mint`]).
+
+pub mod keys;
+pub mod render;

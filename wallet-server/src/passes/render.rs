@@ -1,0 +1,1 @@
+//! Rendering a pass text as a QR code image (being written).
