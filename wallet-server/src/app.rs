@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use crate::auth::{DevIdentityProvider, JwtVerifier};
 use crate::config::{Config, JwtKeySource};
 use crate::metrics::Metrics;
+use crate::passes::keys::SharedKeyRing;
+use crate::passes::mint::MintLimiter;
 use crate::store::{self, Store};
 use crate::vouchers::SchoolYearRule;
 
@@ -30,6 +32,11 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub school_year: SchoolYearRule,
     pub max_body_bytes: usize,
+    /// The pass signing keys (reloaded when `keys rotate` changes the file).
+    pub keys: SharedKeyRing,
+    pub mint_limiter: Arc<MintLimiter>,
+    /// How long a terminal enrollment code stays usable.
+    pub enrollment_code_ttl: time::Duration,
     /// Present only with `--demo`.
     pub demo: Option<Arc<DemoTools>>,
 }
@@ -77,8 +84,17 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             Arc::new(SystemClock),
         ),
     };
+    let keys = SharedKeyRing::load_or_create(&config.pass_keys_file, clock.now())
+        .with_context(|| format!("loading pass keys from {}", config.pass_keys_file.display()))?;
+    keys.spawn_reloader(std::time::Duration::from_secs(30));
     Ok(AppState {
         store,
+        keys,
+        mint_limiter: Arc::new(MintLimiter::new(
+            config.pass_mint_limit,
+            time::Duration::seconds(i64::from(config.pass_mint_window_secs)),
+        )),
+        enrollment_code_ttl: time::Duration::hours(24),
         clock,
         verifier: Arc::new(verifier),
         metrics: Arc::new(Metrics::new()),

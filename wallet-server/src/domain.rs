@@ -31,12 +31,12 @@ macro_rules! words {
         }
 
         impl ::std::str::FromStr for $ty {
-            type Err = UnknownWord;
+            type Err = $crate::domain::UnknownWord;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($word => Ok($ty::$variant),)+
-                    _ => Err(UnknownWord { what: $what, value: s.to_string() }),
+                    _ => Err($crate::domain::UnknownWord { what: $what, value: s.to_string() }),
                 }
             }
         }

@@ -103,6 +103,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::vouchers::VoucherError> for ApiError {
+    fn from(e: crate::vouchers::VoucherError) -> Self {
+        use crate::vouchers::VoucherError as E;
+        match e {
+            E::NotFound => ApiError::not_found(),
+            E::Expired => ApiError::conflict("voucher_expired", e.to_string()),
+            E::Revoked => ApiError::conflict("voucher_revoked", e.to_string()),
+            E::NotActivated => ApiError::conflict("voucher_not_activated", e.to_string()),
+            E::NotYetValid(_) => ApiError::conflict("voucher_not_yet_valid", e.to_string()),
+            E::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let (code, status) = match &r {

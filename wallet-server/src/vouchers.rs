@@ -5,10 +5,10 @@
 //! (compare-and-set on the current state, plus an audit entry) but never decides one.
 
 use serde::{Deserialize, Serialize};
-use shared::{Bin, Iin, VoucherId};
+use shared::{Bin, CardUid, Iin, VoucherId};
 use time::{Date, Month, OffsetDateTime};
 
-use crate::domain::{words, Programme, UnknownWord};
+use crate::domain::{words, Category, Programme, UnknownWord};
 
 /// Where a voucher is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -63,7 +63,12 @@ pub struct VoucherView {
     pub voucher: Voucher,
     pub student_name: String,
     pub class_label: String,
+    pub category: Category,
     pub school_name: String,
+    /// The student's bound ID card, if any.
+    pub card: Option<CardUid>,
+    /// Billable meals in the month asked for (0 where no month was asked).
+    pub meals_this_month: i64,
 }
 
 /// A new voucher about to be formed.
@@ -121,6 +126,97 @@ impl SchoolYearRule {
             first_day,
             last_day,
         })
+    }
+}
+
+/// Why a parent's action on a voucher cannot be done.
+#[derive(Debug, thiserror::Error)]
+pub enum VoucherError {
+    /// Not there, or not this parent's: the same answer for both.
+    #[error("no such voucher")]
+    NotFound,
+    #[error("the voucher has expired")]
+    Expired,
+    #[error("the voucher was revoked")]
+    Revoked,
+    #[error("the voucher must be activated first")]
+    NotActivated,
+    #[error("the voucher is valid from {0}")]
+    NotYetValid(Date),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Activates a parent's voucher: `formed` → `activated`. Activating twice is harmless;
+/// expired and revoked vouchers refuse.
+pub async fn activate(
+    store: &dyn crate::store::Store,
+    parent: Iin,
+    id: VoucherId,
+    now: OffsetDateTime,
+) -> Result<VoucherView, VoucherError> {
+    let month = shared::time::month_of(now);
+    let view = store
+        .voucher_of_representative(id, parent, month)
+        .await?
+        .ok_or(VoucherError::NotFound)?;
+    match view.voucher.state {
+        VoucherState::Activated => return Ok(view),
+        VoucherState::Expired => return Err(VoucherError::Expired),
+        VoucherState::Revoked => return Err(VoucherError::Revoked),
+        VoucherState::Formed => {}
+    }
+    let audit = crate::audit::AuditEntry {
+        at: now,
+        actor: crate::audit::Actor::Parent(parent),
+        entity_kind: "voucher",
+        entity_id: id.to_string(),
+        action: "activate".into(),
+        from_state: Some(VoucherState::Formed.to_string()),
+        to_state: Some(VoucherState::Activated.to_string()),
+        reason: Some("activated by the parent in the wallet".into()),
+    };
+    match store
+        .transition_voucher(id, VoucherState::Formed, VoucherState::Activated, &audit)
+        .await
+    {
+        // A concurrent request may have activated (or revoked) it meanwhile: re-read.
+        Ok(_) | Err(crate::store::StoreError::Conflict { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let view = store
+        .voucher_of_representative(id, parent, month)
+        .await?
+        .ok_or(VoucherError::NotFound)?;
+    match view.voucher.state {
+        VoucherState::Activated => Ok(view),
+        VoucherState::Expired => Err(VoucherError::Expired),
+        VoucherState::Revoked => Err(VoucherError::Revoked),
+        VoucherState::Formed => Err(VoucherError::NotActivated),
+    }
+}
+
+/// A parent's voucher that can be used today: activated and within its validity.
+pub async fn usable_voucher(
+    store: &dyn crate::store::Store,
+    parent: Iin,
+    id: VoucherId,
+    now: OffsetDateTime,
+) -> Result<VoucherView, VoucherError> {
+    let view = store
+        .voucher_of_representative(id, parent, shared::time::month_of(now))
+        .await?
+        .ok_or(VoucherError::NotFound)?;
+    let today = shared::time::service_day(now);
+    match view.voucher.state {
+        VoucherState::Formed => Err(VoucherError::NotActivated),
+        VoucherState::Revoked => Err(VoucherError::Revoked),
+        VoucherState::Expired => Err(VoucherError::Expired),
+        VoucherState::Activated if today > view.voucher.valid_until => Err(VoucherError::Expired),
+        VoucherState::Activated if today < view.voucher.valid_from => {
+            Err(VoucherError::NotYetValid(view.voucher.valid_from))
+        }
+        VoucherState::Activated => Ok(view),
     }
 }
 

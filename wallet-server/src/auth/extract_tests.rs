@@ -34,6 +34,16 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
         max_body_bytes: 1024,
+        keys: crate::passes::keys::SharedKeyRing::load_or_create(
+            &dir.path().join("pass-keys.json"),
+            OffsetDateTime::now_utc(),
+        )
+        .expect("keys"),
+        mint_limiter: Arc::new(crate::passes::mint::MintLimiter::new(
+            10,
+            time::Duration::minutes(10),
+        )),
+        enrollment_code_ttl: time::Duration::hours(1),
         demo: None,
     };
     let router = Router::new()

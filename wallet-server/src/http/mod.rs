@@ -6,8 +6,10 @@
 //! same code that serves the API and cannot drift from it.
 
 mod dev;
+mod integration;
 mod json;
 mod ops;
+mod passes;
 mod school;
 mod wallet;
 
@@ -39,6 +41,7 @@ use crate::error::ApiError;
         (name = "ops", description = "Health, readiness, metrics, this document"),
         (name = "wallet", description = "Parents in the eGov Mobile wallet"),
         (name = "school", description = "School staff"),
+        (name = "integration", description = "PEP, NOBD, e-Otinish and other systems"),
         (name = "dev", description = "Only with --demo"),
     )
 )]
@@ -66,7 +69,9 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
         .merge(wallet::routes())
-        .merge(school::routes());
+        .merge(passes::routes())
+        .merge(school::routes())
+        .merge(integration::routes());
     if state.demo.is_some() {
         api = api.merge(dev::routes());
     }
@@ -102,6 +107,13 @@ pub fn router(state: AppState) -> Router {
     )
     .layer(CatchPanicLayer::custom(panic_response))
     .with_state(state)
+}
+
+/// An instant as RFC 3339 (UTC), the form every JSON answer uses.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// No route takes an IIN in its path, but a client may still put one there (a typo, a

@@ -1,21 +1,30 @@
-//! School staff: their school's students and voucher states. Staff reach only their own
-//! school; another school's BIN answers 404.
+//! School staff: their school's students and voucher states, ID card binding, and terminal
+//! enrollment codes. Staff reach only their own school; another school's BIN answers 404.
 
 use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shared::{CardUid, Iin};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::wallet::SchoolRef;
-use super::ApiJson;
+use super::{rfc3339, ApiJson};
 use crate::app::AppState;
+use crate::audit::Actor;
 use crate::auth::SchoolStaff;
-use crate::error::ApiError;
+use crate::domain::Category;
+use crate::enrollment;
+use crate::error::{ApiError, ErrorBody};
+use crate::store::{CardBinding, CardBound, EnrollmentCode, StoreError};
 use crate::vouchers::VoucherState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(school_vouchers))
+    OpenApiRouter::new()
+        .routes(routes!(school_vouchers))
+        .routes(routes!(bind_card))
+        .routes(routes!(create_enrollment_code))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -24,6 +33,9 @@ pub struct SchoolStudent {
     pub iin_masked: String,
     pub full_name: String,
     pub class_label: String,
+    pub category: Category,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_uid: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -35,6 +47,8 @@ pub struct SchoolVoucher {
     pub valid_until: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<String>,
+    /// Billable meals this month (Astana time).
+    pub meals_this_month: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -43,23 +57,28 @@ pub struct SchoolVouchers {
     pub vouchers: Vec<SchoolVoucher>,
 }
 
-/// Students of the school and the states of their vouchers, by class then name.
+fn staff_actor(staff: &SchoolStaff) -> Actor {
+    Actor::Staff {
+        sub: staff.sub.clone(),
+        school: staff.school,
+    }
+}
+
+/// Students of the school with their categories, voucher states and activation dates, by
+/// class then name.
 #[utoipa::path(get, path = "/v1/schools/{bin}/vouchers", tag = "school",
     params(("bin" = String, Path, description = "The school's BIN")),
     security(("bearer" = [])),
-    responses((status = 200, body = SchoolVouchers), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = SchoolVouchers), (status = 404, body = ErrorBody)))]
 async fn school_vouchers(
     State(state): State<AppState>,
     staff: SchoolStaff,
     Path(bin): Path<String>,
 ) -> Result<ApiJson<SchoolVouchers>, ApiError> {
     let bin = staff.own_school(&bin)?;
-    let school = state
-        .store
-        .school(bin)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let vouchers = state.store.vouchers_of_school(bin).await?;
+    let school = state.store.school(bin).await?.ok_or_else(ApiError::not_found)?;
+    let month = shared::time::month_of(state.clock.now());
+    let vouchers = state.store.vouchers_of_school(bin, month).await?;
     let vouchers = vouchers
         .into_iter()
         .map(|v| SchoolVoucher {
@@ -69,13 +88,13 @@ async fn school_vouchers(
                 iin_masked: v.voucher.student.to_string(),
                 full_name: v.student_name,
                 class_label: v.class_label,
+                category: v.category,
+                card_uid: v.card.map(|c| c.to_string()),
             },
             valid_from: v.voucher.valid_from.to_string(),
             valid_until: v.voucher.valid_until.to_string(),
-            activated_at: v.voucher.activated_at.and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            }),
+            activated_at: v.voucher.activated_at.map(rfc3339),
+            meals_this_month: v.meals_this_month,
         })
         .collect();
     Ok(ApiJson(SchoolVouchers {
@@ -85,4 +104,118 @@ async fn school_vouchers(
         },
         vouchers,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindCardRequest {
+    pub student_iin: String,
+    /// 10 hex digits as the reader sends them (upper or lower case).
+    pub card_uid: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CardBindingResult {
+    pub card_uid: String,
+    pub student_iin_masked: String,
+    /// `bound` or `unchanged`.
+    pub status: &'static str,
+    /// The student's previous card, now unbound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<String>,
+}
+
+fn unprocessable(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+/// Bind an ID card to a student of this school. A card bound to another student is refused.
+#[utoipa::path(post, path = "/v1/schools/{bin}/cards", tag = "school",
+    params(("bin" = String, Path, description = "The school's BIN")),
+    request_body = BindCardRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = CardBindingResult),
+        (status = 404, description = "No such school or student of it", body = ErrorBody),
+        (status = 409, description = "card_taken", body = ErrorBody),
+        (status = 422, description = "invalid_iin or invalid_card_uid", body = ErrorBody)))]
+async fn bind_card(
+    State(state): State<AppState>,
+    staff: SchoolStaff,
+    Path(bin): Path<String>,
+    ApiJson(req): ApiJson<BindCardRequest>,
+) -> Result<ApiJson<CardBindingResult>, ApiError> {
+    let bin = staff.own_school(&bin)?;
+    let student: Iin = req
+        .student_iin
+        .parse()
+        .map_err(|_| unprocessable("invalid_iin", "student_iin is not a valid IIN"))?;
+    let card: CardUid = req.card_uid.parse().map_err(|_| {
+        unprocessable("invalid_card_uid", "card_uid must be 10 hexadecimal digits")
+    })?;
+    let binding = CardBinding {
+        school: bin,
+        student,
+        card,
+        by: staff_actor(&staff),
+        at: state.clock.now(),
+    };
+    let outcome = state.store.bind_card(&binding).await.map_err(|e| match e {
+        StoreError::Conflict { .. } => ApiError::conflict(
+            "card_taken",
+            "this card is bound to another student; unbind it there first",
+        ),
+        other => other.into(),
+    })?;
+    let (status, replaced) = match outcome {
+        CardBound::Bound { replaced } => ("bound", replaced.map(|c| c.to_string())),
+        CardBound::Unchanged => ("unchanged", None),
+    };
+    Ok(ApiJson(CardBindingResult {
+        card_uid: card.to_string(),
+        student_iin_masked: student.to_string(),
+        status,
+        replaced,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EnrollmentCodeCreated {
+    /// Type this into the new terminal (`--enroll CODE`). Shown once; only a hash is kept.
+    pub code: String,
+    pub expires_at: String,
+}
+
+/// Create a one-time enrollment code for a new canteen terminal of this school.
+#[utoipa::path(post, path = "/v1/schools/{bin}/terminals", tag = "school",
+    params(("bin" = String, Path, description = "The school's BIN")),
+    security(("bearer" = [])),
+    responses((status = 201, body = EnrollmentCodeCreated), (status = 404, body = ErrorBody)))]
+async fn create_enrollment_code(
+    State(state): State<AppState>,
+    staff: SchoolStaff,
+    Path(bin): Path<String>,
+) -> Result<(StatusCode, ApiJson<EnrollmentCodeCreated>), ApiError> {
+    let bin = staff.own_school(&bin)?;
+    state.store.school(bin).await?.ok_or_else(ApiError::not_found)?;
+    let code = enrollment::new_code().map_err(|e| {
+        tracing::error!(error = %e, "enrollment code");
+        ApiError::internal()
+    })?;
+    let now = state.clock.now();
+    let record = EnrollmentCode {
+        code_hash: enrollment::hash_code(&code),
+        school: bin,
+        created_by: staff_actor(&staff),
+        created_at: now,
+        expires_at: now + state.enrollment_code_ttl,
+    };
+    state.store.create_enrollment_code(&record).await?;
+    tracing::info!(school = %bin, "terminal enrollment code created");
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(EnrollmentCodeCreated {
+            code,
+            expires_at: rfc3339(record.expires_at),
+        }),
+    ))
 }

@@ -2,4 +2,5 @@
 //! text as PNG or SVG ([`render`]), and minting for activated vouchers ([`mint`]).
 
 pub mod keys;
+pub mod mint;
 pub mod render;

@@ -5,6 +5,7 @@
 //! Each backend owns its SQL and its migrations (`migrations/<backend>/`), applied at open.
 
 mod postgres;
+mod records;
 mod sqlite;
 
 use std::path::Path;
@@ -16,7 +17,14 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditEntry, AuditRecord};
 use crate::domain::{Relation, Representative, School, Student};
+use crate::eligibility::{ListOutcome, ValidList};
 use crate::vouchers::{NewVoucher, Voucher, VoucherState, VoucherView};
+use shared::time::YearMonth;
+
+pub use records::{
+    CardBinding, CardBound, EnrollmentCode, Feedback, MealMethod, MealRecord, MealStatus,
+    OutboxKind, OutboxMessage, OutboxState,
+};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -72,23 +80,24 @@ impl Backend {
     }
 }
 
-/// The server's storage. Every method is one transaction.
+/// Liveness of the storage itself.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Health: Send + Sync {
     fn backend(&self) -> Backend;
 
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+}
 
+/// Schools, students and their representatives.
+#[async_trait]
+pub trait PeopleStore: Send + Sync {
     async fn upsert_school(&self, school: &School, now: OffsetDateTime) -> Result<(), StoreError>;
     async fn school(&self, bin: Bin) -> Result<Option<School>, StoreError>;
 
     /// Inserts or updates a student; the school must exist.
-    async fn upsert_student(
-        &self,
-        student: &Student,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    async fn upsert_student(&self, student: &Student, now: OffsetDateTime)
+        -> Result<(), StoreError>;
     async fn student(&self, iin: Iin) -> Result<Option<Student>, StoreError>;
 
     async fn upsert_representative(
@@ -108,7 +117,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         student: Iin,
     ) -> Result<Vec<(Representative, Relation)>, StoreError>;
+}
 
+/// Vouchers and their audit trail.
+#[async_trait]
+pub trait VoucherStore: Send + Sync {
     /// Forms a voucher unless a live one (formed or activated) exists for the same
     /// programme, student and period; appends `audit` only when a new one is formed.
     async fn form_voucher(
@@ -126,10 +139,27 @@ pub trait Store: Send + Sync + 'static {
         to: VoucherState,
         audit: &AuditEntry,
     ) -> Result<Voucher, StoreError>;
-    /// Vouchers of the students a representative represents, newest first.
-    async fn vouchers_of_representative(&self, rep: Iin) -> Result<Vec<VoucherView>, StoreError>;
+    /// Vouchers of the students a representative represents, newest first, with the number
+    /// of billable meals in `month`.
+    async fn vouchers_of_representative(
+        &self,
+        rep: Iin,
+        month: YearMonth,
+    ) -> Result<Vec<VoucherView>, StoreError>;
+    /// One voucher, only if `rep` represents its student (otherwise `None`, as if it did
+    /// not exist).
+    async fn voucher_of_representative(
+        &self,
+        id: VoucherId,
+        rep: Iin,
+        month: YearMonth,
+    ) -> Result<Option<VoucherView>, StoreError>;
     /// Vouchers of a school's students, by class then name.
-    async fn vouchers_of_school(&self, school: Bin) -> Result<Vec<VoucherView>, StoreError>;
+    async fn vouchers_of_school(
+        &self,
+        school: Bin,
+        month: YearMonth,
+    ) -> Result<Vec<VoucherView>, StoreError>;
 
     /// The audit trail of one entity, oldest first.
     async fn audit_trail(
@@ -137,6 +167,58 @@ pub trait Store: Send + Sync + 'static {
         entity_kind: &str,
         entity_id: &str,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+/// Monthly eligibility lists.
+#[async_trait]
+pub trait EligibilityStore: Send + Sync {
+    /// Applies a validated list in one transaction: registers the school, stores students
+    /// and representatives, forms vouchers for rows that get one, records who is on the
+    /// list, and revokes the vouchers of students the list no longer carries.
+    async fn apply_eligibility_list(&self, list: &ValidList) -> Result<ListOutcome, StoreError>;
+}
+
+/// What school staff manage: ID cards and terminal enrollment codes.
+#[async_trait]
+pub trait SchoolOpsStore: Send + Sync {
+    /// Binds a card to a student of `school`. Rebinding the same pair is harmless; a new card
+    /// replaces the student's old one; a card bound to another student is a `Conflict`; a
+    /// student not of this school is `NotFound`.
+    async fn bind_card(&self, binding: &CardBinding) -> Result<CardBound, StoreError>;
+    /// Stores a one-time enrollment code by its hash.
+    async fn create_enrollment_code(&self, code: &EnrollmentCode) -> Result<(), StoreError>;
+}
+
+/// Meals and feedback as the wallet shows them.
+#[async_trait]
+pub trait WalletRecordStore: Send + Sync {
+    /// Meals recorded on a voucher, newest first.
+    async fn meals_of_voucher(&self, id: VoucherId) -> Result<Vec<MealRecord>, StoreError>;
+    /// Stores feedback and, in the same transaction, the complaint's outbox message.
+    async fn add_feedback(
+        &self,
+        feedback: &Feedback,
+        outbox: Option<&OutboxMessage>,
+    ) -> Result<(), StoreError>;
+    /// Outbox messages, newest first (at most `limit`).
+    async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError>;
+}
+
+/// The server's storage: every capability, each method one transaction.
+pub trait Store:
+    Health + PeopleStore + VoucherStore + EligibilityStore + SchoolOpsStore + WalletRecordStore + 'static
+{
+}
+
+impl<T> Store for T where
+    T: Health
+        + PeopleStore
+        + VoucherStore
+        + EligibilityStore
+        + SchoolOpsStore
+        + WalletRecordStore
+        + 'static
+{
 }
 
 /// Opens the store the configuration asks for: PostgreSQL for a `postgres://` URL,

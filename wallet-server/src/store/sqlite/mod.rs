@@ -5,6 +5,10 @@
 //! Instants are stored as fixed-width UTC text (`2026-09-01T02:00:00.000000Z`) so that text
 //! order is time order.
 
+mod eligibility;
+mod records;
+mod vouchers;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,10 +22,10 @@ use sqlx::sqlite::{
 use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
-use super::{parse_stored, Backend, Formed, Store, StoreError};
-use crate::audit::{AuditEntry, AuditRecord};
+use super::{parse_stored, Backend, Health, PeopleStore, StoreError};
+use crate::audit::AuditEntry;
 use crate::domain::{Relation, Representative, School, Student};
-use crate::vouchers::{NewVoucher, Voucher, VoucherState, VoucherView};
+use crate::vouchers::{Voucher, VoucherView};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -29,24 +33,24 @@ const INSTANT: &[time::format_description::BorrowedFormatItem<'static>] = time::
     "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
 );
 
-fn ts(t: OffsetDateTime) -> String {
+pub(super) fn ts(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(INSTANT)
         .unwrap_or_default()
 }
 
-fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
+pub(super) fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
     time::PrimitiveDateTime::parse(s, INSTANT)
         .map(|t| t.assume_utc())
         .map_err(|_| StoreError::Corrupt("stored instant does not parse".into()))
 }
 
-fn parse_date(s: &str) -> Result<Date, StoreError> {
+pub(super) fn parse_date(s: &str) -> Result<Date, StoreError> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
         .map_err(|_| StoreError::Corrupt("stored date does not parse".into()))
 }
 
-fn date(d: Date) -> String {
+pub(super) fn date(d: Date) -> String {
     d.to_string()
 }
 
@@ -91,7 +95,7 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    pub(super) async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
@@ -113,10 +117,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-const VOUCHER_COLUMNS: &str = "v.id, v.programme, v.student_iin, v.school_bin, v.state, \
+pub(super) const VOUCHER_COLUMNS: &str = "v.id, v.programme, v.student_iin, v.school_bin, v.state, \
      v.valid_from, v.valid_until, v.formed_at, v.activated_at, v.updated_at";
 
-fn voucher_from_row(row: &SqliteRow) -> Result<Voucher, StoreError> {
+pub(super) fn voucher_from_row(row: &SqliteRow) -> Result<Voucher, StoreError> {
     let activated_at: Option<String> = row.try_get("activated_at")?;
     Ok(Voucher {
         id: parse_stored("voucher id", row.try_get("id")?)?,
@@ -132,16 +136,30 @@ fn voucher_from_row(row: &SqliteRow) -> Result<Voucher, StoreError> {
     })
 }
 
-fn view_from_row(row: &SqliteRow) -> Result<VoucherView, StoreError> {
+/// Voucher columns, the names people recognise a voucher by, the student's card, and the
+/// billable meals between two dates (the first two parameters of every query using it).
+pub(super) const VIEW_SELECT: &str = "SELECT v.id, v.programme, v.student_iin, v.school_bin, v.state, \
+     v.valid_from, v.valid_until, v.formed_at, v.activated_at, v.updated_at, \
+     s.full_name AS student_name, s.class_label, s.category, sc.name AS school_name, c.card_uid, \
+     (SELECT COUNT(*) FROM meals m WHERE m.voucher_id = v.id AND m.status = 'accepted' \
+      AND m.service_day BETWEEN ? AND ?) AS meals_this_month \
+     FROM vouchers v JOIN students s ON s.iin = v.student_iin \
+     JOIN schools sc ON sc.bin = v.school_bin LEFT JOIN cards c ON c.student_iin = v.student_iin";
+
+pub(super) fn view_from_row(row: &SqliteRow) -> Result<VoucherView, StoreError> {
+    let card: Option<String> = row.try_get("card_uid")?;
     Ok(VoucherView {
         voucher: voucher_from_row(row)?,
         student_name: row.try_get("student_name")?,
         class_label: row.try_get("class_label")?,
+        category: parse_stored("category", row.try_get("category")?)?,
         school_name: row.try_get("school_name")?,
+        card: card.as_deref().map(|c| parse_stored("card UID", c)).transpose()?,
+        meals_this_month: row.try_get("meals_this_month")?,
     })
 }
 
-async fn insert_audit(tx: &mut sqlx::SqliteConnection, e: &AuditEntry) -> Result<(), StoreError> {
+pub(super) async fn insert_audit(tx: &mut sqlx::SqliteConnection, e: &AuditEntry) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, entity_kind, entity_id, action, from_state, to_state, reason) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -159,7 +177,7 @@ async fn insert_audit(tx: &mut sqlx::SqliteConnection, e: &AuditEntry) -> Result
     Ok(())
 }
 
-async fn fetch_voucher(
+pub(super) async fn fetch_voucher(
     conn: &mut sqlx::SqliteConnection,
     id: VoucherId,
 ) -> Result<Option<Voucher>, StoreError> {
@@ -173,8 +191,9 @@ async fn fetch_voucher(
         .transpose()
 }
 
+
 #[async_trait]
-impl Store for SqliteStore {
+impl Health for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
@@ -183,7 +202,10 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl PeopleStore for SqliteStore {
     async fn upsert_school(&self, school: &School, now: OffsetDateTime) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO schools (bin, name, created_at) VALUES (?, ?, ?) \
@@ -312,149 +334,6 @@ impl Store for SqliteStore {
                     phone: r.try_get("phone")?,
                 };
                 Ok((rep, parse_stored("relation", r.try_get("relation")?)?))
-            })
-            .collect()
-    }
-
-    async fn form_voucher(&self, v: &NewVoucher, audit: &AuditEntry) -> Result<Formed, StoreError> {
-        let mut tx = self.write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, \
-             valid_until, formed_at, updated_at) VALUES (?, ?, ?, ?, 'formed', ?, ?, ?, ?) \
-             ON CONFLICT (programme, student_iin, valid_from) \
-             WHERE state IN ('formed', 'activated') DO NOTHING",
-        )
-        .bind(v.id.to_string())
-        .bind(v.programme.as_str())
-        .bind(v.student.expose())
-        .bind(v.school.to_string())
-        .bind(date(v.period.first_day))
-        .bind(date(v.period.last_day))
-        .bind(ts(v.formed_at))
-        .bind(ts(v.formed_at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let outcome = if inserted == 1 {
-            insert_audit(&mut tx, audit).await?;
-            Formed::New(
-                fetch_voucher(&mut tx, v.id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?,
-            )
-        } else {
-            let sql = format!(
-                "SELECT {VOUCHER_COLUMNS} FROM vouchers v WHERE v.programme = ? AND v.student_iin = ? \
-                 AND v.valid_from = ? AND v.state IN ('formed', 'activated')"
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(v.programme.as_str())
-                .bind(v.student.expose())
-                .bind(date(v.period.first_day))
-                .fetch_one(&mut *tx)
-                .await?;
-            Formed::Existing(voucher_from_row(&row)?)
-        };
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    async fn voucher(&self, id: VoucherId) -> Result<Option<Voucher>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        fetch_voucher(&mut conn, id).await
-    }
-
-    async fn transition_voucher(
-        &self,
-        id: VoucherId,
-        from: VoucherState,
-        to: VoucherState,
-        audit: &AuditEntry,
-    ) -> Result<Voucher, StoreError> {
-        let mut tx = self.write().await?;
-        let at = ts(audit.at);
-        let changed = sqlx::query(
-            "UPDATE vouchers SET state = ?, updated_at = ?, \
-             activated_at = CASE WHEN ? = 'activated' THEN ? ELSE activated_at END \
-             WHERE id = ? AND state = ?",
-        )
-        .bind(to.as_str())
-        .bind(&at)
-        .bind(to.as_str())
-        .bind(&at)
-        .bind(id.to_string())
-        .bind(from.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let current = fetch_voucher(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if changed == 0 {
-            return Err(StoreError::Conflict {
-                current: current.state.to_string(),
-            });
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(current)
-    }
-
-    async fn vouchers_of_representative(&self, rep: Iin) -> Result<Vec<VoucherView>, StoreError> {
-        let sql = format!(
-            "SELECT {VOUCHER_COLUMNS}, s.full_name AS student_name, s.class_label, \
-             sc.name AS school_name FROM vouchers v \
-             JOIN student_representatives sr ON sr.student_iin = v.student_iin \
-             JOIN students s ON s.iin = v.student_iin JOIN schools sc ON sc.bin = v.school_bin \
-             WHERE sr.representative_iin = ? ORDER BY v.formed_at DESC, v.id DESC"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(rep.expose())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(view_from_row).collect()
-    }
-
-    async fn vouchers_of_school(&self, school: Bin) -> Result<Vec<VoucherView>, StoreError> {
-        let sql = format!(
-            "SELECT {VOUCHER_COLUMNS}, s.full_name AS student_name, s.class_label, \
-             sc.name AS school_name FROM vouchers v \
-             JOIN students s ON s.iin = v.student_iin JOIN schools sc ON sc.bin = v.school_bin \
-             WHERE v.school_bin = ? ORDER BY s.class_label, s.full_name, v.formed_at"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(school.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(view_from_row).collect()
-    }
-
-    async fn audit_trail(
-        &self,
-        entity_kind: &str,
-        entity_id: &str,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, entity_kind, entity_id, action, from_state, to_state, reason \
-             FROM audit_log WHERE entity_kind = ? AND entity_id = ? ORDER BY id",
-        )
-        .bind(entity_kind)
-        .bind(entity_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    id: r.try_get("id")?,
-                    at: parse_ts(r.try_get("at")?)?,
-                    actor: r.try_get("actor")?,
-                    entity_kind: r.try_get("entity_kind")?,
-                    entity_id: r.try_get("entity_id")?,
-                    action: r.try_get("action")?,
-                    from_state: r.try_get("from_state")?,
-                    to_state: r.try_get("to_state")?,
-                    reason: r.try_get("reason")?,
-                })
             })
             .collect()
     }
