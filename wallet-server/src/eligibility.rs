@@ -243,7 +243,8 @@ pub fn validate_row(index: usize, row: &StudentIn, school: Bin) -> Result<ValidR
     }
     let mut warnings = Vec::new();
     let representatives = validate_representatives(&row.representatives, &iin, &mut warnings)?;
-    let primary = (1..FIRST_NON_PRIMARY_GRADE).contains(&row.grade) || category == Category::Primary;
+    let primary =
+        (1..FIRST_NON_PRIMARY_GRADE).contains(&row.grade) || category == Category::Primary;
     Ok(ValidRow {
         index,
         student: Student {

@@ -61,7 +61,10 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 14);
         assert_eq!(a.matches('-').count(), 2);
-        assert!(a.chars().all(|c| c == '-' || ALPHABET.contains(&(c as u8))), "{a}");
+        assert!(
+            a.chars().all(|c| c == '-' || ALPHABET.contains(&(c as u8))),
+            "{a}"
+        );
         let typed = a.to_lowercase().replace('-', " ");
         assert_eq!(hash_code(&typed), hash_code(&a));
         assert_ne!(hash_code(&a), hash_code(&b));

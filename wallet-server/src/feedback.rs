@@ -29,7 +29,12 @@ impl FeedbackForm {
         let rating = u8::try_from(rating)
             .ok()
             .filter(|r| (1..=5).contains(r))
-            .ok_or_else(|| invalid("invalid_rating", "rating must be a whole number from 1 to 5"))?;
+            .ok_or_else(|| {
+                invalid(
+                    "invalid_rating",
+                    "rating must be a whole number from 1 to 5",
+                )
+            })?;
         let complaint = complaint
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty());
@@ -109,7 +114,12 @@ mod tests {
     fn complaints_are_trimmed_and_bounded() {
         let form = FeedbackForm::parse(2, Some("  холодный суп  ".into())).expect("ok");
         assert_eq!(form.complaint.as_deref(), Some("холодный суп"));
-        assert_eq!(FeedbackForm::parse(3, Some("   ".into())).expect("ok").complaint, None);
+        assert_eq!(
+            FeedbackForm::parse(3, Some("   ".into()))
+                .expect("ok")
+                .complaint,
+            None
+        );
         let long = "я".repeat(MAX_COMPLAINT_CHARS + 1);
         assert_eq!(
             FeedbackForm::parse(1, Some(long)).unwrap_err().code,

@@ -78,17 +78,31 @@ fn primary_grades_form_vouchers_others_await_consent() {
     assert_eq!(forms, vec![true, true, false, true, false]);
     assert_eq!(v.voucher_period.first_day, date!(2026 - 09 - 01));
     assert_eq!(v.voucher_period.last_day, date!(2027 - 05 - 31));
-    assert_eq!(v.rows[0].representatives[0].0.phone.as_deref(), Some("77010000001"));
+    assert_eq!(
+        v.rows[0].representatives[0].0.phone.as_deref(),
+        Some("77010000001")
+    );
 }
 
 #[test]
 fn each_row_rule_has_its_reason() {
     let mut bad_iin = row(2, "primary", 1000);
-    bad_iin.iin.replace_range(11..12, if bad_iin.iin.ends_with('0') { "1" } else { "0" });
+    bad_iin
+        .iin
+        .replace_range(11..12, if bad_iin.iin.ends_with('0') { "1" } else { "0" });
     assert_eq!(rejection(bad_iin), RowRejection::InvalidIin);
-    assert_eq!(rejection(row(12, "primary", 1000)), RowRejection::InvalidGrade);
-    assert_eq!(rejection(row(-1, "primary", 1000)), RowRejection::InvalidGrade);
-    assert_eq!(rejection(row(3, "rich", 1000)), RowRejection::UnknownCategory);
+    assert_eq!(
+        rejection(row(12, "primary", 1000)),
+        RowRejection::InvalidGrade
+    );
+    assert_eq!(
+        rejection(row(-1, "primary", 1000)),
+        RowRejection::InvalidGrade
+    );
+    assert_eq!(
+        rejection(row(3, "rich", 1000)),
+        RowRejection::UnknownCategory
+    );
     let mut nameless = row(3, "asp", 1000);
     nameless.full_name = "  ".into();
     assert_eq!(rejection(nameless), RowRejection::MissingName);
@@ -111,11 +125,18 @@ fn each_row_rule_has_its_reason() {
 
 #[test]
 fn a_duplicate_student_is_rejected_after_its_first_row() {
-    let v = validate(&list(vec![row(2, "primary", 1000), row(3, "primary", 1000)])).expect("ok");
+    let v = validate(&list(vec![
+        row(2, "primary", 1000),
+        row(3, "primary", 1000),
+    ]))
+    .expect("ok");
     assert_eq!(v.rows.len(), 1);
     assert_eq!(v.rows[0].index, 0);
     assert_eq!(v.rejected.len(), 1);
-    assert_eq!((v.rejected[0].0, v.rejected[0].2), (1, RowRejection::DuplicateInList));
+    assert_eq!(
+        (v.rejected[0].0, v.rejected[0].2),
+        (1, RowRejection::DuplicateInList)
+    );
 }
 
 #[test]
@@ -145,11 +166,27 @@ fn list_level_problems_refuse_the_whole_list() {
 
 #[test]
 fn phones_normalise_to_the_international_form() {
-    assert_eq!(normalize_phone("+7 (701) 123-45-67").as_deref(), Some("77011234567"));
-    assert_eq!(normalize_phone("87011234567").as_deref(), Some("77011234567"));
-    assert_eq!(normalize_phone("7011234567").as_deref(), Some("77011234567"));
-    assert_eq!(normalize_phone("77011234567").as_deref(), Some("77011234567"));
-    assert_eq!(normalize_phone("+7 727 123 45 67"), None, "a landline gets no SMS");
+    assert_eq!(
+        normalize_phone("+7 (701) 123-45-67").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("87011234567").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("7011234567").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("77011234567").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("+7 727 123 45 67"),
+        None,
+        "a landline gets no SMS"
+    );
     assert_eq!(normalize_phone("12345"), None);
     assert_eq!(normalize_phone("7701123456x"), None);
 }

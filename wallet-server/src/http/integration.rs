@@ -78,8 +78,13 @@ async fn receive_list(
         school_year: &state.school_year,
         content_hash: content_hash(&req),
     };
-    let list = eligibility::validate_list(&req, reception)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_list", e.to_string()))?;
+    let list = eligibility::validate_list(&req, reception).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_list",
+            e.to_string(),
+        )
+    })?;
     let outcome = state.store.apply_eligibility_list(&list).await?;
     let iin_of = |index: usize| list.rows.iter().find(|r| r.index == index);
     let mut accepted = Vec::new();
@@ -172,7 +177,10 @@ async fn outbox(
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be 1 to 1000"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "limit must be 1 to 1000",
+        ));
     }
     let messages = state.store.outbox(limit).await?;
     Ok(ApiJson(Outbox {

@@ -76,7 +76,11 @@ async fn school_vouchers(
     Path(bin): Path<String>,
 ) -> Result<ApiJson<SchoolVouchers>, ApiError> {
     let bin = staff.own_school(&bin)?;
-    let school = state.store.school(bin).await?.ok_or_else(ApiError::not_found)?;
+    let school = state
+        .store
+        .school(bin)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let month = shared::time::month_of(state.clock.now());
     let vouchers = state.store.vouchers_of_school(bin, month).await?;
     let vouchers = vouchers
@@ -149,9 +153,10 @@ async fn bind_card(
         .student_iin
         .parse()
         .map_err(|_| unprocessable("invalid_iin", "student_iin is not a valid IIN"))?;
-    let card: CardUid = req.card_uid.parse().map_err(|_| {
-        unprocessable("invalid_card_uid", "card_uid must be 10 hexadecimal digits")
-    })?;
+    let card: CardUid = req
+        .card_uid
+        .parse()
+        .map_err(|_| unprocessable("invalid_card_uid", "card_uid must be 10 hexadecimal digits"))?;
     let binding = CardBinding {
         school: bin,
         student,
@@ -196,7 +201,11 @@ async fn create_enrollment_code(
     Path(bin): Path<String>,
 ) -> Result<(StatusCode, ApiJson<EnrollmentCodeCreated>), ApiError> {
     let bin = staff.own_school(&bin)?;
-    state.store.school(bin).await?.ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .school(bin)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let code = enrollment::new_code().map_err(|e| {
         tracing::error!(error = %e, "enrollment code");
         ApiError::internal()

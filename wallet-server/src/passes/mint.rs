@@ -150,7 +150,9 @@ mod tests {
         }
         let retry = limiter.check(id, t0 + Duration::minutes(4)).unwrap_err();
         assert_eq!(retry, Duration::minutes(6));
-        limiter.check(other, t0).expect("other vouchers are not affected");
+        limiter
+            .check(other, t0)
+            .expect("other vouchers are not affected");
         limiter
             .check(id, t0 + Duration::minutes(10))
             .expect("a new window");

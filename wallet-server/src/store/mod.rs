@@ -96,8 +96,11 @@ pub trait PeopleStore: Send + Sync {
     async fn school(&self, bin: Bin) -> Result<Option<School>, StoreError>;
 
     /// Inserts or updates a student; the school must exist.
-    async fn upsert_student(&self, student: &Student, now: OffsetDateTime)
-        -> Result<(), StoreError>;
+    async fn upsert_student(
+        &self,
+        student: &Student,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     async fn student(&self, iin: Iin) -> Result<Option<Student>, StoreError>;
 
     async fn upsert_representative(
@@ -206,7 +209,13 @@ pub trait WalletRecordStore: Send + Sync {
 
 /// The server's storage: every capability, each method one transaction.
 pub trait Store:
-    Health + PeopleStore + VoucherStore + EligibilityStore + SchoolOpsStore + WalletRecordStore + 'static
+    Health
+    + PeopleStore
+    + VoucherStore
+    + EligibilityStore
+    + SchoolOpsStore
+    + WalletRecordStore
+    + 'static
 {
 }
 

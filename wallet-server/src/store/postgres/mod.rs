@@ -40,7 +40,8 @@ impl PostgresStore {
     }
 }
 
-pub(super) const VOUCHER_COLUMNS: &str = "v.id, v.programme, v.student_iin, v.school_bin, v.state, \
+pub(super) const VOUCHER_COLUMNS: &str =
+    "v.id, v.programme, v.student_iin, v.school_bin, v.state, \
      v.valid_from, v.valid_until, v.formed_at, v.activated_at, v.updated_at";
 
 pub(super) fn voucher_from_row(row: &PgRow) -> Result<Voucher, StoreError> {
@@ -60,7 +61,8 @@ pub(super) fn voucher_from_row(row: &PgRow) -> Result<Voucher, StoreError> {
 
 /// Voucher columns, the names people recognise a voucher by, the student's card, and the
 /// billable meals between two dates (the first two parameters of every query using it).
-pub(super) const VIEW_SELECT: &str = "SELECT v.id, v.programme, v.student_iin, v.school_bin, v.state, \
+pub(super) const VIEW_SELECT: &str =
+    "SELECT v.id, v.programme, v.student_iin, v.school_bin, v.state, \
      v.valid_from, v.valid_until, v.formed_at, v.activated_at, v.updated_at, \
      s.full_name AS student_name, s.class_label, s.category, sc.name AS school_name, c.card_uid, \
      (SELECT COUNT(*) FROM meals m WHERE m.voucher_id = v.id AND m.status = 'accepted' \
@@ -76,12 +78,18 @@ pub(super) fn view_from_row(row: &PgRow) -> Result<VoucherView, StoreError> {
         class_label: row.try_get("class_label")?,
         category: parse_stored("category", row.try_get("category")?)?,
         school_name: row.try_get("school_name")?,
-        card: card.as_deref().map(|c| parse_stored("card UID", c)).transpose()?,
+        card: card
+            .as_deref()
+            .map(|c| parse_stored("card UID", c))
+            .transpose()?,
         meals_this_month: row.try_get("meals_this_month")?,
     })
 }
 
-pub(super) async fn insert_audit(tx: &mut sqlx::PgConnection, e: &AuditEntry) -> Result<(), StoreError> {
+pub(super) async fn insert_audit(
+    tx: &mut sqlx::PgConnection,
+    e: &AuditEntry,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, entity_kind, entity_id, action, from_state, to_state, reason) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -112,7 +120,6 @@ pub(super) async fn fetch_voucher(
         .map(voucher_from_row)
         .transpose()
 }
-
 
 #[async_trait]
 impl Health for PostgresStore {

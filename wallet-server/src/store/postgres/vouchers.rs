@@ -6,8 +6,8 @@ use shared::{Bin, Iin, VoucherId};
 use sqlx::Row;
 
 use super::{
-    fetch_voucher, insert_audit, view_from_row, voucher_from_row,
-    PostgresStore, VIEW_SELECT, VOUCHER_COLUMNS,
+    fetch_voucher, insert_audit, view_from_row, voucher_from_row, PostgresStore, VIEW_SELECT,
+    VOUCHER_COLUMNS,
 };
 use crate::audit::{AuditEntry, AuditRecord};
 use crate::store::{Formed, StoreError, VoucherStore};

@@ -75,7 +75,14 @@ impl EligibilityStore for SqliteStore {
     }
 }
 
-fn audit(list: &ValidList, id: VoucherId, action: &str, from: Option<VoucherState>, to: VoucherState, reason: String) -> AuditEntry {
+fn audit(
+    list: &ValidList,
+    id: VoucherId,
+    action: &str,
+    from: Option<VoucherState>,
+    to: VoucherState,
+    reason: String,
+) -> AuditEntry {
     AuditEntry {
         at: list.received_at,
         actor: list.received_by.clone(),
@@ -89,7 +96,11 @@ fn audit(list: &ValidList, id: VoucherId, action: &str, from: Option<VoucherStat
 }
 
 /// Stores one row; `None` when another school already claims the student for the period.
-async fn apply_row(conn: &mut Conn, list: &ValidList, row: &ValidRow) -> Result<Option<RowOutcome>, StoreError> {
+async fn apply_row(
+    conn: &mut Conn,
+    list: &ValidList,
+    row: &ValidRow,
+) -> Result<Option<RowOutcome>, StoreError> {
     let s = &row.student;
     let now = ts(list.received_at);
     sqlx::query(
@@ -167,7 +178,11 @@ async fn apply_row(conn: &mut Conn, list: &ValidList, row: &ValidRow) -> Result<
 
 /// Forms (or finds) the row's voucher; a live voucher at another school is revoked first,
 /// because the student has moved.
-async fn form_for_row(conn: &mut Conn, list: &ValidList, row: &ValidRow) -> Result<VoucherId, StoreError> {
+async fn form_for_row(
+    conn: &mut Conn,
+    list: &ValidList,
+    row: &ValidRow,
+) -> Result<VoucherId, StoreError> {
     let s = &row.student;
     let live = sqlx::query(
         "SELECT id, school_bin, state FROM vouchers WHERE programme = ? AND student_iin = ? \
@@ -184,7 +199,14 @@ async fn form_for_row(conn: &mut Conn, list: &ValidList, row: &ValidRow) -> Resu
             let id: VoucherId = parse_stored("voucher id", live.try_get("id")?)?;
             let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
             let reason = format!("student listed by school {} for {}", s.school, list.period);
-            let entry = audit(list, id, "revoke", Some(state), VoucherState::Revoked, reason);
+            let entry = audit(
+                list,
+                id,
+                "revoke",
+                Some(state),
+                VoucherState::Revoked,
+                reason,
+            );
             transition_in(conn, id, state, VoucherState::Revoked, &entry).await?;
         }
     }
@@ -203,7 +225,11 @@ async fn form_for_row(conn: &mut Conn, list: &ValidList, row: &ValidRow) -> Resu
 
 /// Students of this school's list for the period who are not on the new list: their entry
 /// goes and their live voucher at this school is revoked.
-async fn drop_missing(conn: &mut Conn, list: &ValidList, on_list: &HashSet<Iin>) -> Result<Vec<VoucherId>, StoreError> {
+async fn drop_missing(
+    conn: &mut Conn,
+    list: &ValidList,
+    on_list: &HashSet<Iin>,
+) -> Result<Vec<VoucherId>, StoreError> {
     let entries = sqlx::query(
         "SELECT student_iin FROM eligibility_entries WHERE school_bin = ? AND programme = ? AND period = ?",
     )
@@ -237,12 +263,21 @@ async fn drop_missing(conn: &mut Conn, list: &ValidList, on_list: &HashSet<Iin>)
         if let Some(live) = live {
             let id: VoucherId = parse_stored("voucher id", live.try_get("id")?)?;
             let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
-            let reason = format!("no longer on the eligibility list of {} for {}", list.school.bin, list.period);
-            let entry = audit(list, id, "revoke", Some(state), VoucherState::Revoked, reason);
+            let reason = format!(
+                "no longer on the eligibility list of {} for {}",
+                list.school.bin, list.period
+            );
+            let entry = audit(
+                list,
+                id,
+                "revoke",
+                Some(state),
+                VoucherState::Revoked,
+                reason,
+            );
             transition_in(conn, id, state, VoucherState::Revoked, &entry).await?;
             revoked.push(id);
         }
     }
     Ok(revoked)
 }
-

@@ -16,17 +16,19 @@ use crate::store::{
 impl SchoolOpsStore for SqliteStore {
     async fn bind_card(&self, b: &CardBinding) -> Result<CardBound, StoreError> {
         let mut tx = self.write().await?;
-        let school: Option<String> = sqlx::query_scalar("SELECT school_bin FROM students WHERE iin = ?")
-            .bind(b.student.expose())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let school: Option<String> =
+            sqlx::query_scalar("SELECT school_bin FROM students WHERE iin = ?")
+                .bind(b.student.expose())
+                .fetch_optional(&mut *tx)
+                .await?;
         if school.as_deref() != Some(b.school.to_string().as_str()) {
             return Err(StoreError::NotFound);
         }
-        let holder: Option<String> = sqlx::query_scalar("SELECT student_iin FROM cards WHERE card_uid = ?")
-            .bind(b.card.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let holder: Option<String> =
+            sqlx::query_scalar("SELECT student_iin FROM cards WHERE card_uid = ?")
+                .bind(b.card.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         match holder {
             Some(h) if h == b.student.expose() => return Ok(CardBound::Unchanged),
             Some(_) => {
@@ -36,11 +38,15 @@ impl SchoolOpsStore for SqliteStore {
             }
             None => {}
         }
-        let old: Option<String> = sqlx::query_scalar("SELECT card_uid FROM cards WHERE student_iin = ?")
-            .bind(b.student.expose())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let replaced: Option<CardUid> = old.as_deref().map(|c| parse_stored("card UID", c)).transpose()?;
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT card_uid FROM cards WHERE student_iin = ?")
+                .bind(b.student.expose())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let replaced: Option<CardUid> = old
+            .as_deref()
+            .map(|c| parse_stored("card UID", c))
+            .transpose()?;
         sqlx::query("DELETE FROM cards WHERE student_iin = ?")
             .bind(b.student.expose())
             .execute(&mut *tx)
@@ -128,7 +134,11 @@ impl WalletRecordStore for SqliteStore {
         rows.iter().map(meal_from_row).collect()
     }
 
-    async fn add_feedback(&self, f: &Feedback, outbox: Option<&OutboxMessage>) -> Result<(), StoreError> {
+    async fn add_feedback(
+        &self,
+        f: &Feedback,
+        outbox: Option<&OutboxMessage>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO feedback (id, voucher_id, representative_iin, rating, complaint, created_at) \

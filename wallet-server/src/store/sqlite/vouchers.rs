@@ -6,8 +6,8 @@ use shared::{Bin, Iin, VoucherId};
 use sqlx::Row;
 
 use super::{
-    date, fetch_voucher, insert_audit, parse_ts, ts, view_from_row, voucher_from_row,
-    SqliteStore, VIEW_SELECT, VOUCHER_COLUMNS,
+    date, fetch_voucher, insert_audit, parse_ts, ts, view_from_row, voucher_from_row, SqliteStore,
+    VIEW_SELECT, VOUCHER_COLUMNS,
 };
 use crate::audit::{AuditEntry, AuditRecord};
 use crate::store::{Formed, StoreError, VoucherStore};

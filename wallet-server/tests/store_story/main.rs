@@ -4,6 +4,8 @@
 //! a server (`.ci/run` starts one); each run creates its own database and drops it after.
 //! Set `REQUIRE_POSTGRES=1` to make a missing `TEST_DATABASE_URL` a failure instead of a skip.
 
+mod wallet_core;
+
 use std::sync::Arc;
 
 use shared::{Bin, Iin, Sex, VoucherId};
@@ -12,7 +14,7 @@ use time::macros::{date, datetime};
 use time::OffsetDateTime;
 use wallet_server::audit::{Actor, AuditEntry};
 use wallet_server::domain::{Category, Programme, Relation, Representative, School, Student};
-use wallet_server::store::{Formed, PostgresStore, SqliteStore, Store, StoreError};
+use wallet_server::store::{Formed, PostgresStore, SqliteStore, Store, StoreError, VoucherStore};
 use wallet_server::vouchers::{NewVoucher, SchoolYear, VoucherState};
 
 const T0: OffsetDateTime = datetime!(2026-09-01 03:00 UTC);
@@ -25,6 +27,10 @@ fn iin(born: time::Date, sex: Sex) -> Iin {
 
 fn bin(first11: [u8; 11]) -> Bin {
     Bin::generate(&first11).expect("issuable BIN")
+}
+
+fn month() -> shared::time::YearMonth {
+    "2026-09".parse().expect("month")
 }
 
 fn year() -> SchoolYear {
@@ -318,7 +324,7 @@ async fn voucher_story(store: &Arc<dyn Store>, p: &People) {
 
     // The wallet view: the mother sees both children, the guardian one, a stranger none.
     let mine = store
-        .vouchers_of_representative(p.mother.iin)
+        .vouchers_of_representative(p.mother.iin, month())
         .await
         .expect("list");
     assert_eq!(mine.len(), 2);
@@ -326,7 +332,7 @@ async fn voucher_story(store: &Arc<dyn Store>, p: &People) {
         .iter()
         .all(|view| view.school_name == "Школа №1 им. Абая"));
     let theirs = store
-        .vouchers_of_representative(p.guardian.iin)
+        .vouchers_of_representative(p.guardian.iin, month())
         .await
         .expect("list");
     assert_eq!(theirs.len(), 1);
@@ -339,7 +345,7 @@ async fn voucher_story(store: &Arc<dyn Store>, p: &People) {
     );
     let stranger = iin(date!(1970 - 01 - 01), Sex::Male);
     assert!(store
-        .vouchers_of_representative(stranger)
+        .vouchers_of_representative(stranger, month())
         .await
         .expect("list")
         .is_empty());
@@ -350,12 +356,15 @@ async fn voucher_story(store: &Arc<dyn Store>, p: &People) {
         .form_voucher(&other, &audit(other.id, "form", None, VoucherState::Formed))
         .await
         .expect("form");
-    let school = store.vouchers_of_school(p.school.bin).await.expect("list");
+    let school = store
+        .vouchers_of_school(p.school.bin, month())
+        .await
+        .expect("list");
     let classes: Vec<_> = school.iter().map(|v| v.class_label.as_str()).collect();
     assert_eq!(classes, vec!["2А", "3Б"]);
     assert_eq!(
         store
-            .vouchers_of_school(p.other_school.bin)
+            .vouchers_of_school(p.other_school.bin, month())
             .await
             .expect("list")
             .len(),
@@ -398,7 +407,7 @@ async fn voucher_story(store: &Arc<dyn Store>, p: &People) {
 
 async fn audit_story(store: &Arc<dyn Store>, p: &People) {
     let list = store
-        .vouchers_of_representative(p.guardian.iin)
+        .vouchers_of_representative(p.guardian.iin, month())
         .await
         .expect("list");
     let revoked = list
@@ -447,18 +456,20 @@ async fn story_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("nested").join("wallet.db");
     let store = SqliteStore::open_file(&path).await.expect("open sqlite");
-    story(Arc::new(store)).await;
+    story(Arc::new(store.clone())).await;
+    let url = format!("sqlite://{}", path.display());
+    let raw = wallet_core::Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.expect("raw pool"));
+    wallet_core::story(Arc::new(store), raw).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
         reopened
-            .vouchers_of_school(people().school.bin)
+            .vouchers_of_school(people().school.bin, month())
             .await
             .expect("list")
             .len(),
         3
     );
-    let url = format!("sqlite://{}", path.display());
     let conn = sqlx::SqliteConnection::connect(&url)
         .await
         .expect("raw connection");
@@ -499,10 +510,12 @@ async fn story_on_postgres() {
     let url = database_url(&admin_url, &name);
     let store = PostgresStore::connect(&url).await.expect("open postgres");
     story(Arc::new(store.clone())).await;
+    let raw = wallet_core::Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw pool"));
+    wallet_core::story(Arc::new(store.clone()), raw).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened
-            .vouchers_of_school(people().school.bin)
+            .vouchers_of_school(people().school.bin, month())
             .await
             .expect("list")
             .len(),
