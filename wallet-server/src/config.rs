@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
 /// Command line of `wallet-server`.
@@ -29,9 +29,14 @@ pub struct Cli {
     #[arg(long, env = "LISTEN_ADDR", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
-    /// Directory for the embedded SQLite database [default: ./data]
-    #[arg(long, env = "DATA_DIR", value_name = "DIR")]
+    /// Directory for the embedded SQLite database and the pass keys [default: ./data]
+    #[arg(long, env = "DATA_DIR", value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+
+    /// File holding the pass signing keys, owner-only (mode 0600); created at first start
+    /// [default: <data-dir>/pass-keys.json]
+    #[arg(long, env = "PASS_KEYS_FILE", value_name = "FILE", global = true)]
+    pub pass_keys_file: Option<PathBuf>,
 
     /// Database: postgres://… for PostgreSQL, sqlite:… for a specific SQLite file
     /// [default: SQLite at <data-dir>/wallet.db]
@@ -39,7 +44,7 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// TOML configuration file
-    #[arg(long, env = "WALLET_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "WALLET_CONFIG", value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
     /// Expected `iss` of access tokens [default: https://idp.egov.kz]
@@ -69,6 +74,43 @@ pub struct Cli {
     /// Log format: text or json [default: text]
     #[arg(long, env = "LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
+
+    /// Passes a voucher may mint per window before answering 429 [default: 30]
+    #[arg(long, env = "PASS_MINT_LIMIT", value_name = "N")]
+    pub pass_mint_limit: Option<u32>,
+
+    /// Length of the pass-minting rate window in seconds [default: 600]
+    #[arg(long, env = "PASS_MINT_WINDOW_SECS", value_name = "SECONDS")]
+    pub pass_mint_window_secs: Option<u32>,
+
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Administrative commands; they run and exit without starting the server.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Manage the pass signing keys (the file named by --pass-keys-file)
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+/// `wallet-server keys …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysAction {
+    /// Add a new current signing key; older keys keep verifying passes until pruned.
+    /// Running servers pick the new key up without a restart.
+    Rotate {
+        /// Prune keys retired more than this many days ago
+        #[arg(long, value_name = "DAYS", default_value_t = 30,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        retain_days: u16,
+    },
+    /// List the keys: id, creation, retirement, and which one is current
+    List,
 }
 
 /// The TOML file: the same settings as the flags, all optional.
@@ -78,6 +120,7 @@ struct FileConfig {
     demo: Option<bool>,
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    pass_keys_file: Option<PathBuf>,
     database_url: Option<String>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
@@ -86,6 +129,8 @@ struct FileConfig {
     jwt_jwks_file: Option<PathBuf>,
     max_body_bytes: Option<usize>,
     log_format: Option<String>,
+    pass_mint_limit: Option<u32>,
+    pass_mint_window_secs: Option<u32>,
 }
 
 /// Where the verifying keys for access tokens come from.
@@ -110,6 +155,8 @@ pub struct Config {
     pub demo: bool,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The pass signing keys (see `passes::keys`).
+    pub pass_keys_file: PathBuf,
     pub database_url: Option<String>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
@@ -117,6 +164,8 @@ pub struct Config {
     pub jwt_keys: JwtKeySource,
     pub max_body_bytes: usize,
     pub log_format: LogFormat,
+    pub pass_mint_limit: u32,
+    pub pass_mint_window_secs: u32,
 }
 
 /// A configuration that cannot run.
@@ -165,7 +214,32 @@ fn parse_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, ConfigError> {
     }
 }
 
+/// `(data_dir, pass_keys_file)` from flags or environment, then the file, then defaults.
+fn resolve_paths(cli: &Cli, file: &FileConfig) -> (PathBuf, PathBuf) {
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let pass_keys_file = cli
+        .pass_keys_file
+        .clone()
+        .or_else(|| file.pass_keys_file.clone())
+        .unwrap_or_else(|| data_dir.join(crate::passes::keys::DEFAULT_FILE_NAME));
+    (data_dir, pass_keys_file)
+}
+
 impl Config {
+    /// Only the pass key file, for `wallet-server keys …`: needs no JWT or database
+    /// settings, but honours `--config`, `--data-dir` and `--pass-keys-file`.
+    pub fn resolve_pass_keys_file(cli: &Cli) -> Result<PathBuf, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        Ok(resolve_paths(cli, &file).1)
+    }
+
     /// Resolves flags and environment (already merged by clap) with the TOML file and
     /// defaults.
     pub fn resolve(cli: Cli) -> Result<Config, ConfigError> {
@@ -173,6 +247,7 @@ impl Config {
             Some(path) => load_file(path)?,
             None => FileConfig::default(),
         };
+        let (data_dir, pass_keys_file) = resolve_paths(&cli, &file);
         let demo = cli.demo || file.demo.unwrap_or(false);
         let algorithm = cli
             .jwt_algorithm
@@ -207,10 +282,8 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            data_dir: cli
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("data")),
+            data_dir,
+            pass_keys_file,
             database_url: cli.database_url.or(file.database_url),
             jwt_issuer: cli
                 .jwt_issuer
@@ -227,6 +300,16 @@ impl Config {
                 .or(file.max_body_bytes)
                 .unwrap_or(1 << 20),
             log_format,
+            pass_mint_limit: cli
+                .pass_mint_limit
+                .or(file.pass_mint_limit)
+                .unwrap_or(30)
+                .max(1),
+            pass_mint_window_secs: cli
+                .pass_mint_window_secs
+                .or(file.pass_mint_window_secs)
+                .unwrap_or(600)
+                .max(1),
         })
     }
 }
@@ -308,5 +391,78 @@ mod tests {
         let err = Config::resolve(cli(&["--demo", "--config", path.to_str().expect("utf-8")]))
             .unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn pass_keys_file_defaults_into_the_data_dir() {
+        let c = Config::resolve(cli(&["--demo"])).expect("resolves");
+        assert_eq!(c.pass_keys_file, PathBuf::from("data/pass-keys.json"));
+        let c = Config::resolve(cli(&["--demo", "--data-dir", "/srv/w"])).expect("resolves");
+        assert_eq!(c.pass_keys_file, PathBuf::from("/srv/w/pass-keys.json"));
+        let c = Config::resolve(cli(&[
+            "--demo",
+            "--data-dir",
+            "/srv/w",
+            "--pass-keys-file",
+            "/etc/wallet/keys.json",
+        ]))
+        .expect("resolves");
+        assert_eq!(c.pass_keys_file, PathBuf::from("/etc/wallet/keys.json"));
+        assert_eq!(c.data_dir, PathBuf::from("/srv/w"));
+    }
+
+    #[test]
+    fn pass_keys_file_from_the_toml_file_and_flag_wins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wallet.toml");
+        std::fs::write(
+            &path,
+            "demo = true\ndata_dir = \"/srv/wallet\"\npass_keys_file = \"/secure/pk.json\"\n",
+        )
+        .expect("write");
+        let file = path.to_str().expect("utf-8 path");
+        let c = Config::resolve(cli(&["--config", file])).expect("ok");
+        assert_eq!(c.pass_keys_file, PathBuf::from("/secure/pk.json"));
+        let c = Config::resolve(cli(&["--config", file, "--pass-keys-file", "/flag.json"]))
+            .expect("ok");
+        assert_eq!(c.pass_keys_file, PathBuf::from("/flag.json"), "flag wins");
+    }
+
+    #[test]
+    fn keys_commands_need_no_jwt_settings() {
+        // Global flags may come before or after the subcommand.
+        let c = cli(&["keys", "rotate", "--data-dir", "/srv/w"]);
+        assert!(matches!(
+            c.command,
+            Some(Command::Keys {
+                action: KeysAction::Rotate { retain_days: 30 }
+            })
+        ));
+        assert_eq!(
+            Config::resolve_pass_keys_file(&c).expect("resolves"),
+            PathBuf::from("/srv/w/pass-keys.json")
+        );
+        let c = cli(&["--pass-keys-file", "/k.json", "keys", "list"]);
+        assert!(matches!(
+            c.command,
+            Some(Command::Keys {
+                action: KeysAction::List
+            })
+        ));
+        assert_eq!(
+            Config::resolve_pass_keys_file(&c).expect("resolves"),
+            PathBuf::from("/k.json")
+        );
+        let c = cli(&["keys", "rotate", "--retain-days", "7"]);
+        assert!(matches!(
+            c.command,
+            Some(Command::Keys {
+                action: KeysAction::Rotate { retain_days: 7 }
+            })
+        ));
+        let mut args = vec!["wallet-server", "keys", "rotate", "--retain-days", "0"];
+        assert!(Cli::try_parse_from(&args).is_err(), "retention of 0 days");
+        args.truncate(2);
+        assert!(Cli::try_parse_from(&args).is_err(), "keys needs an action");
     }
 }

@@ -5,14 +5,15 @@
 
 use std::net::SocketAddr;
 
-use shared::{Bin, Iin, Sex};
+use shared::{Bin, Iin, Sex, VoucherId};
 use time::{Date, Month};
 
 use crate::app::AppState;
 use crate::audit::{Actor, AuditEntry};
-use crate::domain::{Category, Programme, Relation, Representative, School, Student};
-use crate::store::{Formed, StoreError};
-use crate::vouchers::{NewVoucher, VoucherState};
+use crate::domain::{Category, Relation};
+use crate::eligibility::{validate_list, ListRequest, Reception, RepresentativeIn, SchoolIn, StudentIn};
+use crate::store::StoreError;
+use crate::vouchers::VoucherState;
 
 /// The demo school's BIN.
 pub const DEMO_SCHOOL_BIN: &str = "050140001238";
@@ -139,145 +140,208 @@ pub fn demo_parent() -> Option<Iin> {
 pub enum SeedError {
     #[error("demo data is inconsistent: {0}")]
     Data(&'static str),
+    #[error("demo list refused: {0}")]
+    List(crate::eligibility::ListError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Seeds the demo schools, students, parents and vouchers.
-pub async fn seed(state: &AppState) -> Result<(), SeedError> {
-    let store = &state.store;
+/// What the banner needs to know about the seeded data.
+#[derive(Debug, Clone)]
+pub struct DemoInfo {
+    /// The demo mother of two (one voucher activated, the other child awaits consent).
+    pub parent: Iin,
+    /// A parent whose child's voucher is formed but not yet activated.
+    pub parent_to_activate: Iin,
+    pub voucher_to_activate: Option<VoucherId>,
+    pub activated_voucher: Option<VoucherId>,
+}
+
+fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedError> {
+    let mut students = Vec::new();
+    for (index, k) in KIDS.iter().enumerate().filter(|(_, k)| k.school == school) {
+        let iin = iin_for(k.born, k.sex).ok_or(SeedError::Data("student IIN"))?;
+        let mut representatives = Vec::new();
+        for a in ADULTS {
+            for &(kid, relation) in a.of.iter().filter(|(kid, _)| *kid == index) {
+                let _ = kid;
+                representatives.push(RepresentativeIn {
+                    iin: iin_for(a.born, a.sex)
+                        .ok_or(SeedError::Data("adult IIN"))?
+                        .expose(),
+                    full_name: a.name.into(),
+                    relation: relation.as_str().into(),
+                    phone: a.phone.map(str::to_string),
+                });
+            }
+        }
+        students.push(StudentIn {
+            iin: iin.expose(),
+            full_name: k.name.into(),
+            grade: i64::from(k.grade),
+            class_label: k.class.into(),
+            category: k.category.as_str().into(),
+            representatives,
+        });
+    }
+    Ok(ListRequest {
+        school: SchoolIn {
+            bin: school.into(),
+            name: name.into(),
+        },
+        programme: "school_meals".into(),
+        period: period.into(),
+        students,
+    })
+}
+
+/// Seeds the demo schools through the same eligibility intake PEP uses, then activates
+/// one voucher so the wallet shows every state.
+pub async fn seed(state: &AppState) -> Result<DemoInfo, SeedError> {
     let now = state.clock.now();
+    let period = shared::time::month_of(now).to_string();
     let schools = [
         (DEMO_SCHOOL_BIN, "КГУ «Средняя школа №1» (демо)"),
         (OTHER_SCHOOL_BIN, "КГУ «Школа-гимназия №2» (демо)"),
     ];
     for (bin, name) in schools {
-        let bin: Bin = bin.parse().map_err(|_| SeedError::Data("school BIN"))?;
-        store
-            .upsert_school(
-                &School {
-                    bin,
-                    name: name.into(),
-                },
-                now,
-            )
-            .await?;
-    }
-    let mut kids = Vec::new();
-    for k in KIDS {
-        let student = Student {
-            iin: iin_for(k.born, k.sex).ok_or(SeedError::Data("student IIN"))?,
-            full_name: k.name.into(),
-            school: k
-                .school
-                .parse()
-                .map_err(|_| SeedError::Data("school BIN"))?,
-            grade: k.grade,
-            class_label: k.class.into(),
-            category: k.category,
+        let request = list_for(bin, name, &period)?;
+        let reception = Reception {
+            received_at: now,
+            received_by: Actor::Demo,
+            school_year: &state.school_year,
+            content_hash: "demo".into(),
         };
-        store.upsert_student(&student, now).await?;
-        kids.push(student);
-    }
-    for a in ADULTS {
-        let rep = Representative {
-            iin: iin_for(a.born, a.sex).ok_or(SeedError::Data("adult IIN"))?,
-            full_name: a.name.into(),
-            phone: a.phone.map(str::to_string),
-        };
-        store.upsert_representative(&rep, now).await?;
-        for &(kid, relation) in a.of {
-            let kid = kids.get(kid).ok_or(SeedError::Data("kid index"))?;
-            store
-                .link_representative(kid.iin, rep.iin, relation)
-                .await?;
+        let list = validate_list(&request, reception).map_err(SeedError::List)?;
+        if !list.rejected.is_empty() {
+            return Err(SeedError::Data("a demo row was rejected"));
         }
+        state.store.apply_eligibility_list(&list).await?;
     }
-    form_primary_vouchers(state, &kids).await
-}
-
-/// Primary-grade students get a voucher at once (no SMS consent); the first is activated so
-/// the wallet has something to show in every state.
-async fn form_primary_vouchers(state: &AppState, kids: &[Student]) -> Result<(), SeedError> {
-    let now = state.clock.now();
-    let today = shared::time::service_day(now);
-    let period = state
-        .school_year
-        .school_year_of(today)
-        .ok_or(SeedError::Data("school year"))?;
-    for (i, kid) in kids.iter().enumerate() {
-        if !(1..=4).contains(&kid.grade) && kid.category != Category::Primary {
-            continue;
-        }
-        let new = NewVoucher {
-            id: shared::VoucherId::new(),
-            programme: Programme::SchoolMeals,
-            student: kid.iin,
-            school: kid.school,
-            period,
-            formed_at: now,
-        };
+    let parent = demo_parent().ok_or(SeedError::Data("adult IIN"))?;
+    let parent_to_activate = iin_for(ADULTS[2].born, ADULTS[2].sex).ok_or(SeedError::Data("adult IIN"))?;
+    let month = shared::time::month_of(now);
+    let first = first_voucher(state, parent, month).await?;
+    if let Some(v) = first.filter(|v| v.state == VoucherState::Formed) {
         let audit = AuditEntry {
             at: now,
             actor: Actor::Demo,
             entity_kind: "voucher",
-            entity_id: new.id.to_string(),
-            action: "form".into(),
-            from_state: None,
-            to_state: Some(VoucherState::Formed.to_string()),
-            reason: Some("demo seed: primary grade".into()),
+            entity_id: v.id.to_string(),
+            action: "activate".into(),
+            from_state: Some(VoucherState::Formed.to_string()),
+            to_state: Some(VoucherState::Activated.to_string()),
+            reason: Some("demo seed".into()),
         };
-        let formed = state.store.form_voucher(&new, &audit).await?;
-        if i == 0 {
-            if let Formed::New(v) = formed {
-                let audit = AuditEntry {
-                    entity_id: v.id.to_string(),
-                    action: "activate".into(),
-                    from_state: Some(VoucherState::Formed.to_string()),
-                    to_state: Some(VoucherState::Activated.to_string()),
-                    reason: Some("demo seed".into()),
-                    ..audit
-                };
-                state
-                    .store
-                    .transition_voucher(v.id, VoucherState::Formed, VoucherState::Activated, &audit)
-                    .await?;
-            }
-        }
+        state
+            .store
+            .transition_voucher(v.id, VoucherState::Formed, VoucherState::Activated, &audit)
+            .await?;
     }
-    Ok(())
+    Ok(DemoInfo {
+        parent,
+        parent_to_activate,
+        voucher_to_activate: first_voucher(state, parent_to_activate, month)
+            .await?
+            .filter(|v| v.state == VoucherState::Formed)
+            .map(|v| v.id),
+        activated_voucher: first_voucher(state, parent, month)
+            .await?
+            .filter(|v| v.state == VoucherState::Activated)
+            .map(|v| v.id),
+    })
+}
+
+async fn first_voucher(
+    state: &AppState,
+    parent: Iin,
+    month: shared::time::YearMonth,
+) -> Result<Option<crate::vouchers::Voucher>, SeedError> {
+    let views = state.store.vouchers_of_representative(parent, month).await?;
+    Ok(views
+        .into_iter()
+        .map(|v| v.voucher)
+        .find(|v| !v.state.is_final()))
+}
+
+/// A school that is not seeded, for the banner's example list (so the example does not
+/// replace the demo school's list).
+fn example_school() -> Option<Bin> {
+    Bin::generate(&[0, 8, 0, 3, 4, 0, 0, 0, 2, 3, 4])
+}
+
+/// The example list of the banner: one good row, one with a broken IIN.
+fn example_list() -> Option<String> {
+    let school = example_school()?;
+    let kid = iin_for((2018, Month::April, 1), Sex::Male)?.expose();
+    let mum = iin_for((1990, Month::January, 15), Sex::Female)?.expose();
+    let broken = format!("{}0", &kid[..11]);
+    let broken = if broken == kid { format!("{}1", &kid[..11]) } else { broken };
+    Some(format!(
+        r#"{{"school":{{"bin":"{school}","name":"Школа №3 (пример)"}},"programme":"school_meals","period":"PERIOD","students":[{{"iin":"{kid}","full_name":"Ахметов Али","grade":2,"class_label":"2Б","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother","phone":"+77015550011"}}]}},{{"iin":"{broken}","full_name":"Ошибка Ввода","grade":3,"class_label":"3А","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother"}}]}}]}}"#
+    ))
 }
 
 /// What to print on start: where it runs and how to try it.
-pub fn banner(addr: SocketAddr, database: &str) -> String {
+pub fn banner(addr: SocketAddr, database: &str, info: &DemoInfo, period: &str) -> String {
     let base = format!("http://{addr}");
-    let parent = demo_parent().map(|i| i.expose()).unwrap_or_default();
+    let token = |json: &str| {
+        format!(
+            "$(curl -s -X POST {base}/dev/token -H 'content-type: application/json' \\\n    -d '{json}' | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')"
+        )
+    };
+    let parent = info.parent.expose();
+    let parent2 = info.parent_to_activate.expose();
+    let voucher = info
+        .voucher_to_activate
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "<voucher id from the list above>".into());
+    let list = example_list().unwrap_or_default().replace("PERIOD", period);
+    let kid = iin_for(KIDS[0].born, KIDS[0].sex).map(|i| i.expose()).unwrap_or_default();
     format!(
         "\
 Social Wallet demo is running.
   listening on {base}
   database     {database}
   API document {base}/openapi.json
+  (all people are invented; their IINs only look real)
 
 Try it (copy and paste):
 
-  # a parent's token (mother of two demo students) and her vouchers
-  TOKEN=$(curl -s -X POST {base}/dev/token -H 'content-type: application/json' \\
-    -d '{{\"sub\":\"{parent}\",\"role\":\"parent\"}}' | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')
+  # 1. PEP sends a school's monthly list: one row is accepted, one rejected (bad IIN)
+  INTEG={integ}
+  curl -s -X POST {base}/v1/integration/eligibility-lists -H \"authorization: Bearer $INTEG\" \\
+    -H 'content-type: application/json' -d '{list}'
+
+  # 2. a parent (mother of two) and her vouchers
+  TOKEN={parent_token}
   curl -s {base}/v1/wallet/vouchers -H \"authorization: Bearer $TOKEN\"
 
-  # the social pedagogue of the demo school and the school's vouchers
-  STAFF=$(curl -s -X POST {base}/dev/token -H 'content-type: application/json' \\
-    -d '{{\"sub\":\"pedagogue-1\",\"role\":\"social_pedagogue\",\"school\":\"{DEMO_SCHOOL_BIN}\"}}' \\
-    | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')
+  # 3. another parent activates her daughter's voucher and mints a pass as PNG and JSON
+  MUM={mum_token}
+  curl -s -X POST {base}/v1/wallet/vouchers/{voucher}/activate -H \"authorization: Bearer $MUM\"
+  curl -s -X POST {base}/v1/wallet/vouchers/{voucher}/passes -H \"authorization: Bearer $MUM\" \\
+    -H 'accept: image/png' -o pass.png && zbarimg -q --raw pass.png   # zbar-tools
+  curl -s -X POST {base}/v1/wallet/vouchers/{voucher}/passes -H \"authorization: Bearer $MUM\" \\
+    -H 'accept: application/json'
+
+  # 4. the social pedagogue of the demo school: vouchers, an ID card, a terminal code
+  STAFF={staff_token}
   curl -s {base}/v1/schools/{DEMO_SCHOOL_BIN}/vouchers -H \"authorization: Bearer $STAFF\"
+  curl -s -X POST {base}/v1/schools/{DEMO_SCHOOL_BIN}/cards -H \"authorization: Bearer $STAFF\" \\
+    -H 'content-type: application/json' -d '{{\"student_iin\":\"{kid}\",\"card_uid\":\"0102ABCDEF\"}}'
+  curl -s -X POST {base}/v1/schools/{DEMO_SCHOOL_BIN}/terminals -H \"authorization: Bearer $STAFF\"
 
-  # health, readiness, metrics
+  # health, readiness, metrics; move the demo clock forward (deadlines, reports)
   curl -s {base}/healthz; curl -s {base}/readyz; curl -s {base}/metrics | head
-
-  # move the demo clock forward (deadlines, reports)
   curl -s -X POST {base}/dev/clock -H 'content-type: application/json' \\
     -d '{{\"now\":\"2026-12-01T09:00:00+05:00\"}}'
-"
+",
+        integ = token(r#"{"sub":"pep","role":"integration"}"#),
+        parent_token = token(&format!(r#"{{"sub":"{parent}","role":"parent"}}"#)),
+        mum_token = token(&format!(r#"{{"sub":"{parent2}","role":"parent"}}"#)),
+        staff_token = token(&format!(
+            r#"{{"sub":"pedagogue-1","role":"social_pedagogue","school":"{DEMO_SCHOOL_BIN}"}}"#
+        )),
     )
 }

@@ -1,11 +1,15 @@
-//! `wallet-server`: parse configuration, set up logging, open the store, serve.
+//! `wallet-server`: parse configuration, set up logging, open the store, serve — or run an
+//! administrative command (`wallet-server keys rotate|list`) and exit.
 
 use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tracing_subscriber::EnvFilter;
-use wallet_server::config::{Cli, Config, LogFormat};
+use wallet_server::config::{Cli, Command, Config, KeysAction, LogFormat};
+use wallet_server::passes::keys::PassKeyRing;
 use wallet_server::{app, demo};
 
 fn init_logging(format: LogFormat) {
@@ -23,7 +27,11 @@ fn init_logging(format: LogFormat) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::resolve(Cli::parse())?;
+    let cli = Cli::parse();
+    if let Some(Command::Keys { action }) = &cli.command {
+        return keys_command(&cli, action);
+    }
+    let config = Config::resolve(cli)?;
     init_logging(config.log_format);
     let state = app::build_state(&config).await?;
     let database = match &config.database_url {
@@ -31,18 +39,60 @@ async fn main() -> anyhow::Result<()> {
         Some(url) => url.clone(),
         None => config.data_dir.join("wallet.db").display().to_string(),
     };
-    if state.demo.is_some() {
-        demo::seed(&state).await.context("seeding demo data")?;
-    }
+    let demo_info = match state.demo {
+        Some(_) => Some(demo::seed(&state).await.context("seeding demo data")?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, backend = state.store.backend().as_str(), demo = config.demo, "serving");
-    if config.demo {
-        println!("{}", demo::banner(addr, &database));
+    if let Some(info) = &demo_info {
+        let period = shared::time::month_of(state.clock.now()).to_string();
+        println!("{}", demo::banner(addr, &database, info, &period));
     } else {
         println!("wallet-server listening on http://{addr}");
     }
     app::serve(listener, state).await
+}
+
+/// `wallet-server keys …`: works on the key file alone (no database, no JWT settings).
+fn keys_command(cli: &Cli, action: &KeysAction) -> anyhow::Result<()> {
+    let path = Config::resolve_pass_keys_file(cli)?;
+    match action {
+        KeysAction::Rotate { retain_days } => {
+            let retention = time::Duration::days(i64::from(*retain_days));
+            let rotation =
+                PassKeyRing::rotate_with_retention(&path, OffsetDateTime::now_utc(), retention)?;
+            println!("new current pass key: {}", rotation.kid);
+            if let Some(previous) = rotation.previous {
+                println!("retired: {previous} (still verifies passes)");
+            }
+            let days = if *retain_days == 1 { "day" } else { "days" };
+            println!(
+                "keys kept: {} ({} pruned: retired more than {retain_days} {days} ago)",
+                rotation.kept,
+                rotation.pruned.len()
+            );
+            println!("key file: {}", path.display());
+        }
+        KeysAction::List => {
+            for key in PassKeyRing::list(&path)? {
+                let retired = match key.retired_at {
+                    Some(t) => t.format(&Rfc3339)?,
+                    None => "-".into(),
+                };
+                let line = format!(
+                    "{}  created {}  retired {:<20}  {}",
+                    key.kid,
+                    key.created_at.format(&Rfc3339)?,
+                    retired,
+                    if key.current { "current" } else { "" }
+                );
+                println!("{}", line.trim_end());
+            }
+        }
+    }
+    Ok(())
 }

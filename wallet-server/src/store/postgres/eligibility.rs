@@ -115,7 +115,7 @@ async fn apply_row(
     .bind(i16::from(s.grade))
     .bind(&s.class_label)
     .bind(s.category.as_str())
-    .bind(&now)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     let claimed = sqlx::query(
@@ -129,7 +129,7 @@ async fn apply_row(
     .bind(s.iin.expose())
     .bind(s.school.to_string())
     .bind(list.id)
-    .bind(&now)
+    .bind(now)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -145,7 +145,7 @@ async fn apply_row(
         .bind(rep.iin.expose())
         .bind(&rep.full_name)
         .bind(&rep.phone)
-        .bind(&now)
+        .bind(now)
         .execute(&mut *conn)
         .await?;
         sqlx::query(

@@ -182,9 +182,9 @@ pub(super) async fn transition_in(
          WHERE id = $5 AND state = $6",
     )
     .bind(to.as_str())
-    .bind(&at)
+    .bind(at)
     .bind(to.as_str())
-    .bind(&at)
+    .bind(at)
     .bind(id.as_uuid())
     .bind(from.as_str())
     .execute(&mut *tx)
