@@ -25,6 +25,7 @@ fn demo(state: &AppState) -> Result<&DemoTools, ApiError> {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// A parent's IIN, or any subject id for staff and integrations.
     sub: String,
@@ -86,6 +87,7 @@ async fn token(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClockRequest {
     /// The new current time, RFC 3339; must not be earlier than the current one.
     #[serde(with = "time::serde::rfc3339")]

@@ -19,7 +19,30 @@ use crate::passes::{mint, render};
 use crate::vouchers;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(mint_pass))
+    OpenApiRouter::new()
+        .routes(routes!(mint_pass))
+        .routes(routes!(pass_keys))
+}
+
+/// The public keys passes are verified with (current and recently rotated ones).
+#[derive(Serialize, ToSchema)]
+pub struct PassKeys {
+    /// `{kid, public_key}`: Ed25519 public keys, hex.
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<shared::pass::PublicKey>,
+    /// The key new passes are signed with.
+    pub current: String,
+}
+
+/// Public verification keys of passes. Public by nature: anyone may verify a pass.
+#[utoipa::path(get, path = "/v1/pass-keys", tag = "wallet",
+    responses((status = 200, body = PassKeys)))]
+async fn pass_keys(State(state): State<AppState>) -> super::ApiJson<PassKeys> {
+    let ring = state.keys.read();
+    super::ApiJson(PassKeys {
+        keys: ring.published(),
+        current: ring.current().kid().to_string(),
+    })
 }
 
 /// Pixels per QR module in PNG passes: crisp on a phone screen, ~420 px square.
