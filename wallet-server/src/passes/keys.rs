@@ -40,14 +40,18 @@
 //! [`spawn a reloader task`](SharedKeyRing::spawn_reloader). A reload that fails (say the file
 //! was made world-readable) keeps the keys already loaded and reports the error.
 
-use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+mod file;
+mod reloading;
 
+use file::{create_private_dir, hex_decode, hex_encode, lock, read_key_file, write_atomically};
+pub use reloading::SharedKeyRing;
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use ::shared::pass::{KeyError, KeyId, KeySet, PassSigner, PublicKey};
 use serde::{Deserialize, Serialize};
-use shared::pass::{KeyError, KeyId, KeySet, PassSigner, PublicKey};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 /// Version of the key file format this server reads and writes.
@@ -57,7 +61,7 @@ pub const DEFAULT_FILE_NAME: &str = "pass-keys.json";
 /// How long [`PassKeyRing::rotate`] keeps a retired key trusted.
 pub const DEFAULT_RETENTION: Duration = Duration::days(30);
 /// A key file larger than this is not one of ours.
-const MAX_FILE_BYTES: u64 = 1 << 20;
+pub(super) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Why the key file cannot be used. Messages name the file, never key material.
 #[derive(Debug, thiserror::Error)]
@@ -347,105 +351,6 @@ impl PassKeyRing {
     }
 }
 
-/// A [`PassKeyRing`] shared by the server's tasks, reloadable while they use it.
-///
-/// Cheap to clone. Readers take [`read`](Self::read) for a moment (mint, build a key set) and
-/// must not hold the guard across an `.await`; a reload reads and checks the file outside the
-/// lock and only swaps the ring under it.
-#[derive(Clone)]
-pub struct SharedKeyRing {
-    ring: Arc<RwLock<PassKeyRing>>,
-    path: Arc<PathBuf>,
-}
-
-impl fmt::Debug for SharedKeyRing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedKeyRing")
-            .field("path", &self.path)
-            .field("ring", &*self.read())
-            .finish()
-    }
-}
-
-impl SharedKeyRing {
-    /// [`PassKeyRing::load_or_create`], shared.
-    pub fn load_or_create(path: &Path, now: OffsetDateTime) -> Result<Self, KeyRingError> {
-        Ok(Self::new(PassKeyRing::load_or_create(path, now)?, path))
-    }
-
-    /// Shares a ring loaded from `path`.
-    pub fn new(ring: PassKeyRing, path: &Path) -> Self {
-        SharedKeyRing {
-            ring: Arc::new(RwLock::new(ring)),
-            path: Arc::new(path.to_path_buf()),
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The ring as it is now. Hold the guard briefly, never across an `.await`.
-    pub fn read(&self) -> RwLockReadGuard<'_, PassKeyRing> {
-        // A panic while holding the write lock cannot leave a half-swapped ring.
-        self.ring.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Re-reads the file and swaps in its keys if it changed; returns whether it did.
-    /// On error the keys already loaded stay in use.
-    pub fn reload_if_changed(&self) -> Result<bool, KeyRingError> {
-        let fingerprint_now = self.read().fingerprint;
-        match PassKeyRing::load_if_changed(&self.path, &fingerprint_now)? {
-            Some(ring) => {
-                *self.ring.write().unwrap_or_else(PoisonError::into_inner) = ring;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// Spawns a task (on the current Tokio runtime) that checks the file every `every` and
-    /// reloads it when it changed, logging reloads at info and failures at warn (once per
-    /// distinct error, not at every tick). Abort the returned handle to stop it.
-    pub fn spawn_reloader(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        let shared = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await; // the first tick is immediate; the ring is fresh
-            let mut last_error: Option<String> = None;
-            loop {
-                tick.tick().await;
-                let task = shared.clone();
-                let outcome = tokio::task::spawn_blocking(move || task.reload_if_changed()).await;
-                match outcome {
-                    Ok(Ok(changed)) => {
-                        if changed {
-                            let ring = shared.read();
-                            tracing::info!(
-                                current = %ring.current().kid(),
-                                keys = ring.entries.len(),
-                                "pass keys reloaded"
-                            );
-                        } else if last_error.is_some() {
-                            tracing::info!("pass key file readable again");
-                        }
-                        last_error = None;
-                    }
-                    Ok(Err(e)) => {
-                        let message = e.to_string();
-                        if last_error.as_deref() != Some(message.as_str()) {
-                            tracing::warn!(error = %message, "cannot reload pass keys; keeping the keys loaded");
-                            last_error = Some(message);
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "pass key reload task failed"),
-                }
-            }
-        })
-    }
-}
-
 fn new_key(
     now: OffsetDateTime,
     existing: &[StoredKey],
@@ -571,187 +476,6 @@ fn serialize(path: &Path, file: &KeyFile) -> Result<Vec<u8>, KeyRingError> {
     })?;
     bytes.push(b'\n');
     Ok(bytes)
-}
-
-/// Reads the key file after checking, on the open file, that only its owner can access it.
-fn read_key_file(path: &Path) -> Result<Vec<u8>, KeyRingError> {
-    let read_error = |source: io::Error| KeyRingError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(|source| match source.kind() {
-        io::ErrorKind::NotFound => KeyRingError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => read_error(source),
-    })?;
-    let meta = file.metadata().map_err(read_error)?;
-    if !meta.is_file() {
-        return Err(KeyRingError::NotAFile {
-            path: path.to_path_buf(),
-        });
-    }
-    check_owner_only(path, &meta)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(KeyRingError::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("it has {} bytes, far more than a key file", meta.len()),
-        });
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or_default());
-    file.take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    Ok(bytes)
-}
-
-#[cfg(unix)]
-fn check_owner_only(path: &Path, meta: &fs::Metadata) -> Result<(), KeyRingError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyRingError::Permissions {
-            path: path.to_path_buf(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_owner_only(_path: &Path, _meta: &fs::Metadata) -> Result<(), KeyRingError> {
-    Ok(())
-}
-
-/// The directory holding `path` (`.` for a bare file name).
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-/// `<dir>/.<file name><suffix>`, for the lock and temporary files.
-fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, KeyRingError> {
-    let name = path.file_name().ok_or_else(|| KeyRingError::Write {
-        path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"),
-    })?;
-    let mut sibling = std::ffi::OsString::from(".");
-    sibling.push(name);
-    sibling.push(suffix);
-    Ok(parent_dir(path).join(sibling))
-}
-
-/// Creates the key file's directory, owner-only, if it is missing.
-fn create_private_dir(path: &Path) -> Result<(), KeyRingError> {
-    let dir = parent_dir(path);
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|source| KeyRingError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn private_file_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
-}
-
-/// Takes the writers' lock (released when the returned file is dropped).
-fn lock(path: &Path) -> Result<File, KeyRingError> {
-    let lock_path = sibling(path, ".lock")?;
-    let lock_error = |source| KeyRingError::Lock {
-        path: lock_path.clone(),
-        source,
-    };
-    let file = private_file_options()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(lock_error)?;
-    file.lock().map_err(lock_error)?;
-    Ok(file)
-}
-
-/// Replaces the file with `bytes`: temporary file (0600) in the same directory, fsync,
-/// rename, fsync of the directory. Called with the writers' lock held.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), KeyRingError> {
-    let tmp = sibling(path, ".tmp")?;
-    let dir = parent_dir(path);
-    let result = (|| -> io::Result<()> {
-        // Left over by a writer that crashed; we hold the lock, so nobody else is writing.
-        match fs::remove_file(&tmp) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-        let mut file = private_file_options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|source| KeyRingError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    fn digit(c: u8) -> Option<u8> {
-        char::from(c)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    }
-    let s = s.as_bytes();
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    s.chunks_exact(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use shared::{Bin, VoucherId};
 use time::macros::datetime;
 
 use super::*;
+use std::fs;
 
 const T0: OffsetDateTime = datetime!(2026-09-01 03:00 UTC);
 
