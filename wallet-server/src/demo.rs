@@ -11,7 +11,9 @@ use time::{Date, Month};
 use crate::app::AppState;
 use crate::audit::{Actor, AuditEntry};
 use crate::domain::{Category, Relation};
-use crate::eligibility::{validate_list, ListRequest, Reception, RepresentativeIn, SchoolIn, StudentIn};
+use crate::eligibility::{
+    validate_list, ListRequest, Reception, RepresentativeIn, SchoolIn, StudentIn,
+};
 use crate::store::StoreError;
 use crate::vouchers::VoucherState;
 
@@ -219,7 +221,8 @@ pub async fn seed(state: &AppState) -> Result<DemoInfo, SeedError> {
         state.store.apply_eligibility_list(&list).await?;
     }
     let parent = demo_parent().ok_or(SeedError::Data("adult IIN"))?;
-    let parent_to_activate = iin_for(ADULTS[2].born, ADULTS[2].sex).ok_or(SeedError::Data("adult IIN"))?;
+    let parent_to_activate =
+        iin_for(ADULTS[2].born, ADULTS[2].sex).ok_or(SeedError::Data("adult IIN"))?;
     let month = shared::time::month_of(now);
     let first = first_voucher(state, parent, month).await?;
     if let Some(v) = first.filter(|v| v.state == VoucherState::Formed) {
@@ -257,7 +260,10 @@ async fn first_voucher(
     parent: Iin,
     month: shared::time::YearMonth,
 ) -> Result<Option<crate::vouchers::Voucher>, SeedError> {
-    let views = state.store.vouchers_of_representative(parent, month).await?;
+    let views = state
+        .store
+        .vouchers_of_representative(parent, month)
+        .await?;
     Ok(views
         .into_iter()
         .map(|v| v.voucher)
@@ -276,7 +282,11 @@ fn example_list() -> Option<String> {
     let kid = iin_for((2018, Month::April, 1), Sex::Male)?.expose();
     let mum = iin_for((1990, Month::January, 15), Sex::Female)?.expose();
     let broken = format!("{}0", &kid[..11]);
-    let broken = if broken == kid { format!("{}1", &kid[..11]) } else { broken };
+    let broken = if broken == kid {
+        format!("{}1", &kid[..11])
+    } else {
+        broken
+    };
     Some(format!(
         r#"{{"school":{{"bin":"{school}","name":"Школа №3 (пример)"}},"programme":"school_meals","period":"PERIOD","students":[{{"iin":"{kid}","full_name":"Ахметов Али","grade":2,"class_label":"2Б","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother","phone":"+77015550011"}}]}},{{"iin":"{broken}","full_name":"Ошибка Ввода","grade":3,"class_label":"3А","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother"}}]}}]}}"#
     ))
@@ -297,7 +307,9 @@ pub fn banner(addr: SocketAddr, database: &str, info: &DemoInfo, period: &str) -
         .map(|v| v.to_string())
         .unwrap_or_else(|| "<voucher id from the list above>".into());
     let list = example_list().unwrap_or_default().replace("PERIOD", period);
-    let kid = iin_for(KIDS[0].born, KIDS[0].sex).map(|i| i.expose()).unwrap_or_default();
+    let kid = iin_for(KIDS[0].born, KIDS[0].sex)
+        .map(|i| i.expose())
+        .unwrap_or_default();
     format!(
         "\
 Social Wallet demo is running.

@@ -5,6 +5,8 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod wallet;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -38,6 +40,9 @@ const SERVER_ENV: &[&str] = &[
     "MAX_BODY_BYTES",
     "LOG_FORMAT",
     "RUST_LOG",
+    "PASS_KEYS_FILE",
+    "PASS_MINT_LIMIT",
+    "PASS_MINT_WINDOW_SECS",
 ];
 
 /// The demo school and the second demo school.
@@ -245,15 +250,19 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let text = resp
-            .text()
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .bytes()
             .await
-            .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+            .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"))
+            .to_vec();
         Resp {
             what: what.to_string(),
             status,
             content_type,
-            text,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
+            bytes,
         }
     }
 
@@ -289,6 +298,11 @@ impl Server {
         self.dev_token(&serde_json::json!({"sub": "staff-1", "role": role, "school": school}))
             .await
     }
+
+    pub async fn integration_token(&self) -> String {
+        self.dev_token(&serde_json::json!({"sub": "pep", "role": "integration"}))
+            .await
+    }
 }
 
 fn collect_rest(mut stdout: Vec<String>, lines: &Receiver<String>) -> Vec<String> {
@@ -304,10 +318,18 @@ pub struct Resp {
     pub what: String,
     pub status: u16,
     pub content_type: String,
+    /// The body as text (lossy for binary bodies: use `bytes` for those).
     pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
+    /// A response header as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|e| panic!("{}: body is not JSON ({e}): {:?}", self.what, self.text))
