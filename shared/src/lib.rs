@@ -2,12 +2,13 @@
 //!
 //! Anything the two sides must agree on lives here and only here: identifiers of people
 //! and schools ([`id`]), card UIDs ([`card`]), voucher ids ([`voucher`]), the signed
-//! dynamic QR pass ([`pass`]) and the rules of time ([`time`]). Neither binary depends on
-//! the other; both depend on this crate.
+//! dynamic QR pass ([`pass`]), the terminal sync messages ([`sync`]) and the rules of time
+//! ([`time`]). Neither binary depends on the other; both depend on this crate.
 
 pub mod card;
 pub mod id;
 pub mod pass;
+pub mod sync;
 pub mod time;
 pub mod voucher;
 

@@ -1,0 +1,228 @@
+//! Messages between a canteen terminal and the wallet server (DESIGN.md §5).
+//!
+//! - `POST /v1/terminals/enroll` — [`EnrollRequest`] → [`EnrollResponse`]: a one-time code
+//!   from school staff becomes a device token.
+//! - `GET /v1/terminals/sync?cursor=N` — [`SyncResponse`]: roster changes since the cursor,
+//!   the pass key set, meal slots and the server's time.
+//! - `POST /v1/terminals/meals` — [`MealBatch`] → [`MealBatchResult`]: meals recorded on the
+//!   terminal, each with an id made on the terminal, so pushing a batch twice changes nothing.
+//!
+//! The terminal authenticates with `Authorization: Bearer <device token>`.
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::card::CardUid;
+use crate::id::Bin;
+use crate::pass::PublicKey;
+use crate::voucher::VoucherId;
+
+/// Most meal events accepted in one push.
+pub const MAX_BATCH: usize = 1000;
+
+/// Enrollment of a new terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time code, as shown to staff (`XXXX-XXXX-XXXX`; case and dashes ignored).
+    pub code: String,
+    /// A name staff will recognise (e.g. "Столовая, касса 1").
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// What an enrolled terminal receives, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub terminal_id: Uuid,
+    /// The device token: a secret, kept only on the terminal (the server keeps its hash).
+    pub token: String,
+    pub school: SchoolInfo,
+}
+
+/// The school a terminal serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolInfo {
+    pub bin: Bin,
+    pub name: String,
+}
+
+/// One roster change: a voucher of the school as the terminal must now know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    pub voucher_id: VoucherId,
+    /// Name as the canteen worker sees it on screen.
+    pub student_name: String,
+    pub class_label: String,
+    /// The student's bound ID card, if any.
+    #[serde(default)]
+    pub card_uid: Option<CardUid>,
+    /// `true` while the voucher is activated and valid: the student may eat. `false` means
+    /// remove (revoked, expired, or not yet activated).
+    pub active: bool,
+    /// Last day of validity (Astana date).
+    pub valid_until: Date,
+}
+
+/// A named meal slot with its hours (Astana time, minutes after midnight; `end` exclusive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MealSlot {
+    pub name: String,
+    pub start_minute: u16,
+    pub end_minute: u16,
+}
+
+impl MealSlot {
+    /// The default: one slot covering the whole service day (one free meal a day).
+    pub fn whole_day() -> MealSlot {
+        MealSlot {
+            name: "day".into(),
+            start_minute: 0,
+            end_minute: 24 * 60,
+        }
+    }
+
+    /// Whether a minute of the day (Astana time) falls in this slot.
+    pub fn contains(&self, minute_of_day: u16) -> bool {
+        self.start_minute <= minute_of_day && minute_of_day < self.end_minute
+    }
+}
+
+/// The slot a minute of the day belongs to, if any (`None` → outside meal hours).
+pub fn slot_at(slots: &[MealSlot], minute_of_day: u16) -> Option<&MealSlot> {
+    slots.iter().find(|s| s.contains(minute_of_day))
+}
+
+/// Answer to a pull.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub school: SchoolInfo,
+    /// Pass the new cursor on the next pull to get only later changes.
+    pub cursor: i64,
+    /// Changes since the cursor asked for (everything, for cursor 0).
+    pub roster: Vec<RosterEntry>,
+    /// `true` when `roster` is the complete roster (cursor 0 or too old): drop what is not in it.
+    pub full: bool,
+    /// Every key a pass may be signed with now.
+    pub keys: Vec<PublicKey>,
+    pub slots: Vec<MealSlot>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub server_time: OffsetDateTime,
+}
+
+/// How the student was identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Qr,
+    Card,
+}
+
+/// A meal recorded on a terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MealEvent {
+    /// Made on the terminal (UUIDv7); the idempotency key.
+    pub event_id: Uuid,
+    pub voucher_id: VoucherId,
+    pub slot: String,
+    pub service_day: Date,
+    /// The terminal's time, corrected by its last known offset to the server.
+    #[serde(with = "time::serde::rfc3339")]
+    pub served_at: OffsetDateTime,
+    pub method: Method,
+    /// The pass nonce (hex) when a pass was scanned.
+    #[serde(default)]
+    pub pass_nonce: Option<String>,
+}
+
+/// A push of meals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MealBatch {
+    pub events: Vec<MealEvent>,
+    /// Meals still waiting on the terminal after this batch (for the school console).
+    #[serde(default)]
+    pub unsent_after: Option<u64>,
+}
+
+/// The server's verdict on one meal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MealVerdict {
+    /// Counted and billable.
+    Accepted,
+    /// The student already ate in that slot that day (maybe at another terminal): kept,
+    /// flagged, not billed.
+    Duplicate,
+    /// Not a valid meal (unknown voucher, another school, inactive voucher, bad day).
+    Rejected,
+}
+
+/// The answer for one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MealResult {
+    pub event_id: Uuid,
+    pub status: MealVerdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The answer for a batch, one result per event, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MealBatchResult {
+    pub results: Vec<MealResult>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_cover_their_minutes_end_exclusive() {
+        let slots = vec![
+            MealSlot {
+                name: "breakfast".into(),
+                start_minute: 8 * 60,
+                end_minute: 10 * 60,
+            },
+            MealSlot {
+                name: "lunch".into(),
+                start_minute: 12 * 60,
+                end_minute: 14 * 60,
+            },
+        ];
+        assert_eq!(
+            slot_at(&slots, 8 * 60).map(|s| s.name.as_str()),
+            Some("breakfast")
+        );
+        assert_eq!(slot_at(&slots, 10 * 60), None);
+        assert_eq!(
+            slot_at(&slots, 13 * 60 + 59).map(|s| s.name.as_str()),
+            Some("lunch")
+        );
+        assert!(MealSlot::whole_day().contains(0) && MealSlot::whole_day().contains(1439));
+    }
+
+    #[test]
+    fn a_meal_event_round_trips_and_refuses_unknown_fields() {
+        let event = MealEvent {
+            event_id: Uuid::now_v7(),
+            voucher_id: VoucherId::new(),
+            slot: "day".into(),
+            service_day: time::macros::date!(2026 - 11 - 24),
+            served_at: time::macros::datetime!(2026-11-24 06:30 UTC),
+            method: Method::Card,
+            pass_nonce: None,
+        };
+        let json = serde_json::to_value(&event).expect("ser");
+        assert_eq!(json["method"], "card");
+        assert_eq!(json["service_day"], "2026-11-24");
+        let back: MealEvent = serde_json::from_value(json.clone()).expect("de");
+        assert_eq!(back, event);
+        let mut extra = json;
+        extra["student_iin"] = "041206500121".into();
+        assert!(serde_json::from_value::<MealEvent>(extra).is_err());
+    }
+}
