@@ -38,6 +38,23 @@ pub fn new_code() -> Result<String, NoRandomness> {
     Ok(code)
 }
 
+/// A fresh device token for an enrolled terminal: 32 random bytes, hex, prefixed so a leaked
+/// one is recognisable in a secret scanner.
+pub fn new_device_token() -> Result<String, NoRandomness> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| NoRandomness)?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("swt_{hex}"))
+}
+
+/// The stored form of a device token: SHA-256, hex.
+pub fn hash_token(token: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The stored form of a code: SHA-256 of its normalised text (upper case, no dashes or
 /// spaces), hex.
 pub fn hash_code(code: &str) -> String {
@@ -69,5 +86,16 @@ mod tests {
         assert_eq!(hash_code(&typed), hash_code(&a));
         assert_ne!(hash_code(&a), hash_code(&b));
         assert_eq!(hash_code(&a).len(), 64);
+    }
+
+    #[test]
+    fn device_tokens_are_long_random_and_hashed() {
+        let a = new_device_token().expect("token");
+        let b = new_device_token().expect("token");
+        assert_ne!(a, b);
+        assert!(a.starts_with("swt_") && a.len() == 68, "{a}");
+        assert_eq!(hash_token(&a), hash_token(&a));
+        assert_ne!(hash_token(&a), hash_token(&b));
+        assert!(!hash_token(&a).contains(&a[4..]));
     }
 }

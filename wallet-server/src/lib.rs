@@ -15,6 +15,7 @@ pub mod enrollment;
 pub mod error;
 pub mod feedback;
 pub mod http;
+pub mod meals;
 pub mod metrics;
 pub mod passes;
 pub mod store;

@@ -125,3 +125,24 @@ impl FromRequestParts<AppState> for Integration {
         Ok(Integration { sub: claims.sub })
     }
 }
+
+/// A canteen terminal, by its device token (not a JWT). Revoked or unknown → 401.
+#[derive(Debug, Clone)]
+pub struct TerminalCaller {
+    pub terminal: crate::store::TerminalRecord,
+}
+
+impl FromRequestParts<AppState> for TerminalCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        let hash = crate::enrollment::hash_token(token);
+        let terminal = state
+            .store
+            .terminal_by_token(&hash)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked terminal"))?;
+        Ok(TerminalCaller { terminal })
+    }
+}

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use dev_idp::DevIdentityProvider;
-pub use extract::{Integration, Parent, SchoolStaff};
+pub use extract::{Integration, Parent, SchoolStaff, TerminalCaller};
 pub use jwt::{Claims, JwtVerifier, KeySetupError, TokenError};
 
 /// The role a token grants.

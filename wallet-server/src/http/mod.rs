@@ -11,6 +11,8 @@ mod json;
 mod ops;
 mod passes;
 mod school;
+mod school_terminals;
+mod terminals;
 mod wallet;
 
 use std::any::Any;
@@ -42,6 +44,7 @@ use crate::error::ApiError;
         (name = "wallet", description = "Parents in the eGov Mobile wallet"),
         (name = "school", description = "School staff"),
         (name = "integration", description = "PEP, NOBD, e-Otinish and other systems"),
+        (name = "terminal", description = "Canteen terminals (device token)"),
         (name = "dev", description = "Only with --demo"),
     )
 )]
@@ -61,6 +64,15 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A canteen terminal's device token from enrollment"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -71,6 +83,8 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(wallet::routes())
         .merge(passes::routes())
         .merge(school::routes())
+        .merge(school_terminals::routes())
+        .merge(terminals::routes())
         .merge(integration::routes());
     if state.demo.is_some() {
         api = api.merge(dev::routes());

@@ -1,5 +1,4 @@
-//! School staff: their school's students and voucher states, ID card binding, and terminal
-//! enrollment codes. Staff reach only their own school; another school's BIN answers 404.
+//! School staff: their school's students and voucher states, and ID card binding. Staff reach only their own school; another school's BIN answers 404.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,16 +14,14 @@ use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::SchoolStaff;
 use crate::domain::Category;
-use crate::enrollment;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::{CardBinding, CardBound, EnrollmentCode, StoreError};
+use crate::store::{CardBinding, CardBound, StoreError};
 use crate::vouchers::VoucherState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(school_vouchers))
         .routes(routes!(bind_card))
-        .routes(routes!(create_enrollment_code))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,7 +54,7 @@ pub struct SchoolVouchers {
     pub vouchers: Vec<SchoolVoucher>,
 }
 
-fn staff_actor(staff: &SchoolStaff) -> Actor {
+pub(super) fn staff_actor(staff: &SchoolStaff) -> Actor {
     Actor::Staff {
         sub: staff.sub.clone(),
         school: staff.school,
@@ -181,50 +178,4 @@ async fn bind_card(
         status,
         replaced,
     }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EnrollmentCodeCreated {
-    /// Type this into the new terminal (`--enroll CODE`). Shown once; only a hash is kept.
-    pub code: String,
-    pub expires_at: String,
-}
-
-/// Create a one-time enrollment code for a new canteen terminal of this school.
-#[utoipa::path(post, path = "/v1/schools/{bin}/terminals", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN")),
-    security(("bearer" = [])),
-    responses((status = 201, body = EnrollmentCodeCreated), (status = 404, body = ErrorBody)))]
-async fn create_enrollment_code(
-    State(state): State<AppState>,
-    staff: SchoolStaff,
-    Path(bin): Path<String>,
-) -> Result<(StatusCode, ApiJson<EnrollmentCodeCreated>), ApiError> {
-    let bin = staff.own_school(&bin)?;
-    state
-        .store
-        .school(bin)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let code = enrollment::new_code().map_err(|e| {
-        tracing::error!(error = %e, "enrollment code");
-        ApiError::internal()
-    })?;
-    let now = state.clock.now();
-    let record = EnrollmentCode {
-        code_hash: enrollment::hash_code(&code),
-        school: bin,
-        created_by: staff_actor(&staff),
-        created_at: now,
-        expires_at: now + state.enrollment_code_ttl,
-    };
-    state.store.create_enrollment_code(&record).await?;
-    tracing::info!(school = %bin, "terminal enrollment code created");
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(EnrollmentCodeCreated {
-            code,
-            expires_at: rfc3339(record.expires_at),
-        }),
-    ))
 }

@@ -22,8 +22,9 @@ use crate::vouchers::{NewVoucher, Voucher, VoucherState, VoucherView};
 use shared::time::YearMonth;
 
 pub use records::{
-    CardBinding, CardBound, EnrollmentCode, Feedback, MealMethod, MealRecord, MealStatus,
-    OutboxKind, OutboxMessage, OutboxState,
+    CardBinding, CardBound, EnrollmentCode, Feedback, MealJudge, MealMethod, MealRecord,
+    MealStatus, NewTerminal, OutboxKind, OutboxMessage, OutboxState, RosterPage, RosterRow,
+    TerminalRecord, VoucherFacts,
 };
 
 pub use postgres::PostgresStore;
@@ -207,6 +208,54 @@ pub trait WalletRecordStore: Send + Sync {
     async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError>;
 }
 
+/// Canteen terminals: enrollment, device tokens, roster pulls, meal pushes.
+#[async_trait]
+pub trait TerminalStore: Send + Sync {
+    /// Uses a one-time code (by hash) and enrolls the terminal at the code's school.
+    /// Unknown code → `NotFound`; used or expired → `Conflict { current: "used" | "expired" }`.
+    async fn enroll_terminal(
+        &self,
+        code_hash: &str,
+        terminal: &NewTerminal,
+        now: OffsetDateTime,
+    ) -> Result<School, StoreError>;
+    /// The terminal holding this token, unless revoked.
+    async fn terminal_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TerminalRecord>, StoreError>;
+    async fn terminals_of_school(&self, school: Bin) -> Result<Vec<TerminalRecord>, StoreError>;
+    /// Revokes a terminal of `school` (idempotent); `NotFound` for another school's.
+    async fn revoke_terminal(
+        &self,
+        school: Bin,
+        id: uuid::Uuid,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+    /// Notes that a terminal called in.
+    async fn touch_terminal(&self, id: uuid::Uuid, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Roster changes of a school after `cursor` (the whole roster of live vouchers for 0 or
+    /// a cursor the server does not know).
+    async fn roster_since(&self, school: Bin, cursor: i64) -> Result<RosterPage, StoreError>;
+    /// The school's meal slots (empty: the default whole-day slot applies).
+    async fn meal_slots(&self, school: Bin) -> Result<Vec<shared::sync::MealSlot>, StoreError>;
+    async fn set_meal_slots(
+        &self,
+        school: Bin,
+        slots: &[shared::sync::MealSlot],
+    ) -> Result<(), StoreError>;
+    /// Records a batch of meals in one transaction: replays answer as before; rejected
+    /// events (per `judge`) are kept as rejected; the meal rule makes a second meal in a
+    /// slot a `duplicate`.
+    async fn record_meals(
+        &self,
+        terminal: &TerminalRecord,
+        batch: &shared::sync::MealBatch,
+        now: OffsetDateTime,
+        judge: MealJudge<'_>,
+    ) -> Result<Vec<shared::sync::MealResult>, StoreError>;
+}
+
 /// The server's storage: every capability, each method one transaction.
 pub trait Store:
     Health
@@ -215,6 +264,7 @@ pub trait Store:
     + EligibilityStore
     + SchoolOpsStore
     + WalletRecordStore
+    + TerminalStore
     + 'static
 {
 }
@@ -226,6 +276,7 @@ impl<T> Store for T where
         + EligibilityStore
         + SchoolOpsStore
         + WalletRecordStore
+        + TerminalStore
         + 'static
 {
 }

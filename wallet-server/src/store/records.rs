@@ -123,3 +123,70 @@ pub struct OutboxMessage {
     pub next_attempt_at: OffsetDateTime,
     pub sent_at: Option<OffsetDateTime>,
 }
+
+/// A terminal about to be enrolled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTerminal {
+    pub id: Uuid,
+    pub name: String,
+    /// SHA-256 (hex) of the device token; the token itself is never stored.
+    pub token_hash: String,
+}
+
+/// An enrolled terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRecord {
+    pub id: Uuid,
+    pub school: Bin,
+    pub name: String,
+    pub enrolled_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub last_seen_at: Option<OffsetDateTime>,
+    pub last_push_at: Option<OffsetDateTime>,
+    /// Meals the terminal said were still waiting after its last push.
+    pub unsent_reported: Option<i64>,
+}
+
+/// A voucher as the roster needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterRow {
+    pub voucher_id: VoucherId,
+    pub student_name: String,
+    pub class_label: String,
+    pub card: Option<CardUid>,
+    pub state: crate::vouchers::VoucherState,
+    pub valid_from: Date,
+    pub valid_until: Date,
+}
+
+/// Roster changes since a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterPage {
+    /// The cursor to ask with next time.
+    pub cursor: i64,
+    /// Whether `rows` is the whole roster (the terminal replaces its own).
+    pub full: bool,
+    pub rows: Vec<RosterRow>,
+}
+
+/// What the meal rules need to know about a voucher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherFacts {
+    pub school: Bin,
+    pub student: Iin,
+    pub state: crate::vouchers::VoucherState,
+    pub activated_at: Option<OffsetDateTime>,
+    /// When the state last changed (the revocation or expiry time for final states).
+    pub updated_at: OffsetDateTime,
+    pub valid_from: Date,
+    pub valid_until: Date,
+}
+
+/// Decides whether a meal event is rejected (the reason) given the facts; `None` = valid.
+/// The store calls it inside the push transaction; the rules live in `meals.rs`.
+pub type MealJudge<'a> = &'a (dyn Fn(
+    &shared::sync::MealEvent,
+    Option<&VoucherFacts>,
+    &[shared::sync::MealSlot],
+) -> Option<String>
+         + Sync);

@@ -6,6 +6,7 @@
 
 mod eligibility;
 mod records;
+mod terminals;
 mod vouchers;
 
 use async_trait::async_trait;
@@ -266,4 +267,58 @@ impl PeopleStore for PostgresStore {
             })
             .collect()
     }
+}
+
+/// Takes the next roster number of a school. In a write transaction this also serialises
+/// roster changes of the school, so numbers are handed out in commit order.
+pub(super) async fn next_roster_seq(
+    conn: &mut sqlx::PgConnection,
+    school: &str,
+) -> Result<i64, StoreError> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE schools SET roster_seq = roster_seq + 1 WHERE bin = $1 RETURNING roster_seq",
+    )
+    .bind(school)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+/// Marks a voucher as changed for terminals' roster pulls.
+pub(super) async fn roster_changed(
+    conn: &mut sqlx::PgConnection,
+    voucher: VoucherId,
+) -> Result<(), StoreError> {
+    let school: Option<String> =
+        sqlx::query_scalar("SELECT school_bin FROM vouchers WHERE id = $1")
+            .bind(voucher.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(school) = school else {
+        return Ok(());
+    };
+    let seq = next_roster_seq(conn, &school).await?;
+    sqlx::query("UPDATE vouchers SET roster_seq = $1 WHERE id = $2")
+        .bind(seq)
+        .bind(voucher.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a student's live vouchers as changed (new card, new name or class).
+pub(super) async fn student_roster_changed(
+    conn: &mut sqlx::PgConnection,
+    student: Iin,
+) -> Result<(), StoreError> {
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT id FROM vouchers WHERE student_iin = $1 AND state IN ('formed', 'activated')",
+    )
+    .bind(student.expose())
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in ids {
+        roster_changed(conn, VoucherId::from_uuid(id)).await?;
+    }
+    Ok(())
 }

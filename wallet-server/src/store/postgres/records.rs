@@ -5,7 +5,7 @@ use shared::{CardUid, VoucherId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use super::{insert_audit, PostgresStore};
+use super::{insert_audit, student_roster_changed, PostgresStore};
 use crate::audit::AuditEntry;
 use crate::store::{
     parse_stored, CardBinding, CardBound, EnrollmentCode, Feedback, MealRecord, OutboxMessage,
@@ -72,6 +72,7 @@ impl SchoolOpsStore for PostgresStore {
             reason: Some(format!("bound to a student of school {}", b.school)),
         };
         insert_audit(&mut tx, &audit).await?;
+        student_roster_changed(&mut tx, b.student).await?;
         tx.commit().await?;
         Ok(CardBound::Bound { replaced })
     }

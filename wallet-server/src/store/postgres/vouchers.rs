@@ -6,8 +6,8 @@ use shared::{Bin, Iin, VoucherId};
 use sqlx::Row;
 
 use super::{
-    fetch_voucher, insert_audit, view_from_row, voucher_from_row, PostgresStore, VIEW_SELECT,
-    VOUCHER_COLUMNS,
+    fetch_voucher, insert_audit, roster_changed, view_from_row, voucher_from_row, PostgresStore,
+    VIEW_SELECT, VOUCHER_COLUMNS,
 };
 use crate::audit::{AuditEntry, AuditRecord};
 use crate::store::{Formed, StoreError, VoucherStore};
@@ -151,6 +151,7 @@ pub(super) async fn form_in(
     .rows_affected();
     if inserted == 1 {
         insert_audit(tx, audit).await?;
+        roster_changed(tx, v.id).await?;
         let formed = fetch_voucher(tx, v.id).await?.ok_or(StoreError::NotFound)?;
         return Ok(Formed::New(formed));
     }
@@ -197,5 +198,6 @@ pub(super) async fn transition_in(
         });
     }
     insert_audit(tx, audit).await?;
+    roster_changed(tx, id).await?;
     Ok(current)
 }

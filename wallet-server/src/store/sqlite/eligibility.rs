@@ -11,7 +11,7 @@ use shared::{Iin, VoucherId};
 use sqlx::{Acquire, Row};
 
 use super::vouchers::{form_in, transition_in};
-use super::{date, ts, SqliteStore};
+use super::{date, student_roster_changed, ts, SqliteStore};
 use crate::audit::AuditEntry;
 use crate::eligibility::{ListOutcome, RowOutcome, RowRejection, ValidList, ValidRow};
 use crate::store::{parse_stored, EligibilityStore, StoreError};
@@ -159,6 +159,8 @@ async fn apply_row(
         .execute(&mut *conn)
         .await?;
     }
+    // Name or class may have changed: terminals re-read the student's live vouchers.
+    student_roster_changed(conn, s.iin).await?;
     if !row.forms_voucher {
         return Ok(Some(RowOutcome::AwaitingConsent));
     }

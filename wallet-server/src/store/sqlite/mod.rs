@@ -7,6 +7,7 @@
 
 mod eligibility;
 mod records;
+mod terminals;
 mod vouchers;
 
 use std::path::Path;
@@ -346,4 +347,57 @@ impl PeopleStore for SqliteStore {
             })
             .collect()
     }
+}
+
+/// Takes the next roster number of a school. In a write transaction this also serialises
+/// roster changes of the school, so numbers are handed out in commit order.
+pub(super) async fn next_roster_seq(
+    conn: &mut sqlx::SqliteConnection,
+    school: &str,
+) -> Result<i64, StoreError> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE schools SET roster_seq = roster_seq + 1 WHERE bin = ? RETURNING roster_seq",
+    )
+    .bind(school)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+/// Marks a voucher as changed for terminals' roster pulls.
+pub(super) async fn roster_changed(
+    conn: &mut sqlx::SqliteConnection,
+    voucher: VoucherId,
+) -> Result<(), StoreError> {
+    let school: Option<String> = sqlx::query_scalar("SELECT school_bin FROM vouchers WHERE id = ?")
+        .bind(voucher.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(school) = school else {
+        return Ok(());
+    };
+    let seq = next_roster_seq(conn, &school).await?;
+    sqlx::query("UPDATE vouchers SET roster_seq = ? WHERE id = ?")
+        .bind(seq)
+        .bind(voucher.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a student's live vouchers as changed (new card, new name or class).
+pub(super) async fn student_roster_changed(
+    conn: &mut sqlx::SqliteConnection,
+    student: Iin,
+) -> Result<(), StoreError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM vouchers WHERE student_iin = ? AND state IN ('formed', 'activated')",
+    )
+    .bind(student.expose())
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in ids {
+        roster_changed(conn, parse_stored("voucher id", &id)?).await?;
+    }
+    Ok(())
 }

@@ -1,0 +1,192 @@
+//! Canteen terminals: enrollment with a one-time code, roster pulls, meal pushes
+//! (DESIGN.md §5; the messages are `shared::sync`). A terminal sees only its own school.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use shared::sync::{
+    EnrollRequest, EnrollResponse, MealBatch, MealBatchResult, RosterEntry, SchoolInfo,
+    SyncResponse, MAX_BATCH,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::ApiJson;
+use crate::app::AppState;
+use crate::auth::TerminalCaller;
+use crate::error::{ApiError, ErrorBody};
+use crate::store::{NewTerminal, RosterRow, StoreError};
+use crate::vouchers::VoucherState;
+use crate::{enrollment, meals};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(enroll))
+        .routes(routes!(sync))
+        .routes(routes!(push_meals))
+}
+
+/// Longest terminal name kept.
+const MAX_NAME_CHARS: usize = 100;
+
+/// Enroll a new terminal with a one-time code from school staff; returns its device token.
+#[utoipa::path(post, path = "/v1/terminals/enroll", tag = "terminal",
+    request_body(content = Object, description = "`{\"code\", \"name\"?}`"),
+    responses((status = 200, description = "`{\"terminal_id\", \"token\", \"school\": {\"bin\", \"name\"}}`", body = Object),
+        (status = 404, description = "unknown code", body = ErrorBody),
+        (status = 409, description = "code_used or code_expired", body = ErrorBody)))]
+async fn enroll(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<EnrollRequest>,
+) -> Result<ApiJson<EnrollResponse>, ApiError> {
+    let name = req
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(MAX_NAME_CHARS).collect())
+        .unwrap_or_else(|| "terminal".to_string());
+    let token = enrollment::new_device_token().map_err(|e| {
+        tracing::error!(error = %e, "device token");
+        ApiError::internal()
+    })?;
+    let terminal = NewTerminal {
+        id: uuid::Uuid::now_v7(),
+        name,
+        token_hash: enrollment::hash_token(&token),
+    };
+    let now = state.clock.now();
+    let school = state
+        .store
+        .enroll_terminal(&enrollment::hash_code(&req.code), &terminal, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_code",
+                "no such enrollment code",
+            ),
+            StoreError::Conflict { current } if current == "used" => {
+                ApiError::conflict("code_used", "this enrollment code was already used")
+            }
+            StoreError::Conflict { .. } => ApiError::conflict(
+                "code_expired",
+                "this enrollment code has expired; ask for a new one",
+            ),
+            other => other.into(),
+        })?;
+    tracing::info!(school = %school.bin, terminal = %terminal.id, "terminal enrolled");
+    Ok(ApiJson(EnrollResponse {
+        terminal_id: terminal.id,
+        token,
+        school: SchoolInfo {
+            bin: school.bin,
+            name: school.name,
+        },
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SyncQuery {
+    /// The cursor from the previous pull; 0 (or absent) for the whole roster.
+    #[serde(default)]
+    pub cursor: i64,
+}
+
+fn roster_entry(row: RosterRow, today: time::Date) -> RosterEntry {
+    let active =
+        row.state == VoucherState::Activated && row.valid_from <= today && today <= row.valid_until;
+    RosterEntry {
+        voucher_id: row.voucher_id,
+        student_name: row.student_name,
+        class_label: row.class_label,
+        card_uid: row.card,
+        active,
+        valid_until: row.valid_until,
+    }
+}
+
+/// Pull roster changes since the cursor, the pass keys, meal slots and the server's time.
+#[utoipa::path(get, path = "/v1/terminals/sync", tag = "terminal",
+    params(SyncQuery),
+    security(("device_token" = [])),
+    responses((status = 200, description = "`SyncResponse` (shared::sync)", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn sync(
+    State(state): State<AppState>,
+    caller: TerminalCaller,
+    query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<ApiJson<SyncResponse>, ApiError> {
+    let Query(query) = query?;
+    let school = caller.terminal.school;
+    let now = state.clock.now();
+    state.store.touch_terminal(caller.terminal.id, now).await?;
+    let page = state.store.roster_since(school, query.cursor).await?;
+    let info = state
+        .store
+        .school(school)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let slots = meals::effective_slots(&state.store.meal_slots(school).await?);
+    let today = shared::time::service_day(now);
+    let keys = state.keys.read().published();
+    Ok(ApiJson(SyncResponse {
+        school: SchoolInfo {
+            bin: info.bin,
+            name: info.name,
+        },
+        cursor: page.cursor,
+        full: page.full,
+        roster: page
+            .rows
+            .into_iter()
+            .map(|r| roster_entry(r, today))
+            .collect(),
+        keys,
+        slots,
+        server_time: state.clock.now(),
+    }))
+}
+
+/// Push meals recorded on the terminal. One result per event; replaying changes nothing.
+#[utoipa::path(post, path = "/v1/terminals/meals", tag = "terminal",
+    request_body(content = Object, description = "`MealBatch` (shared::sync)"),
+    security(("device_token" = [])),
+    responses((status = 200, description = "`MealBatchResult` (shared::sync)", body = Object),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn push_meals(
+    State(state): State<AppState>,
+    caller: TerminalCaller,
+    ApiJson(batch): ApiJson<MealBatch>,
+) -> Result<ApiJson<MealBatchResult>, ApiError> {
+    if batch.events.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "batch_too_large",
+            format!("at most {MAX_BATCH} events per push"),
+        ));
+    }
+    let now = state.clock.now();
+    let school = caller.terminal.school;
+    let judge = move |event: &shared::sync::MealEvent,
+                      facts: Option<&crate::store::VoucherFacts>,
+                      slots: &[shared::sync::MealSlot]| {
+        meals::judge(school, now, event, facts, slots)
+    };
+    let results = state
+        .store
+        .record_meals(&caller.terminal, &batch, now, &judge)
+        .await?;
+    let accepted = results
+        .iter()
+        .filter(|r| r.status == shared::sync::MealVerdict::Accepted)
+        .count();
+    tracing::info!(
+        terminal = %caller.terminal.id,
+        events = results.len(),
+        accepted,
+        "meals pushed"
+    );
+    Ok(ApiJson(MealBatchResult { results }))
+}

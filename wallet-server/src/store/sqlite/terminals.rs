@@ -1,0 +1,414 @@
+//! SQLite: canteen terminals — enrollment, tokens, roster pulls, meal slots, meal pushes.
+
+use async_trait::async_trait;
+use shared::sync::{MealBatch, MealEvent, MealResult, MealSlot, MealVerdict};
+use shared::{Bin, VoucherId};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{date, insert_audit, parse_date, parse_ts, ts, SqliteStore};
+use crate::audit::AuditEntry;
+use crate::domain::School;
+use crate::store::{
+    parse_stored, MealJudge, NewTerminal, RosterPage, RosterRow, StoreError, TerminalRecord,
+    TerminalStore, VoucherFacts,
+};
+
+type Conn = sqlx::SqliteConnection;
+
+const TERMINAL_COLUMNS: &str = "id, school_bin, name, enrolled_at, revoked_at, last_seen_at, \
+     last_push_at, unsent_reported";
+
+fn opt_ts(r: &SqliteRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    let value: Option<String> = r.try_get(column)?;
+    value.as_deref().map(parse_ts).transpose()
+}
+
+fn terminal_from_row(r: &SqliteRow) -> Result<TerminalRecord, StoreError> {
+    Ok(TerminalRecord {
+        id: parse_stored("terminal id", r.try_get("id")?)?,
+        school: parse_stored("school BIN", r.try_get("school_bin")?)?,
+        name: r.try_get("name")?,
+        enrolled_at: parse_ts(r.try_get("enrolled_at")?)?,
+        revoked_at: opt_ts(r, "revoked_at")?,
+        last_seen_at: opt_ts(r, "last_seen_at")?,
+        last_push_at: opt_ts(r, "last_push_at")?,
+        unsent_reported: r.try_get("unsent_reported")?,
+    })
+}
+
+fn roster_from_row(r: &SqliteRow) -> Result<RosterRow, StoreError> {
+    let card: Option<String> = r.try_get("card_uid")?;
+    Ok(RosterRow {
+        voucher_id: parse_stored("voucher id", r.try_get("id")?)?,
+        student_name: r.try_get("full_name")?,
+        class_label: r.try_get("class_label")?,
+        card: card
+            .as_deref()
+            .map(|c| parse_stored("card UID", c))
+            .transpose()?,
+        state: parse_stored("voucher state", r.try_get("state")?)?,
+        valid_from: parse_date(r.try_get("valid_from")?)?,
+        valid_until: parse_date(r.try_get("valid_until")?)?,
+    })
+}
+
+#[async_trait]
+impl TerminalStore for SqliteStore {
+    async fn enroll_terminal(
+        &self,
+        code_hash: &str,
+        terminal: &NewTerminal,
+        now: OffsetDateTime,
+    ) -> Result<School, StoreError> {
+        let mut tx = self.write().await?;
+        let code = sqlx::query(
+            "SELECT school_bin, expires_at, used_at FROM enrollment_codes WHERE code_hash = ?",
+        )
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let used: Option<String> = code.try_get("used_at")?;
+        if used.is_some() {
+            return Err(StoreError::Conflict {
+                current: "used".into(),
+            });
+        }
+        if parse_ts(code.try_get("expires_at")?)? <= now {
+            return Err(StoreError::Conflict {
+                current: "expired".into(),
+            });
+        }
+        let school: String = code.try_get("school_bin")?;
+        sqlx::query("UPDATE enrollment_codes SET used_at = ?, terminal_id = ? WHERE code_hash = ?")
+            .bind(ts(now))
+            .bind(terminal.id.to_string())
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO terminals (id, school_bin, name, token_hash, enrolled_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(terminal.id.to_string())
+        .bind(&school)
+        .bind(&terminal.name)
+        .bind(&terminal.token_hash)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        let name: String = sqlx::query_scalar("SELECT name FROM schools WHERE bin = ?")
+            .bind(&school)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(School {
+            bin: parse_stored("school BIN", &school)?,
+            name,
+        })
+    }
+
+    async fn terminal_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TerminalRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {TERMINAL_COLUMNS} FROM terminals WHERE token_hash = ? AND revoked_at IS NULL"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(terminal_from_row).transpose()
+    }
+
+    async fn terminals_of_school(&self, school: Bin) -> Result<Vec<TerminalRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {TERMINAL_COLUMNS} FROM terminals WHERE school_bin = ? ORDER BY enrolled_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(school.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(terminal_from_row).collect()
+    }
+
+    async fn revoke_terminal(
+        &self,
+        school: Bin,
+        id: Uuid,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let found = sqlx::query(
+            "UPDATE terminals SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND school_bin = ?",
+        )
+        .bind(ts(audit.at))
+        .bind(id.to_string())
+        .bind(school.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if found == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn touch_terminal(&self, id: Uuid, now: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE terminals SET last_seen_at = ? WHERE id = ?")
+            .bind(ts(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn roster_since(&self, school: Bin, cursor: i64) -> Result<RosterPage, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        // Read the school's number first: a change committed after it is left for next time.
+        let now_seq: i64 = sqlx::query_scalar("SELECT roster_seq FROM schools WHERE bin = ?")
+            .bind(school.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let full = cursor <= 0 || cursor > now_seq;
+        let filter = if full {
+            "v.state = 'activated' AND ?2 >= 0 AND v.roster_seq <= ?3"
+        } else {
+            "v.roster_seq > ?2 AND v.roster_seq <= ?3"
+        };
+        let sql = format!(
+            "SELECT v.id, s.full_name, s.class_label, c.card_uid, v.state, v.valid_from, v.valid_until \
+             FROM vouchers v JOIN students s ON s.iin = v.student_iin \
+             LEFT JOIN cards c ON c.student_iin = v.student_iin \
+             WHERE v.school_bin = ?1 AND {filter} ORDER BY v.roster_seq"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(school.to_string())
+            .bind(cursor)
+            .bind(now_seq)
+            .fetch_all(&mut *conn)
+            .await?;
+        let rows = rows.iter().map(roster_from_row).collect::<Result<_, _>>()?;
+        Ok(RosterPage {
+            cursor: now_seq,
+            full,
+            rows,
+        })
+    }
+
+    async fn meal_slots(&self, school: Bin) -> Result<Vec<MealSlot>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, start_minute, end_minute FROM meal_slots WHERE school_bin = ? ORDER BY start_minute",
+        )
+        .bind(school.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let minute = |c: &str| -> Result<u16, StoreError> {
+                    let v: i64 = r.try_get(c)?;
+                    u16::try_from(v).map_err(|_| StoreError::Corrupt("stored slot minute".into()))
+                };
+                Ok(MealSlot {
+                    name: r.try_get("name")?,
+                    start_minute: minute("start_minute")?,
+                    end_minute: minute("end_minute")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_meal_slots(&self, school: Bin, slots: &[MealSlot]) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM meal_slots WHERE school_bin = ?")
+            .bind(school.to_string())
+            .execute(&mut *tx)
+            .await?;
+        for s in slots {
+            sqlx::query("INSERT INTO meal_slots (school_bin, name, start_minute, end_minute) VALUES (?, ?, ?, ?)")
+                .bind(school.to_string())
+                .bind(&s.name)
+                .bind(i64::from(s.start_minute))
+                .bind(i64::from(s.end_minute))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_meals(
+        &self,
+        terminal: &TerminalRecord,
+        batch: &MealBatch,
+        now: OffsetDateTime,
+        judge: MealJudge<'_>,
+    ) -> Result<Vec<MealResult>, StoreError> {
+        let slots = self.meal_slots(terminal.school).await?;
+        let mut tx = self.write().await?;
+        let mut results = Vec::with_capacity(batch.events.len());
+        for event in &batch.events {
+            results.push(record_one(&mut tx, terminal, event, now, &slots, judge).await?);
+        }
+        sqlx::query("UPDATE terminals SET last_push_at = ?, last_seen_at = ?, unsent_reported = ? WHERE id = ?")
+            .bind(ts(now))
+            .bind(ts(now))
+            .bind(batch.unsent_after.and_then(|n| i64::try_from(n).ok()))
+            .bind(terminal.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+}
+
+async fn stored_result(conn: &mut Conn, event: Uuid) -> Result<Option<MealResult>, StoreError> {
+    let row = sqlx::query("SELECT status, reason FROM meals WHERE event_id = ?")
+        .bind(event.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| {
+        let status: String = r.try_get("status")?;
+        let status = match status.as_str() {
+            "accepted" => MealVerdict::Accepted,
+            "duplicate" => MealVerdict::Duplicate,
+            _ => MealVerdict::Rejected,
+        };
+        Ok(MealResult {
+            event_id: event,
+            status,
+            reason: r.try_get("reason")?,
+        })
+    })
+    .transpose()
+}
+
+async fn voucher_facts(conn: &mut Conn, id: VoucherId) -> Result<Option<VoucherFacts>, StoreError> {
+    let row = sqlx::query(
+        "SELECT school_bin, student_iin, state, activated_at, updated_at, valid_from, valid_until \
+         FROM vouchers WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(VoucherFacts {
+            school: parse_stored("school BIN", r.try_get("school_bin")?)?,
+            student: parse_stored("student IIN", r.try_get("student_iin")?)?,
+            state: parse_stored("voucher state", r.try_get("state")?)?,
+            activated_at: opt_ts(&r, "activated_at")?,
+            updated_at: parse_ts(r.try_get("updated_at")?)?,
+            valid_from: parse_date(r.try_get("valid_from")?)?,
+            valid_until: parse_date(r.try_get("valid_until")?)?,
+        })
+    })
+    .transpose()
+}
+
+/// Inserts one meal with the given status; `false` when a uniqueness rule refused it.
+async fn insert_meal(
+    conn: &mut Conn,
+    terminal: &TerminalRecord,
+    event: &MealEvent,
+    facts: &VoucherFacts,
+    status: &str,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let method = match event.method {
+        shared::sync::Method::Qr => "qr",
+        shared::sync::Method::Card => "card",
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, terminal_id, service_day, \
+         slot, served_at, method, status, reason, received_at, pass_nonce) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(event.event_id.to_string())
+    .bind(event.voucher_id.to_string())
+    .bind(facts.student.expose())
+    .bind(terminal.school.to_string())
+    .bind(terminal.id.to_string())
+    .bind(date(event.service_day))
+    .bind(&event.slot)
+    .bind(ts(event.served_at))
+    .bind(method)
+    .bind(status)
+    .bind(reason)
+    .bind(ts(now))
+    .bind(&event.pass_nonce)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+async fn record_one(
+    conn: &mut Conn,
+    terminal: &TerminalRecord,
+    event: &MealEvent,
+    now: OffsetDateTime,
+    slots: &[MealSlot],
+    judge: MealJudge<'_>,
+) -> Result<MealResult, StoreError> {
+    if let Some(done) = stored_result(conn, event.event_id).await? {
+        return Ok(done);
+    }
+    let facts = voucher_facts(conn, event.voucher_id).await?;
+    let rejection = judge(event, facts.as_ref(), slots);
+    let result = |status, reason: Option<String>| MealResult {
+        event_id: event.event_id,
+        status,
+        reason,
+    };
+    let Some(facts) = facts else {
+        // No voucher row to attach it to: answered, not stored (a replay gets the same answer).
+        return Ok(result(
+            MealVerdict::Rejected,
+            rejection.or_else(|| Some("unknown_voucher".into())),
+        ));
+    };
+    if let Some(reason) = rejection {
+        insert_meal(
+            conn,
+            terminal,
+            event,
+            &facts,
+            "rejected",
+            Some(&reason),
+            now,
+        )
+        .await?;
+        return Ok(result(MealVerdict::Rejected, Some(reason)));
+    }
+    if insert_meal(conn, terminal, event, &facts, "accepted", None, now).await? {
+        return Ok(result(MealVerdict::Accepted, None));
+    }
+    // Refused by a uniqueness rule: either this event arrived meanwhile through a concurrent
+    // push (answer as stored), or the student already has the slot's billable meal.
+    if let Some(done) = stored_result(conn, event.event_id).await? {
+        return Ok(done);
+    }
+    if !insert_meal(
+        conn,
+        terminal,
+        event,
+        &facts,
+        "duplicate",
+        Some("already_ate"),
+        now,
+    )
+    .await?
+    {
+        if let Some(done) = stored_result(conn, event.event_id).await? {
+            return Ok(done);
+        }
+    }
+    Ok(result(MealVerdict::Duplicate, Some("already_ate".into())))
+}
