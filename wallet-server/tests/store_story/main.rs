@@ -4,6 +4,7 @@
 //! a server (`.ci/run` starts one); each run creates its own database and drops it after.
 //! Set `REQUIRE_POSTGRES=1` to make a missing `TEST_DATABASE_URL` a failure instead of a skip.
 
+mod terminals;
 mod wallet_core;
 
 use std::sync::Arc;
@@ -459,7 +460,8 @@ async fn story_on_sqlite() {
     story(Arc::new(store.clone())).await;
     let url = format!("sqlite://{}", path.display());
     let raw = wallet_core::Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.expect("raw pool"));
-    wallet_core::story(Arc::new(store), raw).await;
+    wallet_core::story(Arc::new(store.clone()), raw).await;
+    terminals::story(Arc::new(store)).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -512,6 +514,7 @@ async fn story_on_postgres() {
     story(Arc::new(store.clone())).await;
     let raw = wallet_core::Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
+    terminals::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -188,7 +188,7 @@ impl TerminalStore for PostgresStore {
             "SELECT v.id, s.full_name, s.class_label, c.card_uid, v.state, v.valid_from, v.valid_until \
              FROM vouchers v JOIN students s ON s.iin = v.student_iin \
              LEFT JOIN cards c ON c.student_iin = v.student_iin \
-             WHERE v.school_bin = $11 AND {filter} ORDER BY v.roster_seq"
+             WHERE v.school_bin = $1 AND {filter} ORDER BY v.roster_seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(school.to_string())
