@@ -53,7 +53,19 @@ pub(crate) use words;
 words!(Programme, "programme", { SchoolMeals => "school_meals", Gas => "gas" });
 
 /// Why a student is entitled to free meals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// Family receives targeted social assistance (АСП).

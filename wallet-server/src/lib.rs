@@ -19,4 +19,5 @@ pub mod meals;
 pub mod metrics;
 pub mod passes;
 pub mod store;
+pub mod tabel;
 pub mod vouchers;

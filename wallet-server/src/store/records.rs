@@ -47,7 +47,9 @@ pub enum MealMethod {
 crate::domain::words!(MealMethod, "meal method", { Qr => "qr", Card => "card" });
 
 /// The server's verdict on a meal event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MealStatus {
     Accepted,

@@ -1,0 +1,120 @@
+//! Tests of building a табель from facts.
+
+use super::*;
+use time::macros::{date, datetime};
+
+fn iin(serial: u16) -> Iin {
+    (serial..serial + 60)
+        .find_map(|s| Iin::generate(date!(2016 - 01 - 01), shared::Sex::Female, s))
+        .expect("iin")
+}
+
+fn student(class: &str, name: &str) -> TabelStudent {
+    TabelStudent {
+        class_label: class.into(),
+        full_name: name.into(),
+        category: Category::Primary,
+    }
+}
+
+fn meal(who: Iin, day: Date, status: MealStatus) -> MealFact {
+    MealFact {
+        student: who,
+        service_day: day,
+        slot: "day".into(),
+        status,
+        reason: (status != MealStatus::Accepted).then(|| "already_ate".to_string()),
+        received_at: datetime!(2026-11-30 10:00 UTC),
+    }
+}
+
+fn facts() -> TabelFacts {
+    let (a, b, c) = (iin(100), iin(200), iin(300));
+    TabelFacts {
+        school: School {
+            bin: "050140001238".parse().expect("bin"),
+            name: "Школа".into(),
+        },
+        students: vec![
+            (a, student("2А", "Бекова")),
+            (b, student("1Б", "Ахметов")),
+            (c, student("2А", "Аубакиров")),
+        ],
+        meals: vec![
+            meal(a, date!(2026 - 11 - 02), MealStatus::Accepted),
+            meal(a, date!(2026 - 11 - 03), MealStatus::Accepted),
+            meal(a, date!(2026 - 11 - 03), MealStatus::Duplicate),
+            meal(b, date!(2026 - 11 - 03), MealStatus::Accepted),
+            meal(b, date!(2026 - 11 - 04), MealStatus::Rejected),
+        ],
+        late_from_previous: vec![meal(c, date!(2026 - 10 - 30), MealStatus::Accepted)],
+        slots: vec!["day".into()],
+        meal_price_tiyn: 80_000,
+    }
+}
+
+#[test]
+fn counts_only_billable_meals_and_orders_by_class_then_name() {
+    let month: YearMonth = "2026-11".parse().expect("month");
+    let t = build(&facts(), month, datetime!(2026-12-01 04:00 UTC));
+    let names: Vec<_> = t
+        .rows
+        .iter()
+        .map(|r| r.student.full_name.as_str())
+        .collect();
+    assert_eq!(names, vec!["Ахметов", "Аубакиров", "Бекова"]);
+    assert_eq!(t.rows[2].total, 2);
+    assert_eq!(t.rows[2].marks.get(&date!(2026 - 11 - 03)), Some(&1));
+    assert_eq!(t.rows[1].total, 0, "listed without meals");
+    assert_eq!(t.per_day.get(&date!(2026 - 11 - 03)), Some(&2));
+    assert_eq!(t.totals.meals, 3);
+    assert_eq!(t.totals.students_fed, 2);
+    assert_eq!(t.totals.amount_tiyn, 240_000);
+    assert_eq!(t.excluded.len(), 2);
+    assert_eq!(t.days.len(), 30);
+    assert!(t.days[0].weekend, "1 November 2026 is a Sunday");
+    let adj = t.adjustments.as_ref().expect("late meals of October");
+    assert_eq!(
+        (adj.month.to_string(), adj.meals, adj.amount_tiyn),
+        ("2026-10".into(), 1, 80_000)
+    );
+    assert_eq!(t.payable_tiyn, 320_000);
+}
+
+#[test]
+fn the_json_keeps_the_contract_shape() {
+    let month: YearMonth = "2026-11".parse().expect("month");
+    let t = build(&facts(), month, datetime!(2026-12-01 04:00 UTC));
+    let json = serde_json::to_value(&t).expect("json");
+    assert_eq!(json["school"]["bin"], "050140001238");
+    assert_eq!(json["month"], "2026-11");
+    assert_eq!(json["rows"][2]["student"]["full_name"], "Бекова");
+    assert_eq!(json["rows"][2]["student"]["class_label"], "2А");
+    assert_eq!(json["rows"][2]["marks"]["2026-11-02"], 1);
+    assert_eq!(json["rows"][2]["total"], 2);
+    assert_eq!(json["totals"]["meals"], 3);
+    assert_eq!(json["totals"]["students_fed"], 2);
+    assert_eq!(json["totals"]["amount_tiyn"], 240_000);
+    let back: Tabel = serde_json::from_value(json).expect("round trip");
+    assert_eq!(back, t);
+}
+
+#[test]
+fn the_content_hash_ignores_the_stamp_but_not_the_numbers() {
+    let month: YearMonth = "2026-11".parse().expect("month");
+    let t = build(&facts(), month, datetime!(2026-12-01 04:00 UTC));
+    let mut stamped = t.clone();
+    stamped.approval = Some(Approval {
+        approved_at: datetime!(2026-12-02 04:00 UTC),
+        approved_by: "director".into(),
+        content_hash: content_hash(&t),
+    });
+    assert_eq!(content_hash(&stamped), content_hash(&t));
+    let mut changed = t.clone();
+    changed.totals.meals += 1;
+    assert_ne!(content_hash(&changed), content_hash(&t));
+    assert_eq!(
+        previous("2027-01".parse().expect("m")).to_string(),
+        "2026-12"
+    );
+}
