@@ -43,6 +43,10 @@ const SERVER_ENV: &[&str] = &[
     "PASS_KEYS_FILE",
     "PASS_MINT_LIMIT",
     "PASS_MINT_WINDOW_SECS",
+    "SMS_GATEWAY_URL",
+    "BMG_URL",
+    "WALLET_LINK",
+    "WALLET_DEMO_STALL",
 ];
 
 /// The demo school and the second demo school.

@@ -121,6 +121,9 @@ async fn clock(
         )
     })?;
     tracing::info!(now = %req.now, "demo clock moved");
+    // Deadlines that came due with the move run now, not at the next poll.
+    state.ports.wake_jobs();
+    state.ports.wake_outbox();
     Ok(ApiJson(ClockResponse {
         now: state.clock.now(),
     }))

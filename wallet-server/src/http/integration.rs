@@ -32,6 +32,12 @@ pub struct AcceptedRow {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<&'static str>,
+    /// For rows that need a parent's consent: where the SMS conversation stands —
+    /// `pending` (the start SMS went out), `reminded`, `agreed`, `refused`, `timed_out`,
+    /// `no_phone` (no number: the process ended), or `lookup_failed` (the phone directory
+    /// did not answer; send the list again later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<&'static str>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,6 +92,8 @@ async fn receive_list(
         )
     })?;
     let outcome = state.store.apply_eligibility_list(&list).await?;
+    let consents = crate::consent::start_for_list(&state, &list, &outcome).await?;
+    crate::ports::outbox::flush(&state, std::time::Duration::from_secs(2)).await;
     let iin_of = |index: usize| list.rows.iter().find(|r| r.index == index);
     let mut accepted = Vec::new();
     let mut rejected: Vec<RejectedRow> = list
@@ -108,14 +116,23 @@ async fn receive_list(
                 voucher_id: Some(id.to_string()),
                 status: "voucher_formed",
                 warnings,
+                consent: None,
             }),
-            RowOutcome::AwaitingConsent => accepted.push(AcceptedRow {
-                index: *index,
-                iin_masked,
-                voucher_id: None,
-                status: "awaiting_consent",
-                warnings,
-            }),
+            RowOutcome::AwaitingConsent => {
+                let consent = consents.get(index).copied();
+                let voucher = consent.and_then(|c| c.voucher);
+                accepted.push(AcceptedRow {
+                    index: *index,
+                    iin_masked,
+                    voucher_id: voucher.map(|v| v.to_string()),
+                    status: if voucher.is_some() { "voucher_formed" } else { "awaiting_consent" },
+                    warnings,
+                    consent: Some(match consent.and_then(|c| c.state) {
+                        Some(state) => state.as_str(),
+                        None => "lookup_failed",
+                    }),
+                })
+            }
             RowOutcome::Rejected(reason) => rejected.push(RejectedRow {
                 index: *index,
                 iin_masked: Some(iin_masked),

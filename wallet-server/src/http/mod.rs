@@ -10,8 +10,11 @@ mod integration;
 mod json;
 mod ops;
 mod passes;
+mod path;
 mod school;
 mod school_terminals;
+mod sms;
+mod tabel;
 mod terminals;
 mod wallet;
 
@@ -28,6 +31,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use json::ApiJson;
+pub use path::ApiPath;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -84,7 +88,9 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(passes::routes())
         .merge(school::routes())
         .merge(school_terminals::routes())
+        .merge(tabel::routes())
         .merge(terminals::routes())
+        .merge(sms::routes())
         .merge(integration::routes());
     if state.demo.is_some() {
         api = api.merge(dev::routes());

@@ -1,7 +1,7 @@
 //! `POST /v1/wallet/vouchers/{id}/passes`: mint a dynamic QR pass and answer it as PNG, SVG
 //! or JSON, whichever the `Accept` header prefers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::rfc3339;
 use super::wallet::voucher_id;
+use super::ApiPath;
 use crate::app::AppState;
 use crate::auth::Parent;
 use crate::error::{ApiError, ErrorBody};
@@ -112,7 +113,7 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
 pub(super) async fn mint_pass(
     State(state): State<AppState>,
     parent: Parent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = voucher_id(&id)?;

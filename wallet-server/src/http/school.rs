@@ -1,6 +1,6 @@
 //! School staff: their school's students and voucher states, and ID card binding. Staff reach only their own school; another school's BIN answers 404.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::{CardUid, Iin};
@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::wallet::SchoolRef;
 use super::{rfc3339, ApiJson};
+use super::ApiPath;
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::SchoolStaff;
@@ -70,7 +71,7 @@ pub(super) fn staff_actor(staff: &SchoolStaff) -> Actor {
 async fn school_vouchers(
     State(state): State<AppState>,
     staff: SchoolStaff,
-    Path(bin): Path<String>,
+    ApiPath(bin): ApiPath<String>,
 ) -> Result<ApiJson<SchoolVouchers>, ApiError> {
     let bin = staff.own_school(&bin)?;
     let school = state
@@ -142,7 +143,7 @@ fn unprocessable(code: &'static str, message: &str) -> ApiError {
 async fn bind_card(
     State(state): State<AppState>,
     staff: SchoolStaff,
-    Path(bin): Path<String>,
+    ApiPath(bin): ApiPath<String>,
     ApiJson(req): ApiJson<BindCardRequest>,
 ) -> Result<ApiJson<CardBindingResult>, ApiError> {
     let bin = staff.own_school(&bin)?;

@@ -1,7 +1,7 @@
 //! School staff and their canteen terminals: enrollment codes, the list of terminals with
 //! their last contact and unsent meals, revocation, and the school's meal slots.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::sync::MealSlot;
@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::school::staff_actor;
 use super::{rfc3339, ApiJson};
+use super::ApiPath;
 use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::SchoolStaff;
@@ -40,7 +41,7 @@ pub struct EnrollmentCodeCreated {
 async fn create_enrollment_code(
     State(state): State<AppState>,
     staff: SchoolStaff,
-    Path(bin): Path<String>,
+    ApiPath(bin): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<EnrollmentCodeCreated>), ApiError> {
     let bin = staff.own_school(&bin)?;
     state
@@ -100,7 +101,7 @@ pub struct Terminals {
 async fn list_terminals(
     State(state): State<AppState>,
     staff: SchoolStaff,
-    Path(bin): Path<String>,
+    ApiPath(bin): ApiPath<String>,
 ) -> Result<ApiJson<Terminals>, ApiError> {
     let bin = staff.own_school(&bin)?;
     let terminals = state.store.terminals_of_school(bin).await?;
@@ -130,7 +131,7 @@ async fn list_terminals(
 async fn revoke_terminal(
     State(state): State<AppState>,
     staff: SchoolStaff,
-    Path((bin, id)): Path<(String, String)>,
+    ApiPath((bin, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let bin = staff.own_school(&bin)?;
     let id: uuid::Uuid = id.parse().map_err(|_| ApiError::not_found())?;
@@ -234,7 +235,7 @@ fn slots_view(slots: &[MealSlot]) -> Slots {
 async fn get_meal_slots(
     State(state): State<AppState>,
     staff: SchoolStaff,
-    Path(bin): Path<String>,
+    ApiPath(bin): ApiPath<String>,
 ) -> Result<ApiJson<Slots>, ApiError> {
     let bin = staff.own_school(&bin)?;
     let slots = crate::meals::effective_slots(&state.store.meal_slots(bin).await?);
@@ -252,7 +253,7 @@ async fn get_meal_slots(
 async fn set_meal_slots(
     State(state): State<AppState>,
     staff: SchoolStaff,
-    Path(bin): Path<String>,
+    ApiPath(bin): ApiPath<String>,
     ApiJson(req): ApiJson<Slots>,
 ) -> Result<ApiJson<Slots>, ApiError> {
     let bin = staff.own_school(&bin)?;

@@ -2,7 +2,7 @@
 //! history and feedback. A voucher the parent does not represent answers exactly like one
 //! that does not exist: 404.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::VoucherId;
@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{rfc3339, ApiJson};
+use super::ApiPath;
 use crate::app::AppState;
 use crate::auth::Parent;
 use crate::error::{ApiError, ErrorBody};
@@ -115,7 +116,7 @@ async fn list_vouchers(
 async fn activate(
     State(state): State<AppState>,
     parent: Parent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WalletVoucher>, ApiError> {
     let id = voucher_id(&id)?;
     let view = vouchers::activate(state.store.as_ref(), parent.iin, id, state.clock.now()).await?;
@@ -155,7 +156,7 @@ pub struct History {
 async fn history(
     State(state): State<AppState>,
     parent: Parent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<History>, ApiError> {
     let id = voucher_id(&id)?;
     let month = shared::time::month_of(state.clock.now());
@@ -211,7 +212,7 @@ pub struct FeedbackAccepted {
 async fn give_feedback(
     State(state): State<AppState>,
     parent: Parent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<FeedbackRequest>,
 ) -> Result<(StatusCode, ApiJson<FeedbackAccepted>), ApiError> {
     let id = voucher_id(&id)?;

@@ -159,6 +159,23 @@ async fn apply_row(
         .execute(&mut *conn)
         .await?;
     }
+    // The list is the truth about who represents the child: a representative it no longer
+    // names loses access to the child's vouchers.
+    let linked: Vec<String> = sqlx::query_scalar(
+        "SELECT representative_iin FROM student_representatives WHERE student_iin = $1",
+    )
+    .bind(s.iin.expose())
+    .fetch_all(&mut *conn)
+    .await?;
+    for old in linked {
+        if !row.representatives.iter().any(|(r, _)| r.iin.expose() == old) {
+            sqlx::query("DELETE FROM student_representatives WHERE student_iin = $1 AND representative_iin = $2")
+                .bind(s.iin.expose())
+                .bind(&old)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     // Name or class may have changed: terminals re-read the student's live vouchers.
     student_roster_changed(conn, s.iin).await?;
     if !row.forms_voucher {
