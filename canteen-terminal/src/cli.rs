@@ -1,13 +1,13 @@
 //! The command line of `canteen-terminal`: every flag, its environment variable and its
 //! help text, in one place (DESIGN §8).
 //!
-//! Flags win over environment variables. The sync flags (`--server`, `--school`, `--db`,
-//! `--enroll`) are accepted and required now so scripts written today keep working; the
-//! sync, the local store and the decisions that use them land with the terminal issue.
+//! Settings come from flags, then environment variables, then the TOML file named by
+//! `--config` ([`crate::config`]), then defaults.
 
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser, ValueEnum};
+use shared::Bin;
 
 use crate::scanner::line::DEFAULT_MAX_LINE;
 use crate::scanner::LineEnding;
@@ -15,43 +15,77 @@ use crate::scanner::LineEnding;
 /// How the terminal shows what happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UiMode {
-    /// Full-screen UI for the canteen worker (for now: falls back to `plain`).
+    /// Full-screen view for the canteen worker (falls back to plain when stdout is not a
+    /// terminal).
     Tui,
     /// One JSON object per line on stdout, for scripts and tests.
     Plain,
 }
 
-/// The offline canteen terminal: reads the QR scanner and the ID-card reader.
+/// The offline canteen terminal: decides every QR pass and ID card scanned, records meals
+/// durably on this machine and syncs them with the wallet server when it can.
 ///
-/// In this version the terminal opens both serial devices, decodes passes and cards
-/// (robust to noise, split or glued frames and unplugging) and reports every scan and
-/// device change. With `--ui plain` it prints one JSON object per line on stdout:
+/// First start: `--enroll CODE` with the one-time code from the school console; the device
+/// token and everything else live in the SQLite file given by --db (created owner-only, mode
+/// 0600). Later starts need no code. Without a token and without a code the terminal still
+/// reads its devices but denies every scan (not_ready).
 ///
-///   {"type":"scan","method":"qr","text_len":N,"looks_like_pass":true,"at":"<RFC 3339>"}
-///   {"type":"scan","method":"card","card_uid":"0102ABCDEF","at":"<RFC 3339>"}
-///   {"type":"device","device":"qr"|"card","state":"connected"|"disconnected","at":"…"}
+/// The server is reached over plain HTTP (http://host:port): this build has no TLS, so run it
+/// on a trusted network or behind a TLS tunnel.
 ///
-/// The QR text itself is never printed: it is a pass token. Logs go to stderr
-/// (level from RUST_LOG, default info).
+/// Settings: flags win over environment variables, which win over the TOML file named by
+/// --config (keys are the long flag names with underscores, e.g. qr_port = "/dev/ttyUSB0").
+///
+/// With --ui plain it prints one JSON object per line on stdout (times in RFC 3339 UTC;
+/// fields marked ? appear only when they apply):
+///
+///   {"type":"start","version","school","school_name"?,"terminal_id"?,"enrolled","revoked",
+///    "roster","unsent","today","last_roster_at"?,"at"}
+///   {"type":"scan","method":"qr","text_len","looks_like_pass","at"}   (before its decision;
+///   {"type":"scan","method":"card","card_uid","at"}                     never the QR text)
+///   {"type":"decision","decision":"accept"|"deny","reason"?,"reason_ru"?,"reason_kk"?,
+///    "method":"qr"|"card","student"?,"class"?,"voucher_id"?,"card_uid"?,"event_id"?,"slot"?,
+///    "service_day","today","warning"?,"warning_ru"?,"warning_kk"?,"at"}
+///   {"type":"device","device":"qr"|"card","state":"connected"|"disconnected","at"}
+///   {"type":"sync","outcome","pushed","accepted","duplicate","rejected","unsent","roster",
+///    "retry_in_ms"?,"at", ...}
+///
+/// Denial reasons: not_ready, bad_code, forged_code, unknown_key, expired_code, not_yet_valid,
+/// other_school, not_on_roster, unknown_card, outside_hours, already_ate, terminal_error.
+/// Warnings: roster_stale, terminal_revoked. Sync outcomes: enrolled, ok (+ roster_changes,
+/// full, keys, slots, clock_offset_ms), offline (+ error), server_error (+ status, error),
+/// unauthorized, not_enrolled, enroll_failed (+ status, code, error, fatal),
+/// school_mismatch (+ expected, got), store_error (+ error).
+///
+/// An accepted meal is committed to disk before its decision line is printed. Pass texts,
+/// the device token and the enrollment code are never printed or logged.
+///
+/// Exit status: 0 after Ctrl+C in the full-screen view or when stdout closes; 1 on a fatal
+/// error (database unusable, enrollment refused, terminal enrolled for another school).
+/// Logs go to stderr (level from RUST_LOG, default info), or to --log-file.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "canteen-terminal", version, verbatim_doc_comment)]
 #[command(group(ArgGroup::new("ports").required(true).multiple(true).args(["qr_port", "card_port"])))]
 pub struct Cli {
-    /// Wallet server to sync with (used by the sync that lands with the terminal issue).
-    #[arg(long, env = "CANTEEN_SERVER", value_name = "URL")]
+    /// TOML file with settings (keys are the long flag names with underscores).
+    #[arg(long, env = "CANTEEN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Wallet server to sync with, plain HTTP (e.g. http://10.0.0.5:8080).
+    #[arg(long, env = "CANTEEN_SERVER", value_name = "URL", value_parser = parse_server)]
     pub server: String,
 
-    /// BIN of the school this terminal serves (used by the sync that lands with the
-    /// terminal issue).
+    /// BIN of the school this terminal serves; the terminal refuses to run if its
+    /// enrollment says otherwise.
     #[arg(long, env = "CANTEEN_SCHOOL", value_name = "BIN")]
-    pub school: String,
+    pub school: Bin,
 
-    /// Local database file (used by the store that lands with the terminal issue).
+    /// Local database file (created owner-only; holds the device token, roster and meals).
     #[arg(long, env = "CANTEEN_DB", value_name = "PATH")]
     pub db: PathBuf,
 
-    /// One-time enrollment code from the school console (used by the sync that lands with
-    /// the terminal issue; never logged).
+    /// One-time enrollment code from the school console, used on the first start (or to
+    /// re-enroll a revoked terminal); ignored once enrolled. Never logged.
     #[arg(
         long,
         env = "CANTEEN_ENROLL_CODE",
@@ -59,6 +93,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub enroll: Option<String>,
+
+    /// Name of this terminal as school staff will see it, sent at enrollment.
+    #[arg(long, env = "CANTEEN_TERMINAL_NAME", value_name = "NAME")]
+    pub terminal_name: Option<String>,
 
     /// Serial device of the QR scanner (at least one of --qr-port and --card-port).
     #[arg(long, env = "CANTEEN_QR_PORT", value_name = "PATH")]
@@ -107,6 +145,54 @@ pub struct Cli {
     /// User interface: tui (full screen) or plain (JSON lines on stdout).
     #[arg(long, env = "CANTEEN_UI", value_enum, default_value_t = UiMode::Tui)]
     pub ui: UiMode,
+
+    /// Clock difference forgiven at both ends of a pass's validity window, in seconds.
+    #[arg(long, env = "CANTEEN_PASS_LEEWAY_SECS", value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub pass_leeway_secs: u32,
+
+    /// Decisions carry the warning roster_stale when the last successful roster pull is
+    /// older than this many hours.
+    #[arg(long, env = "CANTEEN_ROSTER_MAX_AGE_HOURS", value_name = "HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u32).range(1..=24 * 366))]
+    pub roster_max_age_hours: u32,
+
+    /// Time between syncs while the server answers, in milliseconds (a recorded meal also
+    /// starts a sync at once).
+    #[arg(long, env = "CANTEEN_SYNC_INTERVAL_MS", value_name = "MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub sync_interval_ms: u64,
+
+    /// First wait after a failed sync, in milliseconds; it doubles after each failure.
+    #[arg(long, env = "CANTEEN_SYNC_BACKOFF_MIN_MS", value_name = "MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub sync_backoff_min_ms: u64,
+
+    /// Longest wait between failed syncs, in milliseconds (with up to 25% jitter below it).
+    #[arg(long, env = "CANTEEN_SYNC_BACKOFF_MAX_MS", value_name = "MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub sync_backoff_max_ms: u64,
+
+    /// Give up on one HTTP request to the server after this many seconds.
+    #[arg(long, env = "CANTEEN_HTTP_TIMEOUT_SECS", value_name = "SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub http_timeout_secs: u64,
+
+    /// Write logs to this file instead of stderr (with --ui tui on a terminal, logs go to
+    /// <db>.log unless this is given, so they do not scribble over the screen).
+    #[arg(long, env = "CANTEEN_LOG_FILE", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// `--server`: an `http://` URL (this build has no TLS).
+fn parse_server(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .ok_or("must start with http:// (this build has no TLS)")?;
+    if rest.trim_end_matches('/').is_empty() || rest.contains(char::is_whitespace) {
+        return Err("must be http://host[:port]".into());
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 /// `--qr-max-line`: a positive number of bytes, at most 64 KiB.
@@ -152,6 +238,13 @@ mod tests {
         assert_eq!(cli.ui, UiMode::Tui);
         assert_eq!(cli.card_port, None);
         assert_eq!(cli.enroll, None);
+        assert_eq!(cli.pass_leeway_secs, 120);
+        assert_eq!(cli.roster_max_age_hours, 24);
+        assert_eq!(cli.sync_interval_ms, 5000);
+        assert_eq!(cli.sync_backoff_min_ms, 1000);
+        assert_eq!(cli.sync_backoff_max_ms, 60_000);
+        assert_eq!(cli.server, "http://127.0.0.1:9");
+        assert_eq!(cli.school.as_string(), "000000000000");
     }
 
     #[test]
@@ -199,6 +292,32 @@ mod tests {
         assert!(parse(&["--qr-port", "/q", "--qr-baud", "0"]).is_err());
         assert!(parse(&["--qr-port", "/q", "--ui", "fancy"]).is_err());
         assert!(parse(&["--qr-port", "/q", "--qr-max-line", "0"]).is_err());
+        assert!(parse(&["--qr-port", "/q", "--roster-max-age-hours", "0"]).is_err());
+        let with = |server: &str, school: &str| {
+            Cli::try_parse_from([
+                "canteen-terminal",
+                "--server",
+                server,
+                "--school",
+                school,
+                "--db",
+                "t.db",
+                "--qr-port",
+                "/q",
+            ])
+        };
+        assert!(
+            with("https://server", "000000000000").is_err(),
+            "no TLS in this build"
+        );
+        assert!(with("http://", "000000000000").is_err());
+        assert!(with("server:8080", "000000000000").is_err());
+        assert!(
+            with("http://server", "000000000001").is_err(),
+            "bad check digit"
+        );
+        let cli = with("http://server:8080/", "000000000000").expect("valid");
+        assert_eq!(cli.server, "http://server:8080");
     }
 
     #[test]
@@ -222,7 +341,20 @@ mod tests {
             "--qr-line-ending",
             "--ui",
             "CANTEEN_UI",
-            "terminal issue",
+            "--config",
+            "CANTEEN_CONFIG",
+            "--terminal-name",
+            "--pass-leeway-secs",
+            "--roster-max-age-hours",
+            "--sync-interval-ms",
+            "--sync-backoff-min-ms",
+            "--sync-backoff-max-ms",
+            "--http-timeout-secs",
+            "--log-file",
+            "no TLS",
+            "\"type\":\"decision\"",
+            "already_ate",
+            "roster_stale",
         ] {
             assert!(help.contains(text), "help lacks {text}:\n{help}");
         }

@@ -162,10 +162,17 @@ impl Terminal {
     }
 
     /// The next JSON event, checked for shape.
+    /// The next `scan` or `device` line; decision, sync and start lines are about other
+    /// things (this test runs the terminal without a server) and are skipped.
     fn event(&mut self, waiting_for: &str) -> Value {
-        let line = self.proc.next_line(waiting_for);
-        let event: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("terminal printed non-JSON {line:?}: {e}"));
+        let event = loop {
+            let line = self.proc.next_line(waiting_for);
+            let event: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("terminal printed non-JSON {line:?}: {e}"));
+            if matches!(event["type"].as_str(), Some("scan" | "device")) {
+                break event;
+            }
+        };
         let at = event["at"]
             .as_str()
             .unwrap_or_else(|| panic!("no \"at\" in {event}"));
@@ -204,12 +211,21 @@ impl Terminal {
         assert_eq!(event["state"], state, "{event}");
     }
 
-    /// Nothing more arrives for a while.
+    /// No more scans or device changes arrive for a while (decision and sync lines may).
     fn expect_quiet(&self) {
-        match self.proc.lines.recv_timeout(Duration::from_millis(700)) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(line) => panic!("unexpected output from the terminal: {line}"),
-            Err(RecvTimeoutError::Disconnected) => panic!("the terminal exited"),
+        let deadline = std::time::Instant::now() + Duration::from_millis(700);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.proc.lines.recv_timeout(left) {
+                Err(RecvTimeoutError::Timeout) => return,
+                Ok(line) => {
+                    let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+                    if matches!(event["type"].as_str(), Some("scan" | "device")) {
+                        panic!("unexpected output from the terminal: {line}");
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => panic!("the terminal exited"),
+            }
         }
     }
 

@@ -37,8 +37,12 @@ pub struct AppState {
     pub mint_limiter: Arc<MintLimiter>,
     /// How long a terminal enrollment code stays usable.
     pub enrollment_code_ttl: time::Duration,
+    /// Price of one meal unless the school has its own (tiyn).
+    pub meal_price_tiyn: i64,
     /// Present only with `--demo`.
     pub demo: Option<Arc<DemoTools>>,
+    /// SMS gateway, phone directory, wallet link, and the background workers' wake-ups.
+    pub ports: Arc<crate::ports::Ports>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Metrics> {
@@ -95,25 +99,31 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             time::Duration::seconds(i64::from(config.pass_mint_window_secs)),
         )),
         enrollment_code_ttl: time::Duration::hours(24),
+        meal_price_tiyn: config.meal_price_tiyn,
         clock,
         verifier: Arc::new(verifier),
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
         max_body_bytes: config.max_body_bytes,
         demo: if config.demo { demo } else { None },
+        ports: Arc::new(crate::ports::Ports::from_config(config)?),
     })
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight. The scheduler and
+/// the outbox worker run alongside and stop after their current item.
 pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    let workers = crate::jobs::Workers::start(&state, crate::jobs::Scheduler::new(state.clone()));
     let app = crate::http::router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .context("serving HTTP")
+    .context("serving HTTP");
+    workers.stop(std::time::Duration::from_secs(5)).await;
+    served
 }
 
 async fn shutdown_signal() {

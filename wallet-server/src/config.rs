@@ -83,6 +83,31 @@ pub struct Cli {
     #[arg(long, env = "PASS_MINT_WINDOW_SECS", value_name = "SECONDS")]
     pub pass_mint_window_secs: Option<u32>,
 
+    /// Price of one free meal in tiyn (1/100 tenge), unless a school has its own
+    /// [default: 80000, i.e. 800 tenge]
+    #[arg(long, env = "MEAL_PRICE_TIYN", value_name = "TIYN")]
+    pub meal_price_tiyn: Option<i64>,
+
+    /// SMS gateway: POST each SMS as JSON {"id","to","text"} with an Idempotency-Key header
+    /// to this http:// URL [default: none; SMS are written to the log]
+    #[arg(long, env = "SMS_GATEWAY_URL", value_name = "URL")]
+    pub sms_gateway_url: Option<String>,
+
+    /// BMG phone directory: GET <URL>?iin=<IIN> answers {"phone","language"?}, 404 for none
+    /// [default: none; the phones of the eligibility list are used]
+    #[arg(long, env = "BMG_URL", value_name = "URL")]
+    pub bmg_url: Option<String>,
+
+    /// The wallet link in the consent confirmation SMS
+    /// [default: https://egovmobile.page.link/socwallet]
+    #[arg(long, env = "WALLET_LINK", value_name = "URL")]
+    pub wallet_link: Option<String>,
+
+    /// Testing only, with --demo: stall a worker at job:<kind>:before|after or
+    /// outbox:after_send so a test can kill the process there
+    #[arg(long, env = "WALLET_DEMO_STALL", value_name = "POINT", hide = true)]
+    pub demo_stall: Option<String>,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -131,6 +156,10 @@ struct FileConfig {
     log_format: Option<String>,
     pass_mint_limit: Option<u32>,
     pass_mint_window_secs: Option<u32>,
+    meal_price_tiyn: Option<i64>,
+    sms_gateway_url: Option<String>,
+    bmg_url: Option<String>,
+    wallet_link: Option<String>,
 }
 
 /// Where the verifying keys for access tokens come from.
@@ -166,6 +195,14 @@ pub struct Config {
     pub log_format: LogFormat,
     pub pass_mint_limit: u32,
     pub pass_mint_window_secs: u32,
+    pub meal_price_tiyn: i64,
+    /// The HTTP SMS gateway; `None`: the logging adapter.
+    pub sms_gateway_url: Option<String>,
+    /// The HTTP BMG phone directory; `None`: the list's phones.
+    pub bmg_url: Option<String>,
+    pub wallet_link: String,
+    /// `--demo` only: where a worker stalls (see `jobs::StallPoint`).
+    pub demo_stall: Option<crate::jobs::StallPoint>,
 }
 
 /// A configuration that cannot run.
@@ -189,6 +226,51 @@ pub enum ConfigError {
     NoJwtKey,
     #[error("set only one of JWT_PUBLIC_KEY_FILE and JWT_JWKS_FILE")]
     TwoJwtKeys,
+    #[error(
+        "{setting} must be an http:// URL (this build has no TLS; use a local proxy): {value:?}"
+    )]
+    Url {
+        setting: &'static str,
+        value: String,
+    },
+    #[error("WALLET_DEMO_STALL {0}")]
+    Stall(String),
+}
+
+/// The consent and outbox adapters' settings: (SMS gateway, BMG, wallet link, stall).
+type Outside = (
+    Option<String>,
+    Option<String>,
+    String,
+    Option<crate::jobs::StallPoint>,
+);
+
+fn resolve_outside(cli: &Cli, file: &FileConfig, demo: bool) -> Result<Outside, ConfigError> {
+    let http_url = |setting: &'static str, value: Option<&String>| match value {
+        Some(v) if !v.starts_with("http://") => Err(ConfigError::Url {
+            setting,
+            value: v.clone(),
+        }),
+        other => Ok(other.cloned()),
+    };
+    let sms = http_url(
+        "SMS_GATEWAY_URL",
+        cli.sms_gateway_url
+            .as_ref()
+            .or(file.sms_gateway_url.as_ref()),
+    )?;
+    let bmg = http_url("BMG_URL", cli.bmg_url.as_ref().or(file.bmg_url.as_ref()))?;
+    let link = cli
+        .wallet_link
+        .clone()
+        .or_else(|| file.wallet_link.clone())
+        .unwrap_or_else(|| crate::consent::texts::DEFAULT_WALLET_LINK.into());
+    let stall = match (&cli.demo_stall, demo) {
+        (None, _) => None,
+        (Some(_), false) => return Err(ConfigError::Stall("works only with --demo".into())),
+        (Some(point), true) => Some(point.parse().map_err(ConfigError::Stall)?),
+    };
+    Ok((sms, bmg, link, stall))
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -249,6 +331,8 @@ impl Config {
         };
         let (data_dir, pass_keys_file) = resolve_paths(&cli, &file);
         let demo = cli.demo || file.demo.unwrap_or(false);
+        let (sms_gateway_url, bmg_url, wallet_link, demo_stall) =
+            resolve_outside(&cli, &file, demo)?;
         let algorithm = cli
             .jwt_algorithm
             .or(file.jwt_algorithm)
@@ -310,6 +394,15 @@ impl Config {
                 .or(file.pass_mint_window_secs)
                 .unwrap_or(600)
                 .max(1),
+            meal_price_tiyn: cli
+                .meal_price_tiyn
+                .or(file.meal_price_tiyn)
+                .unwrap_or(80_000)
+                .max(0),
+            sms_gateway_url,
+            bmg_url,
+            wallet_link,
+            demo_stall,
         })
     }
 }
@@ -464,5 +557,46 @@ mod tests {
         assert!(Cli::try_parse_from(&args).is_err(), "retention of 0 days");
         args.truncate(2);
         assert!(Cli::try_parse_from(&args).is_err(), "keys needs an action");
+    }
+
+    #[test]
+    fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
+        let c = Config::resolve(cli(&["--demo"])).expect("resolves");
+        assert_eq!(
+            (c.sms_gateway_url, c.bmg_url, c.demo_stall),
+            (None, None, None)
+        );
+        assert_eq!(c.wallet_link, "https://egovmobile.page.link/socwallet");
+        let c = Config::resolve(cli(&[
+            "--demo",
+            "--sms-gateway-url",
+            "http://127.0.0.1:9000/sms",
+            "--bmg-url",
+            "http://bmg.local/phones",
+            "--wallet-link",
+            "https://example.kz/w",
+            "--demo-stall",
+            "outbox:after_send",
+        ]))
+        .expect("resolves");
+        assert_eq!(
+            c.sms_gateway_url.as_deref(),
+            Some("http://127.0.0.1:9000/sms")
+        );
+        assert_eq!(c.bmg_url.as_deref(), Some("http://bmg.local/phones"));
+        assert_eq!(c.wallet_link, "https://example.kz/w");
+        assert_eq!(c.demo_stall, Some(crate::jobs::StallPoint::OutboxAfterSend));
+        let err = Config::resolve(cli(&["--demo", "--sms-gateway-url", "https://gw"])).unwrap_err();
+        assert!(matches!(err, ConfigError::Url { .. }), "{err}");
+        let err = Config::resolve(cli(&[
+            "--jwt-public-key-file",
+            "k.pem",
+            "--demo-stall",
+            "outbox:after_send",
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Stall(_)), "{err}");
+        let err = Config::resolve(cli(&["--demo", "--demo-stall", "job:nope:before"])).unwrap_err();
+        assert!(matches!(err, ConfigError::Stall(_)), "{err}");
     }
 }

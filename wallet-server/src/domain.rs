@@ -93,6 +93,14 @@ pub enum Relation {
 
 words!(Relation, "relation", { Mother => "mother", Father => "father", Guardian => "guardian" });
 
+/// Orders class labels the way a school does: by grade number, then letter (`1А` < `2Б` <
+/// `10А`), not as text (which would put `10А` before `1А`).
+pub fn class_order(label: &str) -> (u32, String) {
+    let digits: String = label.chars().take_while(char::is_ascii_digit).collect();
+    let grade = digits.parse().unwrap_or(u32::MAX);
+    (grade, label[digits.len()..].trim().to_lowercase())
+}
+
 /// A school (организация образования), the provider of meals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct School {
@@ -119,4 +127,16 @@ pub struct Representative {
     pub full_name: String,
     /// E.164 without the plus, e.g. `77011234567`, when known.
     pub phone: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::class_order;
+
+    #[test]
+    fn classes_sort_by_grade_then_letter() {
+        let mut classes = vec!["10А", "2Б", "1А", "2А", "11В", "подг."];
+        classes.sort_by_key(|c| class_order(c));
+        assert_eq!(classes, vec!["1А", "2А", "2Б", "10А", "11В", "подг."]);
+    }
 }

@@ -89,11 +89,11 @@ impl DeviceReader {
     /// Starts reading `device` as configured, sending what it decodes to `events`.
     ///
     /// The thread ends when the reader is dropped or when `events` has no receiver left.
-    pub fn spawn<D: FrameDecoder>(
+    pub fn spawn<D: FrameDecoder, E: From<ScannerEvent> + Send + 'static>(
         device: DeviceKind,
         config: PortConfig,
         decoder: D,
-        events: Sender<ScannerEvent>,
+        events: Sender<E>,
     ) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let worker = Worker {
@@ -134,16 +134,16 @@ enum Ended {
 }
 
 /// The state of the reader thread.
-struct Worker {
+struct Worker<E> {
     device: DeviceKind,
     config: PortConfig,
-    events: Sender<ScannerEvent>,
+    events: Sender<E>,
     stop: Arc<AtomicBool>,
     ever_connected: bool,
     last_state: Option<DeviceState>,
 }
 
-impl Worker {
+impl<E: From<ScannerEvent>> Worker<E> {
     fn run<D: FrameDecoder>(mut self, mut decoder: D) {
         let mut backoff = Backoff::new(self.config.backoff_min, self.config.backoff_max);
         while !self.stopped() {
@@ -222,7 +222,11 @@ impl Worker {
             got_data = true;
             let at = OffsetDateTime::now_utc();
             for scan in decoder.feed(&buf[..n], Instant::now()) {
-                if self.events.send(ScannerEvent::Scan { at, scan }).is_err() {
+                if self
+                    .events
+                    .send(E::from(ScannerEvent::Scan { at, scan }))
+                    .is_err()
+                {
                     return Ended::Stop;
                 }
             }
@@ -236,7 +240,7 @@ impl Worker {
             device: self.device,
             state,
         };
-        self.events.send(event).is_ok()
+        self.events.send(E::from(event)).is_ok()
     }
 
     fn stopped(&self) -> bool {

@@ -129,7 +129,7 @@ fn qr_reader_reports_a_missing_device_then_finds_it() {
 fn reader_thread_ends_when_nobody_listens() {
     let dir = tempfile::tempdir().expect("tempdir");
     let link = dir.path().join("gone");
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::channel::<ScannerEvent>();
     drop(rx);
     let reader = DeviceReader::spawn(
         DeviceKind::Qr,

@@ -44,7 +44,9 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
             time::Duration::minutes(10),
         )),
         enrollment_code_ttl: time::Duration::hours(1),
+        meal_price_tiyn: 80_000,
         demo: None,
+        ports: Default::default(),
     };
     let router = Router::new()
         .route("/parent", get(|p: Parent| async move { p.iin.to_string() }))

@@ -125,7 +125,11 @@ async fn receive_list(
                     index: *index,
                     iin_masked,
                     voucher_id: voucher.map(|v| v.to_string()),
-                    status: if voucher.is_some() { "voucher_formed" } else { "awaiting_consent" },
+                    status: if voucher.is_some() {
+                        "voucher_formed"
+                    } else {
+                        "awaiting_consent"
+                    },
                     warnings,
                     consent: Some(match consent.and_then(|c| c.state) {
                         Some(state) => state.as_str(),

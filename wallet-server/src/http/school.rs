@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::wallet::SchoolRef;
-use super::{rfc3339, ApiJson};
 use super::ApiPath;
+use super::{rfc3339, ApiJson};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::SchoolStaff;
@@ -80,7 +80,14 @@ async fn school_vouchers(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let month = shared::time::month_of(state.clock.now());
-    let vouchers = state.store.vouchers_of_school(bin, month).await?;
+    let mut vouchers = state.store.vouchers_of_school(bin, month).await?;
+    // Grade order (1А, 2Б, 10А), not text order.
+    vouchers.sort_by_cached_key(|v| {
+        (
+            crate::domain::class_order(&v.class_label),
+            v.student_name.clone(),
+        )
+    });
     let vouchers = vouchers
         .into_iter()
         .map(|v| SchoolVoucher {

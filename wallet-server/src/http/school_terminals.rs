@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::school::staff_actor;
-use super::{rfc3339, ApiJson};
 use super::ApiPath;
+use super::{rfc3339, ApiJson};
 use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::SchoolStaff;

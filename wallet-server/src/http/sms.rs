@@ -70,7 +70,10 @@ fn validate(sms: &InboundSms) -> Result<String, ApiError> {
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
     if binary {
-        return Err(unprocessable("invalid_text", "the text holds control characters"));
+        return Err(unprocessable(
+            "invalid_text",
+            "the text holds control characters",
+        ));
     }
     Ok(phone)
 }
@@ -125,13 +128,18 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-fn limit(query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<i64, ApiError> {
+fn limit(
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<i64, ApiError> {
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(100);
     if (1..=1000).contains(&limit) {
         Ok(limit)
     } else {
-        Err(ApiError::bad_request("invalid_query", "limit must be 1 to 1000"))
+        Err(ApiError::bad_request(
+            "invalid_query",
+            "limit must be 1 to 1000",
+        ))
     }
 }
 

@@ -35,7 +35,8 @@ pub struct TabelQuery {
 
 impl From<TabelError> for ApiError {
     fn from(e: TabelError) -> Self {
-        let unprocessable = |code| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
+        let unprocessable =
+            |code| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string());
         match &e {
             TabelError::MonthInFuture(_) => unprocessable("month_in_future"),
             TabelError::MonthNotEnded(_) => unprocessable("month_not_ended"),
@@ -53,18 +54,29 @@ impl From<TabelError> for ApiError {
 }
 
 fn parse_month(raw: &str) -> Result<YearMonth, ApiError> {
-    raw.parse()
-        .map_err(|e: shared::time::YearMonthError| ApiError::bad_request("invalid_month", e.to_string()))
+    raw.parse().map_err(|e: shared::time::YearMonthError| {
+        ApiError::bad_request("invalid_month", e.to_string())
+    })
 }
 
-fn respond(tabel: &crate::tabel::Tabel, format: Format) -> Result<Response, ApiError> {
-    let bytes = render::render(tabel, format).map_err(|e| {
+async fn respond(tabel: crate::tabel::Tabel, format: Format) -> Result<Response, ApiError> {
+    // A big school's PDF takes a while: render off the async workers.
+    let (tabel, rendered) = tokio::task::spawn_blocking(move || {
+        let rendered = render::render(&tabel, format);
+        (tabel, rendered)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    let bytes = rendered.map_err(|e| {
         tracing::error!(error = %e, "rendering a табель failed");
         ApiError::internal()
     })?;
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     let file = format!(
         "attachment; filename=\"tabel-{}-{}.{}\"",
         tabel.school.bin,
@@ -104,8 +116,9 @@ async fn get_tabel(
         })?,
     };
     let now = state.clock.now();
-    let tabel = service::tabel_for(state.store.as_ref(), bin, month, now, state.meal_price_tiyn).await?;
-    respond(&tabel, format)
+    let tabel =
+        service::tabel_for(state.store.as_ref(), bin, month, now, state.meal_price_tiyn).await?;
+    respond(tabel, format).await
 }
 
 /// The director approves a finished month: the табель is frozen with a content hash.
@@ -137,5 +150,5 @@ async fn approve_tabel(
     )
     .await?;
     tracing::info!(school = %bin, %month, meals = tabel.totals.meals, "табель approved");
-    respond(&tabel, Format::Json)
+    respond(tabel, Format::Json).await
 }

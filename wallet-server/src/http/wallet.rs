@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{rfc3339, ApiJson};
 use super::ApiPath;
+use super::{rfc3339, ApiJson};
 use crate::app::AppState;
 use crate::auth::Parent;
 use crate::error::{ApiError, ErrorBody};

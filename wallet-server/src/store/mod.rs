@@ -4,6 +4,7 @@
 //!
 //! Each backend owns its SQL and its migrations (`migrations/<backend>/`), applied at open.
 
+mod consent_jobs;
 mod postgres;
 mod records;
 mod sqlite;
@@ -24,9 +25,10 @@ use shared::time::YearMonth;
 pub use records::{
     CardBinding, CardBound, EnrollmentCode, Feedback, MealJudge, MealMethod, MealRecord,
     MealStatus, NewTerminal, OutboxKind, OutboxMessage, OutboxState, RosterPage, RosterRow,
-    TerminalRecord, VoucherFacts,
+    StoredApproval, TerminalRecord, VoucherFacts,
 };
 
+pub use consent_jobs::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -256,6 +258,39 @@ pub trait TerminalStore: Send + Sync {
     ) -> Result<Vec<shared::sync::MealResult>, StoreError>;
 }
 
+/// The табель: its facts, approvals and meal prices.
+#[async_trait]
+pub trait TabelStore: Send + Sync {
+    /// Students with a voucher in the month, the month's meals, the previous month's late
+    /// meals, slots and the meal price (`default_price_tiyn` unless the school has its own).
+    async fn tabel_facts(
+        &self,
+        school: Bin,
+        month: YearMonth,
+        default_price_tiyn: i64,
+    ) -> Result<crate::tabel::TabelFacts, StoreError>;
+    async fn tabel_approval(
+        &self,
+        school: Bin,
+        month: YearMonth,
+    ) -> Result<Option<StoredApproval>, StoreError>;
+    /// Freezes a month; `Conflict` if it is already approved (nothing changes).
+    async fn approve_tabel(
+        &self,
+        school: Bin,
+        month: YearMonth,
+        approval: &StoredApproval,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+    async fn set_meal_price(
+        &self,
+        school: Bin,
+        programme: crate::domain::Programme,
+        price_tiyn: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
 /// The server's storage: every capability, each method one transaction.
 pub trait Store:
     Health
@@ -265,6 +300,10 @@ pub trait Store:
     + SchoolOpsStore
     + WalletRecordStore
     + TerminalStore
+    + TabelStore
+    + ConsentStore
+    + JobStore
+    + OutboxStore
     + 'static
 {
 }
@@ -277,6 +316,10 @@ impl<T> Store for T where
         + SchoolOpsStore
         + WalletRecordStore
         + TerminalStore
+        + TabelStore
+        + ConsentStore
+        + JobStore
+        + OutboxStore
         + 'static
 {
 }

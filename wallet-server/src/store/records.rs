@@ -192,3 +192,13 @@ pub type MealJudge<'a> = &'a (dyn Fn(
     &[shared::sync::MealSlot],
 ) -> Option<String>
          + Sync);
+
+/// An approved (frozen) табель as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredApproval {
+    pub approved_at: OffsetDateTime,
+    pub approved_by: String,
+    pub content_hash: String,
+    /// The табель's JSON as approved.
+    pub body: String,
+}

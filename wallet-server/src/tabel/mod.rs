@@ -6,6 +6,8 @@
 //! from there ever after: meals that arrive later go to the next month's adjustments.
 
 pub mod calendar;
+pub mod render;
+pub mod service;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -136,16 +138,28 @@ pub struct TabelFacts {
     pub meals: Vec<MealFact>,
     /// Accepted meals of the previous month received after its approval.
     pub late_from_previous: Vec<MealFact>,
+    /// Names of students who appear only through meals (e.g. a voucher revoked earlier).
+    pub other_students: Vec<(Iin, TabelStudent)>,
     pub slots: Vec<String>,
     pub meal_price_tiyn: i64,
 }
 
-fn student_of(facts: &TabelFacts, iin: &Iin) -> TabelStudent {
+type Names<'a> = HashMap<Iin, &'a TabelStudent>;
+
+fn names(facts: &TabelFacts) -> Names<'_> {
+    // Listed students win over the names found only through meals.
     facts
-        .students
+        .other_students
         .iter()
-        .find(|(i, _)| i == iin)
-        .map(|(_, s)| s.clone())
+        .chain(&facts.students)
+        .map(|(i, s)| (*i, s))
+        .collect()
+}
+
+fn student_of(names: &Names<'_>, iin: &Iin) -> TabelStudent {
+    names
+        .get(iin)
+        .map(|s| (*s).clone())
         .unwrap_or_else(|| TabelStudent {
             class_label: "?".into(),
             full_name: "(нет в списке)".into(),
@@ -159,6 +173,7 @@ fn amount(meals: u32, price: i64) -> i64 {
 
 /// Builds the табель of `month` from its facts.
 pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime) -> Tabel {
+    let names = names(facts);
     let mut marks: HashMap<Iin, BTreeMap<Date, u32>> = HashMap::new();
     let mut per_day: BTreeMap<Date, u32> = BTreeMap::new();
     let mut excluded = Vec::new();
@@ -172,7 +187,7 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
             *per_day.entry(m.service_day).or_default() += 1;
         } else {
             excluded.push(ExcludedMeal {
-                student: student_of(facts, &m.student),
+                student: student_of(&names, &m.student),
                 service_day: m.service_day,
                 slot: m.slot.clone(),
                 status: m.status,
@@ -187,14 +202,14 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         .map(|iin| {
             let m = marks.get(iin).cloned().unwrap_or_default();
             TabelRow {
-                student: student_of(facts, iin),
+                student: student_of(&names, iin),
                 total: m.values().sum(),
                 marks: m,
             }
         })
         .collect();
-    rows.sort_by(|a, b| a.student.cmp(&b.student));
-    excluded.sort_by(|a, b| (a.service_day, &a.student).cmp(&(b.service_day, &b.student)));
+    rows.sort_by_cached_key(|r| sort_key(&r.student));
+    excluded.sort_by_cached_key(|e| (e.service_day, sort_key(&e.student)));
     let meals: u32 = per_day.values().sum();
     let totals = Totals {
         meals,
@@ -202,7 +217,7 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         amount_tiyn: amount(meals, facts.meal_price_tiyn),
         meal_price_tiyn: facts.meal_price_tiyn,
     };
-    let adjustments = adjustments(facts, month);
+    let adjustments = adjustments(facts, &names, month);
     let payable_tiyn = totals.amount_tiyn + adjustments.as_ref().map_or(0, |a| a.amount_tiyn);
     Tabel {
         school: facts.school.clone(),
@@ -220,7 +235,15 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
     }
 }
 
-fn adjustments(facts: &TabelFacts, month: YearMonth) -> Option<Adjustments> {
+/// Class in school order, then name.
+fn sort_key(s: &TabelStudent) -> ((u32, String), String) {
+    (
+        crate::domain::class_order(&s.class_label),
+        s.full_name.clone(),
+    )
+}
+
+fn adjustments(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Option<Adjustments> {
     if facts.late_from_previous.is_empty() {
         return None;
     }
@@ -228,13 +251,13 @@ fn adjustments(facts: &TabelFacts, month: YearMonth) -> Option<Adjustments> {
         .late_from_previous
         .iter()
         .map(|m| LateMeal {
-            student: student_of(facts, &m.student),
+            student: student_of(names, &m.student),
             service_day: m.service_day,
             slot: m.slot.clone(),
             received_at: m.received_at,
         })
         .collect();
-    rows.sort_by(|a, b| (a.service_day, &a.student).cmp(&(b.service_day, &b.student)));
+    rows.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student)));
     let meals = u32::try_from(rows.len()).unwrap_or(u32::MAX);
     Some(Adjustments {
         month: previous(month),

@@ -48,6 +48,7 @@ fn facts() -> TabelFacts {
             meal(b, date!(2026 - 11 - 04), MealStatus::Rejected),
         ],
         late_from_previous: vec![meal(c, date!(2026 - 10 - 30), MealStatus::Accepted)],
+        other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,
     }

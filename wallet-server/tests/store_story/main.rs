@@ -4,6 +4,8 @@
 //! a server (`.ci/run` starts one); each run creates its own database and drops it after.
 //! Set `REQUIRE_POSTGRES=1` to make a missing `TEST_DATABASE_URL` a failure instead of a skip.
 
+mod consent_jobs;
+mod tabel;
 mod terminals;
 mod wallet_core;
 
@@ -461,7 +463,9 @@ async fn story_on_sqlite() {
     let url = format!("sqlite://{}", path.display());
     let raw = wallet_core::Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
-    terminals::story(Arc::new(store)).await;
+    terminals::story(Arc::new(store.clone())).await;
+    consent_jobs::story(Arc::new(store.clone())).await;
+    tabel::story(Arc::new(store)).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -515,6 +519,8 @@ async fn story_on_postgres() {
     let raw = wallet_core::Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
+    consent_jobs::story(Arc::new(store.clone())).await;
+    tabel::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -318,8 +318,7 @@ async fn meals_story(
         events: vec![first.clone(), unknown.clone()],
         unsent_after: Some(7),
     };
-    let judge: &(dyn Fn(&MealEvent, Option<&VoucherFacts>, &[MealSlot]) -> Option<String> + Sync) =
-        &judge_all_valid;
+    let judge: wallet_server::store::MealJudge<'_> = &judge_all_valid;
     let results = store
         .record_meals(t1, &batch, lunch, judge)
         .await

@@ -168,7 +168,11 @@ async fn apply_row(
     .fetch_all(&mut *conn)
     .await?;
     for old in linked {
-        if !row.representatives.iter().any(|(r, _)| r.iin.expose() == old) {
+        if !row
+            .representatives
+            .iter()
+            .any(|(r, _)| r.iin.expose() == old)
+        {
             sqlx::query("DELETE FROM student_representatives WHERE student_iin = $1 AND representative_iin = $2")
                 .bind(s.iin.expose())
                 .bind(&old)

@@ -4,8 +4,11 @@
 //! Writes that must see a consistent row use `SELECT … FOR UPDATE` or a conditional UPDATE,
 //! so concurrent servers never lose an update or double a transition.
 
+mod consent;
 mod eligibility;
+mod jobs;
 mod records;
+mod tabel;
 mod terminals;
 mod vouchers;
 

@@ -5,8 +5,11 @@
 //! Instants are stored as fixed-width UTC text (`2026-09-01T02:00:00.000000Z`) so that text
 //! order is time order.
 
+mod consent;
 mod eligibility;
+mod jobs;
 mod records;
+mod tabel;
 mod terminals;
 mod vouchers;
 

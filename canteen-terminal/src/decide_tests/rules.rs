@@ -1,0 +1,148 @@
+//! Roster, slot and meal-rule cases of [`crate::decide::decide`], on the fixture of the
+//! parent module.
+
+use super::*;
+
+#[test]
+fn vouchers_off_the_roster_inactive_or_expired_are_refused() {
+    let mut world = World::new();
+    let mut claims = world.claims();
+    claims.voucher_id = VoucherId::new();
+    assert_eq!(
+        world.denial_at(&world.pass_with(&claims), NOON),
+        Denial::NotOnRoster
+    );
+
+    world.set_student(|s| s.valid_until = date!(2026 - 09 - 01));
+    world.accepted_at(&world.pass(), NOON);
+    world.set_student(|s| s.valid_until = date!(2026 - 08 - 31));
+    assert_eq!(world.denial_at(&world.pass(), NOON), Denial::NotOnRoster);
+
+    world.set_student(|s| {
+        s.valid_until = date!(2027 - 05 - 31);
+        s.active = false;
+    });
+    for scan in [world.pass(), world.card()] {
+        match world.decide_at(&scan, NOON) {
+            Decision::Deny(r) => {
+                assert_eq!(r.reason, Denial::NotOnRoster);
+                assert_eq!(r.student.map(|s| s.name), Some("Айгерим С.".to_owned()));
+            }
+            Decision::Accept(_) => panic!("inactive voucher accepted"),
+        }
+    }
+}
+
+#[test]
+fn an_unbound_card_is_unknown() {
+    let world = World::new();
+    let scan = Scan::Card("FFFFFFFFFF".parse().expect("uid"));
+    assert_eq!(world.denial_at(&scan, NOON), Denial::UnknownCard);
+}
+
+#[test]
+fn slot_edges_in_astana_time() {
+    let mut world = World::new();
+    world.lunch_slots();
+    // 08:00 Astana = 03:00 UTC: the first minute of breakfast.
+    let meal = world.accepted_at(&world.card(), datetime!(2026-09-01 03:00 UTC));
+    assert_eq!(meal.slot, "breakfast");
+    let meal = world.accepted_at(&world.card(), datetime!(2026-09-01 04:59:59 UTC));
+    assert_eq!(meal.slot, "breakfast");
+    for outside in [
+        datetime!(2026-09-01 02:59:59 UTC),
+        datetime!(2026-09-01 05:00 UTC),
+        datetime!(2026-09-01 09:00 UTC),
+    ] {
+        assert_eq!(
+            world.denial_at(&world.card(), outside),
+            Denial::OutsideHours,
+            "{outside}"
+        );
+    }
+    let meal = world.accepted_at(&world.pass(), datetime!(2026-09-01 08:59 UTC));
+    assert_eq!(meal.slot, "lunch");
+}
+
+#[test]
+fn one_meal_per_slot_per_day() {
+    let mut world = World::new();
+    world.lunch_slots();
+    let id = world.student.voucher_id;
+    let day = date!(2026 - 09 - 01);
+    world
+        .roster
+        .meals
+        .borrow_mut()
+        .insert((id, day, "breakfast".into()));
+    let breakfast = datetime!(2026-09-01 03:30 UTC);
+    match world.decide_at(&world.card(), breakfast) {
+        Decision::Deny(r) => {
+            assert_eq!(r.reason, Denial::AlreadyAte);
+            assert_eq!(r.slot.as_deref(), Some("breakfast"));
+            assert_eq!(r.student.map(|s| s.voucher_id), Some(id));
+        }
+        Decision::Accept(_) => panic!("second breakfast"),
+    }
+    assert_eq!(
+        world.denial_at(&world.pass(), breakfast),
+        Denial::AlreadyAte
+    );
+    world.accepted_at(&world.card(), datetime!(2026-09-01 07:30 UTC));
+}
+
+#[test]
+fn the_service_day_turns_at_astana_midnight() {
+    let world = World::new();
+    let id = world.student.voucher_id;
+    world
+        .roster
+        .meals
+        .borrow_mut()
+        .insert((id, date!(2026 - 09 - 01), "day".into()));
+    // 23:59:59 Astana on the 1st: still the 1st, already ate.
+    let late = datetime!(2026-09-01 18:59:59 UTC);
+    assert_eq!(world.denial_at(&world.card(), late), Denial::AlreadyAte);
+    // 00:00 Astana on the 2nd (19:00 UTC on the 1st): a new day.
+    let meal = world.accepted_at(&world.card(), datetime!(2026-09-01 19:00 UTC));
+    assert_eq!(meal.service_day, date!(2026 - 09 - 02));
+}
+
+#[test]
+fn lookup_failures_are_errors_not_decisions() {
+    let mut world = World::new();
+    world.roster.broken = true;
+    let ctx = DecisionContext {
+        ready: true,
+        keys: &world.keys,
+        school: SCHOOL.parse().expect("bin"),
+        now: NOON,
+        leeway: Duration::minutes(2),
+        slots: &[],
+        roster: &world.roster,
+    };
+    assert_eq!(decide(&world.card(), &ctx), Err("disk"));
+    assert_eq!(decide(&world.pass(), &ctx), Err("disk"));
+    // A bad code never reaches the roster, so it is still a plain denial.
+    assert!(matches!(
+        decide(&Scan::Qr("junk".into()), &ctx),
+        Ok(Decision::Deny(_))
+    ));
+}
+
+#[test]
+fn pass_errors_map_to_denials() {
+    let kid = "00000000".parse().expect("kid");
+    for (error, denial) in [
+        (PassError::BadPrefix, Denial::BadCode),
+        (PassError::BadEncoding, Denial::BadCode),
+        (PassError::BadLength(3), Denial::BadCode),
+        (PassError::UnsupportedVersion(2), Denial::BadCode),
+        (PassError::UnknownKey(kid), Denial::UnknownKey),
+        (PassError::BadSignature, Denial::ForgedCode),
+        (PassError::NotYetValid(NOON), Denial::NotYetValid),
+        (PassError::Expired(NOON), Denial::ExpiredCode),
+    ] {
+        assert_eq!(denial_of(&error), denial, "{error:?}");
+    }
+}

@@ -1,0 +1,257 @@
+//! The roster, the pass keys and the meal slots: looked up on every scan (through
+//! [`crate::decide::Roster`], with cached prepared statements) and replaced or patched by
+//! every pull ([`Store::apply_sync`], one transaction).
+
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use shared::pass::KeySet;
+use shared::sync::{MealSlot, RosterEntry, SyncResponse};
+use shared::{CardUid, VoucherId};
+use time::{Date, OffsetDateTime};
+
+use super::{fmt_date, fmt_ts, parse_date, parse_uuid, Store, StoreError, TerminalState};
+use crate::decide::{Roster, Student};
+
+/// What the decision loop keeps in memory between pulls.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub state: TerminalState,
+    pub keys: KeySet,
+    pub slots: Vec<MealSlot>,
+    /// Students on the roster who may eat (active).
+    pub roster_active: u64,
+}
+
+/// What a pull changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    /// Roster entries received.
+    pub roster_changes: u64,
+    /// Active students on the roster afterwards.
+    pub roster_active: u64,
+    /// Keys stored (published keys whose id does not match the key are dropped).
+    pub keys: u64,
+    /// Slots stored (slots with impossible hours are dropped).
+    pub slots: u64,
+}
+
+fn student_of(row: &Row<'_>) -> rusqlite::Result<(String, String, String, bool, String)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn into_student(raw: (String, String, String, bool, String)) -> Result<Student, StoreError> {
+    let (voucher, name, class_label, active, valid_until) = raw;
+    Ok(Student {
+        voucher_id: VoucherId::from_uuid(parse_uuid(&voucher)?),
+        name,
+        class_label,
+        active,
+        valid_until: parse_date(&valid_until)?,
+    })
+}
+
+/// The columns [`student_of`] reads, and the two lookups using them.
+macro_rules! student_query {
+    ($where:literal) => {
+        concat!(
+            "SELECT voucher_id, student_name, class_label, active, valid_until FROM roster WHERE ",
+            $where
+        )
+    };
+}
+
+impl Roster for Store {
+    type Error = StoreError;
+
+    fn by_voucher(&self, voucher: VoucherId) -> Result<Option<Student>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(student_query!("voucher_id = ?1"))?;
+        let raw = stmt
+            .query_row(params![voucher.to_string()], student_of)
+            .optional()?;
+        raw.map(into_student).transpose()
+    }
+
+    fn by_card(&self, card: CardUid) -> Result<Option<Student>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(student_query!("card_uid = ?1"))?;
+        let raw = stmt
+            .query_row(params![card.to_string()], student_of)
+            .optional()?;
+        raw.map(into_student).transpose()
+    }
+
+    fn already_ate(&self, voucher: VoucherId, day: Date, slot: &str) -> Result<bool, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM meals
+                            WHERE voucher_id = ?1 AND service_day = ?2 AND slot = ?3)",
+        )?;
+        Ok(
+            stmt.query_row(params![voucher.to_string(), fmt_date(day), slot], |row| {
+                row.get(0)
+            })?,
+        )
+    }
+}
+
+impl Store {
+    /// The state, keys, slots and roster size, for the decision loop.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let mut keys = KeySet::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT kid, public_key FROM keys")?;
+        let rows = stmt.query_map([], |row| {
+            Ok(shared::pass::PublicKey {
+                kid: row.get(0)?,
+                public_key: row.get(1)?,
+            })
+        })?;
+        for key in rows {
+            let key = key?;
+            keys.insert_published(&key)
+                .map_err(|e| StoreError::Corrupt(format!("key {}: {e}", key.kid)))?;
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, start_minute, end_minute FROM slots ORDER BY start_minute",
+        )?;
+        let slots = stmt
+            .query_map([], |row| {
+                Ok(MealSlot {
+                    name: row.get(0)?,
+                    start_minute: row.get(1)?,
+                    end_minute: row.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Snapshot {
+            state: self.state()?,
+            keys,
+            slots,
+            roster_active: self.roster_active()?,
+        })
+    }
+
+    /// Students on the roster who may eat.
+    pub fn roster_active(&self) -> Result<u64, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM roster WHERE active = 1")?;
+        Ok(stmt.query_row([], |row| row.get(0))?)
+    }
+
+    /// Applies a pull in one transaction: roster changes (or the whole roster when `full`),
+    /// the key set and the slots (both replaced), the cursor, the clock offset and the time
+    /// of this pull (the server's).
+    pub fn apply_sync(
+        &mut self,
+        pulled: &SyncResponse,
+        clock_offset_ms: i64,
+        synced_at: OffsetDateTime,
+    ) -> Result<ApplySummary, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if pulled.full {
+            tx.execute("DELETE FROM roster", [])?;
+        }
+        for entry in &pulled.roster {
+            upsert_student(&tx, entry)?;
+        }
+        let keys = replace_keys(&tx, pulled)?;
+        let slots = replace_slots(&tx, &pulled.slots)?;
+        tx.execute(
+            "UPDATE state SET cursor = ?1, clock_offset_ms = ?2, last_sync_at = ?3,
+                last_roster_at = ?4, school_name = ?5, revoked_at = NULL
+             WHERE id = 1",
+            params![
+                pulled.cursor,
+                clock_offset_ms,
+                fmt_ts(synced_at),
+                fmt_ts(pulled.server_time),
+                pulled.school.name,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(ApplySummary {
+            roster_changes: pulled.roster.len() as u64,
+            roster_active: self.roster_active()?,
+            keys,
+            slots,
+        })
+    }
+}
+
+/// Inserts or updates one roster entry. A card moves with its latest entry: whoever held
+/// it before loses it, so the UNIQUE constraint on card_uid never trips on a re-binding.
+fn upsert_student(tx: &rusqlite::Transaction<'_>, entry: &RosterEntry) -> Result<(), StoreError> {
+    let voucher = entry.voucher_id.to_string();
+    let card = entry.card_uid.map(|c| c.to_string());
+    if let Some(card) = &card {
+        tx.prepare_cached(
+            "UPDATE roster SET card_uid = NULL WHERE card_uid = ?1 AND voucher_id <> ?2",
+        )?
+        .execute(params![card, voucher])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO roster (voucher_id, student_name, class_label, card_uid, active, valid_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (voucher_id) DO UPDATE SET
+            student_name = excluded.student_name, class_label = excluded.class_label,
+            card_uid = excluded.card_uid, active = excluded.active,
+            valid_until = excluded.valid_until",
+    )?
+    .execute(params![
+        voucher,
+        entry.student_name,
+        entry.class_label,
+        card,
+        entry.active,
+        fmt_date(entry.valid_until),
+    ])?;
+    Ok(())
+}
+
+/// Replaces the key set with the keys of a pull whose id matches the key.
+fn replace_keys(tx: &rusqlite::Transaction<'_>, pulled: &SyncResponse) -> Result<u64, StoreError> {
+    tx.execute("DELETE FROM keys", [])?;
+    let mut stored = 0;
+    for key in &pulled.keys {
+        let mut check = KeySet::new();
+        match check.insert_published(key) {
+            Ok(kid) => {
+                tx.prepare_cached("INSERT OR REPLACE INTO keys (kid, public_key) VALUES (?1, ?2)")?
+                    .execute(params![
+                        kid.to_string(),
+                        key.public_key.to_ascii_lowercase()
+                    ])?;
+                stored += 1;
+            }
+            Err(error) => tracing::warn!(kid = %key.kid, %error, "ignoring a bad pass key"),
+        }
+    }
+    Ok(stored)
+}
+
+/// Replaces the slots with those of a pull whose hours make sense.
+fn replace_slots(tx: &rusqlite::Transaction<'_>, slots: &[MealSlot]) -> Result<u64, StoreError> {
+    tx.execute("DELETE FROM slots", [])?;
+    let mut stored = 0;
+    for slot in slots {
+        if slot.start_minute >= slot.end_minute || slot.end_minute > 24 * 60 {
+            tracing::warn!(slot = %slot.name, "ignoring a meal slot with impossible hours");
+            continue;
+        }
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO slots (name, start_minute, end_minute) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![slot.name, slot.start_minute, slot.end_minute])?;
+        stored += 1;
+    }
+    Ok(stored)
+}

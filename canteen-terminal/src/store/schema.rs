@@ -1,0 +1,93 @@
+//! The schema of the terminal's database and its migrations, versioned with
+//! `PRAGMA user_version`: migration *n* brings version *n* to *n + 1*. Migrations only ever
+//! get appended; each runs in one transaction together with the version bump, so a crash
+//! mid-migration leaves the previous version intact.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "
+    CREATE TABLE state (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        server_url      TEXT,
+        school_bin      TEXT,
+        school_name     TEXT,
+        terminal_id     TEXT,
+        device_token    TEXT,
+        cursor          INTEGER NOT NULL DEFAULT 0,
+        clock_offset_ms INTEGER NOT NULL DEFAULT 0,
+        last_sync_at    TEXT,
+        last_roster_at  TEXT,
+        revoked_at      TEXT
+    );
+    INSERT INTO state (id) VALUES (1);
+
+    CREATE TABLE roster (
+        voucher_id   TEXT PRIMARY KEY,
+        student_name TEXT NOT NULL,
+        class_label  TEXT NOT NULL,
+        card_uid     TEXT UNIQUE,
+        active       INTEGER NOT NULL,
+        valid_until  TEXT NOT NULL
+    );
+
+    CREATE TABLE keys (
+        kid        TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL
+    );
+
+    CREATE TABLE slots (
+        name         TEXT PRIMARY KEY,
+        start_minute INTEGER NOT NULL,
+        end_minute   INTEGER NOT NULL
+    );
+
+    CREATE TABLE meals (
+        event_id      TEXT PRIMARY KEY,
+        voucher_id    TEXT NOT NULL,
+        service_day   TEXT NOT NULL,
+        slot          TEXT NOT NULL,
+        served_at     TEXT NOT NULL,
+        method        TEXT NOT NULL CHECK (method IN ('qr', 'card')),
+        pass_nonce    TEXT,
+        student_name  TEXT NOT NULL,
+        class_label   TEXT NOT NULL,
+        pushed_at     TEXT,
+        server_status TEXT CHECK (server_status IN ('accepted', 'duplicate', 'rejected')),
+        server_reason TEXT
+    );
+    -- The meal rule, enforced by the database: a racing second insert fails.
+    CREATE UNIQUE INDEX meals_one_per_slot ON meals (voucher_id, service_day, slot);
+    -- The push queue: only unsent meals, in event id (UUIDv7, time) order.
+    CREATE INDEX meals_unsent ON meals (event_id) WHERE pushed_at IS NULL;
+    -- Today's count on screen.
+    CREATE INDEX meals_by_day ON meals (service_day);
+    ",
+];
+
+/// The schema version this program writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`VERSION`]; does nothing when it is there already.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            known: VERSION,
+        });
+    }
+    let start = usize::try_from(found).unwrap_or(0);
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tracing::info!(version = index + 1, "database schema migrated");
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! What the full-screen UI shows, as plain data updated by events. The decision loop only
+//! updates a [`View`] (microseconds, under a mutex); the drawing thread reads it. Kept apart
+//! from the drawing so the rules (what counts as online, when the last result fades) are
+//! tested without a terminal.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::StartInfo;
+use crate::reason::Warning;
+use crate::scanner::{DeviceKind, DeviceState};
+use crate::sync::{Outcome, SyncReport};
+use crate::terminal::Verdict;
+
+/// How long the last result stays on the big panel.
+pub const RESULT_SHOWN_FOR: Duration = Duration::from_secs(8);
+/// How many earlier decisions the list keeps.
+pub const RECENT: usize = 6;
+
+/// The link to the server as the worker sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// No sync has finished yet.
+    Starting,
+    Online,
+    Offline,
+    /// The server refused the token.
+    Revoked,
+    /// No token and no enrollment code.
+    NotEnrolled,
+}
+
+impl Link {
+    /// `(ru, kk)` label.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Link::Starting => ("Подключение…", "Қосылуда…"),
+            Link::Online => ("В сети", "Желіде"),
+            Link::Offline => ("Нет связи", "Байланыс жоқ"),
+            Link::Revoked => ("Терминал отключён", "Терминал ажыратылған"),
+            Link::NotEnrolled => ("Не зарегистрирован", "Тіркелмеген"),
+        }
+    }
+}
+
+/// Everything on the screen.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub school: String,
+    pub last: Option<(Verdict, Instant)>,
+    /// Earlier decisions, newest first.
+    pub recent: VecDeque<Verdict>,
+    pub today: u64,
+    pub link: Link,
+    pub unsent: u64,
+    pub roster: u64,
+    pub last_sync: Option<OffsetDateTime>,
+    pub qr: Option<DeviceState>,
+    pub card: Option<DeviceState>,
+    pub warning: Option<Warning>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self {
+            school: String::new(),
+            last: None,
+            recent: VecDeque::with_capacity(RECENT + 1),
+            today: 0,
+            link: Link::Starting,
+            unsent: 0,
+            roster: 0,
+            last_sync: None,
+            qr: None,
+            card: None,
+            warning: None,
+        }
+    }
+}
+
+impl View {
+    pub fn on_start(&mut self, info: &StartInfo) {
+        self.school = match &info.school_name {
+            Some(name) => format!("{name} · БИН {}", info.school),
+            None => format!("БИН {}", info.school),
+        };
+        self.today = info.today;
+        self.unsent = info.unsent;
+        self.roster = info.roster;
+        self.last_sync = info.last_roster_at;
+        self.link = match (info.enrolled, info.revoked) {
+            (false, _) => Link::NotEnrolled,
+            (true, true) => Link::Revoked,
+            (true, false) => Link::Starting,
+        };
+        if info.revoked {
+            self.warning = Some(Warning::TerminalRevoked);
+        }
+    }
+
+    pub fn on_decision(&mut self, verdict: &Verdict, now: Instant) {
+        if let Some((previous, _)) = self.last.take() {
+            self.recent.push_front(previous);
+            self.recent.truncate(RECENT);
+        }
+        if verdict.accepted() {
+            self.unsent += 1;
+        }
+        self.today = verdict.today;
+        self.warning = verdict.warning;
+        self.last = Some((verdict.clone(), now));
+    }
+
+    pub fn on_device(&mut self, device: DeviceKind, state: DeviceState) {
+        match device {
+            DeviceKind::Qr => self.qr = Some(state),
+            DeviceKind::Card => self.card = Some(state),
+        }
+    }
+
+    pub fn on_sync(&mut self, report: &SyncReport, roster: u64, at: OffsetDateTime) {
+        self.unsent = report.unsent;
+        self.roster = roster;
+        match &report.outcome {
+            Outcome::Ok { .. } => {
+                self.link = Link::Online;
+                self.last_sync = Some(at);
+                if self.warning == Some(Warning::RosterStale) {
+                    self.warning = None;
+                }
+            }
+            Outcome::Enrolled {
+                school_name,
+                school,
+                ..
+            } => {
+                self.link = Link::Online;
+                self.school = format!("{school_name} · БИН {school}");
+            }
+            Outcome::Offline { .. } | Outcome::ServerError { .. } => self.link = Link::Offline,
+            Outcome::Unauthorized | Outcome::EnrollFailed { .. } => {
+                self.link = Link::Revoked;
+                self.warning = Some(Warning::TerminalRevoked);
+            }
+            Outcome::NotEnrolled => self.link = Link::NotEnrolled,
+            Outcome::SchoolMismatch { .. } | Outcome::StoreFailed { .. } => {}
+        }
+    }
+
+    /// The result on the big panel, while it is fresh.
+    pub fn current(&self, now: Instant) -> Option<&Verdict> {
+        self.last
+            .as_ref()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < RESULT_SHOWN_FOR)
+            .map(|(verdict, _)| verdict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reason::Denial;
+    use crate::sync::PushTally;
+    use shared::sync::Method;
+    use time::macros::{date, datetime};
+
+    fn verdict(denial: Option<Denial>, today: u64) -> Verdict {
+        Verdict {
+            denial,
+            method: Method::Card,
+            student: None,
+            card_uid: None,
+            event_id: None,
+            slot: None,
+            service_day: date!(2026 - 09 - 01),
+            today,
+            at: datetime!(2026-09-01 07:00 UTC),
+            warning: None,
+        }
+    }
+
+    #[test]
+    fn the_last_result_fades_and_moves_to_the_list() {
+        let mut view = View::default();
+        let t0 = Instant::now();
+        view.on_decision(&verdict(None, 1), t0);
+        assert!(view.current(t0 + Duration::from_secs(7)).is_some());
+        assert!(view.current(t0 + RESULT_SHOWN_FOR).is_none());
+        assert_eq!(view.unsent, 1);
+        for i in 0..10 {
+            view.on_decision(
+                &verdict(Some(Denial::AlreadyAte), 1),
+                t0 + Duration::from_secs(i),
+            );
+        }
+        assert_eq!(view.recent.len(), RECENT);
+        assert_eq!(view.unsent, 1, "denials are not meals");
+        assert_eq!(view.today, 1);
+    }
+
+    #[test]
+    fn sync_outcomes_set_the_link() {
+        let mut view = View::default();
+        assert_eq!(view.link, Link::Starting);
+        let report = |outcome| SyncReport {
+            outcome,
+            push: PushTally::default(),
+            unsent: 4,
+            retry_in: None,
+        };
+        let at = datetime!(2026-09-01 07:00 UTC);
+        view.on_sync(&report(Outcome::Offline { error: "x".into() }), 10, at);
+        assert_eq!(
+            (view.link, view.unsent, view.roster),
+            (Link::Offline, 4, 10)
+        );
+        view.on_sync(
+            &report(Outcome::Ok {
+                roster: Default::default(),
+                full: true,
+                clock_offset_ms: 0,
+            }),
+            10,
+            at,
+        );
+        assert_eq!(view.link, Link::Online);
+        assert_eq!(view.last_sync, Some(at));
+        view.on_sync(&report(Outcome::Unauthorized), 10, at);
+        assert_eq!(view.link, Link::Revoked);
+        assert_eq!(view.warning, Some(Warning::TerminalRevoked));
+    }
+}

@@ -1,0 +1,22 @@
+//! The kinds of durable jobs the scheduler knows.
+
+use serde::Serialize;
+
+/// What a job does; stored as a word next to the job's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Send a consent conversation's one reminder (key: the consent request id).
+    ConsentRemind,
+    /// End a consent conversation nobody answered (key: the consent request id).
+    ConsentTimeout,
+    /// Expire vouchers whose validity has ended (key: the Astana date of the sweep).
+    VoucherExpiry,
+    /// The daily report to NOBD (key: the report's date); run by the табель module's handler.
+    DailyReport,
+}
+
+crate::domain::words!(JobKind, "job kind", {
+    ConsentRemind => "consent_remind", ConsentTimeout => "consent_timeout",
+    VoucherExpiry => "voucher_expiry", DailyReport => "daily_report",
+});

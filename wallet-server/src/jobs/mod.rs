@@ -1,0 +1,279 @@
+//! The durable scheduler: due work lives in the `jobs` table, never only in memory.
+//!
+//! A worker claims due jobs for a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the write
+//! lock of `BEGIN IMMEDIATE` on SQLite), runs each job's handler, then marks it done —
+//! scheduling a recurring job's next run in the same transaction. A restart loses nothing:
+//! jobs that came due while the server was down are simply due; a job whose process died
+//! mid-run is claimed again when its lease has passed. Handlers are idempotent (their
+//! effects are compare-and-set transitions), so a job run again after a crash between its
+//! effect and its completion changes nothing the second time.
+//!
+//! Time is the injected clock's: after `POST /dev/clock` the demo wakes the scheduler and
+//! whatever came due runs at once.
+
+mod handlers;
+mod kind;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use handlers::{ConsentRemind, ConsentTimeout, VoucherExpiry};
+pub use kind::JobKind;
+
+use crate::app::AppState;
+use crate::store::{Claim, Job, NewJob, Retry, StoreError};
+
+/// How long a claimed job is its worker's.
+pub const LEASE: time::Duration = time::Duration::seconds(60);
+/// Attempts before a failing job is given up (and left `failed` with its error).
+pub const MAX_ATTEMPTS: i64 = 20;
+/// How often the scheduler looks for due jobs when nobody wakes it.
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+const BATCH: i64 = 20;
+
+/// Wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.
+pub fn backoff(attempts: i64) -> time::Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    (time::Duration::seconds(30) * 2_i32.pow(exponent)).min(time::Duration::hours(1))
+}
+
+/// Why a job's run failed (it is retried with backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a kind of job does. `Ok(next)` completes the job and schedules `next`.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn run(&self, state: &AppState, job: &Job) -> Result<Option<NewJob>, JobError>;
+}
+
+/// `--demo` test knob (`WALLET_DEMO_STALL`): a point where a worker stops forever, so a
+/// test can kill the process exactly there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StallPoint {
+    /// `job:<kind>:before` — claimed, handler not run.
+    JobBefore(JobKind),
+    /// `job:<kind>:after` — handler's effect committed, job not completed.
+    JobAfter(JobKind),
+    /// `outbox:after_send` — the gateway acknowledged an SMS, not yet recorded as sent.
+    OutboxAfterSend,
+}
+
+impl FromStr for StallPoint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?}: expected job:<kind>:before|after or outbox:after_send");
+        match s.split(':').collect::<Vec<_>>().as_slice() {
+            ["outbox", "after_send"] => Ok(StallPoint::OutboxAfterSend),
+            ["job", kind, when] => {
+                let kind: JobKind = kind.parse().map_err(|_| bad())?;
+                match *when {
+                    "before" => Ok(StallPoint::JobBefore(kind)),
+                    "after" => Ok(StallPoint::JobAfter(kind)),
+                    _ => Err(bad()),
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// Runs due jobs with the handlers registered for their kinds.
+pub struct Scheduler {
+    state: AppState,
+    handlers: HashMap<JobKind, Arc<dyn JobHandler>>,
+}
+
+impl Scheduler {
+    /// A scheduler with the built-in handlers: consent reminders and timeouts, voucher
+    /// expiry. Others (the daily report) are added with [`Scheduler::with_handler`].
+    pub fn new(state: AppState) -> Scheduler {
+        Scheduler {
+            state,
+            handlers: HashMap::new(),
+        }
+        .with_handler(JobKind::ConsentRemind, Arc::new(ConsentRemind))
+        .with_handler(JobKind::ConsentTimeout, Arc::new(ConsentTimeout))
+        .with_handler(JobKind::VoucherExpiry, Arc::new(VoucherExpiry))
+    }
+
+    pub fn with_handler(mut self, kind: JobKind, handler: Arc<dyn JobHandler>) -> Scheduler {
+        self.handlers.insert(kind, handler);
+        self
+    }
+
+    /// Schedules the recurring jobs that must always exist (today's expiry sweep).
+    pub async fn seed(&self) -> Result<(), StoreError> {
+        let now = self.state.clock.now();
+        self.state
+            .store
+            .schedule_job(&handlers::expiry_sweep(shared::time::service_day(now), now))
+            .await?;
+        Ok(())
+    }
+
+    /// Claims and runs one batch of due jobs; how many were claimed.
+    pub async fn tick(&self) -> Result<usize, StoreError> {
+        let kinds: Vec<JobKind> = self.handlers.keys().copied().collect();
+        let claim = Claim {
+            worker: &self.state.ports.worker_id,
+            now: self.state.clock.now(),
+            lease: LEASE,
+            limit: BATCH,
+        };
+        let jobs = self.state.store.claim_jobs(&kinds, claim).await?;
+        for job in &jobs {
+            self.run_one(job).await?;
+        }
+        Ok(jobs.len())
+    }
+
+    fn stall_here(&self, point: StallPoint) -> bool {
+        self.state.ports.stall == Some(point)
+    }
+
+    async fn run_one(&self, job: &Job) -> Result<(), StoreError> {
+        let Some(handler) = self.handlers.get(&job.kind) else {
+            return Ok(());
+        };
+        if self.stall_here(StallPoint::JobBefore(job.kind)) {
+            tracing::warn!(kind = %job.kind, id = %job.id, "demo stall: job claimed, not run");
+            std::future::pending::<()>().await;
+        }
+        let worker = &self.state.ports.worker_id;
+        match handler.run(&self.state, job).await {
+            Ok(next) => {
+                if self.stall_here(StallPoint::JobAfter(job.kind)) {
+                    tracing::warn!(kind = %job.kind, id = %job.id, "demo stall: job run, not completed");
+                    std::future::pending::<()>().await;
+                }
+                let now = self.state.clock.now();
+                let done = self
+                    .state
+                    .store
+                    .complete_job(job.id, worker, now, next.as_ref())
+                    .await?;
+                if !done {
+                    tracing::warn!(kind = %job.kind, id = %job.id, "job lease lost before completion");
+                }
+            }
+            Err(e) => {
+                let now = self.state.clock.now();
+                let give_up = job.attempts >= MAX_ATTEMPTS;
+                let error = e.to_string();
+                let at = if give_up {
+                    now
+                } else {
+                    now + backoff(job.attempts)
+                };
+                let retry = Retry {
+                    worker,
+                    at,
+                    error: &error,
+                    give_up,
+                };
+                self.state.store.retry_job(job.id, &retry).await?;
+                tracing::error!(kind = %job.kind, id = %job.id, attempt = job.attempts, give_up,
+                    error = %error, "job failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs until `stop` turns true: a batch whenever woken, at least every [`POLL`].
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        if let Err(e) = self.seed().await {
+            tracing::error!(error = %e, "cannot schedule the recurring jobs");
+        }
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.tick().await {
+                Ok(n) if i64::try_from(n).unwrap_or(0) == BATCH => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "scheduler tick failed"),
+            }
+            tokio::select! {
+                _ = self.state.ports.jobs_woken() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// The background workers of a running server: the scheduler and the outbox worker.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `scheduler` and an outbox worker on the state's store, clock and ports.
+    pub fn start(state: &AppState, scheduler: Scheduler) -> Workers {
+        let (stop, watch) = watch::channel(false);
+        let outbox = crate::ports::outbox::OutboxWorker::new(state);
+        let tasks = vec![
+            tokio::spawn(scheduler.run(watch.clone())),
+            tokio::spawn(outbox.run(watch)),
+        ];
+        Workers { stop, tasks }
+    }
+
+    /// Asks the workers to stop after their current item and waits for them (at most
+    /// `grace`; a worker still busy then is aborted — its lease makes the item run again).
+    pub async fn stop(self, grace: std::time::Duration) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(grace, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_minute_up_to_an_hour() {
+        let secs: Vec<i64> = (1..=9).map(|a| backoff(a).whole_seconds()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(backoff(0).whole_seconds(), 30);
+    }
+
+    #[test]
+    fn stall_points_parse() {
+        assert_eq!(
+            "job:consent_remind:after".parse(),
+            Ok(StallPoint::JobAfter(JobKind::ConsentRemind))
+        );
+        assert_eq!(
+            "job:voucher_expiry:before".parse(),
+            Ok(StallPoint::JobBefore(JobKind::VoucherExpiry))
+        );
+        assert_eq!("outbox:after_send".parse(), Ok(StallPoint::OutboxAfterSend));
+        for bad in [
+            "",
+            "job:nope:before",
+            "job:consent_remind",
+            "outbox",
+            "job:consent_remind:during",
+        ] {
+            assert!(bad.parse::<StallPoint>().is_err(), "{bad}");
+        }
+    }
+}

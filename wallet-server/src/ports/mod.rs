@@ -1,0 +1,152 @@
+//! Ports: the server's doors to the outside world, each a trait with a local default
+//! adapter and an HTTP adapter used when a URL is configured.
+//!
+//! - `SmsGateway` (`sms`): delivers SMS from the outbox; logging by default.
+//! - `PhoneDirectory` (`phones`): BMG, the number to ask for consent; the list's phones by
+//!   default.
+//! - `outbox`: the delivery worker that takes SMS from the durable outbox to the gateway.
+//!
+//! [`Ports`] bundles the configured adapters with the wake-ups the workers listen to.
+
+pub mod outbox;
+pub mod phones;
+pub mod sms;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+pub use phones::{Contact, HttpPhoneDirectory, ListPhoneDirectory, LookupError, PhoneDirectory};
+pub use sms::{DeliveryError, HttpSmsGateway, LoggingSmsGateway, Sms, SmsGateway};
+
+use crate::jobs::StallPoint;
+
+/// How long an HTTP adapter waits for an answer.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The configured adapters and the workers' wake-ups. One per process.
+pub struct Ports {
+    pub sms: Arc<dyn SmsGateway>,
+    pub phones: Arc<dyn PhoneDirectory>,
+    /// The wallet link in the confirmation SMS.
+    pub wallet_link: String,
+    /// `--demo` test knob: where a worker stalls (to be killed there).
+    pub stall: Option<StallPoint>,
+    /// Names this process in job and outbox leases.
+    pub worker_id: String,
+    wake_jobs: Notify,
+    wake_outbox: Notify,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports")
+            .field("sms", &self.sms.name())
+            .field("wallet_link", &self.wallet_link)
+            .field("stall", &self.stall)
+            .field("worker_id", &self.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Ports {
+    /// Logging SMS, the list's phones, the order's wallet link.
+    fn default() -> Self {
+        Ports::new(
+            Arc::new(LoggingSmsGateway),
+            Arc::new(ListPhoneDirectory),
+            crate::consent::texts::DEFAULT_WALLET_LINK.to_string(),
+        )
+    }
+}
+
+/// An adapter that cannot be built from its settings.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the {what} adapter: {source}")]
+pub struct PortSetupError {
+    what: &'static str,
+    source: reqwest::Error,
+}
+
+impl Ports {
+    pub fn new(
+        sms: Arc<dyn SmsGateway>,
+        phones: Arc<dyn PhoneDirectory>,
+        wallet_link: String,
+    ) -> Ports {
+        Ports {
+            sms,
+            phones,
+            wallet_link,
+            stall: None,
+            worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            wake_jobs: Notify::new(),
+            wake_outbox: Notify::new(),
+        }
+    }
+
+    /// The adapters the configuration asks for: HTTP where a URL is set.
+    pub fn from_config(config: &crate::config::Config) -> Result<Ports, PortSetupError> {
+        let sms: Arc<dyn SmsGateway> = match &config.sms_gateway_url {
+            Some(url) => Arc::new(HttpSmsGateway::new(url, HTTP_TIMEOUT).map_err(|source| {
+                PortSetupError {
+                    what: "SMS gateway",
+                    source,
+                }
+            })?),
+            None => Arc::new(LoggingSmsGateway),
+        };
+        let phones: Arc<dyn PhoneDirectory> = match &config.bmg_url {
+            Some(url) => Arc::new(HttpPhoneDirectory::new(url, HTTP_TIMEOUT).map_err(
+                |source| PortSetupError {
+                    what: "BMG",
+                    source,
+                },
+            )?),
+            None => Arc::new(ListPhoneDirectory),
+        };
+        let mut ports = Ports::new(sms, phones, config.wallet_link.clone());
+        ports.stall = config.demo_stall;
+        Ok(ports)
+    }
+
+    /// Tells the scheduler that due jobs may exist (e.g. the demo clock moved).
+    pub fn wake_jobs(&self) {
+        self.wake_jobs.notify_one();
+    }
+
+    /// Tells the outbox worker that messages are waiting.
+    pub fn wake_outbox(&self) {
+        self.wake_outbox.notify_one();
+    }
+
+    pub(crate) async fn jobs_woken(&self) {
+        self.wake_jobs.notified().await
+    }
+
+    pub(crate) async fn outbox_woken(&self) {
+        self.wake_outbox.notified().await
+    }
+}
+
+/// A phone number for logs: `7701***4567`.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 8 {
+        return "***".into();
+    }
+    let head: String = digits[..4].iter().collect();
+    let tail: String = digits[digits.len() - 4..].iter().collect();
+    format!("{head}***{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn phones_are_masked_for_logs() {
+        assert_eq!(super::mask_phone("77011234567"), "7701***4567");
+        assert_eq!(super::mask_phone("+7 701 123 45 67"), "7701***4567");
+        assert_eq!(super::mask_phone("12345"), "***");
+    }
+}

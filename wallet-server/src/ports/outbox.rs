@@ -1,0 +1,134 @@
+//! The outbox delivery worker: takes due SMS from the durable outbox to the `SmsGateway`,
+//! retrying with exponential backoff, until the gateway acknowledges or refuses them.
+//!
+//! Exactly-once, as far as a network allows: a message is claimed for a lease before it is
+//! sent, so no two workers send it at once; once the gateway acknowledged it, it is marked
+//! `sent` and never claimed again. If the process dies between the acknowledgement and that
+//! record, the lease runs out and the message is sent again *with the same idempotency key*
+//! (its id), which the gateway uses to drop the duplicate.
+//!
+//! Only `sms` messages are taken here; complaints and reports wait for their own adapters.
+
+use std::sync::Arc;
+
+use shared::time::Clock;
+use tokio::sync::watch;
+
+use super::{mask_phone, DeliveryError, Ports, Sms};
+use crate::app::AppState;
+use crate::jobs::{backoff, StallPoint};
+use crate::store::{Claim, OutboxKind, OutboxMessage, Retry, Store, StoreError};
+
+/// How long a claimed message is this worker's (longer than the gateway timeout).
+pub const LEASE: time::Duration = time::Duration::seconds(60);
+/// Attempts before a message is marked `failed`.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// How often the worker looks for due messages when nobody wakes it.
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+const BATCH: i64 = 20;
+
+/// Delivers the outbox's SMS.
+#[derive(Clone)]
+pub struct OutboxWorker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    ports: Arc<Ports>,
+}
+
+impl OutboxWorker {
+    pub fn new(state: &AppState) -> OutboxWorker {
+        OutboxWorker {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            ports: state.ports.clone(),
+        }
+    }
+
+    /// Claims a batch of due SMS and delivers them; how many were claimed.
+    pub async fn pass(&self) -> Result<usize, StoreError> {
+        let claim = Claim {
+            worker: &self.ports.worker_id,
+            now: self.clock.now(),
+            lease: LEASE,
+            limit: BATCH,
+        };
+        let claimed = self.store.claim_messages(&[OutboxKind::Sms], claim).await?;
+        for message in &claimed {
+            self.deliver(message).await?;
+        }
+        Ok(claimed.len())
+    }
+
+    /// Delivers everything due now (batch after batch).
+    pub async fn drain(&self) -> Result<(), StoreError> {
+        while self.pass().await? == usize::try_from(BATCH).unwrap_or(usize::MAX) {}
+        Ok(())
+    }
+
+    async fn deliver(&self, m: &OutboxMessage) -> Result<(), StoreError> {
+        let sms = Sms {
+            id: m.id,
+            to: &m.recipient,
+            text: &m.body,
+        };
+        let (error, give_up) = match self.ports.sms.send(&sms).await {
+            Ok(()) => {
+                if self.ports.stall == Some(StallPoint::OutboxAfterSend) {
+                    tracing::warn!(id = %m.id, "demo stall: SMS acknowledged, not yet recorded");
+                    std::future::pending::<()>().await;
+                }
+                self.store.message_sent(m.id, self.clock.now()).await?;
+                tracing::info!(id = %m.id, to = %mask_phone(&m.recipient), attempt = m.attempts,
+                    gateway = self.ports.sms.name(), "SMS delivered");
+                return Ok(());
+            }
+            Err(DeliveryError::Retry(e)) => (e, m.attempts >= MAX_ATTEMPTS),
+            Err(DeliveryError::Permanent(e)) => (e, true),
+        };
+        let now = self.clock.now();
+        let retry = Retry {
+            worker: &self.ports.worker_id,
+            at: if give_up {
+                now
+            } else {
+                now + backoff(m.attempts)
+            },
+            error: &error,
+            give_up,
+        };
+        self.store.message_retry(m.id, &retry).await?;
+        tracing::warn!(id = %m.id, to = %mask_phone(&m.recipient), attempt = m.attempts,
+            give_up, %error, "SMS not delivered");
+        Ok(())
+    }
+
+    /// Runs until `stop` turns true: a pass whenever woken, at least every [`POLL`].
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            if let Err(e) = self.drain().await {
+                tracing::error!(error = %e, "outbox delivery pass failed");
+            }
+            tokio::select! {
+                _ = self.ports.outbox_woken() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// Delivers what is due now, waiting at most `wait`: a request that queued SMS answers
+/// after they left (with a slow gateway, the rest goes on in the background).
+pub async fn flush(state: &AppState, wait: std::time::Duration) {
+    let worker = OutboxWorker::new(state);
+    let task = tokio::spawn(async move { worker.drain().await });
+    match tokio::time::timeout(wait, task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "outbox delivery failed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "outbox delivery task failed"),
+        Err(_) => state.ports.wake_outbox(),
+    }
+}

@@ -1,0 +1,280 @@
+//! Consent conversations, durable jobs and outbox delivery: the records and the three
+//! capability traits the consent service, the scheduler and the outbox worker use.
+//!
+//! Every method is one transaction. The rules (which state may follow which, when a
+//! deadline falls, what an SMS says) live in `consent` and `jobs`; the store applies a
+//! decided change atomically with everything that must go with it (the SMS into the outbox,
+//! the next job, the voucher, the audit entry), or not at all.
+
+use async_trait::async_trait;
+use shared::{Bin, Iin, VoucherId};
+use time::{Date, Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{OutboxKind, OutboxMessage, StoreError};
+use crate::audit::{Actor, AuditEntry};
+use crate::consent::{ConsentState, Language};
+use crate::domain::Programme;
+use crate::jobs::JobKind;
+use crate::vouchers::{NewVoucher, SchoolYear, Voucher};
+
+/// A consent conversation as stored, with the names its SMS texts need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRequest {
+    pub id: Uuid,
+    pub programme: Programme,
+    pub student: Iin,
+    pub student_name: String,
+    pub school: Bin,
+    /// The school year the consent (and its voucher) is for.
+    pub period: SchoolYear,
+    /// The representative asked; `None` for `no_phone`.
+    pub representative: Option<Iin>,
+    pub parent_name: Option<String>,
+    /// `7XXXXXXXXXX`; `None` for `no_phone`.
+    pub phone: Option<String>,
+    pub language: Language,
+    pub state: ConsentState,
+    pub reason: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub reminded_at: Option<OffsetDateTime>,
+    pub finished_at: Option<OffsetDateTime>,
+    pub voucher: Option<VoucherId>,
+}
+
+/// Who is asked, by which number, in which language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentContact {
+    pub representative: Iin,
+    pub phone: String,
+    pub language: Language,
+}
+
+/// A conversation to start (or a `no_phone` record to write).
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub id: Uuid,
+    pub programme: Programme,
+    pub student: Iin,
+    pub school: Bin,
+    pub period: SchoolYear,
+    /// `None`: the request is recorded as `no_phone` with `reason`.
+    pub contact: Option<ConsentContact>,
+    pub reason: Option<String>,
+    pub at: OffsetDateTime,
+    /// Written only when the request is new: the start SMS and its first deadline.
+    pub sms: Option<OutboxMessage>,
+    pub job: Option<NewJob>,
+    pub audit: AuditEntry,
+    /// Used only when an *agreed* request already exists for the student and year (a later
+    /// month's list): the voucher is formed again if it is no longer live, and the list's
+    /// entries are linked to it.
+    pub voucher: NewVoucher,
+    pub voucher_audit: AuditEntry,
+}
+
+/// What starting did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentStarted {
+    pub request: ConsentRequest,
+    /// `false`: a request already existed and was left as it was.
+    pub new: bool,
+}
+
+/// A decided move of one conversation, applied as compare-and-set on `from`.
+#[derive(Debug, Clone)]
+pub struct ConsentTransition {
+    pub id: Uuid,
+    pub from: ConsentState,
+    pub to: ConsentState,
+    pub at: OffsetDateTime,
+    pub reason: Option<String>,
+    /// The SMS that goes with the move (reminder, confirmation, refusal).
+    pub sms: Option<OutboxMessage>,
+    /// The next deadline (the timeout after a reminder).
+    pub job: Option<NewJob>,
+    /// On agreement: the voucher to form (idempotent) and its audit entry.
+    pub voucher: Option<(NewVoucher, AuditEntry)>,
+    pub audit: AuditEntry,
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Pending,
+    /// Claimed by a worker until its lease ends.
+    Running,
+    Done,
+    /// Gave up after too many attempts (`last_error` says why).
+    Failed,
+}
+
+crate::domain::words!(JobState, "job state", {
+    Pending => "pending", Running => "running", Done => "done", Failed => "failed",
+});
+
+/// A job to schedule. `(kind, key)` is unique: scheduling it again changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub id: Uuid,
+    pub kind: JobKind,
+    /// What the job is about: a consent request id, a date.
+    pub key: String,
+    pub due_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+}
+
+impl NewJob {
+    pub fn new(
+        kind: JobKind,
+        key: impl Into<String>,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> NewJob {
+        NewJob {
+            id: Uuid::now_v7(),
+            kind,
+            key: key.into(),
+            due_at,
+            created_at: now,
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: Uuid,
+    pub kind: JobKind,
+    pub key: String,
+    pub due_at: OffsetDateTime,
+    pub state: JobState,
+    pub attempts: i64,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// A worker's request for due work: what it can handle, who it is, and for how long the
+/// claimed items are its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub worker: &'a str,
+    pub now: OffsetDateTime,
+    pub lease: Duration,
+    pub limit: i64,
+}
+
+/// How a worker leaves a claimed item it could not finish.
+#[derive(Debug, Clone)]
+pub struct Retry<'a> {
+    pub worker: &'a str,
+    /// When to try again; ignored when `give_up`.
+    pub at: OffsetDateTime,
+    pub error: &'a str,
+    /// Too many attempts: mark it `failed` for good.
+    pub give_up: bool,
+}
+
+/// Consent conversations.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Starts conversations in one transaction. For each: if a request for the same
+    /// programme, student and school year exists (other than `no_phone` while a contact is
+    /// now known), it is returned unchanged (and, if agreed, its voucher re-linked, see
+    /// [`NewConsent::voucher`]); otherwise the request is written with its SMS, job and
+    /// audit entry.
+    async fn start_consents(&self, new: &[NewConsent]) -> Result<Vec<ConsentStarted>, StoreError>;
+    async fn consent_request(&self, id: Uuid) -> Result<Option<ConsentRequest>, StoreError>;
+    /// The oldest open (`pending` or `reminded`) request of a phone.
+    async fn open_consent_for_phone(
+        &self,
+        phone: &str,
+    ) -> Result<Option<ConsentRequest>, StoreError>;
+    /// Applies a move with its SMS, job, voucher (linked to the student's waiting list
+    /// entries of the year) and audit entry; `Conflict` (nothing changed) when the state is
+    /// no longer `from`.
+    async fn transition_consent(&self, t: &ConsentTransition)
+        -> Result<ConsentRequest, StoreError>;
+    /// Requests, newest first (at most `limit`).
+    async fn consent_requests(&self, limit: i64) -> Result<Vec<ConsentRequest>, StoreError>;
+    /// Appends an audit entry on its own (a reply that changed no state).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+}
+
+/// The durable scheduler's jobs, and what the voucher-expiry job sweeps.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Inserts the job unless one with the same kind and key exists; `true` if inserted.
+    async fn schedule_job(&self, job: &NewJob) -> Result<bool, StoreError>;
+    /// Claims due jobs of `kinds` (pending and due, or running with a lease that has
+    /// passed), oldest due first: each becomes `running` for `worker` until `now + lease`,
+    /// its attempts counted. Concurrent claims never return the same job.
+    async fn claim_jobs(&self, kinds: &[JobKind], claim: Claim<'_>)
+        -> Result<Vec<Job>, StoreError>;
+    /// Marks a job of `worker` done and schedules `next` (a recurring job's next run) in the
+    /// same transaction; `false` if the job is no longer this worker's.
+    async fn complete_job(
+        &self,
+        id: Uuid,
+        worker: &str,
+        now: OffsetDateTime,
+        next: Option<&NewJob>,
+    ) -> Result<bool, StoreError>;
+    /// Puts a job of `worker` back for later, or fails it for good.
+    async fn retry_job(&self, id: Uuid, retry: &Retry<'_>) -> Result<bool, StoreError>;
+    async fn job(&self, kind: JobKind, key: &str) -> Result<Option<Job>, StoreError>;
+    /// Jobs, latest due first (at most `limit`).
+    async fn jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError>;
+    /// Live (`formed` or `activated`) vouchers whose last valid day is before `today`.
+    async fn vouchers_past_validity(
+        &self,
+        today: Date,
+        limit: i64,
+    ) -> Result<Vec<Voucher>, StoreError>;
+}
+
+/// Delivery of the outbox.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn enqueue_message(&self, message: &OutboxMessage) -> Result<(), StoreError>;
+    /// Claims pending messages of `kinds` that are due and not leased (or whose lease has
+    /// passed), oldest first, counting an attempt. Concurrent claims never overlap.
+    async fn claim_messages(
+        &self,
+        kinds: &[OutboxKind],
+        claim: Claim<'_>,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Records that the adapter acknowledged the message (whoever holds the lease: an
+    /// acknowledged message is sent); `false` if it was not pending.
+    async fn message_sent(&self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Puts a message of `worker` back for a later attempt, or fails it for good.
+    async fn message_retry(&self, id: Uuid, retry: &Retry<'_>) -> Result<bool, StoreError>;
+    async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>, StoreError>;
+}
+
+/// An audit entry of the system about a consent request.
+pub fn consent_audit(
+    id: Uuid,
+    actor: Actor,
+    at: OffsetDateTime,
+    action: &str,
+    from: Option<ConsentState>,
+    to: Option<ConsentState>,
+    reason: impl Into<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor,
+        entity_kind: "consent",
+        entity_id: id.to_string(),
+        action: action.into(),
+        from_state: from.map(|s| s.to_string()),
+        to_state: to.map(|s| s.to_string()),
+        reason: Some(reason.into()),
+    }
+}

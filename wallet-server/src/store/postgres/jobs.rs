@@ -1,0 +1,286 @@
+//! PostgreSQL: the durable jobs of the scheduler and the delivery side of the outbox.
+//!
+//! Claims pick rows with `FOR UPDATE SKIP LOCKED`: several server processes on one database
+//! each take different due rows, never the same one, and never wait on each other.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{voucher_from_row, PostgresStore, VOUCHER_COLUMNS};
+use crate::jobs::JobKind;
+use crate::store::{
+    parse_stored, Claim, Job, JobStore, NewJob, OutboxKind, OutboxMessage, OutboxStore, Retry,
+    StoreError,
+};
+use crate::vouchers::Voucher;
+
+type Conn = sqlx::PgConnection;
+
+const JOB_COLUMNS: &str = "id, kind, job_key, due_at, state, attempts, locked_by, locked_until, \
+     last_error, created_at, finished_at";
+
+const OUTBOX_COLUMNS: &str =
+    "id, kind, recipient, body, state, attempts, created_at, next_attempt_at, sent_at";
+
+fn job_from_row(r: &PgRow) -> Result<Job, StoreError> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        kind: parse_stored("job kind", r.try_get("kind")?)?,
+        key: r.try_get("job_key")?,
+        due_at: r.try_get("due_at")?,
+        state: parse_stored("job state", r.try_get("state")?)?,
+        attempts: r.try_get("attempts")?,
+        locked_by: r.try_get("locked_by")?,
+        locked_until: r.try_get("locked_until")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+fn message_from_row(r: &PgRow) -> Result<OutboxMessage, StoreError> {
+    Ok(OutboxMessage {
+        id: r.try_get("id")?,
+        kind: parse_stored("outbox kind", r.try_get("kind")?)?,
+        recipient: r.try_get("recipient")?,
+        body: r.try_get("body")?,
+        state: parse_stored("outbox state", r.try_get("state")?)?,
+        attempts: r.try_get("attempts")?,
+        created_at: r.try_get("created_at")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
+}
+
+/// Schedules a job inside an open transaction; `false` if (kind, key) already exists.
+pub(super) async fn insert_job(conn: &mut Conn, job: &NewJob) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO jobs (id, kind, job_key, due_at, state, attempts, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5) ON CONFLICT (kind, job_key) DO NOTHING",
+    )
+    .bind(job.id)
+    .bind(job.kind.as_str())
+    .bind(&job.key)
+    .bind(job.due_at)
+    .bind(job.created_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Queues an outgoing message inside an open transaction.
+pub(super) async fn insert_message(conn: &mut Conn, m: &OutboxMessage) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (id, kind, recipient, body, state, attempts, created_at, \
+         next_attempt_at, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(m.id)
+    .bind(m.kind.as_str())
+    .bind(&m.recipient)
+    .bind(&m.body)
+    .bind(m.state.as_str())
+    .bind(m.attempts)
+    .bind(m.created_at)
+    .bind(m.next_attempt_at)
+    .bind(m.sent_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn words<T: Copy>(items: &[T], word: impl Fn(T) -> &'static str) -> Vec<String> {
+    items.iter().map(|&i| word(i).to_string()).collect()
+}
+
+#[async_trait]
+impl JobStore for PostgresStore {
+    async fn schedule_job(&self, job: &NewJob) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_job(&mut conn, job).await
+    }
+
+    async fn claim_jobs(&self, kinds: &[JobKind], c: Claim<'_>) -> Result<Vec<Job>, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
+             attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE kind = ANY($3) \
+             AND ((state = 'pending' AND due_at <= $4) OR (state = 'running' AND locked_until <= $4)) \
+             ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(c.worker)
+            .bind(c.now + c.lease)
+            .bind(words(kinds, |k: JobKind| k.as_str()))
+            .bind(c.now)
+            .bind(c.limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows
+            .iter()
+            .map(job_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|a| (a.due_at, a.id));
+        Ok(jobs)
+    }
+
+    async fn complete_job(
+        &self,
+        id: Uuid,
+        worker: &str,
+        now: OffsetDateTime,
+        next: Option<&NewJob>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', finished_at = $1, locked_by = NULL, \
+             locked_until = NULL WHERE id = $2 AND state = 'running' AND locked_by = $3",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if let (true, Some(next)) = (done, next) {
+            insert_job(&mut tx, next).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn retry_job(&self, id: Uuid, r: &Retry<'_>) -> Result<bool, StoreError> {
+        let sql = if r.give_up {
+            "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $2, locked_by = NULL, \
+             locked_until = NULL WHERE id = $3 AND state = 'running' AND locked_by = $4"
+        } else {
+            "UPDATE jobs SET state = 'pending', due_at = $1, last_error = $2, locked_by = NULL, \
+             locked_until = NULL WHERE id = $3 AND state = 'running' AND locked_by = $4"
+        };
+        let changed = sqlx::query(sql)
+            .bind(r.at)
+            .bind(r.error)
+            .bind(id)
+            .bind(r.worker)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn job(&self, kind: JobKind, key: &str) -> Result<Option<Job>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND job_key = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(kind.as_str())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY due_at DESC, id DESC LIMIT $1");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn vouchers_past_validity(
+        &self,
+        today: Date,
+        limit: i64,
+    ) -> Result<Vec<Voucher>, StoreError> {
+        let sql = format!(
+            "SELECT {VOUCHER_COLUMNS} FROM vouchers v WHERE v.state IN ('formed', 'activated') \
+             AND v.valid_until < $1 ORDER BY v.valid_until, v.id LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(today)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(voucher_from_row).collect()
+    }
+}
+
+#[async_trait]
+impl OutboxStore for PostgresStore {
+    async fn enqueue_message(&self, message: &OutboxMessage) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_message(&mut conn, message).await
+    }
+
+    async fn claim_messages(
+        &self,
+        kinds: &[OutboxKind],
+        c: Claim<'_>,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let sql = format!(
+            "UPDATE outbox SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND kind = ANY($3) \
+             AND next_attempt_at <= $4 AND (locked_until IS NULL OR locked_until <= $4) \
+             ORDER BY created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING {OUTBOX_COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(c.worker)
+            .bind(c.now + c.lease)
+            .bind(words(kinds, |k: OutboxKind| k.as_str()))
+            .bind(c.now)
+            .bind(c.limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.sort_by_key(|a| (a.created_at, a.id));
+        Ok(messages)
+    }
+
+    async fn message_sent(&self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at = $1, locked_by = NULL, locked_until = NULL, \
+             last_error = NULL WHERE id = $2 AND state = 'pending'",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn message_retry(&self, id: Uuid, r: &Retry<'_>) -> Result<bool, StoreError> {
+        let sql = if r.give_up {
+            "UPDATE outbox SET state = 'failed', next_attempt_at = $1, last_error = $2, \
+             locked_by = NULL, locked_until = NULL \
+             WHERE id = $3 AND state = 'pending' AND locked_by = $4"
+        } else {
+            "UPDATE outbox SET next_attempt_at = $1, last_error = $2, locked_by = NULL, \
+             locked_until = NULL WHERE id = $3 AND state = 'pending' AND locked_by = $4"
+        };
+        let changed = sqlx::query(sql)
+            .bind(r.at)
+            .bind(r.error)
+            .bind(id)
+            .bind(r.worker)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>, StoreError> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+}
