@@ -24,25 +24,40 @@ pub use conversation::{handle_reply, remind, time_out, ReplyOutcome};
 pub use rules::{ConsentState, ConsentWindows, Deadline, Language, Reply, ReplyWindow};
 
 use crate::app::AppState;
-use crate::audit::{Actor, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::eligibility::{ListOutcome, RowOutcome, ValidList, ValidRow};
 use crate::jobs::JobKind;
-use crate::ports::{mask_phone, Contact};
+use crate::ports::Contact;
 use crate::store::{
-    consent_audit, ConsentContact, ConsentRequest, ConsentTransition, NewConsent, NewJob,
-    OutboxKind, OutboxMessage, OutboxState, StoreError,
+    consent_audit, ConsentContact, NewConsent, NewJob, OutboxKind, OutboxMessage, OutboxState,
+    StoreError,
 };
 use crate::vouchers::NewVoucher;
 use texts::Names;
 
 /// What a list's answer says about a row waiting for consent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RowConsent {
     /// `None`: the phone directory could not answer; nothing was started (send the list
     /// again later).
     pub state: Option<ConsentState>,
     /// The voucher, when the parent already agreed this school year.
     pub voucher: Option<VoucherId>,
+}
+
+impl RowConsent {
+    /// The row's `status`: `voucher_formed` once the parent agreed, else `awaiting_consent`.
+    pub fn row_status(&self) -> &'static str {
+        match self.voucher {
+            Some(_) => "voucher_formed",
+            None => "awaiting_consent",
+        }
+    }
+
+    /// The row's `consent`: the conversation's state, or `lookup_failed`.
+    pub fn word(&self) -> &'static str {
+        self.state.map_or("lookup_failed", |s| s.as_str())
+    }
 }
 
 /// A new SMS for the outbox.
@@ -82,38 +97,42 @@ fn voucher_of(list: &ValidList, row: &ValidRow) -> (NewVoucher, AuditEntry) {
     (voucher, audit)
 }
 
-/// The request to start for a row, with its start SMS and first deadline when there is a
-/// number to ask.
-fn new_consent(list: &ValidList, row: &ValidRow, contact: Option<Contact>) -> NewConsent {
+/// A `no_phone` record for a row: nobody can be asked, the process ends.
+fn no_phone(list: &ValidList, row: &ValidRow) -> NewConsent {
     let id = Uuid::now_v7();
-    let now = list.received_at;
-    let windows = ConsentWindows::of(list.programme);
     let (voucher, voucher_audit) = voucher_of(list, row);
-    let actor = list.received_by.clone();
-    let mut n = NewConsent {
+    let reason = "no mobile number for any representative";
+    NewConsent {
         id,
         programme: list.programme,
         student: row.student.iin,
         school: row.student.school,
         period: list.voucher_period,
         contact: None,
-        reason: Some("no mobile number for any representative".into()),
-        at: now,
+        reason: Some(reason.into()),
+        at: list.received_at,
         sms: None,
         job: None,
         audit: consent_audit(
             id,
-            actor.clone(),
-            now,
+            list.received_by.clone(),
+            list.received_at,
             "no_phone",
             None,
             Some(ConsentState::NoPhone),
-            "no mobile number for any representative: the process ends",
+            format!("{reason}: the process ends"),
         ),
         voucher,
         voucher_audit,
-    };
+    }
+}
+
+/// The request to start for a row: with a number, the start SMS and the first deadline.
+fn new_consent(list: &ValidList, row: &ValidRow, contact: Option<Contact>) -> NewConsent {
+    let mut n = no_phone(list, row);
     let Some(c) = contact else { return n };
+    let (id, now) = (n.id, n.at);
+    let windows = ConsentWindows::of(list.programme);
     let language = c.language.unwrap_or_default();
     let parent = row
         .representatives
@@ -131,14 +150,15 @@ fn new_consent(list: &ValidList, row: &ValidRow, contact: Option<Contact>) -> Ne
         Deadline::Remind(at) => NewJob::new(JobKind::ConsentRemind, id.to_string(), at, now),
         Deadline::Expire(at) => NewJob::new(JobKind::ConsentTimeout, id.to_string(), at, now),
     });
+    let how = format!("start SMS to the {} ({language})", c.relation);
     n.audit = consent_audit(
         id,
-        actor,
+        list.received_by.clone(),
         now,
         "start",
         None,
         Some(ConsentState::Pending),
-        format!("start SMS to the {} ({})", c.relation, language),
+        how,
     );
     n.reason = None;
     n.contact = Some(ConsentContact {
@@ -174,15 +194,12 @@ pub async fn start_for_list(
             }
             Err(e) => {
                 tracing::warn!(error = %e, student = %row.student.iin, "no consent started");
-                result.insert(
-                    *index,
-                    RowConsent {
-                        state: None,
-                        voucher: None,
-                    },
-                );
+                result.insert(*index, RowConsent::default());
             }
         }
+    }
+    if batch.is_empty() {
+        return Ok(result);
     }
     let started = state.store.start_consents(&batch).await?;
     let fresh = started.iter().filter(|s| s.new).count();
@@ -198,9 +215,7 @@ pub async fn start_for_list(
             },
         );
     }
-    if !batch.is_empty() {
-        tracing::info!(school = %list.school.bin, asked = batch.len(), new = fresh, "consent conversations");
-        state.ports.wake_jobs();
-    }
+    tracing::info!(school = %list.school.bin, asked = batch.len(), new = fresh, "consent conversations");
+    state.ports.wake_jobs();
     Ok(result)
 }

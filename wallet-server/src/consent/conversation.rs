@@ -41,6 +41,29 @@ fn reply_actor(req: &ConsentRequest) -> Actor {
         .unwrap_or(Actor::System)
 }
 
+/// The voucher an agreement forms, with its audit entry.
+fn agreement_voucher(req: &ConsentRequest, now: OffsetDateTime) -> (NewVoucher, AuditEntry) {
+    let voucher = NewVoucher {
+        id: VoucherId::new(),
+        programme: req.programme,
+        student: req.student,
+        school: req.school,
+        period: req.period,
+        formed_at: now,
+    };
+    let audit = AuditEntry {
+        at: now,
+        actor: reply_actor(req),
+        entity_kind: "voucher",
+        entity_id: voucher.id.to_string(),
+        action: "form".into(),
+        from_state: None,
+        to_state: Some("formed".into()),
+        reason: Some(format!("consent {} given by SMS", req.id)),
+    };
+    (voucher, audit)
+}
+
 /// The move a reply asks for, with its SMS (and, on agreement, the voucher).
 fn reply_transition(
     state: &AppState,
@@ -70,27 +93,7 @@ fn reply_transition(
             "the reply was neither 3#1 nor 3#2: help sent",
         ),
     };
-    let voucher = (reply == Reply::Agree).then(|| {
-        let voucher = NewVoucher {
-            id: VoucherId::new(),
-            programme: req.programme,
-            student: req.student,
-            school: req.school,
-            period: req.period,
-            formed_at: now,
-        };
-        let audit = AuditEntry {
-            at: now,
-            actor: reply_actor(req),
-            entity_kind: "voucher",
-            entity_id: voucher.id.to_string(),
-            action: "form".into(),
-            from_state: None,
-            to_state: Some("formed".into()),
-            reason: Some(format!("consent {} given by SMS", req.id)),
-        };
-        (voucher, audit)
-    });
+    let voucher = (reply == Reply::Agree).then(|| agreement_voucher(req, now));
     ConsentTransition {
         id: req.id,
         from: req.state,

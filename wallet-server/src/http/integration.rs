@@ -119,22 +119,14 @@ async fn receive_list(
                 consent: None,
             }),
             RowOutcome::AwaitingConsent => {
-                let consent = consents.get(index).copied();
-                let voucher = consent.and_then(|c| c.voucher);
+                let consent = consents.get(index).copied().unwrap_or_default();
                 accepted.push(AcceptedRow {
                     index: *index,
                     iin_masked,
-                    voucher_id: voucher.map(|v| v.to_string()),
-                    status: if voucher.is_some() {
-                        "voucher_formed"
-                    } else {
-                        "awaiting_consent"
-                    },
+                    voucher_id: consent.voucher.map(|v| v.to_string()),
+                    status: consent.row_status(),
                     warnings,
-                    consent: Some(match consent.and_then(|c| c.state) {
-                        Some(state) => state.as_str(),
-                        None => "lookup_failed",
-                    }),
+                    consent: Some(consent.word()),
                 })
             }
             RowOutcome::Rejected(reason) => rejected.push(RejectedRow {

@@ -142,6 +142,8 @@ pub fn mask_phone(phone: &str) -> String {
 }
 
 #[cfg(test)]
+mod http_tests;
+#[cfg(test)]
 mod tests {
     #[test]
     fn phones_are_masked_for_logs() {

@@ -113,7 +113,7 @@ impl HttpPhoneDirectory {
             .query(&[("iin", iin.expose())])
             .send()
             .await
-            .map_err(|e| LookupError(format!("BMG unreachable: {e}")))?;
+            .map_err(|e| LookupError(format!("BMG unreachable: {}", e.without_url())))?;
         match response.status().as_u16() {
             404 => return Ok(None),
             200 => {}
@@ -122,7 +122,7 @@ impl HttpPhoneDirectory {
         let answer: BmgAnswer = response
             .json()
             .await
-            .map_err(|e| LookupError(format!("BMG answer unreadable: {e}")))?;
+            .map_err(|e| LookupError(format!("BMG answer unreadable: {}", e.without_url())))?;
         let language = answer.language.and_then(|l| l.parse().ok());
         Ok(answer
             .phone

@@ -99,7 +99,9 @@ impl SmsGateway for HttpSmsGateway {
             .json(&body)
             .send()
             .await
-            .map_err(|e| DeliveryError::Retry(format!("gateway unreachable: {e}")))?;
+            .map_err(|e| {
+                DeliveryError::Retry(format!("gateway unreachable: {}", e.without_url()))
+            })?;
         let status = response.status();
         match status.as_u16() {
             200..=299 | 409 => Ok(()),

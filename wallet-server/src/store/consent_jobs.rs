@@ -173,7 +173,7 @@ pub struct Claim<'a> {
 #[derive(Debug, Clone)]
 pub struct Retry<'a> {
     pub worker: &'a str,
-    /// When to try again; ignored when `give_up`.
+    /// When to try again — or, when giving up, when it failed.
     pub at: OffsetDateTime,
     pub error: &'a str,
     /// Too many attempts: mark it `failed` for good.

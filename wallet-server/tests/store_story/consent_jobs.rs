@@ -3,7 +3,8 @@
 //! jobs (claim, lease, completion, retry, concurrent claims) and outbox delivery (the same).
 //! Uses its own school and people.
 
-use std::collections::HashMap;
+mod delivery;
+
 use std::sync::Arc;
 
 use shared::{Bin, Iin, Sex, VoucherId};
@@ -18,8 +19,8 @@ use wallet_server::eligibility::{
 };
 use wallet_server::jobs::JobKind;
 use wallet_server::store::{
-    consent_audit, Claim, ConsentContact, ConsentRequest, ConsentTransition, JobState, NewConsent,
-    NewJob, OutboxKind, OutboxMessage, OutboxState, Retry, Store, StoreError,
+    consent_audit, ConsentContact, ConsentRequest, ConsentTransition, JobState, NewConsent, NewJob,
+    OutboxKind, OutboxMessage, OutboxState, Store, StoreError,
 };
 use wallet_server::vouchers::{NewVoucher, SchoolYear, SchoolYearRule, VoucherState};
 
@@ -183,14 +184,28 @@ fn transition(req: &ConsentRequest, to: ConsentState, at: OffsetDateTime) -> Con
 pub async fn story(store: Arc<dyn Store>) {
     let w = world(&store).await;
     let agreed_voucher = consent_story(&store, &w).await;
-    jobs_story(&store).await;
-    concurrent_job_claims(&store).await;
-    outbox_story(&store).await;
-    expiry_story(&store, agreed_voucher).await;
+    delivery::jobs_story(&store).await;
+    delivery::concurrent_job_claims(&store).await;
+    delivery::outbox_story(&store).await;
+    delivery::concurrent_outbox_claims(&store).await;
+    delivery::expiry_story(&store, agreed_voucher).await;
 }
 
 /// Starts, duplicates, `no_phone`, the oldest open request of a phone, and every move.
 async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
+    let (ra, rb, no_phone) = first_start(store, w).await;
+    let rc = starting_again(store, w, &ra, no_phone).await;
+    let help = remind_and_help(store, &ra).await;
+    let (ra, voucher) = agree_and_refuse(store, w, &help, rb).await;
+    later_list(store, w, &ra, voucher, rc).await;
+    voucher
+}
+
+/// The time of the replies.
+const T2: OffsetDateTime = datetime!(2026-11-05 05:00 UTC);
+
+/// The first list: two conversations and a `no_phone` record, with their first jobs.
+async fn first_start(store: &Arc<dyn Store>, w: &World) -> (ConsentRequest, Uuid, Uuid) {
     let [a, b, c] = w.kids;
     let started = store
         .start_consents(&[
@@ -232,7 +247,17 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
         Some((JobState::Pending, T0 + Duration::days(3)))
     );
 
-    // The same list again: the same requests, nothing written.
+    (ra, started[1].request.id, started[2].request.id)
+}
+
+/// The same list again changes nothing; a number turning up starts a conversation.
+async fn starting_again(
+    store: &Arc<dyn Store>,
+    w: &World,
+    ra: &ConsentRequest,
+    no_phone: Uuid,
+) -> Uuid {
+    let [a, _, c] = w.kids;
     let outbox_before = store.outbox(1000).await.expect("outbox").len();
     let again = store
         .start_consents(&[new_consent(a, Some(w.mother), T0), new_consent(c, None, T0)])
@@ -241,7 +266,7 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
     assert!(again.iter().all(|s| !s.new));
     assert_eq!(
         (again[0].request.id, again[1].request.id),
-        (ra.id, started[2].request.id)
+        (ra.id, no_phone)
     );
     assert_eq!(
         store.outbox(1000).await.expect("outbox").len(),
@@ -261,7 +286,12 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
         .expect("kept");
     assert_eq!((kept[0].new, kept[0].request.id), (false, rc.id));
 
-    // Replies go to the oldest open request of the phone.
+    rc.id
+}
+
+/// The oldest open request of a phone, the reminder (compare-and-set), a reply that is no
+/// answer.
+async fn remind_and_help(store: &Arc<dyn Store>, ra: &ConsentRequest) -> ConsentRequest {
     let oldest = store.open_consent_for_phone(PHONE).await.expect("open");
     assert_eq!(oldest.map(|r| r.id), Some(ra.id));
     assert_eq!(
@@ -274,7 +304,7 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
 
     // The reminder, compare-and-set.
     let t1 = T0 + Duration::days(3);
-    let mut reminded = transition(&ra, ConsentState::Reminded, t1);
+    let mut reminded = transition(ra, ConsentState::Reminded, t1);
     reminded.job = Some(NewJob::new(
         JobKind::ConsentTimeout,
         ra.id.to_string(),
@@ -297,7 +327,7 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
         .is_some());
 
     // A reply that is no answer: state, reminder time and finish untouched.
-    let t2 = t1 + Duration::hours(1);
+    let t2 = T2;
     let help = store
         .transition_consent(&transition(&ra, ConsentState::Reminded, t2))
         .await
@@ -307,8 +337,18 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
         (ConsentState::Reminded, Some(t1), None)
     );
 
-    // Agreement forms the voucher in the same transaction.
-    let mut agree = transition(&help, ConsentState::Agreed, t2);
+    help
+}
+
+/// Agreement forms the voucher in the same transaction; the sibling's request is next.
+async fn agree_and_refuse(
+    store: &Arc<dyn Store>,
+    w: &World,
+    help: &ConsentRequest,
+    rb: Uuid,
+) -> (ConsentRequest, VoucherId) {
+    let (a, t2) = (w.kids[0], T2);
+    let mut agree = transition(help, ConsentState::Agreed, t2);
     let voucher = NewVoucher {
         id: VoucherId::new(),
         programme: Programme::SchoolMeals,
@@ -321,7 +361,7 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
         entity_kind: "voucher",
         entity_id: voucher.id.to_string(),
         ..consent_audit(
-            ra.id,
+            help.id,
             Actor::Parent(w.mother),
             t2,
             "form",
@@ -352,26 +392,38 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
     );
 
     // The next oldest open request of the phone is the sibling's; refusing ends it.
+    let rb_id = rb;
     let rb = store
         .open_consent_for_phone(PHONE)
         .await
         .expect("open")
         .expect("b is open");
-    assert_eq!(rb.id, started[1].request.id);
+    assert_eq!(rb.id, rb_id);
     let rb = store
         .transition_consent(&transition(&rb, ConsentState::Refused, t2))
         .await
         .expect("refuse");
     assert_eq!((rb.state, rb.voucher), (ConsentState::Refused, None));
 
-    // A later month's list: the agreed request stands, its voucher stays the same.
+    (ra, voucher.id)
+}
+
+/// A later month's list: the agreed request stands, its voucher stays the same.
+async fn later_list(
+    store: &Arc<dyn Store>,
+    w: &World,
+    ra: &ConsentRequest,
+    voucher: VoucherId,
+    rc: Uuid,
+) {
+    let (a, t2) = (w.kids[0], T2);
     let later = store
         .start_consents(&[new_consent(a, Some(w.mother), t2 + Duration::days(30))])
         .await
         .expect("later");
     assert_eq!(
         (later[0].new, later[0].request.voucher),
-        (false, Some(voucher.id))
+        (false, Some(voucher))
     );
 
     let trail: Vec<String> = store
@@ -386,7 +438,7 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
     assert_eq!(listed.iter().filter(|r| r.school == school()).count(), 4);
     store
         .append_audit(&consent_audit(
-            rc.id,
+            rc,
             Actor::System,
             t2,
             "note",
@@ -396,449 +448,4 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
         ))
         .await
         .expect("audit");
-    voucher.id
-}
-
-fn claim(worker: &str, now: OffsetDateTime) -> Claim<'_> {
-    Claim {
-        worker,
-        now,
-        lease: Duration::seconds(60),
-        limit: 10,
-    }
-}
-
-/// Scheduling, claiming, leases, completion with a next run, retries and giving up.
-async fn jobs_story(store: &Arc<dyn Store>) {
-    let kinds = [JobKind::DailyReport];
-    let j1 = NewJob::new(JobKind::DailyReport, "2026-11-02", T0, T0);
-    assert!(store.schedule_job(&j1).await.expect("schedule"));
-    let dup = NewJob::new(
-        JobKind::DailyReport,
-        "2026-11-02",
-        T0 + Duration::hours(1),
-        T0,
-    );
-    assert!(!store.schedule_job(&dup).await.expect("schedule again"));
-    let early = store
-        .claim_jobs(&kinds, claim("w1", T0 - Duration::seconds(1)))
-        .await
-        .expect("claim");
-    assert!(early.is_empty(), "not due yet");
-    let got = store
-        .claim_jobs(&kinds, claim("w1", T0))
-        .await
-        .expect("claim");
-    assert_eq!(
-        got.iter()
-            .map(|j| (j.id, j.state, j.attempts))
-            .collect::<Vec<_>>(),
-        [(j1.id, JobState::Running, 1)]
-    );
-    assert_eq!(got[0].locked_by.as_deref(), Some("w1"));
-    assert!(
-        store
-            .claim_jobs(&kinds, claim("w2", T0))
-            .await
-            .expect("claim")
-            .is_empty(),
-        "leased"
-    );
-    assert!(store
-        .claim_jobs(&[JobKind::VoucherExpiry], claim("w2", T0))
-        .await
-        .expect("claim")
-        .is_empty());
-    assert!(!store
-        .complete_job(j1.id, "w2", T0, None)
-        .await
-        .expect("not w2's"));
-    let next = NewJob::new(
-        JobKind::DailyReport,
-        "2026-11-03",
-        T0 + Duration::days(1),
-        T0,
-    );
-    assert!(store
-        .complete_job(j1.id, "w1", T0, Some(&next))
-        .await
-        .expect("complete"));
-    assert!(!store
-        .complete_job(j1.id, "w1", T0, Some(&next))
-        .await
-        .expect("only once"));
-    let done = store
-        .job(JobKind::DailyReport, "2026-11-02")
-        .await
-        .expect("read")
-        .expect("job");
-    assert_eq!(
-        (done.state, done.finished_at, done.locked_by),
-        (JobState::Done, Some(T0), None)
-    );
-
-    // A worker dies holding the next job: after the lease another takes it over.
-    let t1 = T0 + Duration::days(1);
-    let held = store
-        .claim_jobs(&kinds, claim("dead", t1))
-        .await
-        .expect("claim");
-    assert_eq!(held.iter().map(|j| j.id).collect::<Vec<_>>(), [next.id]);
-    assert!(store
-        .claim_jobs(&kinds, claim("w2", t1 + Duration::seconds(59)))
-        .await
-        .expect("claim")
-        .is_empty());
-    let taken = store
-        .claim_jobs(&kinds, claim("w2", t1 + Duration::seconds(60)))
-        .await
-        .expect("claim");
-    assert_eq!(
-        taken.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(),
-        [(next.id, 2)]
-    );
-    assert!(!store
-        .complete_job(next.id, "dead", t1, None)
-        .await
-        .expect("lease lost"));
-
-    // Retry later, then give up.
-    let retry = Retry {
-        worker: "w2",
-        at: t1 + Duration::minutes(5),
-        error: "boom",
-        give_up: false,
-    };
-    assert!(!store
-        .retry_job(
-            next.id,
-            &Retry {
-                worker: "dead",
-                ..retry.clone()
-            }
-        )
-        .await
-        .expect("not its"));
-    assert!(store.retry_job(next.id, &retry).await.expect("retry"));
-    let pending = store
-        .job(JobKind::DailyReport, "2026-11-03")
-        .await
-        .expect("read")
-        .expect("job");
-    assert_eq!(
-        (pending.state, pending.due_at, pending.last_error.as_deref()),
-        (JobState::Pending, retry.at, Some("boom"))
-    );
-    assert!(store
-        .claim_jobs(&kinds, claim("w3", t1 + Duration::minutes(4)))
-        .await
-        .expect("claim")
-        .is_empty());
-    let again = store
-        .claim_jobs(&kinds, claim("w3", retry.at))
-        .await
-        .expect("claim");
-    assert_eq!(again[0].attempts, 3);
-    let give_up = Retry {
-        worker: "w3",
-        at: retry.at,
-        error: "still boom",
-        give_up: true,
-    };
-    assert!(store.retry_job(next.id, &give_up).await.expect("give up"));
-    let failed = store
-        .job(JobKind::DailyReport, "2026-11-03")
-        .await
-        .expect("read")
-        .expect("job");
-    assert_eq!(
-        (failed.state, failed.last_error.as_deref()),
-        (JobState::Failed, Some("still boom"))
-    );
-    assert!(store
-        .claim_jobs(&kinds, claim("w4", t1 + Duration::days(9)))
-        .await
-        .expect("claim")
-        .is_empty());
-    assert!(store.jobs(1000).await.expect("jobs").len() >= 2);
-}
-
-/// Claims racing from many workers never hand out one job twice.
-async fn concurrent_job_claims(store: &Arc<dyn Store>) {
-    let kinds = [JobKind::VoucherExpiry];
-    for i in 0..30 {
-        let job = NewJob::new(JobKind::VoucherExpiry, format!("race-{i}"), T0, T0);
-        store.schedule_job(&job).await.expect("schedule");
-    }
-    let mut workers = Vec::new();
-    for w in 0..6 {
-        let store = store.clone();
-        workers.push(tokio::spawn(async move {
-            let name = format!("racer-{w}");
-            let mut mine = Vec::new();
-            loop {
-                let c = Claim {
-                    limit: 4,
-                    ..claim(&name, T0)
-                };
-                let got = store.claim_jobs(&kinds, c).await.expect("claim");
-                if got.is_empty() {
-                    return mine;
-                }
-                mine.extend(got.into_iter().map(|j| j.key));
-            }
-        }));
-    }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for w in workers {
-        for key in w.await.expect("worker") {
-            *seen.entry(key).or_default() += 1;
-        }
-    }
-    assert_eq!(seen.len(), 30);
-    assert!(
-        seen.values().all(|&n| n == 1),
-        "a job was claimed twice: {seen:?}"
-    );
-}
-
-fn claim_all<'a>(worker: &'a str, now: OffsetDateTime) -> Claim<'a> {
-    Claim {
-        limit: 1000,
-        ..claim(worker, now)
-    }
-}
-
-/// Delivery leases on the outbox: claimed once, sent once, retried, given up.
-async fn outbox_story(store: &Arc<dyn Store>) {
-    // The conversations' SMS are waiting; deliver them all first.
-    let far = T0 + Duration::days(400);
-    let waiting = store
-        .claim_messages(&[OutboxKind::Sms], claim_all("drain", far))
-        .await
-        .expect("claim");
-    assert!(
-        waiting.len() >= 6,
-        "the consent SMS are in the outbox: {}",
-        waiting.len()
-    );
-    assert!(waiting
-        .iter()
-        .all(|m| m.recipient == PHONE && m.attempts == 1));
-    for m in &waiting {
-        assert!(store.message_sent(m.id, far).await.expect("sent"));
-    }
-    assert!(store
-        .claim_messages(&[OutboxKind::Sms], claim_all("drain", far))
-        .await
-        .expect("claim")
-        .is_empty());
-
-    let t = far + Duration::days(1);
-    let m1 = sms("77010000001", "one", t);
-    let m2 = sms("77010000002", "two", t + Duration::seconds(1));
-    store.enqueue_message(&m1).await.expect("enqueue");
-    store.enqueue_message(&m2).await.expect("enqueue");
-    let complaints = store
-        .claim_messages(
-            &[OutboxKind::Complaint],
-            claim_all("w", t + Duration::hours(1)),
-        )
-        .await
-        .expect("claim");
-    assert!(
-        complaints.iter().all(|m| m.kind == OutboxKind::Complaint),
-        "kinds are respected"
-    );
-    let now = t + Duration::seconds(1);
-    let first = store
-        .claim_messages(
-            &[OutboxKind::Sms],
-            Claim {
-                limit: 1,
-                ..claim("w1", now)
-            },
-        )
-        .await
-        .expect("claim");
-    assert_eq!(
-        first.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
-        [(m1.id, 1)]
-    );
-    let second = store
-        .claim_messages(&[OutboxKind::Sms], claim("w2", now))
-        .await
-        .expect("claim");
-    assert_eq!(second.iter().map(|m| m.id).collect::<Vec<_>>(), [m2.id]);
-    assert!(store
-        .claim_messages(&[OutboxKind::Sms], claim("w3", now))
-        .await
-        .expect("claim")
-        .is_empty());
-    assert!(store.message_sent(m1.id, now).await.expect("sent"));
-    assert!(!store.message_sent(m1.id, now).await.expect("only once"));
-    let sent = store
-        .outbox_message(m1.id)
-        .await
-        .expect("read")
-        .expect("m1");
-    assert_eq!(
-        (sent.state, sent.sent_at, sent.attempts),
-        (OutboxState::Sent, Some(now), 1)
-    );
-
-    // w2 dies: after the lease m2 is claimed again (m1, sent, never).
-    let later = now + Duration::seconds(60);
-    let retaken = store
-        .claim_messages(&[OutboxKind::Sms], claim("w3", later))
-        .await
-        .expect("claim");
-    assert_eq!(
-        retaken
-            .iter()
-            .map(|m| (m.id, m.attempts))
-            .collect::<Vec<_>>(),
-        [(m2.id, 2)]
-    );
-    let retry = Retry {
-        worker: "w3",
-        at: later + Duration::minutes(1),
-        error: "503",
-        give_up: false,
-    };
-    assert!(!store
-        .message_retry(
-            m2.id,
-            &Retry {
-                worker: "w2",
-                ..retry.clone()
-            }
-        )
-        .await
-        .expect("stale"));
-    assert!(store.message_retry(m2.id, &retry).await.expect("retry"));
-    assert!(store
-        .claim_messages(&[OutboxKind::Sms], claim("w4", later))
-        .await
-        .expect("claim")
-        .is_empty());
-    let third = store
-        .claim_messages(&[OutboxKind::Sms], claim("w4", retry.at))
-        .await
-        .expect("claim");
-    assert_eq!(third.iter().map(|m| m.attempts).collect::<Vec<_>>(), [3]);
-    let give_up = Retry {
-        worker: "w4",
-        at: retry.at,
-        error: "refused",
-        give_up: true,
-    };
-    assert!(store.message_retry(m2.id, &give_up).await.expect("give up"));
-    let failed = store
-        .outbox_message(m2.id)
-        .await
-        .expect("read")
-        .expect("m2");
-    assert_eq!((failed.state, failed.attempts), (OutboxState::Failed, 3));
-    assert!(store
-        .claim_messages(&[OutboxKind::Sms], claim_all("w5", far + Duration::days(9)))
-        .await
-        .expect("claim")
-        .is_empty());
-    assert!(!store
-        .message_sent(m2.id, retry.at)
-        .await
-        .expect("failed stays failed"));
-
-    // Racing deliverers never share a message.
-    let t = far + Duration::days(2);
-    for i in 0..30 {
-        store
-            .enqueue_message(&sms(PHONE, &format!("race {i}"), t))
-            .await
-            .expect("enqueue");
-    }
-    let mut racers = Vec::new();
-    for w in 0..6 {
-        let store = store.clone();
-        racers.push(tokio::spawn(async move {
-            let name = format!("racer-{w}");
-            let mut mine = Vec::new();
-            loop {
-                let c = Claim {
-                    limit: 4,
-                    ..claim(&name, t)
-                };
-                let got = store
-                    .claim_messages(&[OutboxKind::Sms], c)
-                    .await
-                    .expect("claim");
-                if got.is_empty() {
-                    return mine;
-                }
-                mine.extend(got.into_iter().map(|m| m.id));
-            }
-        }));
-    }
-    let mut seen: HashMap<Uuid, usize> = HashMap::new();
-    for r in racers {
-        for id in r.await.expect("racer") {
-            *seen.entry(id).or_default() += 1;
-        }
-    }
-    assert_eq!(seen.len(), 30);
-    assert!(
-        seen.values().all(|&n| n == 1),
-        "a message was claimed twice"
-    );
-}
-
-/// The expiry sweep's query: live vouchers past their last day, nothing else.
-async fn expiry_story(store: &Arc<dyn Store>, voucher: VoucherId) {
-    let last_day = date!(2027 - 05 - 31);
-    let on_last_day = store
-        .vouchers_past_validity(last_day, 10_000)
-        .await
-        .expect("sweep");
-    assert!(
-        !on_last_day.iter().any(|v| v.id == voucher),
-        "still valid on its last day"
-    );
-    let after = store
-        .vouchers_past_validity(last_day.next_day().expect("day"), 10_000)
-        .await
-        .expect("sweep");
-    let mine = after
-        .iter()
-        .find(|v| v.id == voucher)
-        .expect("past validity");
-    assert!(after
-        .iter()
-        .all(|v| matches!(v.state, VoucherState::Formed | VoucherState::Activated)));
-    let audit = consent_audit(
-        Uuid::now_v7(),
-        Actor::System,
-        T0,
-        "expire",
-        None,
-        None,
-        "story",
-    );
-    let expired = wallet_server::audit::AuditEntry {
-        entity_kind: "voucher",
-        entity_id: voucher.to_string(),
-        ..audit
-    };
-    store
-        .transition_voucher(voucher, mine.state, VoucherState::Expired, &expired)
-        .await
-        .expect("expire");
-    let after = store
-        .vouchers_past_validity(last_day.next_day().expect("day"), 10_000)
-        .await
-        .expect("sweep");
-    assert!(
-        !after.iter().any(|v| v.id == voucher),
-        "expired vouchers are not swept again"
-    );
 }

@@ -1,0 +1,128 @@
+//! What the consent end-to-end tests share: waiting for background work, reading the
+//! outbox and the conversations, replying by SMS, and the families of the test lists.
+
+// Each test file uses a different part of this module.
+#![allow(dead_code)]
+
+use std::time::{Duration as StdDuration, Instant};
+
+use serde_json::{json, Value};
+use shared::{Iin, Sex};
+use time::{Month, OffsetDateTime};
+
+use crate::common::wallet as w;
+use crate::common::Server;
+
+/// Longest wait for background work (scheduler, outbox) to show.
+pub const SETTLE: StdDuration = StdDuration::from_secs(15);
+
+pub fn data_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("data dir")
+}
+
+/// Polls `check` until it returns `Some`, at most [`SETTLE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+}
+
+pub async fn set_clock(server: &Server, to: OffsetDateTime) {
+    server
+        .post_json("/dev/clock", None, &json!({"now": w::rfc3339(to)}))
+        .await
+        .ok_json();
+}
+
+/// The SMS of the outbox, oldest first.
+pub async fn sms(server: &Server) -> Vec<Value> {
+    let outbox = w::outbox(server).await;
+    let mut all: Vec<Value> = outbox["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["kind"] == "sms")
+        .cloned()
+        .collect();
+    all.reverse();
+    all
+}
+
+pub async fn sms_to(server: &Server, phone: &str) -> Vec<Value> {
+    sms(server)
+        .await
+        .into_iter()
+        .filter(|m| m["to"] == phone)
+        .collect()
+}
+
+pub async fn consents(server: &Server) -> Vec<Value> {
+    let token = server.integration_token().await;
+    let body = server
+        .get("/v1/integration/consents?limit=1000", Some(&token))
+        .await
+        .ok_json();
+    body["consents"].as_array().expect("consents").clone()
+}
+
+pub async fn consent_state(server: &Server, student: &Iin) -> String {
+    consents(server)
+        .await
+        .iter()
+        .find(|c| c["student"]["iin_masked"] == student.to_string())
+        .and_then(|c| c["state"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no consent for {student}"))
+}
+
+pub async fn reply(server: &Server, phone: &str, text: &str) -> Value {
+    let token = server.integration_token().await;
+    server
+        .post_json(
+            "/v1/integration/sms/inbound",
+            Some(&token),
+            &json!({"phone": phone, "text": text}),
+        )
+        .await
+        .ok_json()
+}
+
+/// A family of the test list: a child in grade 7 and the mother with a phone (as written
+/// in the list, and normalised).
+pub struct Family {
+    pub child: Iin,
+    pub child_name: String,
+    pub mother: Iin,
+    pub mother_name: String,
+    pub phone_in_list: &'static str,
+    pub phone: &'static str,
+}
+
+pub fn family(i: u8, phone_in_list: &'static str, phone: &'static str) -> Family {
+    Family {
+        child: w::iin(2012, Month::March, 1 + i, Sex::Male, 6001),
+        child_name: format!("Ученик Номер{i}"),
+        mother: w::iin(1982, Month::April, 1 + i, Sex::Female, 6001),
+        mother_name: format!("Мама Номер{i}"),
+        phone_in_list,
+        phone,
+    }
+}
+
+pub fn row(f: &Family) -> Value {
+    let mum = w::rep(
+        &f.mother.expose(),
+        &f.mother_name,
+        "mother",
+        Some(f.phone_in_list),
+    );
+    w::student(&f.child.expose(), &f.child_name, 7, "7А", "asp", vec![mum])
+}
