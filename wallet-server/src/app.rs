@@ -113,7 +113,14 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight. The scheduler and
 /// the outbox worker run alongside and stop after their current item.
 pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    let workers = crate::jobs::Workers::start(&state, crate::jobs::Scheduler::new(state.clone()));
+    if let Err(e) = crate::reports::seed(&state).await {
+        tracing::warn!(error = %e, "could not schedule today's daily report");
+    }
+    let scheduler = crate::jobs::Scheduler::new(state.clone()).with_handler(
+        crate::jobs::JobKind::DailyReport,
+        Arc::new(crate::reports::DailyReportJob),
+    );
+    let workers = crate::jobs::Workers::start(&state, scheduler);
     let app = crate::http::router(state);
     let served = axum::serve(
         listener,

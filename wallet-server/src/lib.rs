@@ -21,6 +21,7 @@ pub mod meals;
 pub mod metrics;
 pub mod passes;
 pub mod ports;
+pub mod reports;
 pub mod store;
 pub mod tabel;
 pub mod vouchers;

@@ -11,6 +11,7 @@ mod json;
 mod ops;
 mod passes;
 mod path;
+mod reports;
 mod school;
 mod school_terminals;
 mod sms;
@@ -91,7 +92,8 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(tabel::routes())
         .merge(terminals::routes())
         .merge(sms::routes())
-        .merge(integration::routes());
+        .merge(integration::routes())
+        .merge(reports::routes());
     if state.demo.is_some() {
         api = api.merge(dev::routes());
     }

@@ -291,6 +291,26 @@ pub trait TabelStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Daily reports to NOBD.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Per school (every school), the day's voucher changes and meals.
+    async fn daily_facts(
+        &self,
+        day: time::Date,
+    ) -> Result<Vec<crate::reports::SchoolDay>, StoreError>;
+    async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;
+    /// Stores a day's report and queues its outbox message in one transaction; `false` (and
+    /// nothing queued) when the day was already stored.
+    async fn save_report(
+        &self,
+        day: time::Date,
+        body: &str,
+        message: &OutboxMessage,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}
+
 /// The server's storage: every capability, each method one transaction.
 pub trait Store:
     Health
@@ -304,6 +324,7 @@ pub trait Store:
     + ConsentStore
     + JobStore
     + OutboxStore
+    + ReportStore
     + 'static
 {
 }
@@ -320,6 +341,7 @@ impl<T> Store for T where
         + ConsentStore
         + JobStore
         + OutboxStore
+        + ReportStore
         + 'static
 {
 }

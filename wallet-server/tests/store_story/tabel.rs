@@ -294,4 +294,63 @@ pub async fn story(store: Arc<dyn Store>) {
         .await
         .expect("trail");
     assert_eq!(trail.len(), 1);
+
+    daily_report_story(&store).await;
+}
+
+async fn daily_report_story(store: &Arc<dyn Store>) {
+    let day = date!(2026 - 10 - 06);
+    let facts = store.daily_facts(day).await.expect("facts");
+    let ours = facts
+        .iter()
+        .find(|s| s.bin == school().bin.to_string())
+        .expect("every school is listed");
+    assert_eq!(
+        (ours.meals_served, ours.duplicates, ours.students_fed),
+        (1, 1, 1)
+    );
+    assert!(
+        facts.windows(2).all(|w| w[0].bin < w[1].bin),
+        "ordered by BIN"
+    );
+    let formed_day = store
+        .daily_facts(date!(2026 - 09 - 01))
+        .await
+        .expect("facts");
+    let ours = formed_day
+        .iter()
+        .find(|s| s.bin == school().bin.to_string())
+        .expect("listed");
+    assert_eq!((ours.vouchers_formed, ours.vouchers_activated), (2, 2));
+    // A day's report is stored once; the second save queues nothing.
+    let message = wallet_server::store::OutboxMessage {
+        id: Uuid::now_v7(),
+        kind: wallet_server::store::OutboxKind::Report,
+        recipient: "nobd".into(),
+        body: "{}".into(),
+        state: wallet_server::store::OutboxState::Pending,
+        attempts: 0,
+        created_at: datetime!(2026-10-06 18:30 UTC),
+        next_attempt_at: datetime!(2026-10-06 18:30 UTC),
+        sent_at: None,
+    };
+    let now = datetime!(2026-10-06 18:30 UTC);
+    assert!(store
+        .save_report(day, "{\"v\":1}", &message, now)
+        .await
+        .expect("save"));
+    let again = wallet_server::store::OutboxMessage {
+        id: Uuid::now_v7(),
+        ..message
+    };
+    assert!(!store
+        .save_report(day, "{\"v\":2}", &again, now)
+        .await
+        .expect("save"));
+    assert_eq!(
+        store.stored_report(day).await.expect("read").as_deref(),
+        Some("{\"v\":1}")
+    );
+    let reports = store.outbox(1000).await.expect("outbox");
+    assert_eq!(reports.iter().filter(|m| m.recipient == "nobd").count(), 1);
 }

@@ -9,6 +9,7 @@ mod consent;
 mod eligibility;
 mod jobs;
 mod records;
+mod reports;
 mod tabel;
 mod terminals;
 mod vouchers;

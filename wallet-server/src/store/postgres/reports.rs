@@ -1,0 +1,92 @@
+//! PostgreSQL: daily report facts per school, and stored reports.
+
+use async_trait::async_trait;
+use shared::time::{end_of_service_day, start_of_service_day};
+use sqlx::Row;
+use time::{Date, OffsetDateTime};
+
+use super::PostgresStore;
+use crate::reports::SchoolDay;
+use crate::store::{OutboxMessage, ReportStore, StoreError};
+
+#[async_trait]
+impl ReportStore for PostgresStore {
+    async fn daily_facts(&self, day: Date) -> Result<Vec<SchoolDay>, StoreError> {
+        let (from, to) = (start_of_service_day(day), end_of_service_day(day));
+        let rows = sqlx::query(
+            "SELECT sc.bin, \
+             (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.formed_at >= $1 AND v.formed_at < $2) AS formed, \
+             (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.activated_at >= $1 AND v.activated_at < $2) AS activated, \
+             (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.state = 'revoked' AND v.updated_at >= $1 AND v.updated_at < $2) AS revoked, \
+             (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS served, \
+             (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'duplicate') AS duplicates, \
+             (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS fed \
+             FROM schools sc ORDER BY sc.bin",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(day)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SchoolDay {
+                    bin: r.try_get("bin")?,
+                    vouchers_formed: r.try_get("formed")?,
+                    vouchers_activated: r.try_get("activated")?,
+                    vouchers_revoked: r.try_get("revoked")?,
+                    meals_served: r.try_get("served")?,
+                    duplicates: r.try_get("duplicates")?,
+                    students_fed: r.try_get("fed")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stored_report(&self, day: Date) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT body FROM daily_reports WHERE report_date = $1")
+                .bind(day)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn save_report(
+        &self,
+        day: Date,
+        body: &str,
+        m: &OutboxMessage,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO daily_reports (report_date, body, built_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(day)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO outbox (id, kind, recipient, body, state, attempts, created_at, next_attempt_at, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+        )
+        .bind(m.id)
+        .bind(m.kind.as_str())
+        .bind(&m.recipient)
+        .bind(&m.body)
+        .bind(m.state.as_str())
+        .bind(m.attempts)
+        .bind(m.created_at)
+        .bind(m.next_attempt_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

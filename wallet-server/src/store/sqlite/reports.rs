@@ -1,0 +1,92 @@
+//! SQLite: daily report facts per school, and stored reports.
+
+use async_trait::async_trait;
+use shared::time::{end_of_service_day, start_of_service_day};
+use sqlx::Row;
+use time::{Date, OffsetDateTime};
+
+use super::{date, ts, SqliteStore};
+use crate::reports::SchoolDay;
+use crate::store::{OutboxMessage, ReportStore, StoreError};
+
+#[async_trait]
+impl ReportStore for SqliteStore {
+    async fn daily_facts(&self, day: Date) -> Result<Vec<SchoolDay>, StoreError> {
+        let (from, to) = (ts(start_of_service_day(day)), ts(end_of_service_day(day)));
+        let rows = sqlx::query(
+            "SELECT sc.bin, \
+             (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.formed_at >= ?1 AND v.formed_at < ?2) AS formed, \
+             (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.activated_at >= ?1 AND v.activated_at < ?2) AS activated, \
+             (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.state = 'revoked' AND v.updated_at >= ?1 AND v.updated_at < ?2) AS revoked, \
+             (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = ?3 AND m.status = 'accepted') AS served, \
+             (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = ?3 AND m.status = 'duplicate') AS duplicates, \
+             (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = ?3 AND m.status = 'accepted') AS fed \
+             FROM schools sc ORDER BY sc.bin",
+        )
+        .bind(&from)
+        .bind(&to)
+        .bind(date(day))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SchoolDay {
+                    bin: r.try_get("bin")?,
+                    vouchers_formed: r.try_get("formed")?,
+                    vouchers_activated: r.try_get("activated")?,
+                    vouchers_revoked: r.try_get("revoked")?,
+                    meals_served: r.try_get("served")?,
+                    duplicates: r.try_get("duplicates")?,
+                    students_fed: r.try_get("fed")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stored_report(&self, day: Date) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT body FROM daily_reports WHERE report_date = ?")
+                .bind(date(day))
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn save_report(
+        &self,
+        day: Date,
+        body: &str,
+        m: &OutboxMessage,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO daily_reports (report_date, body, built_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(date(day))
+        .bind(body)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO outbox (id, kind, recipient, body, state, attempts, created_at, next_attempt_at, sent_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        )
+        .bind(m.id.to_string())
+        .bind(m.kind.as_str())
+        .bind(&m.recipient)
+        .bind(&m.body)
+        .bind(m.state.as_str())
+        .bind(m.attempts)
+        .bind(ts(m.created_at))
+        .bind(ts(m.next_attempt_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
