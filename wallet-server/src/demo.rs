@@ -281,6 +281,7 @@ fn example_list() -> Option<String> {
     let school = example_school()?;
     let kid = iin_for((2018, Month::April, 1), Sex::Male)?.expose();
     let mum = iin_for((1990, Month::January, 15), Sex::Female)?.expose();
+    let teen = iin_for((2012, Month::May, 20), Sex::Female)?.expose();
     let broken = format!("{}0", &kid[..11]);
     let broken = if broken == kid {
         format!("{}1", &kid[..11])
@@ -288,7 +289,7 @@ fn example_list() -> Option<String> {
         broken
     };
     Some(format!(
-        r#"{{"school":{{"bin":"{school}","name":"Школа №3 (пример)"}},"programme":"school_meals","period":"PERIOD","students":[{{"iin":"{kid}","full_name":"Ахметов Али","grade":2,"class_label":"2Б","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother","phone":"+77015550011"}}]}},{{"iin":"{broken}","full_name":"Ошибка Ввода","grade":3,"class_label":"3А","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother"}}]}}]}}"#
+        r#"{{"school":{{"bin":"{school}","name":"Школа №3 (пример)"}},"programme":"school_meals","period":"PERIOD","students":[{{"iin":"{kid}","full_name":"Ахметов Али","grade":2,"class_label":"2Б","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother","phone":"+77015550011"}}]}},{{"iin":"{teen}","full_name":"Ахметова Мадина","grade":8,"class_label":"8А","category":"asp","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother","phone":"+77015550011"}}]}},{{"iin":"{broken}","full_name":"Ошибка Ввода","grade":3,"class_label":"3А","category":"primary","representatives":[{{"iin":"{mum}","full_name":"Ахметова Жанар","relation":"mother"}}]}}]}}"#
     ))
 }
 
@@ -320,10 +321,15 @@ Social Wallet demo is running.
 
 Try it (copy and paste):
 
-  # 1. PEP sends a school's monthly list: one row is accepted, one rejected (bad IIN)
+  # 1. PEP sends a school's monthly list: a primary pupil gets a voucher, an 8th-grader waits
+  #    for her mother's SMS consent (see the outbox), a row with a bad IIN is rejected
   INTEG={integ}
   curl -s -X POST {base}/v1/integration/eligibility-lists -H \"authorization: Bearer $INTEG\" \\
     -H 'content-type: application/json' -d '{list}'
+  curl -s {base}/v1/integration/outbox -H \"authorization: Bearer $INTEG\"
+  # the mother agrees by SMS: the voucher is formed at once
+  curl -s -X POST {base}/v1/integration/sms/inbound -H \"authorization: Bearer $INTEG\" \\
+    -H 'content-type: application/json' -d '{{\"phone\":\"+77015550011\",\"text\":\"3#1\"}}'
 
   # 2. a parent (mother of two) and her vouchers
   TOKEN={parent_token}
