@@ -52,7 +52,8 @@ pub enum Command {
 }
 
 /// The usage line shown with errors.
-pub const USAGE: &str = "commands: scan TEXT | scan-split TEXT | card UID [badsum] | \
+pub const USAGE: &str =
+    "commands: scan TEXT | scan-split (split) TEXT | card UID [badsum] | badsum UID | \
 cards-glued UID... | noise N [qr|card] | unplug [qr|card|all] | replug [qr|card|all] | \
 sleep MS | quit";
 
@@ -67,9 +68,15 @@ pub fn parse(line: &str) -> Result<Option<Command>, String> {
     let args: Vec<&str> = rest.split_whitespace().collect();
     let command = match word {
         "scan" => Command::Scan(text_arg(word, rest)?),
-        "scan-split" => Command::ScanSplit(text_arg(word, rest)?),
+        // `split` and `glue`/`badsum` are the words of the terminal issue; the long forms say
+        // what they split or glue.
+        "scan-split" | "split" => Command::ScanSplit(text_arg(word, rest)?),
         "card" => parse_card(&args)?,
-        "cards-glued" => parse_glued(&args)?,
+        "cards-glued" | "glue" => parse_glued(&args)?,
+        "badsum" => match args.as_slice() {
+            [uid] => parse_card(&[uid, "badsum"])?,
+            _ => return Err("usage: badsum UID".into()),
+        },
         "noise" => parse_noise(&args)?,
         "unplug" => Command::Unplug(parse_target(word, &args)?),
         "replug" => Command::Replug(parse_target(word, &args)?),
@@ -166,6 +173,17 @@ mod tests {
 
     fn uid(text: &str) -> CardUid {
         text.parse().expect("valid uid")
+    }
+
+    #[test]
+    fn the_issue_words_are_aliases() {
+        assert_eq!(parse("split SW1:AB"), parse("scan-split SW1:AB"));
+        assert_eq!(
+            parse("glue 0102ABCDEF 0A0B0C0D0E"),
+            parse("cards-glued 0102ABCDEF 0A0B0C0D0E")
+        );
+        assert_eq!(parse("badsum 0102ABCDEF"), parse("card 0102ABCDEF badsum"));
+        assert!(parse("badsum").is_err());
     }
 
     #[test]

@@ -19,9 +19,10 @@ use firmware_sim::sim::Sim;
 /// "error: <why>":
 ///
 ///   scan TEXT                 the QR scanner sends TEXT and the line ending
-///   scan-split TEXT           the same in two writes, 20 ms apart
-///   card UID [badsum]         the card reader sends a frame (badsum: wrong checksum)
-///   cards-glued UID UID ...   several frames in a single write
+///   scan-split TEXT           the same in two writes, 20 ms apart (alias: split)
+///   card UID [badsum]         the card reader sends a frame (badsum: wrong checksum;
+///                             alias: badsum UID)
+///   cards-glued UID UID ...   several frames in a single write (alias: glue)
 ///   noise N [qr|card]         N random bytes (default card). On card: never 0x02, so noise
 ///                             can never start a frame. On qr: no CR/LF, at least one
 ///                             non-printable byte, then the line ending: one garbage line.
