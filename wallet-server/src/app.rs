@@ -116,10 +116,23 @@ pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()>
     if let Err(e) = crate::reports::seed(&state).await {
         tracing::warn!(error = %e, "could not schedule today's daily report");
     }
-    let scheduler = crate::jobs::Scheduler::new(state.clone()).with_handler(
-        crate::jobs::JobKind::DailyReport,
-        Arc::new(crate::reports::DailyReportJob),
-    );
+    if let Err(e) = crate::tabel::notices::seed(&state).await {
+        tracing::warn!(error = %e, "could not schedule the табель notices");
+    }
+    use crate::tabel::notices::{Notice, NoticeJob};
+    let scheduler = crate::jobs::Scheduler::new(state.clone())
+        .with_handler(
+            crate::jobs::JobKind::DailyReport,
+            Arc::new(crate::reports::DailyReportJob),
+        )
+        .with_handler(
+            crate::jobs::JobKind::TabelReady,
+            Arc::new(NoticeJob(Notice::Ready)),
+        )
+        .with_handler(
+            crate::jobs::JobKind::TabelReminder,
+            Arc::new(NoticeJob(Notice::Reminder)),
+        );
     let workers = crate::jobs::Workers::start(&state, scheduler);
     let app = crate::http::router(state);
     let served = axum::serve(

@@ -98,6 +98,16 @@ pub struct Cli {
     #[arg(long, env = "BMG_URL", value_name = "URL")]
     pub bmg_url: Option<String>,
 
+    /// NOBD: POST each daily report (JSON) with an Idempotency-Key header to this http://
+    /// URL [default: none; reports stay `pending` in the outbox]
+    #[arg(long, env = "NOBD_URL", value_name = "URL")]
+    pub nobd_url: Option<String>,
+
+    /// e-Otinish: POST each complaint (JSON) with an Idempotency-Key header to this http://
+    /// URL [default: none; complaints stay `pending` in the outbox]
+    #[arg(long, env = "EOTINISH_URL", value_name = "URL")]
+    pub eotinish_url: Option<String>,
+
     /// The wallet link in the consent confirmation SMS
     /// [default: https://egovmobile.page.link/socwallet]
     #[arg(long, env = "WALLET_LINK", value_name = "URL")]
@@ -159,6 +169,8 @@ struct FileConfig {
     meal_price_tiyn: Option<i64>,
     sms_gateway_url: Option<String>,
     bmg_url: Option<String>,
+    nobd_url: Option<String>,
+    eotinish_url: Option<String>,
     wallet_link: Option<String>,
 }
 
@@ -200,6 +212,10 @@ pub struct Config {
     pub sms_gateway_url: Option<String>,
     /// The HTTP BMG phone directory; `None`: the list's phones.
     pub bmg_url: Option<String>,
+    /// NOBD's HTTP endpoint for daily reports; `None`: reports wait in the outbox.
+    pub nobd_url: Option<String>,
+    /// e-Otinish's HTTP endpoint for complaints; `None`: complaints wait in the outbox.
+    pub eotinish_url: Option<String>,
     pub wallet_link: String,
     /// `--demo` only: where a worker stalls (see `jobs::StallPoint`).
     pub demo_stall: Option<crate::jobs::StallPoint>,
@@ -245,14 +261,18 @@ type Outside = (
     Option<crate::jobs::StallPoint>,
 );
 
-fn resolve_outside(cli: &Cli, file: &FileConfig, demo: bool) -> Result<Outside, ConfigError> {
-    let http_url = |setting: &'static str, value: Option<&String>| match value {
+/// A setting that must be an `http://` URL, if set.
+fn http_url(setting: &'static str, value: Option<&String>) -> Result<Option<String>, ConfigError> {
+    match value {
         Some(v) if !v.starts_with("http://") => Err(ConfigError::Url {
             setting,
             value: v.clone(),
         }),
         other => Ok(other.cloned()),
-    };
+    }
+}
+
+fn resolve_outside(cli: &Cli, file: &FileConfig, demo: bool) -> Result<Outside, ConfigError> {
     let sms = http_url(
         "SMS_GATEWAY_URL",
         cli.sms_gateway_url
@@ -333,6 +353,11 @@ impl Config {
         let demo = cli.demo || file.demo.unwrap_or(false);
         let (sms_gateway_url, bmg_url, wallet_link, demo_stall) =
             resolve_outside(&cli, &file, demo)?;
+        let nobd_url = http_url("NOBD_URL", cli.nobd_url.as_ref().or(file.nobd_url.as_ref()))?;
+        let eotinish_url = http_url(
+            "EOTINISH_URL",
+            cli.eotinish_url.as_ref().or(file.eotinish_url.as_ref()),
+        )?;
         let algorithm = cli
             .jwt_algorithm
             .or(file.jwt_algorithm)
@@ -401,6 +426,8 @@ impl Config {
                 .max(0),
             sms_gateway_url,
             bmg_url,
+            nobd_url,
+            eotinish_url,
             wallet_link,
             demo_stall,
         })
@@ -588,6 +615,25 @@ mod tests {
         assert_eq!(c.demo_stall, Some(crate::jobs::StallPoint::OutboxAfterSend));
         let err = Config::resolve(cli(&["--demo", "--sms-gateway-url", "https://gw"])).unwrap_err();
         assert!(matches!(err, ConfigError::Url { .. }), "{err}");
+        let c = Config::resolve(cli(&[
+            "--demo",
+            "--nobd-url",
+            "http://nobd.local/reports",
+            "--eotinish-url",
+            "http://eotinish.local/appeals",
+        ]))
+        .expect("resolves");
+        assert_eq!(
+            (c.nobd_url.as_deref(), c.eotinish_url.as_deref()),
+            (
+                Some("http://nobd.local/reports"),
+                Some("http://eotinish.local/appeals")
+            )
+        );
+        for flag in ["--nobd-url", "--eotinish-url"] {
+            let err = Config::resolve(cli(&["--demo", flag, "https://x"])).unwrap_err();
+            assert!(matches!(err, ConfigError::Url { .. }), "{flag}: {err}");
+        }
         let err = Config::resolve(cli(&[
             "--jwt-public-key-file",
             "k.pem",

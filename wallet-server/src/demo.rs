@@ -207,6 +207,12 @@ pub async fn seed(state: &AppState) -> Result<DemoInfo, SeedError> {
         (OTHER_SCHOOL_BIN, "КГУ «Школа-гимназия №2» (демо)"),
     ];
     for (bin, name) in schools {
+        // Seed a school once: a restart must not replace a list sent since (that would
+        // revoke the vouchers of students it added).
+        let parsed: Bin = bin.parse().map_err(|_| SeedError::Data("school BIN"))?;
+        if state.store.school(parsed).await?.is_some() {
+            continue;
+        }
         let request = list_for(bin, name, &period)?;
         let reception = Reception {
             received_at: now,

@@ -14,9 +14,16 @@ pub enum JobKind {
     VoucherExpiry,
     /// The daily report to NOBD (key: the report's date); run by the табель module's handler.
     DailyReport,
+    /// Tell each school's social pedagogue that a month's табель is ready (key: the month,
+    /// `YYYY-MM`; due the 1st of the next month, 09:00 Astana).
+    TabelReady,
+    /// Remind a school whose табель of the month is not yet approved (key: the month; due
+    /// the 4th of the next month, 09:00 Astana).
+    TabelReminder,
 }
 
 crate::domain::words!(JobKind, "job kind", {
     ConsentRemind => "consent_remind", ConsentTimeout => "consent_timeout",
     VoucherExpiry => "voucher_expiry", DailyReport => "daily_report",
+    TabelReady => "tabel_ready", TabelReminder => "tabel_reminder",
 });

@@ -4,10 +4,14 @@
 //! - `SmsGateway` (`sms`): delivers SMS from the outbox; logging by default.
 //! - `PhoneDirectory` (`phones`): BMG, the number to ask for consent; the list's phones by
 //!   default.
-//! - `outbox`: the delivery worker that takes SMS from the durable outbox to the gateway.
+//! - `MessageSink` (`http_post`): delivers daily reports to NOBD and complaints to
+//!   e-Otinish by HTTP POST; no local default — without a URL those messages stay `pending`.
+//! - `outbox`: the delivery worker that takes messages from the durable outbox to the
+//!   gateway or sink of their kind.
 //!
 //! [`Ports`] bundles the configured adapters with the wake-ups the workers listen to.
 
+pub mod http_post;
 pub mod outbox;
 pub mod phones;
 pub mod sms;
@@ -17,6 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+pub use http_post::{HttpPost, MessageSink};
 pub use phones::{Contact, HttpPhoneDirectory, ListPhoneDirectory, LookupError, PhoneDirectory};
 pub use sms::{DeliveryError, HttpSmsGateway, LoggingSmsGateway, Sms, SmsGateway};
 
@@ -29,6 +34,10 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Ports {
     pub sms: Arc<dyn SmsGateway>,
     pub phones: Arc<dyn PhoneDirectory>,
+    /// NOBD, for `report` messages; `None`: reports stay `pending`.
+    pub nobd: Option<Arc<dyn MessageSink>>,
+    /// e-Otinish, for `complaint` messages; `None`: complaints stay `pending`.
+    pub eotinish: Option<Arc<dyn MessageSink>>,
     /// The wallet link in the confirmation SMS.
     pub wallet_link: String,
     /// `--demo` test knob: where a worker stalls (to be killed there).
@@ -43,6 +52,8 @@ impl std::fmt::Debug for Ports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ports")
             .field("sms", &self.sms.name())
+            .field("nobd", &self.nobd.as_ref().map(|s| s.name()))
+            .field("eotinish", &self.eotinish.as_ref().map(|s| s.name()))
             .field("wallet_link", &self.wallet_link)
             .field("stall", &self.stall)
             .field("worker_id", &self.worker_id)
@@ -78,6 +89,8 @@ impl Ports {
         Ports {
             sms,
             phones,
+            nobd: None,
+            eotinish: None,
             wallet_link,
             stall: None,
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
@@ -106,9 +119,30 @@ impl Ports {
             )?),
             None => Arc::new(ListPhoneDirectory),
         };
+        let sink = |what: &'static str, url: &Option<String>| {
+            url.as_deref()
+                .map(|url| -> Result<Arc<dyn MessageSink>, PortSetupError> {
+                    Ok(Arc::new(
+                        HttpPost::new(what, url, HTTP_TIMEOUT)
+                            .map_err(|source| PortSetupError { what, source })?,
+                    ))
+                })
+                .transpose()
+        };
         let mut ports = Ports::new(sms, phones, config.wallet_link.clone());
+        ports.nobd = sink("NOBD", &config.nobd_url)?;
+        ports.eotinish = sink("e-Otinish", &config.eotinish_url)?;
         ports.stall = config.demo_stall;
         Ok(ports)
+    }
+
+    /// The sink for messages of `kind`, if one is configured (never for SMS or notices).
+    pub fn sink(&self, kind: crate::store::OutboxKind) -> Option<&Arc<dyn MessageSink>> {
+        match kind {
+            crate::store::OutboxKind::Report => self.nobd.as_ref(),
+            crate::store::OutboxKind::Complaint => self.eotinish.as_ref(),
+            crate::store::OutboxKind::Sms | crate::store::OutboxKind::Notice => None,
+        }
     }
 
     /// Tells the scheduler that due jobs may exist (e.g. the demo clock moved).

@@ -1,5 +1,7 @@
-//! The outbox delivery worker: takes due SMS from the durable outbox to the `SmsGateway`,
-//! retrying with exponential backoff, until the gateway acknowledges or refuses them.
+//! The outbox delivery worker: takes due messages from the durable outbox to the adapter of
+//! their kind — SMS to the `SmsGateway`, reports to NOBD and complaints to e-Otinish (each a
+//! `MessageSink`) — retrying with exponential backoff, until the adapter acknowledges or
+//! refuses them.
 //!
 //! Exactly-once, as far as a network allows: a message is claimed for a lease before it is
 //! sent, so no two workers send it at once; once the gateway acknowledged it, it is marked
@@ -7,7 +9,9 @@
 //! record, the lease runs out and the message is sent again *with the same idempotency key*
 //! (its id), which the gateway uses to drop the duplicate.
 //!
-//! Only `sms` messages are taken here; complaints and reports wait for their own adapters.
+//! A kind is claimed only when its adapter exists: without `NOBD_URL` reports, and without
+//! `EOTINISH_URL` complaints, stay `pending` (never marked sent by a stand-in); `notice`
+//! messages are read by the school console, not delivered from here.
 
 use std::sync::Arc;
 
@@ -27,7 +31,7 @@ pub const MAX_ATTEMPTS: i64 = 10;
 pub const POLL: std::time::Duration = std::time::Duration::from_secs(1);
 const BATCH: i64 = 20;
 
-/// Delivers the outbox's SMS.
+/// Delivers the outbox's messages.
 #[derive(Clone)]
 pub struct OutboxWorker {
     store: Arc<dyn Store>,
@@ -44,7 +48,18 @@ impl OutboxWorker {
         }
     }
 
-    /// Claims a batch of due SMS and delivers them; how many were claimed.
+    /// The kinds this worker can deliver: SMS, and those whose sink is configured.
+    fn kinds(&self) -> Vec<OutboxKind> {
+        std::iter::once(OutboxKind::Sms)
+            .chain(
+                [OutboxKind::Report, OutboxKind::Complaint]
+                    .into_iter()
+                    .filter(|k| self.ports.sink(*k).is_some()),
+            )
+            .collect()
+    }
+
+    /// Claims a batch of due messages and delivers them; how many were claimed.
     pub async fn pass(&self) -> Result<usize, StoreError> {
         let claim = Claim {
             worker: &self.ports.worker_id,
@@ -52,7 +67,7 @@ impl OutboxWorker {
             lease: LEASE,
             limit: BATCH,
         };
-        let claimed = self.store.claim_messages(&[OutboxKind::Sms], claim).await?;
+        let claimed = self.store.claim_messages(&self.kinds(), claim).await?;
         for message in &claimed {
             self.deliver(message).await?;
         }
@@ -65,21 +80,46 @@ impl OutboxWorker {
         Ok(())
     }
 
+    /// Hands a message to the adapter of its kind: (outcome, adapter name).
+    async fn send(&self, m: &OutboxMessage) -> (Result<(), DeliveryError>, &'static str) {
+        if m.kind == OutboxKind::Sms {
+            let sms = Sms {
+                id: m.id,
+                to: &m.recipient,
+                text: &m.body,
+            };
+            return (self.ports.sms.send(&sms).await, self.ports.sms.name());
+        }
+        match self.ports.sink(m.kind) {
+            Some(sink) => (sink.deliver(m).await, sink.name()),
+            None => (
+                Err(DeliveryError::Retry(format!(
+                    "no adapter for {} messages",
+                    m.kind
+                ))),
+                "none",
+            ),
+        }
+    }
+
     async fn deliver(&self, m: &OutboxMessage) -> Result<(), StoreError> {
-        let sms = Sms {
-            id: m.id,
-            to: &m.recipient,
-            text: &m.body,
+        // Phone numbers are masked in logs; other recipients (`nobd`, `e-otinish`) are names.
+        let to = match m.kind {
+            OutboxKind::Sms => mask_phone(&m.recipient),
+            _ => m.recipient.clone(),
         };
-        let (error, give_up) = match self.ports.sms.send(&sms).await {
+        let (outcome, adapter) = self.send(m).await;
+        let (error, give_up) = match outcome {
             Ok(()) => {
                 if self.ports.stall == Some(StallPoint::OutboxAfterSend) {
-                    tracing::warn!(id = %m.id, "demo stall: SMS acknowledged, not yet recorded");
+                    // The crash tests wait for this very line.
+                    tracing::warn!(id = %m.id, kind = %m.kind,
+                        "demo stall: SMS acknowledged, not yet recorded");
                     std::future::pending::<()>().await;
                 }
                 self.store.message_sent(m.id, self.clock.now()).await?;
-                tracing::info!(id = %m.id, to = %mask_phone(&m.recipient), attempt = m.attempts,
-                    gateway = self.ports.sms.name(), "SMS delivered");
+                tracing::info!(id = %m.id, kind = %m.kind, %to, attempt = m.attempts,
+                    adapter, "outbox message delivered");
                 return Ok(());
             }
             Err(DeliveryError::Retry(e)) => (e, m.attempts >= MAX_ATTEMPTS),
@@ -97,8 +137,8 @@ impl OutboxWorker {
             give_up,
         };
         self.store.message_retry(m.id, &retry).await?;
-        tracing::warn!(id = %m.id, to = %mask_phone(&m.recipient), attempt = m.attempts,
-            give_up, %error, "SMS not delivered");
+        tracing::warn!(id = %m.id, kind = %m.kind, %to, attempt = m.attempts,
+            give_up, %error, "outbox message not delivered");
         Ok(())
     }
 

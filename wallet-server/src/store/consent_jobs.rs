@@ -242,6 +242,17 @@ pub trait JobStore: Send + Sync {
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     async fn enqueue_message(&self, message: &OutboxMessage) -> Result<(), StoreError>;
+    /// Enqueues a message with a deterministic id unless that id is already in the outbox
+    /// (the primary key decides, so two racing callers queue it once); `true` if queued.
+    async fn enqueue_message_once(&self, message: &OutboxMessage) -> Result<bool, StoreError> {
+        match self.enqueue_message(message).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
     /// Claims pending messages of `kinds` that are due and not leased (or whose lease has
     /// passed), oldest first, counting an attempt. Concurrent claims never overlap.
     async fn claim_messages(

@@ -300,6 +300,8 @@ pub trait ReportStore: Send + Sync {
         day: time::Date,
     ) -> Result<Vec<crate::reports::SchoolDay>, StoreError>;
     async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;
+    /// Schools with a school-meals voucher in `month` (as the табель counts them), by BIN.
+    async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError>;
     /// Stores a day's report and queues its outbox message in one transaction; `false` (and
     /// nothing queued) when the day was already stored.
     async fn save_report(

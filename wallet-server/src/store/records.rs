@@ -106,10 +106,12 @@ pub enum OutboxKind {
     Sms,
     Report,
     Complaint,
+    /// A notice to a school's staff (recipient `school:<BIN>`), read in the school console.
+    Notice,
 }
 
 crate::domain::words!(OutboxKind, "outbox kind", {
-    Sms => "sms", Report => "report", Complaint => "complaint",
+    Sms => "sms", Report => "report", Complaint => "complaint", Notice => "notice",
 });
 
 /// A message waiting in (or delivered from) the durable outbox.

@@ -6,6 +6,7 @@
 //! from there ever after: meals that arrive later go to the next month's adjustments.
 
 pub mod calendar;
+pub mod notices;
 pub mod render;
 pub mod service;
 
@@ -186,8 +187,19 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
                 .or_default() += 1;
             *per_day.entry(m.service_day).or_default() += 1;
         } else {
+            // A meal refused as another school's names a child this school has no business
+            // seeing on its sheet.
+            let student = if m.reason.as_deref() == Some("other_school") {
+                TabelStudent {
+                    class_label: "—".into(),
+                    full_name: "(ученик другой школы)".into(),
+                    category: Category::Primary,
+                }
+            } else {
+                student_of(&names, &m.student)
+            };
             excluded.push(ExcludedMeal {
-                student: student_of(&names, &m.student),
+                student,
                 service_day: m.service_day,
                 slot: m.slot.clone(),
                 status: m.status,

@@ -74,6 +74,11 @@ pub async fn approve(
     if store.tabel_approval(school, month).await?.is_some() {
         return Err(TabelError::AlreadyApproved(month));
     }
+    // Both backends keep microseconds: stamp with what will be read back, so the answer to
+    // the approval and every later download are byte for byte the same.
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now);
     let facts = store.tabel_facts(school, month, default_price_tiyn).await?;
     let tabel = build(&facts, month, now);
     let hash = content_hash(&tabel);

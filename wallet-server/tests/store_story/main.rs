@@ -5,6 +5,7 @@
 //! Set `REQUIRE_POSTGRES=1` to make a missing `TEST_DATABASE_URL` a failure instead of a skip.
 
 mod consent_jobs;
+mod notices;
 mod tabel;
 mod terminals;
 mod wallet_core;
@@ -465,7 +466,8 @@ async fn story_on_sqlite() {
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
-    tabel::story(Arc::new(store)).await;
+    tabel::story(Arc::new(store.clone())).await;
+    notices::story(Arc::new(store.clone())).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -521,6 +523,7 @@ async fn story_on_postgres() {
     terminals::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
+    notices::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

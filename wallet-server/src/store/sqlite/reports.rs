@@ -1,7 +1,8 @@
 //! SQLite: daily report facts per school, and stored reports.
 
 use async_trait::async_trait;
-use shared::time::{end_of_service_day, start_of_service_day};
+use shared::time::{end_of_service_day, start_of_service_day, YearMonth};
+use shared::Bin;
 use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
@@ -39,6 +40,27 @@ impl ReportStore for SqliteStore {
                     duplicates: r.try_get("duplicates")?,
                     students_fed: r.try_get("fed")?,
                 })
+            })
+            .collect()
+    }
+
+    async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError> {
+        let bins: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT school_bin FROM vouchers \
+             WHERE programme = 'school_meals' AND valid_from <= ? AND valid_until >= ? \
+             AND formed_at < ? AND NOT (state IN ('revoked', 'expired') AND updated_at < ?) \
+             ORDER BY school_bin",
+        )
+        .bind(date(month.last_day()))
+        .bind(date(month.first_day()))
+        .bind(ts(end_of_service_day(month.last_day())))
+        .bind(ts(start_of_service_day(month.first_day())))
+        .fetch_all(&self.pool)
+        .await?;
+        bins.iter()
+            .map(|b| {
+                b.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("school BIN {b:?}")))
             })
             .collect()
     }
