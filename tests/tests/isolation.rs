@@ -112,6 +112,15 @@ fn routes() -> Vec<Route> {
         Route::new(M::GET, "/v1/schools/{bin}/vouchers", School, 200),
         Route::new(M::POST, "/v1/schools/{bin}/cards", School, 200).body(Body::Card),
         Route::new(M::POST, "/v1/schools/{bin}/terminals", School, 201),
+        Route::new(M::GET, "/v1/schools/{bin}/terminals", School, 200),
+        Route::new(M::GET, "/v1/schools/{bin}/meal-slots", School, 200),
+        Route::new(M::GET, "/v1/schools/{bin}/tabel?month=2026-09", School, 200),
+        Route::new(
+            M::GET,
+            "/v1/schools/{bin}/tabel?month=2026-09&format=pdf",
+            School,
+            200,
+        ),
         Route::new(
             M::POST,
             "/v1/integration/eligibility-lists",
@@ -121,6 +130,14 @@ fn routes() -> Vec<Route> {
         .body(Body::List),
         Route::new(M::GET, "/v1/integration/outbox", Integration, 200),
         Route::new(M::GET, "/v1/integration/outbox?limit=5", Integration, 200),
+        Route::new(
+            M::GET,
+            "/v1/integration/reports/daily?date=2026-09-01",
+            Integration,
+            200,
+        ),
+        Route::new(M::GET, "/v1/integration/consents", Integration, 200),
+        Route::new(M::GET, "/v1/integration/jobs", Integration, 200),
         Route::new(M::GET, "/v1/pass-keys", Public, 200),
     ]
 }

@@ -11,6 +11,7 @@ mod json;
 mod ops;
 mod passes;
 mod path;
+mod prices;
 mod reports;
 mod school;
 mod school_terminals;
@@ -93,7 +94,8 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(terminals::routes())
         .merge(sms::routes())
         .merge(integration::routes())
-        .merge(reports::routes());
+        .merge(reports::routes())
+        .merge(prices::routes());
     if state.demo.is_some() {
         api = api.merge(dev::routes());
     }
