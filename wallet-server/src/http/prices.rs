@@ -52,7 +52,11 @@ async fn set_price(
     ApiJson(req): ApiJson<PriceRequest>,
 ) -> Result<ApiJson<Price>, ApiError> {
     let bin: Bin = bin.parse().map_err(|_| ApiError::not_found())?;
-    state.store.school(bin).await?.ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .school(bin)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     if !(0..=MAX_PRICE_TIYN).contains(&req.price_tiyn) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
