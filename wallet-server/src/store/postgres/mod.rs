@@ -168,24 +168,7 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn upsert_student(&self, s: &Student, now: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
-             school_bin = excluded.school_bin, grade = excluded.grade, \
-             class_label = excluded.class_label, category = excluded.category, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(s.iin.expose())
-        .bind(&s.full_name)
-        .bind(s.school.to_string())
-        .bind(i16::from(s.grade))
-        .bind(&s.class_label)
-        .bind(s.category.as_str())
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        upsert_student_with(&self.pool, s, now).await
     }
 
     async fn student(&self, iin: Iin) -> Result<Option<Student>, StoreError> {
@@ -215,18 +198,7 @@ impl PeopleStore for PostgresStore {
         rep: &Representative,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO representatives (iin, full_name, phone, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
-             phone = COALESCE(excluded.phone, representatives.phone), updated_at = excluded.updated_at",
-        )
-        .bind(rep.iin.expose())
-        .bind(&rep.full_name)
-        .bind(&rep.phone)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        upsert_representative_with(&self.pool, rep, now).await
     }
 
     async fn link_representative(
@@ -235,17 +207,7 @@ impl PeopleStore for PostgresStore {
         rep: Iin,
         relation: Relation,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO student_representatives (student_iin, representative_iin, relation) \
-             VALUES ($1, $2, $3) ON CONFLICT (student_iin, representative_iin) \
-             DO UPDATE SET relation = excluded.relation",
-        )
-        .bind(student.expose())
-        .bind(rep.expose())
-        .bind(relation.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        link_representative_with(&self.pool, student, rep, relation).await
     }
 
     async fn representatives_of(
@@ -324,5 +286,71 @@ pub(super) async fn student_roster_changed(
     for id in ids {
         roster_changed(conn, VoucherId::from_uuid(id)).await?;
     }
+    Ok(())
+}
+
+/// `upsert_student` inside any executor (a pool or an open transaction).
+pub(super) async fn upsert_student_with<'c>(
+    exec: impl sqlx::PgExecutor<'c>,
+    s: &Student,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
+         school_bin = excluded.school_bin, grade = excluded.grade, \
+         class_label = excluded.class_label, category = excluded.category, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(s.iin.expose())
+    .bind(&s.full_name)
+    .bind(s.school.to_string())
+    .bind(i16::from(s.grade))
+    .bind(&s.class_label)
+    .bind(s.category.as_str())
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// `upsert_representative` inside any executor (a pool or an open transaction).
+pub(super) async fn upsert_representative_with<'c>(
+    exec: impl sqlx::PgExecutor<'c>,
+    rep: &Representative,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO representatives (iin, full_name, phone, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
+         phone = COALESCE(excluded.phone, representatives.phone), updated_at = excluded.updated_at",
+    )
+    .bind(rep.iin.expose())
+    .bind(&rep.full_name)
+    .bind(&rep.phone)
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// `link_representative` inside any executor (a pool or an open transaction).
+pub(super) async fn link_representative_with<'c>(
+    exec: impl sqlx::PgExecutor<'c>,
+    student: Iin,
+    rep: Iin,
+    relation: Relation,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO student_representatives (student_iin, representative_iin, relation) \
+         VALUES ($1, $2, $3) ON CONFLICT (student_iin, representative_iin) \
+         DO UPDATE SET relation = excluded.relation",
+    )
+    .bind(student.expose())
+    .bind(rep.expose())
+    .bind(relation.as_str())
+    .execute(exec)
+    .await?;
     Ok(())
 }

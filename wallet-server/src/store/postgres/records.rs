@@ -153,20 +153,7 @@ impl WalletRecordStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         if let Some(m) = outbox {
-            sqlx::query(
-                "INSERT INTO outbox (id, kind, recipient, body, state, attempts, created_at, next_attempt_at, sent_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
-            )
-            .bind(m.id)
-            .bind(m.kind.as_str())
-            .bind(&m.recipient)
-            .bind(&m.body)
-            .bind(m.state.as_str())
-            .bind(m.attempts)
-            .bind(m.created_at)
-            .bind(m.next_attempt_at)
-            .execute(&mut *tx)
-            .await?;
+            super::jobs::insert_message(&mut tx, m).await?;
         }
         tx.commit().await?;
         Ok(())

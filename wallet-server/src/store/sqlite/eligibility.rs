@@ -11,7 +11,10 @@ use shared::{Iin, VoucherId};
 use sqlx::{Acquire, Row};
 
 use super::vouchers::{form_in, transition_in};
-use super::{date, student_roster_changed, ts, SqliteStore};
+use super::{
+    date, link_representative_with, student_roster_changed, ts, upsert_representative_with,
+    upsert_student_with, SqliteStore,
+};
 use crate::audit::AuditEntry;
 use crate::eligibility::{ListOutcome, RowOutcome, RowRejection, ValidList, ValidRow};
 use crate::store::{parse_stored, EligibilityStore, StoreError};
@@ -103,21 +106,7 @@ async fn apply_row(
 ) -> Result<Option<RowOutcome>, StoreError> {
     let s = &row.student;
     let now = ts(list.received_at);
-    sqlx::query(
-        "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
-         school_bin = excluded.school_bin, grade = excluded.grade, class_label = excluded.class_label, \
-         category = excluded.category, updated_at = excluded.updated_at",
-    )
-    .bind(s.iin.expose())
-    .bind(&s.full_name)
-    .bind(s.school.to_string())
-    .bind(i64::from(s.grade))
-    .bind(&s.class_label)
-    .bind(s.category.as_str())
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?;
+    upsert_student_with(&mut *conn, s, list.received_at).await?;
     let claimed = sqlx::query(
         "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, list_id, \
          status, voucher_id, updated_at) VALUES (?, ?, ?, ?, ?, 'awaiting_consent', NULL, ?) \
@@ -137,27 +126,8 @@ async fn apply_row(
         return Ok(None);
     }
     for (rep, relation) in &row.representatives {
-        sqlx::query(
-            "INSERT INTO representatives (iin, full_name, phone, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
-             phone = COALESCE(excluded.phone, representatives.phone), updated_at = excluded.updated_at",
-        )
-        .bind(rep.iin.expose())
-        .bind(&rep.full_name)
-        .bind(&rep.phone)
-        .bind(&now)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO student_representatives (student_iin, representative_iin, relation) \
-             VALUES (?, ?, ?) ON CONFLICT (student_iin, representative_iin) \
-             DO UPDATE SET relation = excluded.relation",
-        )
-        .bind(s.iin.expose())
-        .bind(rep.iin.expose())
-        .bind(relation.as_str())
-        .execute(&mut *conn)
-        .await?;
+        upsert_representative_with(&mut *conn, rep, list.received_at).await?;
+        link_representative_with(&mut *conn, s.iin, rep.iin, *relation).await?;
     }
     // The list is the truth about who represents the child: a representative it no longer
     // names loses access to the child's vouchers.

@@ -94,20 +94,7 @@ impl ReportStore for SqliteStore {
         if inserted == 0 {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO outbox (id, kind, recipient, body, state, attempts, created_at, next_attempt_at, sent_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-        )
-        .bind(m.id.to_string())
-        .bind(m.kind.as_str())
-        .bind(&m.recipient)
-        .bind(&m.body)
-        .bind(m.state.as_str())
-        .bind(m.attempts)
-        .bind(ts(m.created_at))
-        .bind(ts(m.next_attempt_at))
-        .execute(&mut *tx)
-        .await?;
+        super::jobs::insert_message(&mut tx, m).await?;
         tx.commit().await?;
         Ok(true)
     }
