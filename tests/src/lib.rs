@@ -45,3 +45,4 @@ pub fn binary(name: &str) -> PathBuf {
     assert!(path.exists(), "binary {} not found", path.display());
     path
 }
+pub mod loadgen;

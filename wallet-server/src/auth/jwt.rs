@@ -10,6 +10,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::verified::VerifiedTokens;
 use super::Role;
 
 /// The claims we read from an access token.
@@ -71,6 +72,7 @@ enum Keys {
 pub struct JwtVerifier {
     keys: Keys,
     validation: Validation,
+    verified: VerifiedTokens,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -99,6 +101,7 @@ impl JwtVerifier {
         JwtVerifier {
             keys: Keys::Single(key),
             validation: validation(alg, issuer, audience),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -163,11 +166,24 @@ impl JwtVerifier {
         Ok(JwtVerifier {
             keys: Keys::ByKid(keys),
             validation: validation(alg, issuer, audience),
+            verified: VerifiedTokens::default(),
         })
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry; returns the claims.
+    /// A token verified before is answered from memory until it expires (see
+    /// [`VerifiedTokens`]).
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(claims) = self.verified.get(token, now, self.validation.leeway) {
+            return Ok(claims);
+        }
+        let claims = self.verify_signature(token)?;
+        self.verified.insert(token, &claims);
+        Ok(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         let key = match &self.keys {

@@ -6,6 +6,7 @@
 mod dev_idp;
 mod extract;
 mod jwt;
+mod verified;
 
 use std::fmt;
 

@@ -1,0 +1,167 @@
+//! The server under test: started by the load generator on its own core (`taskset`), or an
+//! already running one; its resident memory sampled from `/proc`.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use super::client::Api;
+
+/// A `wallet-server --demo` child process; killed when dropped.
+pub struct Spawned {
+    child: Child,
+    pub url: String,
+    pub pid: u32,
+    _data: tempfile_dir::TempDir,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory removed on drop (no dev-dependency in a binary).
+mod tempfile_dir {
+    pub struct TempDir(pub std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Whether `taskset` can pin processes here.
+pub fn can_pin() -> bool {
+    Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Pins this process (all its threads) to CPU `cpu`.
+pub fn pin_self(cpu: usize) -> anyhow::Result<()> {
+    let status = Command::new("taskset")
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            &cpu.to_string(),
+            &std::process::id().to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .context("running taskset")?;
+    if !status.success() {
+        bail!("taskset could not pin the load generator");
+    }
+    Ok(())
+}
+
+/// Starts `binary --demo` on a free port with a fresh data directory, pinned to `cpu` when
+/// given, and waits until it is ready.
+pub async fn spawn(
+    binary: &Path,
+    database_url: Option<&str>,
+    cpu: Option<usize>,
+    extra: &[String],
+) -> anyhow::Result<Spawned> {
+    let port = free_port()?;
+    let data = std::env::temp_dir().join(format!("loadgen-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&data)?;
+    let data = tempfile_dir::TempDir(data);
+    let mut cmd = match cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpu.to_string()]).arg(binary);
+            c
+        }
+        None => Command::new(binary),
+    };
+    cmd.arg("--demo")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(&data.0)
+        .args(["--log-format", "json"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(data.0.join("server.log"))?);
+    if let Some(url) = database_url {
+        cmd.args(["--database-url", url]);
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let pid = child.id();
+    let url = format!("http://127.0.0.1:{port}");
+    let spawned = Spawned {
+        child,
+        url: url.clone(),
+        pid,
+        _data: data,
+    };
+    let api = Api::new(&url)?;
+    for _ in 0..600 {
+        if api.ready().await {
+            return Ok(spawned);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!(
+        "the server did not become ready in 60 s (log: {})",
+        spawned._data.0.join("server.log").display()
+    )
+}
+
+/// Resident set size of `pid` in bytes, from `/proc/<pid>/status`.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Samples the peak RSS of `pid` every 100 ms until dropped.
+pub struct RssSampler {
+    pub peak: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssSampler {
+    pub fn start(pid: u32) -> RssSampler {
+        let peak = Arc::new(AtomicU64::new(rss_bytes(pid).unwrap_or(0)));
+        let p = peak.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                if let Some(rss) = rss_bytes(pid) {
+                    p.fetch_max(rss, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        RssSampler { peak, task }
+    }
+
+    pub fn peak_mb(&self) -> f64 {
+        self.peak.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+    }
+}
+
+impl Drop for RssSampler {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
