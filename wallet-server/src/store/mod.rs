@@ -5,6 +5,7 @@
 //! Each backend owns its SQL and its migrations (`migrations/<backend>/`), applied at open.
 
 mod consent_jobs;
+pub(crate) mod meal_batch;
 mod postgres;
 mod records;
 mod sqlite;

@@ -422,4 +422,55 @@ async fn meals_story(
         .expect("views");
     let billable: i64 = view.iter().map(|v| v.meals_this_month).sum();
     assert_eq!(billable, 2, "one billable meal per student");
+    in_batch_story(store, t1, va).await;
+}
+
+/// Within one push: an event sent twice, a second helping, and more rows than one
+/// multi-row statement holds — the answers are those of one-by-one processing.
+async fn in_batch_story(store: &Arc<dyn Store>, t1: &TerminalRecord, va: VoucherId) {
+    let judge: wallet_server::store::MealJudge<'_> = &judge_all_valid;
+    let day = datetime!(2026-12-01 07:00 UTC);
+    let first = meal(va, day);
+    let second_helping = meal(va, day + time::Duration::minutes(3));
+    let mut events = vec![first.clone(), first.clone(), second_helping];
+    // 700 more days, each a billable meal: crosses the 500-row statement boundary.
+    events.extend((1..=700).map(|d| meal(va, day + time::Duration::days(d))));
+    let batch = MealBatch {
+        events,
+        unsent_after: Some(7),
+    };
+    let before = store.meals_of_voucher(va).await.expect("meals").len();
+    let results = store
+        .record_meals(t1, &batch, day + time::Duration::days(800), judge)
+        .await
+        .expect("push");
+    assert_eq!(results.len(), 703, "one answer per event, in order");
+    assert!(results
+        .iter()
+        .zip(&batch.events)
+        .all(|(r, e)| r.event_id == e.event_id));
+    assert_eq!(results[0].status, MealVerdict::Accepted);
+    assert_eq!(
+        results[1], results[0],
+        "the same event twice: the same answer"
+    );
+    assert_eq!(
+        (results[2].status, results[2].reason.as_deref()),
+        (MealVerdict::Duplicate, Some("already_ate"))
+    );
+    assert!(results[3..]
+        .iter()
+        .all(|r| r.status == MealVerdict::Accepted));
+    let after = store.meals_of_voucher(va).await.expect("meals").len();
+    assert_eq!(after - before, 702, "the repeated event is stored once");
+    // Replayed whole: the same answers, nothing stored.
+    let again = store
+        .record_meals(t1, &batch, day + time::Duration::days(800), judge)
+        .await
+        .expect("replay");
+    assert_eq!(again, results);
+    assert_eq!(
+        store.meals_of_voucher(va).await.expect("meals").len(),
+        after
+    );
 }

@@ -7,6 +7,7 @@
 mod consent;
 mod eligibility;
 mod jobs;
+mod meal_push;
 mod records;
 mod reports;
 mod tabel;

@@ -1,7 +1,7 @@
 //! PostgreSQL: canteen terminals — enrollment, tokens, roster pulls, meal slots, meal pushes.
 
 use async_trait::async_trait;
-use shared::sync::{MealBatch, MealEvent, MealResult, MealSlot, MealVerdict};
+use shared::sync::{MealBatch, MealResult, MealSlot};
 use shared::{Bin, VoucherId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -13,10 +13,8 @@ use crate::audit::AuditEntry;
 use crate::domain::School;
 use crate::store::{
     parse_stored, MealJudge, NewTerminal, RosterPage, RosterRow, StoreError, TerminalRecord,
-    TerminalStore, VoucherFacts,
+    TerminalStore,
 };
-
-type Conn = sqlx::PgConnection;
 
 const TERMINAL_COLUMNS: &str = "id, school_bin, name, enrolled_at, revoked_at, last_seen_at, \
      last_push_at, unsent_reported";
@@ -254,10 +252,9 @@ impl TerminalStore for PostgresStore {
     ) -> Result<Vec<MealResult>, StoreError> {
         let slots = self.meal_slots(terminal.school).await?;
         let mut tx = self.pool.begin().await?;
-        let mut results = Vec::with_capacity(batch.events.len());
-        for event in &batch.events {
-            results.push(record_one(&mut tx, terminal, event, now, &slots, judge).await?);
-        }
+        let results =
+            super::meal_push::record_batch(&mut tx, terminal, &batch.events, now, &slots, judge)
+                .await?;
         sqlx::query("UPDATE terminals SET last_push_at = $1, last_seen_at = $2, unsent_reported = $3 WHERE id = $4")
             .bind(now)
             .bind(now)
@@ -268,149 +265,4 @@ impl TerminalStore for PostgresStore {
         tx.commit().await?;
         Ok(results)
     }
-}
-
-async fn stored_result(conn: &mut Conn, event: Uuid) -> Result<Option<MealResult>, StoreError> {
-    let row = sqlx::query("SELECT status, reason FROM meals WHERE event_id = $1")
-        .bind(event)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| {
-        let status: String = r.try_get("status")?;
-        let status = match status.as_str() {
-            "accepted" => MealVerdict::Accepted,
-            "duplicate" => MealVerdict::Duplicate,
-            _ => MealVerdict::Rejected,
-        };
-        Ok(MealResult {
-            event_id: event,
-            status,
-            reason: r.try_get("reason")?,
-        })
-    })
-    .transpose()
-}
-
-async fn voucher_facts(conn: &mut Conn, id: VoucherId) -> Result<Option<VoucherFacts>, StoreError> {
-    let row = sqlx::query(
-        "SELECT school_bin, student_iin, state, activated_at, updated_at, valid_from, valid_until \
-         FROM vouchers WHERE id = $1",
-    )
-    .bind(id.as_uuid())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(VoucherFacts {
-            school: parse_stored("school BIN", r.try_get("school_bin")?)?,
-            student: parse_stored("student IIN", r.try_get("student_iin")?)?,
-            state: parse_stored("voucher state", r.try_get("state")?)?,
-            activated_at: opt_ts(&r, "activated_at")?,
-            updated_at: r.try_get("updated_at")?,
-            valid_from: r.try_get("valid_from")?,
-            valid_until: r.try_get("valid_until")?,
-        })
-    })
-    .transpose()
-}
-
-/// Inserts one meal with the given status; `false` when a uniqueness rule refused it.
-async fn insert_meal(
-    conn: &mut Conn,
-    terminal: &TerminalRecord,
-    event: &MealEvent,
-    facts: &VoucherFacts,
-    status: &str,
-    reason: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    let method = match event.method {
-        shared::sync::Method::Qr => "qr",
-        shared::sync::Method::Card => "card",
-    };
-    let inserted = sqlx::query(
-        "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, terminal_id, service_day, \
-         slot, served_at, method, status, reason, received_at, pass_nonce) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-    )
-    .bind(event.event_id)
-    .bind(event.voucher_id.as_uuid())
-    .bind(facts.student.expose())
-    .bind(terminal.school.to_string())
-    .bind(terminal.id)
-    .bind(event.service_day)
-    .bind(&event.slot)
-    .bind(event.served_at)
-    .bind(method)
-    .bind(status)
-    .bind(reason)
-    .bind(now)
-    .bind(&event.pass_nonce)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
-}
-
-async fn record_one(
-    conn: &mut Conn,
-    terminal: &TerminalRecord,
-    event: &MealEvent,
-    now: OffsetDateTime,
-    slots: &[MealSlot],
-    judge: MealJudge<'_>,
-) -> Result<MealResult, StoreError> {
-    if let Some(done) = stored_result(conn, event.event_id).await? {
-        return Ok(done);
-    }
-    let facts = voucher_facts(conn, event.voucher_id).await?;
-    let rejection = judge(event, facts.as_ref(), slots);
-    let result = |status, reason: Option<String>| MealResult {
-        event_id: event.event_id,
-        status,
-        reason,
-    };
-    let Some(facts) = facts else {
-        // No voucher row to attach it to: answered, not stored (a replay gets the same answer).
-        return Ok(result(
-            MealVerdict::Rejected,
-            rejection.or_else(|| Some("unknown_voucher".into())),
-        ));
-    };
-    if let Some(reason) = rejection {
-        insert_meal(
-            conn,
-            terminal,
-            event,
-            &facts,
-            "rejected",
-            Some(&reason),
-            now,
-        )
-        .await?;
-        return Ok(result(MealVerdict::Rejected, Some(reason)));
-    }
-    if insert_meal(conn, terminal, event, &facts, "accepted", None, now).await? {
-        return Ok(result(MealVerdict::Accepted, None));
-    }
-    // Refused by a uniqueness rule: either this event arrived meanwhile through a concurrent
-    // push (answer as stored), or the student already has the slot's billable meal.
-    if let Some(done) = stored_result(conn, event.event_id).await? {
-        return Ok(done);
-    }
-    if !insert_meal(
-        conn,
-        terminal,
-        event,
-        &facts,
-        "duplicate",
-        Some("already_ate"),
-        now,
-    )
-    .await?
-    {
-        if let Some(done) = stored_result(conn, event.event_id).await? {
-            return Ok(done);
-        }
-    }
-    Ok(result(MealVerdict::Duplicate, Some("already_ate".into())))
 }

@@ -8,6 +8,7 @@
 mod consent;
 mod eligibility;
 mod jobs;
+mod meal_push;
 mod records;
 mod reports;
 mod tabel;

@@ -1,22 +1,20 @@
 //! SQLite: canteen terminals — enrollment, tokens, roster pulls, meal slots, meal pushes.
 
 use async_trait::async_trait;
-use shared::sync::{MealBatch, MealEvent, MealResult, MealSlot, MealVerdict};
-use shared::{Bin, VoucherId};
+use shared::sync::{MealBatch, MealResult, MealSlot};
+use shared::Bin;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{date, insert_audit, parse_date, parse_ts, ts, SqliteStore};
+use super::{insert_audit, parse_date, parse_ts, ts, SqliteStore};
 use crate::audit::AuditEntry;
 use crate::domain::School;
 use crate::store::{
     parse_stored, MealJudge, NewTerminal, RosterPage, RosterRow, StoreError, TerminalRecord,
-    TerminalStore, VoucherFacts,
+    TerminalStore,
 };
-
-type Conn = sqlx::SqliteConnection;
 
 const TERMINAL_COLUMNS: &str = "id, school_bin, name, enrolled_at, revoked_at, last_seen_at, \
      last_push_at, unsent_reported";
@@ -252,10 +250,9 @@ impl TerminalStore for SqliteStore {
     ) -> Result<Vec<MealResult>, StoreError> {
         let slots = self.meal_slots(terminal.school).await?;
         let mut tx = self.write().await?;
-        let mut results = Vec::with_capacity(batch.events.len());
-        for event in &batch.events {
-            results.push(record_one(&mut tx, terminal, event, now, &slots, judge).await?);
-        }
+        let results =
+            super::meal_push::record_batch(&mut tx, terminal, &batch.events, now, &slots, judge)
+                .await?;
         sqlx::query("UPDATE terminals SET last_push_at = ?, last_seen_at = ?, unsent_reported = ? WHERE id = ?")
             .bind(ts(now))
             .bind(ts(now))
@@ -266,149 +263,4 @@ impl TerminalStore for SqliteStore {
         tx.commit().await?;
         Ok(results)
     }
-}
-
-async fn stored_result(conn: &mut Conn, event: Uuid) -> Result<Option<MealResult>, StoreError> {
-    let row = sqlx::query("SELECT status, reason FROM meals WHERE event_id = ?")
-        .bind(event.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| {
-        let status: String = r.try_get("status")?;
-        let status = match status.as_str() {
-            "accepted" => MealVerdict::Accepted,
-            "duplicate" => MealVerdict::Duplicate,
-            _ => MealVerdict::Rejected,
-        };
-        Ok(MealResult {
-            event_id: event,
-            status,
-            reason: r.try_get("reason")?,
-        })
-    })
-    .transpose()
-}
-
-async fn voucher_facts(conn: &mut Conn, id: VoucherId) -> Result<Option<VoucherFacts>, StoreError> {
-    let row = sqlx::query(
-        "SELECT school_bin, student_iin, state, activated_at, updated_at, valid_from, valid_until \
-         FROM vouchers WHERE id = ?",
-    )
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(VoucherFacts {
-            school: parse_stored("school BIN", r.try_get("school_bin")?)?,
-            student: parse_stored("student IIN", r.try_get("student_iin")?)?,
-            state: parse_stored("voucher state", r.try_get("state")?)?,
-            activated_at: opt_ts(&r, "activated_at")?,
-            updated_at: parse_ts(r.try_get("updated_at")?)?,
-            valid_from: parse_date(r.try_get("valid_from")?)?,
-            valid_until: parse_date(r.try_get("valid_until")?)?,
-        })
-    })
-    .transpose()
-}
-
-/// Inserts one meal with the given status; `false` when a uniqueness rule refused it.
-async fn insert_meal(
-    conn: &mut Conn,
-    terminal: &TerminalRecord,
-    event: &MealEvent,
-    facts: &VoucherFacts,
-    status: &str,
-    reason: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    let method = match event.method {
-        shared::sync::Method::Qr => "qr",
-        shared::sync::Method::Card => "card",
-    };
-    let inserted = sqlx::query(
-        "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, terminal_id, service_day, \
-         slot, served_at, method, status, reason, received_at, pass_nonce) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(event.event_id.to_string())
-    .bind(event.voucher_id.to_string())
-    .bind(facts.student.expose())
-    .bind(terminal.school.to_string())
-    .bind(terminal.id.to_string())
-    .bind(date(event.service_day))
-    .bind(&event.slot)
-    .bind(ts(event.served_at))
-    .bind(method)
-    .bind(status)
-    .bind(reason)
-    .bind(ts(now))
-    .bind(&event.pass_nonce)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
-}
-
-async fn record_one(
-    conn: &mut Conn,
-    terminal: &TerminalRecord,
-    event: &MealEvent,
-    now: OffsetDateTime,
-    slots: &[MealSlot],
-    judge: MealJudge<'_>,
-) -> Result<MealResult, StoreError> {
-    if let Some(done) = stored_result(conn, event.event_id).await? {
-        return Ok(done);
-    }
-    let facts = voucher_facts(conn, event.voucher_id).await?;
-    let rejection = judge(event, facts.as_ref(), slots);
-    let result = |status, reason: Option<String>| MealResult {
-        event_id: event.event_id,
-        status,
-        reason,
-    };
-    let Some(facts) = facts else {
-        // No voucher row to attach it to: answered, not stored (a replay gets the same answer).
-        return Ok(result(
-            MealVerdict::Rejected,
-            rejection.or_else(|| Some("unknown_voucher".into())),
-        ));
-    };
-    if let Some(reason) = rejection {
-        insert_meal(
-            conn,
-            terminal,
-            event,
-            &facts,
-            "rejected",
-            Some(&reason),
-            now,
-        )
-        .await?;
-        return Ok(result(MealVerdict::Rejected, Some(reason)));
-    }
-    if insert_meal(conn, terminal, event, &facts, "accepted", None, now).await? {
-        return Ok(result(MealVerdict::Accepted, None));
-    }
-    // Refused by a uniqueness rule: either this event arrived meanwhile through a concurrent
-    // push (answer as stored), or the student already has the slot's billable meal.
-    if let Some(done) = stored_result(conn, event.event_id).await? {
-        return Ok(done);
-    }
-    if !insert_meal(
-        conn,
-        terminal,
-        event,
-        &facts,
-        "duplicate",
-        Some("already_ate"),
-        now,
-    )
-    .await?
-    {
-        if let Some(done) = stored_result(conn, event.event_id).await? {
-            return Ok(done);
-        }
-    }
-    Ok(result(MealVerdict::Duplicate, Some("already_ate".into())))
 }
