@@ -3,4 +3,5 @@
 
 pub mod keys;
 pub mod mint;
+pub mod qr;
 pub mod render;

@@ -14,6 +14,8 @@ use qrcode::bits::Bits;
 use qrcode::types::QrError;
 use qrcode::{Color, EcLevel, QrCode, Version};
 
+use super::qr::{self, QrMatrix};
+
 /// Error correction level of every rendered code (recovers ~15% damage).
 pub const EC_LEVEL: EcLevel = EcLevel::M;
 /// Light border around the code, in modules (the minimum the QR standard requires).
@@ -38,12 +40,12 @@ pub enum RenderError {
 
 /// The QR code of `text`: alphanumeric mode when the text allows it, error correction M,
 /// smallest version that fits.
-pub fn qr_code(text: &str) -> Result<QrCode, RenderError> {
+pub fn qr_code(text: &str) -> Result<QrMatrix, RenderError> {
     let data = text.as_bytes();
     let code = if data.iter().copied().all(is_alphanumeric) {
         alphanumeric_code(data)
     } else {
-        QrCode::with_error_correction_level(data, EC_LEVEL)
+        QrCode::with_error_correction_level(data, EC_LEVEL).map(|c| QrMatrix::from(&c))
     };
     code.map_err(|e| match e {
         QrError::DataTooLong => RenderError::TooLong { len: data.len() },
@@ -73,14 +75,14 @@ fn is_alphanumeric(b: u8) -> bool {
 
 /// Forces a single alphanumeric segment (the encoder's automatic segmentation would get the
 /// same for a pass, but this way the mode is a decision, not a coincidence).
-fn alphanumeric_code(data: &[u8]) -> Result<QrCode, QrError> {
+fn alphanumeric_code(data: &[u8]) -> Result<QrMatrix, QrError> {
     for v in 1..=40 {
         let mut bits = Bits::new(Version::Normal(v));
         let fitted = bits
             .push_alphanumeric_data(data)
             .and_then(|()| bits.push_terminator(EC_LEVEL));
         match fitted {
-            Ok(()) => return QrCode::with_bits(bits, EC_LEVEL),
+            Ok(()) => return qr::from_bits(bits, EC_LEVEL),
             Err(QrError::DataTooLong) => continue,
             Err(other) => return Err(other),
         }
@@ -89,36 +91,27 @@ fn alphanumeric_code(data: &[u8]) -> Result<QrCode, QrError> {
 }
 
 /// Side of the code in modules, quiet zone included.
-fn side_modules(code: &QrCode) -> u32 {
+fn side_modules(code: &QrMatrix) -> u32 {
     // A QR code is at most 177 modules wide: the cast is lossless.
     code.width() as u32 + 2 * QUIET_ZONE
 }
 
 /// Dark-module lookup in quiet-zone coordinates: anything outside the code is light.
-struct Modules {
-    colors: Vec<Color>,
-    width: usize,
-}
+struct Modules<'a>(&'a QrMatrix);
 
-impl Modules {
-    fn of(code: &QrCode) -> Self {
-        Modules {
-            colors: code.to_colors(),
-            width: code.width(),
-        }
+impl Modules<'_> {
+    fn of(code: &QrMatrix) -> Modules<'_> {
+        Modules(code)
     }
 
     fn is_dark(&self, x: u32, y: u32) -> bool {
         let q = QUIET_ZONE as usize;
         let (x, y) = (x as usize, y as usize);
-        if x < q || y < q || x - q >= self.width || y - q >= self.width {
-            return false;
-        }
-        self.colors.get((y - q) * self.width + (x - q)) == Some(&Color::Dark)
+        x >= q && y >= q && self.0.is_dark(x - q, y - q)
     }
 }
 
-fn png_of(code: &QrCode, module_px: u32) -> Result<Vec<u8>, RenderError> {
+fn png_of(code: &QrMatrix, module_px: u32) -> Result<Vec<u8>, RenderError> {
     let modules = side_modules(code);
     let max = (MAX_IMAGE_PX / modules).max(1);
     if module_px == 0 || module_px > max {
@@ -164,13 +157,16 @@ fn png_of(code: &QrCode, module_px: u32) -> Result<Vec<u8>, RenderError> {
     encoder.set_depth(png::BitDepth::One);
     // Row filters do not help sub-byte images; plain deflate of the repeated rows does.
     encoder.set_filter(png::Filter::NoFilter);
+    // fdeflate: several times faster than the default zlib level on these long runs of
+    // identical bytes, at nearly the same size.
+    encoder.set_compression(png::Compression::Fast);
     let mut writer = encoder.write_header()?;
     writer.write_image_data(&pixels)?;
     writer.finish()?;
     Ok(out)
 }
 
-fn svg_of(code: &QrCode) -> String {
+fn svg_of(code: &QrMatrix) -> String {
     let modules = side_modules(code);
     let px = modules * DEFAULT_MODULE_PX;
     let grid = Modules::of(code);
