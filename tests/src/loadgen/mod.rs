@@ -38,6 +38,8 @@ pub enum Scenario {
     MintPng,
     /// Terminals pushing meal batches and pulling rosters.
     Sync,
+    /// Full roster pulls, one at a time, nothing else running.
+    Roster,
     /// Minting (JSON and PNG), syncing and табель downloads at once.
     Mixed,
 }
@@ -63,7 +65,7 @@ pub struct Options {
     #[arg(long)]
     pub pin: bool,
     /// Scenarios to run, in order.
-    #[arg(long, value_enum, num_args = 1.., default_values = ["mint", "mint-png", "sync", "mixed"])]
+    #[arg(long, value_enum, num_args = 1.., default_values = ["roster", "mint", "mint-png", "sync", "mixed"])]
     pub scenario: Vec<Scenario>,
     #[arg(long, default_value_t = 10)]
     pub schools: usize,
@@ -297,6 +299,7 @@ async fn run_scenario(
             MintMix { png_every: 1 },
         ),
         Scenario::Sync => scenarios::spawn_sync(&mut set, &run, world, opts.batch),
+        Scenario::Roster => scenarios::spawn_roster(&mut set, &run, world),
         Scenario::Mixed => {
             scenarios::spawn_mint(
                 &mut set,

@@ -255,6 +255,30 @@ fn count_verdicts(run: &Run, body: &[u8]) {
     }
 }
 
+/// Full roster pulls one after another, nothing else running: what a terminal enrolled
+/// at a big school waits for on its first start.
+pub fn spawn_roster(set: &mut JoinSet<()>, run: &Arc<Run>, world: &World) {
+    let tokens: Vec<String> = world
+        .schools
+        .iter()
+        .filter_map(|s| s.terminals.first().map(|t| t.token.clone()))
+        .collect();
+    let run = run.clone();
+    set.spawn(async move {
+        let mut i = 0usize;
+        while run.going() && !tokens.is_empty() {
+            let token = &tokens[i % tokens.len()];
+            i += 1;
+            let path = "/v1/terminals/sync?cursor=0";
+            match run.api.timed(Method::GET, path, Some(token), None, None).await {
+                Ok(t) if t.status.is_success() => run.record(Kind::RosterFull, t.latency, Ok(1)),
+                Ok(t) => run.record(Kind::RosterFull, t.latency, Err(t.status.as_u16())),
+                Err(_) => run.record(Kind::RosterFull, Duration::ZERO, Err(0)),
+            }
+        }
+    });
+}
+
 /// School staff downloading this month's табель, JSON mostly, every fifth as XLSX.
 pub fn spawn_tabel(set: &mut JoinSet<()>, run: &Arc<Run>, world: &World, workers: usize) {
     let staff: Arc<Vec<(String, String)>> = Arc::new(

@@ -12,7 +12,7 @@
 
 use qrcode::bits::Bits;
 use qrcode::types::QrError;
-use qrcode::{Color, EcLevel, QrCode, Version};
+use qrcode::{EcLevel, QrCode, Version};
 
 use super::qr::{self, QrMatrix};
 

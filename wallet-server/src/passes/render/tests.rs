@@ -6,6 +6,7 @@ use shared::pass::{self, KeySet, PassClaims, PassSigner};
 use time::{Duration, OffsetDateTime};
 
 use super::*;
+use qrcode::Color;
 
 /// A freshly minted real pass, the key set that trusts its signer, and an instant inside
 /// its validity window.
