@@ -657,12 +657,20 @@ async fn bodies_over_the_limit_are_refused_with_413() {
     let small_list = json!({"school": {"bin": "x", "name": "x".repeat(2048)}, "programme": "school_meals",
         "period": "2026-11", "students": []});
     let answer = server
-        .post_json("/v1/integration/eligibility-lists", Some(&integration), &small_list)
+        .post_json(
+            "/v1/integration/eligibility-lists",
+            Some(&integration),
+            &small_list,
+        )
         .await;
     assert_ne!(answer.status, 413, "a 2 KB list is within the list limit");
     let huge_list = json!({"school": {"bin": "x", "name": "x".repeat(17 << 20)}});
     server
-        .post_json("/v1/integration/eligibility-lists", Some(&integration), &huge_list)
+        .post_json(
+            "/v1/integration/eligibility-lists",
+            Some(&integration),
+            &huge_list,
+        )
         .await
         .assert_error(413, "payload_too_large");
     // A body under the limit still works, and nothing moved.

@@ -13,6 +13,7 @@ pub mod scenarios;
 pub mod seed;
 pub mod server;
 pub mod stats;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -92,6 +93,16 @@ pub struct Options {
     /// Extra arguments for the started server, e.g. `--server-arg=--pass-mint-limit=100`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     pub server_args: Vec<String>,
+    /// Also measure this `canteen-terminal` binary's memory with a big roster and a month
+    /// of unsent meals.
+    #[arg(long)]
+    pub terminal: Option<PathBuf>,
+    /// Roster size for the terminal footprint.
+    #[arg(long, default_value_t = 5000)]
+    pub terminal_students: usize,
+    /// Days of unsent meals (one per student per day) for the terminal footprint.
+    #[arg(long, default_value_t = 30)]
+    pub terminal_days: u32,
     /// Where to write the JSON result.
     #[arg(long, default_value = "target/loadgen/result.json")]
     pub out: PathBuf,
@@ -117,6 +128,7 @@ struct Report {
     baselines: Baselines,
     scenarios: Vec<ScenarioResult>,
     ratios: BTreeMap<String, f64>,
+    terminal: Option<terminal::Footprint>,
 }
 
 #[derive(Serialize, Default)]
@@ -191,6 +203,26 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         }
         results.push(result);
     }
+    let footprint = match &opts.terminal {
+        Some(bin) => {
+            let f = terminal::footprint(
+                &api,
+                &url,
+                bin,
+                opts.schools * opts.students,
+                opts.terminal_students,
+                opts.terminal_days,
+            )
+            .await
+            .context("terminal footprint")?;
+            println!(
+                "\nterminal: roster {}, unsent {}: idle peak RSS {:.1} MB, pushing peak RSS {:.1} MB ({:.1} s to push all)",
+                f.roster, f.unsent_meals, f.idle_peak_rss_mb, f.push_peak_rss_mb, f.push_seconds
+            );
+            Some(f)
+        }
+        None => None,
+    };
     let ratios = ratios(&baselines, &results);
     for (k, v) in &ratios {
         println!("  ratio {k}: {v:.3}");
@@ -206,6 +238,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         baselines,
         scenarios: results,
         ratios,
+        terminal: footprint,
     };
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

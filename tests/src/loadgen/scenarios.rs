@@ -270,7 +270,11 @@ pub fn spawn_roster(set: &mut JoinSet<()>, run: &Arc<Run>, world: &World) {
             let token = &tokens[i % tokens.len()];
             i += 1;
             let path = "/v1/terminals/sync?cursor=0";
-            match run.api.timed(Method::GET, path, Some(token), None, None).await {
+            match run
+                .api
+                .timed(Method::GET, path, Some(token), None, None)
+                .await
+            {
                 Ok(t) if t.status.is_success() => run.record(Kind::RosterFull, t.latency, Ok(1)),
                 Ok(t) => run.record(Kind::RosterFull, t.latency, Err(t.status.as_u16())),
                 Err(_) => run.record(Kind::RosterFull, Duration::ZERO, Err(0)),

@@ -155,7 +155,7 @@ where
 }
 
 /// Token, voucher lookup and activation for one parent.
-async fn activate(api: Api, parent: Iin) -> anyhow::Result<Student> {
+pub(super) async fn activate(api: Api, parent: Iin) -> anyhow::Result<Student> {
     let token = api.token(&parent.expose(), "parent", None).await?;
     let listed = api
         .call(Method::GET, "/v1/wallet/vouchers", Some(&token), None)
