@@ -82,7 +82,7 @@ pub struct Options {
     #[arg(long, default_value_t = 20)]
     pub duration: u64,
     /// Concurrent parents minting.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
     /// Meal events per push.
     #[arg(long, default_value_t = 500)]
