@@ -28,8 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The public keys passes are verified with (current and recently rotated ones).
 #[derive(Serialize, ToSchema)]
 pub struct PassKeys {
-    /// `{kid, public_key}`: Ed25519 public keys, hex.
-    #[schema(value_type = Vec<Object>)]
+    /// Ed25519 public keys, hex, with their key ids.
     pub keys: Vec<shared::pass::PublicKey>,
     /// The key new passes are signed with.
     pub current: String,
@@ -99,7 +98,7 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
 
 /// Mint a pass for an activated voucher: PNG (`image/png`), SVG (`image/svg+xml`) or JSON.
 #[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/passes", tag = "wallet",
-    params(("id" = String, Path, description = "Voucher id")),
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The pass", content(
