@@ -114,7 +114,11 @@ fn security_schemes(operation: &Operation) -> Vec<String> {
         .iter()
         .flatten()
         .filter_map(|requirement| serde_json::to_value(requirement).ok())
-        .filter_map(|value| value.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+        .filter_map(|value| {
+            value
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        })
         .flatten()
         .collect()
 }
@@ -151,7 +155,10 @@ mod tests {
     #[test]
     fn common_errors_are_documented_by_what_an_operation_takes() {
         let protected = OperationBuilder::new()
-            .security(Some(SecurityRequirement::new("bearer", Vec::<String>::new())))
+            .security(Some(SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )))
             .parameter(
                 ParameterBuilder::new()
                     .name("id")
@@ -177,9 +184,18 @@ mod tests {
             .response("200", ResponseBuilder::new().build())
             .build();
         let mut paths = Paths::new();
-        paths.add_path("/a/{id}", PathItem::new(utoipa::openapi::HttpMethod::Post, protected));
-        paths.add_path("/sync", PathItem::new(utoipa::openapi::HttpMethod::Get, device));
-        paths.add_path("/healthz", PathItem::new(utoipa::openapi::HttpMethod::Get, public));
+        paths.add_path(
+            "/a/{id}",
+            PathItem::new(utoipa::openapi::HttpMethod::Post, protected),
+        );
+        paths.add_path(
+            "/sync",
+            PathItem::new(utoipa::openapi::HttpMethod::Get, device),
+        );
+        paths.add_path(
+            "/healthz",
+            PathItem::new(utoipa::openapi::HttpMethod::Get, public),
+        );
         let mut doc = OpenApi::new(utoipa::openapi::Info::new("t", "1"), paths);
         add_common_responses(&mut doc);
 
@@ -203,6 +219,9 @@ mod tests {
         let RefOr::T(ok) = &sync.get.as_ref().expect("op").responses.responses["200"] else {
             panic!("inline")
         };
-        assert_eq!(ok.description, "OK", "an empty description gets the reason phrase");
+        assert_eq!(
+            ok.description, "OK",
+            "an empty description gets the reason phrase"
+        );
     }
 }

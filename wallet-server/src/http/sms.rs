@@ -35,7 +35,10 @@ pub struct InboundSms {
     #[schema(pattern = r"^[-+ ()]*([78][-+ ()]*)?7[-+ ()]*[04-7]([-+ ()]*[0-9]){8}[-+ ()]*$")]
     pub phone: String,
     /// At most 700 characters; no control characters but line breaks and tabs.
-    #[schema(max_length = 700, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
+    #[schema(
+        max_length = 700,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub text: String,
 }
 

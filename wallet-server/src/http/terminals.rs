@@ -97,7 +97,10 @@ fn check_batch(batch: &MealBatch) -> Result<(), ApiError> {
     }
     // The count is kept as a 64-bit signed integer (and documented so); a larger one is
     // not a count a terminal can have, and is refused rather than silently dropped.
-    if batch.unsent_after.is_some_and(|n| i64::try_from(n).is_err()) {
+    if batch
+        .unsent_after
+        .is_some_and(|n| i64::try_from(n).is_err())
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
