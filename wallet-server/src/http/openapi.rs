@@ -139,10 +139,11 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
 
 #[cfg(test)]
 mod tests {
+    use utoipa::openapi::path::{HttpMethod, PathsBuilder};
     use utoipa::openapi::path::{OperationBuilder, ParameterBuilder};
     use utoipa::openapi::request_body::RequestBodyBuilder;
     use utoipa::openapi::security::SecurityRequirement;
-    use utoipa::openapi::{PathItem, Paths};
+    use utoipa::openapi::PathItem;
 
     use super::*;
 
@@ -155,10 +156,7 @@ mod tests {
     #[test]
     fn common_errors_are_documented_by_what_an_operation_takes() {
         let protected = OperationBuilder::new()
-            .security(Some(SecurityRequirement::new(
-                "bearer",
-                Vec::<String>::new(),
-            )))
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
             .parameter(
                 ParameterBuilder::new()
                     .name("id")
@@ -169,10 +167,10 @@ mod tests {
             .response("404", ResponseBuilder::new().description("mine").build())
             .build();
         let device = OperationBuilder::new()
-            .security(Some(SecurityRequirement::new(
+            .security(SecurityRequirement::new(
                 "device_token",
                 Vec::<String>::new(),
-            )))
+            ))
             .parameter(
                 ParameterBuilder::new()
                     .name("cursor")
@@ -183,19 +181,11 @@ mod tests {
         let public = OperationBuilder::new()
             .response("200", ResponseBuilder::new().build())
             .build();
-        let mut paths = Paths::new();
-        paths.add_path(
-            "/a/{id}",
-            PathItem::new(utoipa::openapi::HttpMethod::Post, protected),
-        );
-        paths.add_path(
-            "/sync",
-            PathItem::new(utoipa::openapi::HttpMethod::Get, device),
-        );
-        paths.add_path(
-            "/healthz",
-            PathItem::new(utoipa::openapi::HttpMethod::Get, public),
-        );
+        let paths = PathsBuilder::new()
+            .path("/a/{id}", PathItem::new(HttpMethod::Post, protected))
+            .path("/sync", PathItem::new(HttpMethod::Get, device))
+            .path("/healthz", PathItem::new(HttpMethod::Get, public))
+            .build();
         let mut doc = OpenApi::new(utoipa::openapi::Info::new("t", "1"), paths);
         add_common_responses(&mut doc);
 
