@@ -158,7 +158,7 @@ pub struct MealEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MealBatch {
-    /// At most [`MAX_BATCH`] (1000) events.
+    /// At most 1000 events (`MAX_BATCH`).
     #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub events: Vec<MealEvent>,
     /// Meals still waiting on the terminal after this batch (for the school console).

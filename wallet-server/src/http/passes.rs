@@ -104,11 +104,15 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
         (status = 200, description = "The pass", content(
             (PassJson = "application/json"),
             (Vec<u8> = "image/png"),
-            (String = "image/svg+xml"))),
+            (String = "image/svg+xml")),
+            headers(
+                ("cache-control" = String, description = "`no-store`: a pass is never cached"),
+                ("pass-valid-until" = String, description = "End of the pass' validity (RFC 3339)"))),
         (status = 404, body = ErrorBody),
         (status = 406, description = "No acceptable format", body = ErrorBody),
         (status = 409, description = "voucher_not_activated, voucher_expired, voucher_revoked", body = ErrorBody),
-        (status = 429, description = "Too many passes for this voucher; see Retry-After", body = ErrorBody)))]
+        (status = 429, description = "Too many passes for this voucher; see Retry-After", body = ErrorBody,
+            headers(("retry-after" = String, description = "Seconds until the next pass may be minted")))))]
 pub(super) async fn mint_pass(
     State(state): State<AppState>,
     parent: Parent,

@@ -110,7 +110,8 @@ async fn respond(tabel: crate::tabel::Tabel, format: Format) -> Result<Response,
     responses((status = 200, description = "The табель", content(
             (Object = "application/json"), (String = "text/csv"),
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "application/pdf"))),
+            (Vec<u8> = "application/pdf")),
+            headers(("content-disposition" = String, description = "`attachment; filename=\"tabel-BIN-YYYY-MM.EXT\"`"))),
         (status = 400, description = "invalid_month or unknown_format", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, description = "month_in_future", body = ErrorBody)))]
