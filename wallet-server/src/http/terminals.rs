@@ -86,6 +86,17 @@ async fn enroll(
     }))
 }
 
+/// Cursors count up from 0; a negative one was never handed out (and is documented so).
+fn check_cursor(cursor: i64) -> Result<(), ApiError> {
+    if cursor < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "cursor is 0 or a cursor from an earlier pull",
+        ));
+    }
+    Ok(())
+}
+
 /// What a batch must be before any of it is recorded.
 fn check_batch(batch: &MealBatch) -> Result<(), ApiError> {
     if batch.events.len() > MAX_BATCH {
@@ -145,12 +156,7 @@ async fn sync(
     query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<ApiJson<SyncResponse>, ApiError> {
     let Query(query) = query?;
-    if query.cursor < 0 {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "cursor is 0 or a cursor from an earlier pull",
-        ));
-    }
+    check_cursor(query.cursor)?;
     let school = caller.terminal.school;
     let now = state.clock.now();
     state.store.touch_terminal(caller.terminal.id, now).await?;
@@ -221,7 +227,16 @@ async fn push_meals(
 mod tests {
     use shared::sync::MealBatch;
 
-    use super::check_batch;
+    use super::{check_batch, check_cursor};
+
+    #[test]
+    fn a_negative_cursor_is_refused() {
+        assert!(check_cursor(0).is_ok());
+        assert!(check_cursor(42).is_ok());
+        let refused = check_cursor(-1).expect_err("negative");
+        assert_eq!(refused.status, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(refused.code, "invalid_query");
+    }
 
     #[test]
     fn an_impossible_unsent_count_is_refused_not_dropped() {
