@@ -135,6 +135,7 @@ pub enum KeyError {
 }
 
 /// An Ed25519 public key with its key id, as terminals receive it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicKey {
     pub kid: String,

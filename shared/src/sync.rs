@@ -20,8 +20,11 @@ use crate::voucher::VoucherId;
 
 /// Most meal events accepted in one push.
 pub const MAX_BATCH: usize = 1000;
+// `MealBatch::events` documents this bound as `max_items = 1000` (a literal there).
+const _: () = assert!(MAX_BATCH == 1000);
 
 /// Enrollment of a new terminal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
@@ -33,6 +36,7 @@ pub struct EnrollRequest {
 }
 
 /// What an enrolled terminal receives, once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollResponse {
     pub terminal_id: Uuid,
@@ -42,21 +46,26 @@ pub struct EnrollResponse {
 }
 
 /// The school a terminal serves.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchoolInfo {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[0-9]{12}$"))]
     pub bin: Bin,
     pub name: String,
 }
 
 /// One roster change: a voucher of the school as the terminal must now know it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterEntry {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub voucher_id: VoucherId,
     /// Name as the canteen worker sees it on screen.
     pub student_name: String,
     pub class_label: String,
     /// The student's bound ID card, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = r"^[0-9A-F]{10}$"))]
     pub card_uid: Option<CardUid>,
     /// `true` while the voucher is activated and valid: the student may eat. `false` means
     /// remove (revoked, expired, or not yet activated).
@@ -66,6 +75,7 @@ pub struct RosterEntry {
 }
 
 /// A named meal slot with its hours (Astana time, minutes after midnight; `end` exclusive).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MealSlot {
     pub name: String,
@@ -95,6 +105,7 @@ pub fn slot_at(slots: &[MealSlot], minute_of_day: u16) -> Option<&MealSlot> {
 }
 
 /// Answer to a pull.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {
     pub school: SchoolInfo,
@@ -108,10 +119,12 @@ pub struct SyncResponse {
     pub keys: Vec<PublicKey>,
     pub slots: Vec<MealSlot>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub server_time: OffsetDateTime,
 }
 
 /// How the student was identified.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
@@ -120,16 +133,19 @@ pub enum Method {
 }
 
 /// A meal recorded on a terminal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MealEvent {
     /// Made on the terminal (UUIDv7); the idempotency key.
     pub event_id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub voucher_id: VoucherId,
     pub slot: String,
     pub service_day: Date,
     /// The terminal's time, corrected by its last known offset to the server.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub served_at: OffsetDateTime,
     pub method: Method,
     /// The pass nonce (hex) when a pass was scanned.
@@ -138,9 +154,12 @@ pub struct MealEvent {
 }
 
 /// A push of meals.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MealBatch {
+    /// At most 1000 events (`MAX_BATCH`).
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub events: Vec<MealEvent>,
     /// Meals still waiting on the terminal after this batch (for the school console).
     #[serde(default)]
@@ -148,6 +167,7 @@ pub struct MealBatch {
 }
 
 /// The server's verdict on one meal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MealVerdict {
@@ -161,6 +181,7 @@ pub enum MealVerdict {
 }
 
 /// The answer for one event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MealResult {
     pub event_id: Uuid,
@@ -170,6 +191,7 @@ pub struct MealResult {
 }
 
 /// The answer for a batch, one result per event, in order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MealBatchResult {
     pub results: Vec<MealResult>,

@@ -387,6 +387,34 @@ async fn ops_endpoints_answer_health_readiness_metrics_and_openapi() {
             paths.keys()
         );
     }
+    // Found by API fuzzing (.ci/fuzz): query parameters were documented as path
+    // parameters, and protected operations did not document their 401.
+    let outbox = &doc["paths"]["/v1/integration/outbox"]["get"];
+    assert_eq!(outbox["parameters"][0]["name"], "limit", "{outbox}");
+    assert_eq!(outbox["parameters"][0]["in"], "query", "{outbox}");
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            let responses = &op["responses"];
+            if op.get("security").is_some() {
+                assert_eq!(
+                    responses["401"]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} must document its 401"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.get(status).is_some(), "{method} {path}: {status}");
+                }
+            }
+        }
+    }
+    assert!(
+        doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+            .get("application/openmetrics-text")
+            .is_some(),
+        "/metrics documents what it answers"
+    );
 }
 
 /// What the demo users see; must not change after bad input.

@@ -25,16 +25,24 @@ use crate::vouchers::SchoolYear;
 pub struct ListRequest {
     pub school: SchoolIn,
     /// `school_meals`.
+    #[schema(pattern = "^school_meals$")]
     pub programme: String,
     /// `YYYY-MM`.
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub period: String,
+    /// At most 10,000 rows; a bad row is rejected on its own, not the whole list.
+    #[schema(max_items = 10_000)]
     pub students: Vec<StudentIn>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchoolIn {
+    /// 12 digits with a valid check digit.
+    #[schema(pattern = r"^[0-9]{12}$")]
     pub bin: String,
+    /// Not only spaces.
+    #[schema(pattern = r"\S")]
     pub name: String,
 }
 

@@ -8,6 +8,7 @@
 mod dev;
 mod integration;
 mod json;
+mod openapi;
 mod ops;
 mod passes;
 mod path;
@@ -99,7 +100,10 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
     if state.demo.is_some() {
         api = api.merge(dev::routes());
     }
-    api.split_for_parts()
+    let (router, mut doc) = api.split_for_parts();
+    // Errors every operation can answer (401/403/400/413/415/422/404), in one place.
+    openapi::add_common_responses(&mut doc);
+    (router, doc)
 }
 
 /// The whole application.

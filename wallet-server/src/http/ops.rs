@@ -56,7 +56,7 @@ async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, Api
 
 /// Prometheus metrics in text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, content_type = "text/plain", body = String)))]
+    responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

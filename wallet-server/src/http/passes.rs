@@ -28,8 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The public keys passes are verified with (current and recently rotated ones).
 #[derive(Serialize, ToSchema)]
 pub struct PassKeys {
-    /// `{kid, public_key}`: Ed25519 public keys, hex.
-    #[schema(value_type = Vec<Object>)]
+    /// Ed25519 public keys, hex, with their key ids.
     pub keys: Vec<shared::pass::PublicKey>,
     /// The key new passes are signed with.
     pub current: String,
@@ -99,17 +98,21 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
 
 /// Mint a pass for an activated voucher: PNG (`image/png`), SVG (`image/svg+xml`) or JSON.
 #[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/passes", tag = "wallet",
-    params(("id" = String, Path, description = "Voucher id")),
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The pass", content(
             (PassJson = "application/json"),
             (Vec<u8> = "image/png"),
-            (String = "image/svg+xml"))),
+            (String = "image/svg+xml")),
+            headers(
+                ("cache-control" = String, description = "`no-store`: a pass is never cached"),
+                ("pass-valid-until" = String, description = "End of the pass' validity (RFC 3339)"))),
         (status = 404, body = ErrorBody),
         (status = 406, description = "No acceptable format", body = ErrorBody),
         (status = 409, description = "voucher_not_activated, voucher_expired, voucher_revoked", body = ErrorBody),
-        (status = 429, description = "Too many passes for this voucher; see Retry-After", body = ErrorBody)))]
+        (status = 429, description = "Too many passes for this voucher; see Retry-After", body = ErrorBody,
+            headers(("retry-after" = String, description = "Seconds until the next pass may be minted")))))]
 pub(super) async fn mint_pass(
     State(state): State<AppState>,
     parent: Parent,

@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct PriceRequest {
     /// Price of one meal in tiyn (1/100 tenge).
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub price_tiyn: i64,
 }
 
@@ -40,7 +41,7 @@ pub struct Price {
 /// Set the price of one school meal for a school (applies to табели built from now on;
 /// approved months keep their frozen amounts).
 #[utoipa::path(put, path = "/v1/integration/schools/{bin}/meal-price", tag = "integration",
-    params(("bin" = String, Path, description = "The school's BIN")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     request_body = PriceRequest,
     security(("bearer" = [])),
     responses((status = 200, body = Price), (status = 404, body = ErrorBody),

@@ -18,9 +18,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// `YYYY-MM-DD` (Astana).
+    #[param(format = Date)]
     pub date: String,
 }
 

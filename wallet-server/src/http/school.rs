@@ -65,7 +65,7 @@ pub(super) fn staff_actor(staff: &SchoolStaff) -> Actor {
 /// Students of the school with their categories, voucher states and activation dates, by
 /// class then name.
 #[utoipa::path(get, path = "/v1/schools/{bin}/vouchers", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     security(("bearer" = [])),
     responses((status = 200, body = SchoolVouchers), (status = 404, body = ErrorBody)))]
 async fn school_vouchers(
@@ -118,8 +118,11 @@ async fn school_vouchers(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindCardRequest {
+    /// 12 digits (with a valid check digit).
+    #[schema(pattern = r"^[0-9]{12}$")]
     pub student_iin: String,
     /// 10 hex digits as the reader sends them (upper or lower case).
+    #[schema(pattern = r"^[0-9A-Fa-f]{10}$")]
     pub card_uid: String,
 }
 
@@ -140,7 +143,7 @@ fn unprocessable(code: &'static str, message: &str) -> ApiError {
 
 /// Bind an ID card to a student of this school. A card bound to another student is refused.
 #[utoipa::path(post, path = "/v1/schools/{bin}/cards", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     request_body = BindCardRequest,
     security(("bearer" = [])),
     responses((status = 200, body = CardBindingResult),

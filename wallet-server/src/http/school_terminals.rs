@@ -35,7 +35,7 @@ pub struct EnrollmentCodeCreated {
 
 /// Create a one-time enrollment code for a new canteen terminal of this school.
 #[utoipa::path(post, path = "/v1/schools/{bin}/terminals", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     security(("bearer" = [])),
     responses((status = 201, body = EnrollmentCodeCreated), (status = 404, body = ErrorBody)))]
 async fn create_enrollment_code(
@@ -95,7 +95,7 @@ pub struct Terminals {
 
 /// The school's terminals, with their last contact and unsent meals.
 #[utoipa::path(get, path = "/v1/schools/{bin}/terminals", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     security(("bearer" = [])),
     responses((status = 200, body = Terminals), (status = 404, body = ErrorBody)))]
 async fn list_terminals(
@@ -123,8 +123,8 @@ async fn list_terminals(
 
 /// Revoke a terminal: its device token stops working at once (401).
 #[utoipa::path(post, path = "/v1/schools/{bin}/terminals/{id}/revoke", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN"),
-        ("id" = String, Path, description = "Terminal id")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"),
+        ("id" = String, Path, format = Uuid, description = "Terminal id")),
     security(("bearer" = [])),
     responses((status = 204, description = "Revoked (or already revoked)"),
         (status = 404, body = ErrorBody)))]
@@ -153,16 +153,22 @@ async fn revoke_terminal(
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotView {
+    /// Up to 40 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 40, pattern = r"\S")]
     pub name: String,
     /// `HH:MM`, Astana time.
+    #[schema(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub start: String,
     /// `HH:MM`, Astana time, exclusive (`24:00` for the end of the day).
+    #[schema(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub end: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Slots {
+    /// At most 6, not overlapping, names unique.
+    #[schema(max_items = 6)]
     pub slots: Vec<SlotView>,
 }
 
@@ -172,7 +178,9 @@ fn hhmm(minute: u16) -> String {
 
 fn minute(text: &str) -> Option<u16> {
     let (h, m) = text.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
+    // Two ASCII digits each: `u16::from_str` alone would also take `+1`.
+    let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(h) || !two_digits(m) {
         return None;
     }
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
@@ -188,7 +196,8 @@ fn parse_slots(input: &[SlotView]) -> Result<Vec<MealSlot>, ApiError> {
         let (Some(start), Some(end)) = (minute(&s.start), minute(&s.end)) else {
             return Err(bad("times are HH:MM, 00:00 to 24:00"));
         };
-        if name.is_empty() || name.len() > 40 || start >= end {
+        // Characters, not bytes: a Cyrillic name of 40 letters is fine.
+        if name.is_empty() || name.chars().count() > 40 || start >= end {
             return Err(bad(
                 "each slot needs a short name and a start before its end",
             ));
@@ -229,7 +238,7 @@ fn slots_view(slots: &[MealSlot]) -> Slots {
 
 /// The school's meal slots (one whole-day slot unless configured).
 #[utoipa::path(get, path = "/v1/schools/{bin}/meal-slots", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     security(("bearer" = [])),
     responses((status = 200, body = Slots), (status = 404, body = ErrorBody)))]
 async fn get_meal_slots(
@@ -245,7 +254,7 @@ async fn get_meal_slots(
 /// Set the school's meal slots (e.g. breakfast 08:00–10:00, lunch 12:00–14:00); a scan
 /// outside every slot is denied as `outside_hours`. An empty list restores the whole day.
 #[utoipa::path(put, path = "/v1/schools/{bin}/meal-slots", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     request_body = Slots,
     security(("bearer" = [])),
     responses((status = 200, body = Slots), (status = 404, body = ErrorBody),
@@ -285,6 +294,8 @@ mod tests {
         assert_eq!(ok[0].name, "breakfast");
         assert_eq!((ok[1].start_minute, ok[1].end_minute), (720, 840));
         assert!(parse_slots(&[slot("day", "00:00", "24:00")]).is_ok());
+        // 40 Cyrillic letters are 80 bytes: still a short name.
+        assert!(parse_slots(&[slot(&"б".repeat(40), "08:00", "09:00")]).is_ok());
         for bad in [
             vec![slot("a", "10:00", "09:00")],
             vec![slot("a", "08:00", "10:00"), slot("b", "09:30", "11:00")],
@@ -292,6 +303,8 @@ mod tests {
             vec![slot("a", "8:00", "09:00")],
             vec![slot("a", "24:30", "25:00")],
             vec![slot(" ", "08:00", "09:00")],
+            vec![slot("a", "+8:00", "09:00")],
+            vec![slot(&"б".repeat(41), "08:00", "09:00")],
         ] {
             assert!(parse_slots(&bad).is_err());
         }

@@ -31,8 +31,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboundSms {
-    /// The sender: `+7 701 …`, `8701…` or `7701…`.
+    /// The sender: `+7 701 …`, `8701…` or `7701…` (a Kazakh mobile number).
+    #[schema(pattern = r"^[-+ ()]*([78][-+ ()]*)?7[-+ ()]*[04-7]([-+ ()]*[0-9]){8}[-+ ()]*$")]
     pub phone: String,
+    /// At most 700 characters; no control characters but line breaks and tabs.
+    #[schema(
+        max_length = 700,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub text: String,
 }
 
@@ -122,9 +128,11 @@ async fn inbound(
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// At most this many, newest first (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -24,13 +24,27 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TabelQuery {
     /// `YYYY-MM`.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
     /// `json` (default), `csv`, `xlsx` or `pdf`.
     #[serde(default)]
+    #[param(value_type = Option<TabelFormat>)]
     pub format: Option<String>,
+}
+
+/// The formats a табель comes in (documentation of `format`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TabelFormat {
+    Json,
+    Csv,
+    Xlsx,
+    Pdf,
 }
 
 impl From<TabelError> for ApiError {
@@ -91,12 +105,13 @@ async fn respond(tabel: crate::tabel::Tabel, format: Format) -> Result<Response,
 
 /// The табель of a month in JSON, CSV, XLSX or PDF; an approved month is the frozen one.
 #[utoipa::path(get, path = "/v1/schools/{bin}/tabel", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN"), TabelQuery),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"), TabelQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "The табель", content(
             (Object = "application/json"), (String = "text/csv"),
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "application/pdf"))),
+            (Vec<u8> = "application/pdf")),
+            headers(("content-disposition" = String, description = "`attachment; filename=\"tabel-BIN-YYYY-MM.EXT\"`"))),
         (status = 400, description = "invalid_month or unknown_format", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, description = "month_in_future", body = ErrorBody)))]
@@ -123,8 +138,8 @@ async fn get_tabel(
 
 /// The director approves a finished month: the табель is frozen with a content hash.
 #[utoipa::path(post, path = "/v1/schools/{bin}/tabel/{month}/approve", tag = "school",
-    params(("bin" = String, Path, description = "The school's BIN"),
-        ("month" = String, Path, description = "YYYY-MM")),
+    params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"),
+        ("month" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")),
     security(("bearer" = [])),
     responses((status = 200, description = "The frozen табель (JSON) with its approval stamp", body = Object),
         (status = 403, description = "Only the director approves", body = ErrorBody),

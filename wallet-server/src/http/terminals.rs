@@ -31,8 +31,8 @@ const MAX_NAME_CHARS: usize = 100;
 
 /// Enroll a new terminal with a one-time code from school staff; returns its device token.
 #[utoipa::path(post, path = "/v1/terminals/enroll", tag = "terminal",
-    request_body(content = Object, description = "`{\"code\", \"name\"?}`"),
-    responses((status = 200, description = "`{\"terminal_id\", \"token\", \"school\": {\"bin\", \"name\"}}`", body = Object),
+    request_body = EnrollRequest,
+    responses((status = 200, body = EnrollResponse),
         (status = 404, description = "unknown code", body = ErrorBody),
         (status = 409, description = "code_used or code_expired", body = ErrorBody)))]
 async fn enroll(
@@ -86,11 +86,48 @@ async fn enroll(
     }))
 }
 
+/// Cursors count up from 0; a negative one was never handed out (and is documented so).
+fn check_cursor(cursor: i64) -> Result<(), ApiError> {
+    if cursor < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "cursor is 0 or a cursor from an earlier pull",
+        ));
+    }
+    Ok(())
+}
+
+/// What a batch must be before any of it is recorded.
+fn check_batch(batch: &MealBatch) -> Result<(), ApiError> {
+    if batch.events.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "batch_too_large",
+            format!("at most {MAX_BATCH} events per push"),
+        ));
+    }
+    // The count is kept as a 64-bit signed integer (and documented so); a larger one is
+    // not a count a terminal can have, and is refused rather than silently dropped.
+    if batch
+        .unsent_after
+        .is_some_and(|n| i64::try_from(n).is_err())
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("unsent_after is at most {}", i64::MAX),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SyncQuery {
     /// The cursor from the previous pull; 0 (or absent) for the whole roster.
     #[serde(default)]
+    #[param(minimum = 0)]
     pub cursor: i64,
 }
 
@@ -111,7 +148,7 @@ fn roster_entry(row: RosterRow, today: time::Date) -> RosterEntry {
 #[utoipa::path(get, path = "/v1/terminals/sync", tag = "terminal",
     params(SyncQuery),
     security(("device_token" = [])),
-    responses((status = 200, description = "`SyncResponse` (shared::sync)", body = Object),
+    responses((status = 200, body = SyncResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn sync(
     State(state): State<AppState>,
@@ -119,6 +156,7 @@ async fn sync(
     query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<ApiJson<SyncResponse>, ApiError> {
     let Query(query) = query?;
+    check_cursor(query.cursor)?;
     let school = caller.terminal.school;
     let now = state.clock.now();
     state.store.touch_terminal(caller.terminal.id, now).await?;
@@ -151,22 +189,16 @@ async fn sync(
 
 /// Push meals recorded on the terminal. One result per event; replaying changes nothing.
 #[utoipa::path(post, path = "/v1/terminals/meals", tag = "terminal",
-    request_body(content = Object, description = "`MealBatch` (shared::sync)"),
+    request_body = MealBatch,
     security(("device_token" = [])),
-    responses((status = 200, description = "`MealBatchResult` (shared::sync)", body = Object),
+    responses((status = 200, body = MealBatchResult),
         (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn push_meals(
     State(state): State<AppState>,
     caller: TerminalCaller,
     ApiJson(batch): ApiJson<MealBatch>,
 ) -> Result<ApiJson<MealBatchResult>, ApiError> {
-    if batch.events.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "batch_too_large",
-            format!("at most {MAX_BATCH} events per push"),
-        ));
-    }
+    check_batch(&batch)?;
     let now = state.clock.now();
     let school = caller.terminal.school;
     let judge = move |event: &shared::sync::MealEvent,
@@ -189,4 +221,33 @@ async fn push_meals(
         "meals pushed"
     );
     Ok(ApiJson(MealBatchResult { results }))
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::sync::MealBatch;
+
+    use super::{check_batch, check_cursor};
+
+    #[test]
+    fn a_negative_cursor_is_refused() {
+        assert!(check_cursor(0).is_ok());
+        assert!(check_cursor(42).is_ok());
+        let refused = check_cursor(-1).expect_err("negative");
+        assert_eq!(refused.status, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(refused.code, "invalid_query");
+    }
+
+    #[test]
+    fn an_impossible_unsent_count_is_refused_not_dropped() {
+        let batch = |unsent_after| MealBatch {
+            events: Vec::new(),
+            unsent_after,
+        };
+        assert!(check_batch(&batch(None)).is_ok());
+        assert!(check_batch(&batch(Some(i64::MAX as u64))).is_ok());
+        let refused = check_batch(&batch(Some(i64::MAX as u64 + 1))).expect_err("too large");
+        assert_eq!(refused.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.code, "invalid_body");
+    }
 }

@@ -109,7 +109,7 @@ async fn list_vouchers(
 
 /// Activate a voucher: `formed` → `activated`. Activating twice is harmless.
 #[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/activate", tag = "wallet",
-    params(("id" = String, Path, description = "Voucher id")),
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
     security(("bearer" = [])),
     responses((status = 200, body = WalletVoucher), (status = 404, body = ErrorBody),
         (status = 409, description = "voucher_expired or voucher_revoked", body = ErrorBody)))]
@@ -150,7 +150,7 @@ pub struct History {
 
 /// Meals recorded on this voucher, newest first.
 #[utoipa::path(get, path = "/v1/wallet/vouchers/{id}/history", tag = "wallet",
-    params(("id" = String, Path, description = "Voucher id")),
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
     security(("bearer" = [])),
     responses((status = 200, body = History), (status = 404, body = ErrorBody)))]
 async fn history(
@@ -189,9 +189,11 @@ async fn history(
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     /// 1 (bad) to 5 (excellent).
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
     /// Optional complaint, forwarded to e-Otinish.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub complaint: Option<String>,
 }
 
@@ -204,7 +206,7 @@ pub struct FeedbackAccepted {
 
 /// Rate the service (1–5) and optionally complain; complaints go to e-Otinish via the outbox.
 #[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/feedback", tag = "wallet",
-    params(("id" = String, Path, description = "Voucher id")),
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
     request_body = FeedbackRequest,
     security(("bearer" = [])),
     responses((status = 201, body = FeedbackAccepted), (status = 404, body = ErrorBody),
