@@ -5,6 +5,7 @@
 //! Each backend owns its SQL and its migrations (`migrations/<backend>/`), applied at open.
 
 mod consent_jobs;
+mod console;
 mod postgres;
 mod records;
 mod sqlite;
@@ -29,6 +30,7 @@ pub use records::{
 };
 
 pub use consent_jobs::*;
+pub use console::{ConsoleSession, ConsoleStore, DayMeal};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -327,6 +329,7 @@ pub trait Store:
     + JobStore
     + OutboxStore
     + ReportStore
+    + ConsoleStore
     + 'static
 {
 }
@@ -344,6 +347,7 @@ impl<T> Store for T where
         + JobStore
         + OutboxStore
         + ReportStore
+        + ConsoleStore
         + 'static
 {
 }
