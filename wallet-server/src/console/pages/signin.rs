@@ -133,7 +133,8 @@ pub async fn callback(
     tracing::info!(school = %session.school, role = %session.role, "console: staff signed in");
     let secure = state.console.secure_cookies;
     let max_age = state.console.session_ttl.whole_seconds();
-    let headers = [
+    // Two cookies: `AppendHeaders`, since a header array would keep only the last one.
+    let headers = axum::response::AppendHeaders([
         (
             axum::http::header::SET_COOKIE,
             set_cookie(SESSION_COOKIE, &id, "/console", max_age, secure),
@@ -142,7 +143,7 @@ pub async fn callback(
             axum::http::header::SET_COOKIE,
             set_cookie(AUTH_COOKIE, "", "/console/auth", 0, secure),
         ),
-    ];
+    ]);
     let home = format!("/console/schools/{}/today", session.school);
     Ok((headers, Redirect::to(&home)).into_response())
 }
