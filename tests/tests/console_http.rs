@@ -115,6 +115,9 @@ async fn sign_in_cookies_and_bad_input() {
     let page = staff.get(&students).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains(DANA) && !page.body.contains(TIMUR));
+    // An upper-grade pupil of the list without a voucher yet is listed, waiting for consent.
+    assert!(page.body.contains("Сапаров Нурлан"), "{}", page.body);
+    assert!(page.body.contains("ждёт согласия"));
     let csrf = page.csrf();
     let dana = voucher_of(&server, DANA).await;
 

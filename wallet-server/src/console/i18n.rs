@@ -69,6 +69,8 @@ texts! {
     Unbind => "Отвязать", "Ажырату";
     NoVoucher => "Нет ваучера", "Ваучер жоқ";
     NotNeeded => "не требуется", "қажет емес";
+    ConsentNotStarted => "ждёт согласия (SMS ещё не отправлено)", "келісім күтуде (SMS әлі жіберілмеген)";
+    WholeDay => "Весь день", "Күні бойы";
     Found => "Найдено", "Табылды";
     CardBound => "Карта привязана.", "Карта байланыстырылды.";
     CardUnchanged => "Эта карта уже привязана к этому ученику.", "Бұл карта осы оқушыға бұрыннан байланған.";
@@ -162,6 +164,15 @@ pub fn consent_state(state: ConsentState, lang: Language) -> &'static str {
         ConsentState::NoPhone => ("Нет номера телефона", "Телефон нөмірі жоқ"),
     };
     pick(lang, ru, kk)
+}
+
+/// A meal slot's name; the default whole-day slot `day` in words.
+pub fn slot(name: &str, lang: Language) -> String {
+    if name == "day" {
+        T::WholeDay.get(lang).to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 /// A category in words.

@@ -57,6 +57,9 @@ pub trait ConsoleStore: Send + Sync {
     /// Every meal (all statuses) of a school with this service day.
     async fn meals_of_school_day(&self, school: Bin, day: Date)
         -> Result<Vec<DayMeal>, StoreError>;
+    /// Students on the school's school-meals list of `period` (`YYYY-MM`), with or without
+    /// a voucher yet.
+    async fn listed_students(&self, school: Bin, period: &str) -> Result<Vec<Iin>, StoreError>;
     /// Unbinds the student's card (the student must be of `school`, else `NotFound`);
     /// returns the card that was bound, `None` if there was none (nothing changes then).
     async fn unbind_card(

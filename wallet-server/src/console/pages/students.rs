@@ -81,8 +81,19 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
             card: v.card,
         });
     }
-    // Students still waiting for (or refused) consent have no voucher yet.
-    for (iin, consent) in &consents {
+    // Students still waiting for (or refused) consent have no voucher yet; some of the
+    // month's list may not even have a conversation yet.
+    let mut waiting: Vec<Iin> = consents.keys().copied().collect();
+    for iin in state
+        .store
+        .listed_students(ctx.bin, &month.to_string())
+        .await?
+    {
+        if !consents.contains_key(&iin) {
+            waiting.push(iin);
+        }
+    }
+    for iin in &waiting {
         if best.contains_key(iin) {
             continue;
         }
@@ -99,7 +110,7 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
                 class: s.class_label,
                 category: s.category,
                 state: None,
-                consent: Some(*consent),
+                consent: consents.get(iin).copied(),
                 activated_at: None,
                 card: None,
             });
@@ -177,6 +188,7 @@ async fn render(
                 td { (voucher_state(r.state, lang)) }
                 td { @match r.consent {
                     Some((s, at)) => { (consent_state(s, lang)) br; small class="muted" { (ctx.t(T::LastSms)) " " (date(at.to_offset(shared::time::ASTANA).date())) } },
+                    None if r.voucher.is_none() => span class="muted" { (ctx.t(T::ConsentNotStarted)) },
                     None => span class="muted" { (ctx.t(T::NotNeeded)) },
                 } }
                 td { (r.activated_at.map(|a| date(a.to_offset(shared::time::ASTANA).date())).unwrap_or_default()) }

@@ -12,7 +12,7 @@ use shared::time::{month_of, YearMonth};
 
 use crate::app::AppState;
 use crate::console::error::ConsoleError;
-use crate::console::i18n::{meal_reason, T};
+use crate::console::i18n::{meal_reason, slot as slot_name, T};
 use crate::console::layout::{self, date, instant, tenge, Ctx, Flash, Nav};
 use crate::console::session::{ConsoleForm, Staff};
 use crate::store::MealStatus;
@@ -137,7 +137,7 @@ fn sheet(ctx: &Ctx, t: &Tabel, month: YearMonth, now: time::OffsetDateTime) -> M
                     th scope="col" { (ctx.t(T::Day)) } th scope="col" { (ctx.t(T::Slot)) } th scope="col" { (ctx.t(T::Received)) } } }
                 tbody { @for r in &adj.rows { tr {
                     th scope="row" { (r.student.full_name) } td { (r.student.class_label) }
-                    td { (date(r.service_day)) } td { (r.slot) } td { (instant(r.received_at)) }
+                    td { (date(r.service_day)) } td { (slot_name(&r.slot, ctx.lang())) } td { (instant(r.received_at)) }
                 } } }
             } }
         }
@@ -148,7 +148,7 @@ fn sheet(ctx: &Ctx, t: &Tabel, month: YearMonth, now: time::OffsetDateTime) -> M
                     th scope="col" { (ctx.t(T::Day)) } th scope="col" { (ctx.t(T::Slot)) } th scope="col" { (ctx.t(T::Reason)) } } }
                 tbody { @for e in &t.excluded { tr {
                     th scope="row" { (e.student.full_name) } td { (e.student.class_label) }
-                    td { (date(e.service_day)) } td { (e.slot) }
+                    td { (date(e.service_day)) } td { (slot_name(&e.slot, ctx.lang())) }
                     td { @if e.status == MealStatus::Duplicate { (meal_reason("duplicate", ctx.lang())) }
                          @else { (meal_reason(e.reason.as_deref().unwrap_or("rejected"), ctx.lang())) } }
                 } } }

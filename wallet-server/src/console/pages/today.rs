@@ -9,7 +9,7 @@ use maud::html;
 
 use crate::app::AppState;
 use crate::console::error::ConsoleError;
-use crate::console::i18n::{meal_reason, T};
+use crate::console::i18n::{meal_reason, slot as slot_name, T};
 use crate::console::layout::{self, date, instant, Ctx, Nav};
 use crate::console::session::Staff;
 use crate::store::MealStatus;
@@ -50,7 +50,7 @@ pub async fn page(
         h2 { (ctx.t(T::BySlot)) }
         div class="scroll" { table {
             thead { tr { th scope="col" { (ctx.t(T::Slot)) } th scope="col" class="num" { (ctx.t(T::Meals)) } } }
-            tbody { @for (slot, n) in &by_slot { tr { th scope="row" { (slot) } td class="num" { (n) } } } }
+            tbody { @for (slot, n) in &by_slot { tr { th scope="row" { (slot_name(slot, lang)) } td class="num" { (n) } } } }
         } }
         h2 { (ctx.t(T::NavTerminals)) }
         @if terminals.iter().all(|t| t.revoked_at.is_some()) {

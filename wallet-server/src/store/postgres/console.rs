@@ -123,6 +123,20 @@ impl ConsoleStore for PostgresStore {
             .collect()
     }
 
+    async fn listed_students(&self, school: Bin, period: &str) -> Result<Vec<Iin>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT student_iin FROM eligibility_entries \
+             WHERE school_bin = $1 AND programme = 'school_meals' AND period = $2",
+        )
+        .bind(school.to_string())
+        .bind(period)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|s| parse_stored("student IIN", s))
+            .collect()
+    }
+
     async fn unbind_card(
         &self,
         school: Bin,
