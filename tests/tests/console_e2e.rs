@@ -70,6 +70,13 @@ async fn sign_in(
     browser.css("nav.main").await;
 }
 
+/// Signs out and waits for the sign-in page that says so.
+async fn sign_out(browser: &Browser) {
+    browser.css("#sign-out").await.click().await;
+    browser.css("#sign-in").await;
+    assert!(browser.text().await.contains("Вы вышли"));
+}
+
 /// A terminal enrolled with the code shown on the page pushes three meals: one billable,
 /// its duplicate, and one on a voucher not yet activated.
 async fn terminal_pushes(server: &Server, code: &str) {
@@ -246,8 +253,7 @@ async fn staff_work_in_the_console_in_a_browser() {
         .await
         .contains("Соңғы 30 күндегі күнделікті есептер"));
     shot(&browser, "08-reports-kk.png").await;
-    browser.css("#sign-out").await.click().await;
-    assert!(browser.text().await.contains("Вы вышли"));
+    sign_out(&browser).await;
 
     // The director on the 1st of next month approves this month after confirming.
     let now = OffsetDateTime::now_utc().to_offset(ASTANA);
@@ -274,7 +280,7 @@ async fn staff_work_in_the_console_in_a_browser() {
         "{stamp}"
     );
     shot(&browser, "10-tabel-approved.png").await;
-    browser.css("#sign-out").await.click().await;
+    sign_out(&browser).await;
 
     // Another school's social pedagogue: its own pupils only; the first school's pages 404.
     sign_in(

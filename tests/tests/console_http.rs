@@ -227,6 +227,62 @@ async fn sign_in_cookies_and_bad_input() {
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("только директор"));
 
+    // Terminals: a code shown once, a terminal enrolls with it, the console revokes it
+    // (a forged token first: refused, the terminal keeps working).
+    let terminals = format!("/console/schools/{DEMO_SCHOOL_BIN}/terminals");
+    let created = staff.post(&terminals, &[("csrf", &csrf)]).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let code = created
+        .body
+        .split(r#"id="enrollment-code">"#)
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the code on the page")
+        .to_string();
+    let enrolled = server
+        .post_json(
+            "/v1/terminals/enroll",
+            None,
+            &json!({"code": code, "name": "Касса 2"}),
+        )
+        .await
+        .ok_json();
+    let device = enrolled["token"]
+        .as_str()
+        .expect("device token")
+        .to_string();
+    let listed = staff.get(&terminals).await;
+    let id = listed
+        .body
+        .split(r#"name="terminal" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("terminal id")
+        .to_string();
+    let revoke = format!("{terminals}/revoke");
+    let forged = staff
+        .post(&revoke, &[("csrf", "x"), ("terminal", &id)])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(
+        server
+            .get("/v1/terminals/sync?cursor=0", Some(&device))
+            .await
+            .status,
+        200
+    );
+    let revoked = staff
+        .post(&revoke, &[("csrf", &csrf), ("terminal", &id)])
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    assert_eq!(
+        server
+            .get("/v1/terminals/sync?cursor=0", Some(&device))
+            .await
+            .status,
+        401
+    );
+
     // Sign-out ends the session: the old cookie leads to sign-in.
     let out = staff.post("/console/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.status, 303);

@@ -8,7 +8,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::settings::OidcClient;
-use crate::auth::{Claims, JwtVerifier, SchoolStaff};
+use crate::auth::{Claims, JwtVerifier, Role, SchoolStaff};
 
 /// Why sign-in failed. Logged; the visitor sees a plain "sign-in failed" page.
 #[derive(Debug, thiserror::Error)]
@@ -132,12 +132,19 @@ struct TokenAnswer {
     id_token: String,
 }
 
+/// What the console reads from an id token (`aud` may be a string or a list there; the
+/// verifier has checked it already, so it is not read again).
 #[derive(Deserialize)]
 struct IdClaims {
-    #[serde(flatten)]
-    claims: Claims,
+    sub: String,
+    role: Role,
+    #[serde(default)]
+    school: Option<String>,
     #[serde(default)]
     nonce: Option<String>,
+    exp: i64,
+    #[serde(default)]
+    iat: i64,
 }
 
 /// Exchanges the code at the token endpoint and checks the id token; the staff member.
@@ -208,7 +215,16 @@ pub async fn finish(
     if !nonce_ok {
         return Err(OidcError::Nonce);
     }
-    SchoolStaff::from_claims(claims.claims).map_err(|e| OidcError::NotStaff(e.message))
+    let claims = Claims {
+        sub: claims.sub,
+        role: claims.role,
+        school: claims.school,
+        iss: client.issuer.clone(),
+        aud: client.client_id.clone(),
+        exp: claims.exp,
+        iat: claims.iat,
+    };
+    SchoolStaff::from_claims(claims).map_err(|e| OidcError::NotStaff(e.message))
 }
 
 /// `application/x-www-form-urlencoded` escaping of one value.
