@@ -156,15 +156,25 @@ async fn staff_work_in_the_console_in_a_browser() {
     let driver = Driver::start().await;
     let browser = driver.browser(1366, 768).await;
     let base = server.url(&format!("/console/schools/{DEMO_SCHOOL_BIN}"));
+    social_pedagogue_day(&browser, &server, &base).await;
+    director_approves(&browser, &server, &base).await;
+    other_school_sees_nothing(&browser, &server, &base).await;
+    browser.quit().await;
+    drop(driver);
+    server.stop();
+}
 
+/// The social pedagogue: sign-in, terminal code and meals, Today, a card, the табель and
+/// its PDF, reports, Kazakh, sign-out.
+async fn social_pedagogue_day(browser: &Browser, server: &Server, base: &str) {
     // Sign-in page, then the demo provider's page: social pedagogue of the demo school.
     browser.goto(&server.url("/console/")).await;
     browser.css("#sign-in").await;
     assert!(browser.url().await.ends_with("/console/login"));
-    shot(&browser, "01-sign-in.png").await;
+    shot(browser, "01-sign-in.png").await;
     sign_in(
-        &browser,
-        &server,
+        browser,
+        server,
         "social_pedagogue",
         DEMO_SCHOOL_BIN,
         Some("02-demo-sign-in.png"),
@@ -180,14 +190,14 @@ async fn staff_work_in_the_console_in_a_browser() {
     browser.css("#create-code").await.click().await;
     let code = browser.css("#enrollment-code").await.text().await;
     assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {code}");
-    terminal_pushes(&server, &code).await;
+    terminal_pushes(server, &code).await;
     browser.goto(&format!("{base}/terminals")).await;
     let terminals = browser.css("#terminals").await.text().await;
     assert!(
         terminals.contains("Столовая, касса 1") && terminals.contains('2'),
         "{terminals}"
     );
-    shot(&browser, "05-terminals.png").await;
+    shot(browser, "05-terminals.png").await;
 
     // Today: one meal served, one student fed, a duplicate and an inactive voucher refused.
     browser.goto(&format!("{base}/today")).await;
@@ -198,7 +208,7 @@ async fn staff_work_in_the_console_in_a_browser() {
         text.contains("Повторно в тот же приём пищи") && text.contains("Ваучер не действует"),
         "{text}"
     );
-    shot(&browser, "03-today.png").await;
+    shot(browser, "03-today.png").await;
 
     // Students: bind a card to Dana.
     browser.goto(&format!("{base}/students")).await;
@@ -216,16 +226,16 @@ async fn staff_work_in_the_console_in_a_browser() {
     browser.css(".flash.done").await;
     let row_text = browser.xpath(&row).await.text().await;
     assert!(row_text.contains("0102ABCDEF"), "{row_text}");
-    shot(&browser, "04-students.png").await;
+    shot(browser, "04-students.png").await;
     browser.resize(390, 844).await;
-    shot(&browser, "04b-students-phone.png").await;
+    shot(browser, "04b-students-phone.png").await;
     browser.resize(1366, 768).await;
 
     // Табель: the grid with Aigerim's meal, and the PDF download.
     browser.goto(&format!("{base}/tabel")).await;
     let grid = browser.css("#tabel-grid").await.text().await;
     assert!(grid.contains(AIGERIM) && grid.contains('✓'), "{grid}");
-    shot(&browser, "06-tabel.png").await;
+    shot(browser, "06-tabel.png").await;
     let pdf_link = browser
         .css("a[href*='format=pdf']")
         .await
@@ -245,16 +255,19 @@ async fn staff_work_in_the_console_in_a_browser() {
     // Reports, and the switch to Kazakh.
     browser.goto(&format!("{base}/reports")).await;
     browser.css("#reports").await;
-    shot(&browser, "07-reports.png").await;
+    shot(browser, "07-reports.png").await;
     browser.css("button[value='kk']").await.click().await;
     browser.css("html[lang='kk']").await;
     assert!(browser
         .text()
         .await
         .contains("Соңғы 30 күндегі күнделікті есептер"));
-    shot(&browser, "08-reports-kk.png").await;
-    sign_out(&browser).await;
+    shot(browser, "08-reports-kk.png").await;
+    sign_out(browser).await;
+}
 
+/// The director, on the 1st of next month, approves this month after confirming.
+async fn director_approves(browser: &Browser, server: &Server, base: &str) {
     // The director on the 1st of next month approves this month after confirming.
     let now = OffsetDateTime::now_utc().to_offset(ASTANA);
     let month = format!("{}-{:02}", now.year(), u8::from(now.month()));
@@ -268,29 +281,25 @@ async fn staff_work_in_the_console_in_a_browser() {
         .post_json("/dev/clock", None, &json!({"now": rfc3339(next)}))
         .await;
     assert_eq!(moved.status, 200, "{}", moved.text);
-    sign_in(&browser, &server, "director", DEMO_SCHOOL_BIN, None).await;
+    sign_in(browser, server, "director", DEMO_SCHOOL_BIN, None).await;
     browser.goto(&format!("{base}/tabel?month={month}")).await;
     browser.css("#approve").await.click().await;
     browser.css("#confirm-approve").await;
-    shot(&browser, "09-approve-confirm.png").await;
+    shot(browser, "09-approve-confirm.png").await;
     browser.css("#confirm-approve").await.click().await;
     let stamp = browser.css("#approval-stamp").await.text().await;
     assert!(
         stamp.contains("Утверждён") && stamp.contains("SHA-256"),
         "{stamp}"
     );
-    shot(&browser, "10-tabel-approved.png").await;
-    sign_out(&browser).await;
+    shot(browser, "10-tabel-approved.png").await;
+    sign_out(browser).await;
+}
 
+/// Another school's social pedagogue: its own pupils only; the first school's pages 404.
+async fn other_school_sees_nothing(browser: &Browser, server: &Server, base: &str) {
     // Another school's social pedagogue: its own pupils only; the first school's pages 404.
-    sign_in(
-        &browser,
-        &server,
-        "social_pedagogue",
-        OTHER_SCHOOL_BIN,
-        None,
-    )
-    .await;
+    sign_in(browser, server, "social_pedagogue", OTHER_SCHOOL_BIN, None).await;
     browser
         .goto(&server.url(&format!("/console/schools/{OTHER_SCHOOL_BIN}/students")))
         .await;
@@ -310,8 +319,5 @@ async fn staff_work_in_the_console_in_a_browser() {
             "{page}"
         );
     }
-    shot(&browser, "11-other-school-not-found.png").await;
-    browser.quit().await;
-    drop(driver);
-    server.stop();
+    shot(browser, "11-other-school-not-found.png").await;
 }

@@ -77,37 +77,7 @@ async fn sign_in_cookies_and_bad_input() {
     let students = format!("/console/schools/{DEMO_SCHOOL_BIN}/students");
     let card_form = format!("{students}/card");
 
-    // Not signed in: every page sends the browser to sign-in.
-    let anonymous = send(client().get(server.url(&students))).await;
-    assert_eq!(anonymous.status, 303);
-    assert!(anonymous
-        .location
-        .as_deref()
-        .is_some_and(|l| l.starts_with("/console/login")));
-    let login = send(client().get(server.url("/console/login"))).await;
-    assert_eq!(login.status, 200);
-    assert!(
-        login.body.contains("Вход для сотрудников школы"),
-        "{}",
-        login.body
-    );
-    assert!(login.body.contains("Мектеп қызметкерлерінің кіруі"));
-
-    // A forged `state` at the callback opens no session.
-    let start = send(client().get(server.url("/console/auth/start"))).await;
-    let auth_cookie = start.cookie("sw_console_auth").expect("auth cookie");
-    assert!(
-        start.set_cookies[0].contains("HttpOnly") && start.set_cookies[0].contains("SameSite=Lax")
-    );
-    let forged = send(
-        client()
-            .get(server.url("/console/auth/callback?code=abc&state=forged"))
-            .header("cookie", &auth_cookie),
-    )
-    .await;
-    assert_eq!(forged.status, 400, "{}", forged.body);
-    assert!(forged.body.contains("Войти не удалось"));
-    assert!(forged.cookie("sw_console").is_none());
+    anonymous_and_forged_sign_in(&server, &students).await;
 
     // The social pedagogue signs in: the session cookie is HttpOnly, SameSite=Lax, and not
     // Secure over plain http.
@@ -227,61 +197,7 @@ async fn sign_in_cookies_and_bad_input() {
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("только директор"));
 
-    // Terminals: a code shown once, a terminal enrolls with it, the console revokes it
-    // (a forged token first: refused, the terminal keeps working).
-    let terminals = format!("/console/schools/{DEMO_SCHOOL_BIN}/terminals");
-    let created = staff.post(&terminals, &[("csrf", &csrf)]).await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let code = created
-        .body
-        .split(r#"id="enrollment-code">"#)
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .expect("the code on the page")
-        .to_string();
-    let enrolled = server
-        .post_json(
-            "/v1/terminals/enroll",
-            None,
-            &json!({"code": code, "name": "Касса 2"}),
-        )
-        .await
-        .ok_json();
-    let device = enrolled["token"]
-        .as_str()
-        .expect("device token")
-        .to_string();
-    let listed = staff.get(&terminals).await;
-    let id = listed
-        .body
-        .split(r#"name="terminal" value=""#)
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("terminal id")
-        .to_string();
-    let revoke = format!("{terminals}/revoke");
-    let forged = staff
-        .post(&revoke, &[("csrf", "x"), ("terminal", &id)])
-        .await;
-    assert_eq!(forged.status, 403);
-    assert_eq!(
-        server
-            .get("/v1/terminals/sync?cursor=0", Some(&device))
-            .await
-            .status,
-        200
-    );
-    let revoked = staff
-        .post(&revoke, &[("csrf", &csrf), ("terminal", &id)])
-        .await;
-    assert_eq!(revoked.status, 303, "{}", revoked.body);
-    assert_eq!(
-        server
-            .get("/v1/terminals/sync?cursor=0", Some(&device))
-            .await
-            .status,
-        401
-    );
+    terminals_are_enrolled_and_revoked(&server, &staff, &csrf).await;
 
     // Sign-out ends the session: the old cookie leads to sign-in.
     let out = staff.post("/console/logout", &[("csrf", &csrf)]).await;
@@ -375,4 +291,99 @@ async fn sign_in_cookies_and_bad_input() {
     let openapi = server.get("/openapi.json", None).await;
     assert!(!openapi.text.contains("/console"));
     server.stop();
+}
+
+/// Not signed in, every page leads to sign-in; a forged `state` opens no session.
+async fn anonymous_and_forged_sign_in(server: &Server, students: &str) {
+    // Not signed in: every page sends the browser to sign-in.
+    let anonymous = send(client().get(server.url(students))).await;
+    assert_eq!(anonymous.status, 303);
+    assert!(anonymous
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with("/console/login")));
+    let login = send(client().get(server.url("/console/login"))).await;
+    assert_eq!(login.status, 200);
+    assert!(
+        login.body.contains("Вход для сотрудников школы"),
+        "{}",
+        login.body
+    );
+    assert!(login.body.contains("Мектеп қызметкерлерінің кіруі"));
+
+    // A forged `state` at the callback opens no session.
+    let start = send(client().get(server.url("/console/auth/start"))).await;
+    let auth_cookie = start.cookie("sw_console_auth").expect("auth cookie");
+    assert!(
+        start.set_cookies[0].contains("HttpOnly") && start.set_cookies[0].contains("SameSite=Lax")
+    );
+    let forged = send(
+        client()
+            .get(server.url("/console/auth/callback?code=abc&state=forged"))
+            .header("cookie", &auth_cookie),
+    )
+    .await;
+    assert_eq!(forged.status, 400, "{}", forged.body);
+    assert!(forged.body.contains("Войти не удалось"));
+    assert!(forged.cookie("sw_console").is_none());
+}
+
+/// A code shown once, a terminal enrolls with it, the console revokes it (a forged token
+/// first: refused, the terminal keeps working).
+async fn terminals_are_enrolled_and_revoked(server: &Server, staff: &Console<'_>, csrf: &str) {
+    // Terminals: a code shown once, a terminal enrolls with it, the console revokes it
+    // (a forged token first: refused, the terminal keeps working).
+    let terminals = format!("/console/schools/{DEMO_SCHOOL_BIN}/terminals");
+    let created = staff.post(&terminals, &[("csrf", csrf)]).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let code = created
+        .body
+        .split(r#"id="enrollment-code">"#)
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the code on the page")
+        .to_string();
+    let enrolled = server
+        .post_json(
+            "/v1/terminals/enroll",
+            None,
+            &json!({"code": code, "name": "Касса 2"}),
+        )
+        .await
+        .ok_json();
+    let device = enrolled["token"]
+        .as_str()
+        .expect("device token")
+        .to_string();
+    let listed = staff.get(&terminals).await;
+    let id = listed
+        .body
+        .split(r#"name="terminal" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("terminal id")
+        .to_string();
+    let revoke = format!("{terminals}/revoke");
+    let forged = staff
+        .post(&revoke, &[("csrf", "x"), ("terminal", &id)])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(
+        server
+            .get("/v1/terminals/sync?cursor=0", Some(&device))
+            .await
+            .status,
+        200
+    );
+    let revoked = staff
+        .post(&revoke, &[("csrf", csrf), ("terminal", &id)])
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    assert_eq!(
+        server
+            .get("/v1/terminals/sync?cursor=0", Some(&device))
+            .await
+            .status,
+        401
+    );
 }
