@@ -35,7 +35,11 @@ pub struct Driver {
 }
 
 impl Drop for Driver {
+    /// Kills chromedriver's whole process group, so a test that panics before `quit`
+    /// leaves no Chromium behind.
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -44,8 +48,10 @@ impl Drop for Driver {
 impl Driver {
     pub async fn start() -> Driver {
         let port = crate::common::canteen::free_port();
+        use std::os::unix::process::CommandExt;
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -80,6 +86,7 @@ impl Driver {
                 "binary": chromium_path(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--no-first-run", "--lang=ru",
+                         "--disable-breakpad", "--disable-crash-reporter",
                          format!("--window-size={width},{height}")],
             },
         }}});
