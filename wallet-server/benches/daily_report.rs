@@ -158,6 +158,7 @@ fn state(store: Arc<dyn Store>, dir: &std::path::Path) -> AppState {
         meal_price_tiyn: 80_000,
         demo: None,
         ports: Default::default(),
+        console: Default::default(),
     }
 }
 

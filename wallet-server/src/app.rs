@@ -21,6 +21,8 @@ use crate::vouchers::SchoolYearRule;
 pub struct DemoTools {
     pub idp: DevIdentityProvider,
     pub clock: Arc<ShiftedClock>,
+    /// The development OpenID provider's codes awaiting redemption (console sign-in).
+    pub oidc_codes: crate::console::dev_oidc::DevCodes,
 }
 
 /// State every handler can reach. Cheap to clone.
@@ -43,6 +45,8 @@ pub struct AppState {
     pub demo: Option<Arc<DemoTools>>,
     /// SMS gateway, phone directory, wallet link, and the background workers' wake-ups.
     pub ports: Arc<crate::ports::Ports>,
+    /// The school console's public URL and sign-in (resolved once the address is bound).
+    pub console: Arc<crate::console::ConsoleSettings>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Metrics> {
@@ -64,6 +68,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             let tools = Arc::new(DemoTools {
                 idp,
                 clock: clock.clone(),
+                oidc_codes: Default::default(),
             });
             (verifier, Some(tools), clock)
         }
@@ -107,6 +112,10 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_body_bytes: config.max_body_bytes,
         demo: if config.demo { demo } else { None },
         ports: Arc::new(crate::ports::Ports::from_config(config)?),
+        console: Arc::new(crate::console::ConsoleSettings::resolve(
+            &config.console,
+            config.listen,
+        )),
     })
 }
 

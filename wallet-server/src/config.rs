@@ -113,6 +113,32 @@ pub struct Cli {
     #[arg(long, env = "WALLET_LINK", value_name = "URL")]
     pub wallet_link: Option<String>,
 
+    // --- school console (console/settings.rs) ---
+    /// Public base URL staff browsers use to reach this server; session cookies are Secure
+    /// when it is https [default: http://<listen address>]
+    #[arg(long, env = "PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// OpenID Connect issuer for staff sign-in to the console (discovery at
+    /// <URL>/.well-known/openid-configuration; http:// only, this build has no TLS)
+    /// [default: none; with --demo the built-in development provider]
+    #[arg(long, env = "CONSOLE_OIDC_ISSUER", value_name = "URL")]
+    pub console_oidc_issuer: Option<String>,
+
+    /// The console's client id at the identity provider [default: school-console]
+    #[arg(long, env = "CONSOLE_OIDC_CLIENT_ID", value_name = "ID")]
+    pub console_oidc_client_id: Option<String>,
+
+    /// File holding the console's client secret (or set CONSOLE_OIDC_CLIENT_SECRET)
+    /// [default: none; a public client with PKCE]
+    #[arg(long, env = "CONSOLE_OIDC_CLIENT_SECRET_FILE", value_name = "FILE")]
+    pub console_oidc_client_secret_file: Option<PathBuf>,
+
+    /// The redirect URL registered at the identity provider
+    /// [default: <public-url>/console/auth/callback]
+    #[arg(long, env = "CONSOLE_OIDC_REDIRECT_URL", value_name = "URL")]
+    pub console_oidc_redirect_url: Option<String>,
+    // --- end school console ---
     /// Testing only, with --demo: stall a worker at job:<kind>:before|after or
     /// outbox:after_send so a test can kill the process there
     #[arg(long, env = "WALLET_DEMO_STALL", value_name = "POINT", hide = true)]
@@ -172,6 +198,12 @@ struct FileConfig {
     nobd_url: Option<String>,
     eotinish_url: Option<String>,
     wallet_link: Option<String>,
+    // school console
+    public_url: Option<String>,
+    console_oidc_issuer: Option<String>,
+    console_oidc_client_id: Option<String>,
+    console_oidc_client_secret_file: Option<PathBuf>,
+    console_oidc_redirect_url: Option<String>,
 }
 
 /// Where the verifying keys for access tokens come from.
@@ -219,6 +251,8 @@ pub struct Config {
     pub wallet_link: String,
     /// `--demo` only: where a worker stalls (see `jobs::StallPoint`).
     pub demo_stall: Option<crate::jobs::StallPoint>,
+    /// The school console: public URL and staff sign-in.
+    pub console: crate::console::ConsoleConfig,
 }
 
 /// A configuration that cannot run.
@@ -385,6 +419,22 @@ impl Config {
             JwtKeySource::DemoGenerated => jsonwebtoken::Algorithm::EdDSA,
             _ => parse_algorithm(&algorithm)?,
         };
+        let console = crate::console::ConsoleConfig::resolve(
+            crate::console::ConsoleInput {
+                public_url: cli.public_url.or(file.public_url),
+                oidc_issuer: cli.console_oidc_issuer.or(file.console_oidc_issuer),
+                client_id: cli.console_oidc_client_id.or(file.console_oidc_client_id),
+                client_secret_file: cli
+                    .console_oidc_client_secret_file
+                    .or(file.console_oidc_client_secret_file),
+                client_secret_env: std::env::var("CONSOLE_OIDC_CLIENT_SECRET").ok(),
+                redirect_url: cli
+                    .console_oidc_redirect_url
+                    .or(file.console_oidc_redirect_url),
+            },
+            demo,
+            jwt_algorithm,
+        )?;
         Ok(Config {
             demo,
             listen: cli
@@ -430,6 +480,7 @@ impl Config {
             eotinish_url,
             wallet_link,
             demo_stall,
+            console,
         })
     }
 }

@@ -300,7 +300,13 @@ fn example_list() -> Option<String> {
 }
 
 /// What to print on start: where it runs and how to try it.
-pub fn banner(addr: SocketAddr, database: &str, info: &DemoInfo, period: &str) -> String {
+pub fn banner(
+    addr: SocketAddr,
+    database: &str,
+    info: &DemoInfo,
+    period: &str,
+    console: &str,
+) -> String {
     let base = format!("http://{addr}");
     let token = |json: &str| {
         format!(
@@ -324,6 +330,9 @@ Social Wallet demo is running.
   database     {database}
   API document {base}/openapi.json
   (all people are invented; their IINs only look real)
+
+School console (open in a browser): {console}
+  sign in on the demo page: pick a role (social pedagogue or director) and a demo school
 
 Try it (copy and paste):
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod consent;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod eligibility;

@@ -58,7 +58,7 @@ async fn run() -> anyhow::Result<()> {
     }
     let config = Config::resolve(cli)?;
     init_logging(config.log_format);
-    let state = app::build_state(&config).await?;
+    let mut state = app::build_state(&config).await?;
     let database = match &config.database_url {
         Some(url) if url.starts_with("postgres") => "PostgreSQL (DATABASE_URL)".to_string(),
         Some(url) => url.clone(),
@@ -72,12 +72,19 @@ async fn run() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    // The console's URLs (and the demo's sign-in issuer) need the port actually bound.
+    state.console = std::sync::Arc::new(wallet_server::console::ConsoleSettings::resolve(
+        &config.console,
+        addr,
+    ));
     tracing::info!(%addr, backend = state.store.backend().as_str(), demo = config.demo, "serving");
     if let Some(info) = &demo_info {
         let period = shared::time::month_of(state.clock.now()).to_string();
-        println!("{}", demo::banner(addr, &database, info, &period));
+        let console = state.console.console_url();
+        println!("{}", demo::banner(addr, &database, info, &period, &console));
     } else {
         println!("wallet-server listening on http://{addr}");
+        println!("school console: {}", state.console.console_url());
     }
     app::serve(listener, state).await
 }

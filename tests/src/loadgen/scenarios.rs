@@ -223,7 +223,7 @@ async fn terminal_loop(run: &Run, token: &str, counter: &mut Counter, batch: usi
             Err(_) => run.record(Kind::MealPush, Duration::ZERO, Err(0)),
         }
         pushes += 1;
-        if pushes % 10 == 0 {
+        if pushes.is_multiple_of(10) {
             match run
                 .api
                 .timed(Method::GET, &pull(cursor), Some(token), None, None)

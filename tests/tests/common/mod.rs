@@ -48,6 +48,12 @@ const SERVER_ENV: &[&str] = &[
     "BMG_URL",
     "WALLET_LINK",
     "WALLET_DEMO_STALL",
+    "PUBLIC_URL",
+    "CONSOLE_OIDC_ISSUER",
+    "CONSOLE_OIDC_CLIENT_ID",
+    "CONSOLE_OIDC_CLIENT_SECRET",
+    "CONSOLE_OIDC_CLIENT_SECRET_FILE",
+    "CONSOLE_OIDC_REDIRECT_URL",
 ];
 
 /// The demo school and the second demo school.

@@ -58,6 +58,46 @@ impl DevIdentityProvider {
         )
     }
 
+    /// The key id of the provider's one key, as its JWKS and id tokens name it.
+    pub fn kid(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.public_key);
+        let hex: String = digest.as_ref()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("demo-{hex}")
+    }
+
+    /// The public key as a JWKS document (what an OpenID provider serves at `jwks_uri`).
+    pub fn jwks(&self) -> serde_json::Value {
+        use base64::Engine;
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.public_key);
+        serde_json::json!({"keys": [{
+            "kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid(), "alg": "EdDSA", "use": "sig"
+        }]})
+    }
+
+    /// A signed OpenID id token: `claims` (sub, role, school, nonce…) plus `iss`, `aud`,
+    /// `iat` and `exp` (10 minutes), with the key id in the header.
+    pub fn issue_id_token(
+        &self,
+        mut claims: serde_json::Map<String, serde_json::Value>,
+        issuer: &str,
+        audience: &str,
+        now: OffsetDateTime,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        claims.insert("iss".into(), issuer.into());
+        claims.insert("aud".into(), audience.into());
+        claims.insert("iat".into(), now.unix_timestamp().into());
+        claims.insert(
+            "exp".into(),
+            (now + time::Duration::minutes(10)).unix_timestamp().into(),
+        );
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+    }
+
     /// A signed token for `sub` with `role` (and `school` for staff), valid for 12 hours
     /// from `now`.
     pub fn issue(

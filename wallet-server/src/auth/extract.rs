@@ -82,6 +82,22 @@ impl SchoolStaff {
         }
     }
 
+    /// Staff from verified claims: role `social_pedagogue` or `director` and a valid
+    /// `school` BIN. The API's bearer tokens and the console's OpenID sign-in both use it.
+    pub fn from_claims(claims: Claims) -> Result<SchoolStaff, ApiError> {
+        require_role(&claims, &[Role::SocialPedagogue, Role::Director])?;
+        let school = claims
+            .school
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| ApiError::unauthorized("staff token lacks a valid `school` BIN"))?;
+        Ok(SchoolStaff {
+            sub: claims.sub,
+            role: claims.role,
+            school,
+        })
+    }
+
     pub fn require_director(&self) -> Result<(), ApiError> {
         if self.role == Role::Director {
             Ok(())
@@ -95,18 +111,7 @@ impl FromRequestParts<AppState> for SchoolStaff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let claims = claims(parts, state)?;
-        require_role(&claims, &[Role::SocialPedagogue, Role::Director])?;
-        let school = claims
-            .school
-            .as_deref()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ApiError::unauthorized("staff token lacks a valid `school` BIN"))?;
-        Ok(SchoolStaff {
-            sub: claims.sub,
-            role: claims.role,
-            school,
-        })
+        SchoolStaff::from_claims(claims(parts, state)?)
     }
 }
 

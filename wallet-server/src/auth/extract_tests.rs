@@ -47,6 +47,7 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
         meal_price_tiyn: 80_000,
         demo: None,
         ports: Default::default(),
+        console: Default::default(),
     };
     let router = Router::new()
         .route("/parent", get(|p: Parent| async move { p.iin.to_string() }))

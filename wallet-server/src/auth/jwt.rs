@@ -142,7 +142,20 @@ impl JwtVerifier {
             path: shown.clone(),
             source,
         })?;
-        let set: JwkSet = serde_json::from_slice(&text).map_err(|source| KeySetupError::Jwks {
+        Self::from_jwks_json(&text, &shown, alg, issuer, audience)
+    }
+
+    /// A verifier for the keys of a JWKS document (`source` names it in errors): a file,
+    /// or an OpenID provider's `jwks_uri` as fetched by the school console.
+    pub fn from_jwks_json(
+        text: &[u8],
+        source: &str,
+        alg: Algorithm,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, KeySetupError> {
+        let shown = source.to_string();
+        let set: JwkSet = serde_json::from_slice(text).map_err(|source| KeySetupError::Jwks {
             path: shown.clone(),
             source,
         })?;
@@ -178,12 +191,14 @@ impl JwtVerifier {
         if let Some(claims) = self.verified.get(token, now, self.validation.leeway) {
             return Ok(claims);
         }
-        let claims = self.verify_signature(token)?;
+        let claims: Claims = self.verify_as(token)?;
         self.verified.insert(token, &claims);
         Ok(claims)
     }
 
-    fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
+    /// The full check, every time (no memory), with the claims read as `T` (an OpenID id
+    /// token carries a `nonce` besides the access token's claims).
+    pub fn verify_as<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
         let key = match &self.keys {
@@ -194,7 +209,7 @@ impl JwtVerifier {
                 .and_then(|kid| keys.get(kid))
                 .ok_or_else(|| TokenError::Invalid("unknown key id".into()))?,
         };
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        jsonwebtoken::decode::<T>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,

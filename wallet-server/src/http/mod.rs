@@ -17,7 +17,7 @@ mod reports;
 mod school;
 mod school_terminals;
 mod sms;
-mod tabel;
+pub(crate) mod tabel;
 mod terminals;
 mod wallet;
 
@@ -111,6 +111,8 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api_router(&state);
     let openapi = std::sync::Arc::new(openapi);
     let max_body = state.max_body_bytes;
+    // The school console (HTML, not in the OpenAPI document).
+    let api = api.merge(crate::console::router(&state));
     api.route(
         "/openapi.json",
         axum::routing::get(move || {

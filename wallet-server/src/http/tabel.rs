@@ -73,7 +73,10 @@ fn parse_month(raw: &str) -> Result<YearMonth, ApiError> {
     })
 }
 
-async fn respond(tabel: crate::tabel::Tabel, format: Format) -> Result<Response, ApiError> {
+pub(crate) async fn respond(
+    tabel: crate::tabel::Tabel,
+    format: Format,
+) -> Result<Response, ApiError> {
     // A big school's PDF takes a while: render off the async workers.
     let (tabel, rendered) = tokio::task::spawn_blocking(move || {
         let rendered = render::render(&tabel, format);

@@ -145,6 +145,7 @@ async fn state(dir: &tempfile::TempDir, ports: Ports, clock: Arc<ShiftedClock>) 
         meal_price_tiyn: 80_000,
         demo: None,
         ports: Arc::new(ports),
+        console: Default::default(),
     }
 }
 

@@ -202,6 +202,8 @@ pub trait ConsentStore: Send + Sync {
         -> Result<ConsentRequest, StoreError>;
     /// Requests, newest first (at most `limit`).
     async fn consent_requests(&self, limit: i64) -> Result<Vec<ConsentRequest>, StoreError>;
+    /// A school's consent conversations, newest first (the school console's students page).
+    async fn consents_of_school(&self, school: Bin) -> Result<Vec<ConsentRequest>, StoreError>;
     /// Appends an audit entry on its own (a reply that changed no state).
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
 }

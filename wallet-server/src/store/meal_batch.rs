@@ -91,7 +91,7 @@ pub fn plan<'a>(
 
 /// The accepted rows of the first round that were not inserted: the meal rule refused them
 /// (or the same event came twice), so they are tried again as duplicates.
-pub fn second_round<'s, 'a>(steps: &'s [Step<'a>], inserted: &HashSet<Uuid>) -> Vec<MealRow<'a>> {
+pub fn second_round<'a>(steps: &[Step<'a>], inserted: &HashSet<Uuid>) -> Vec<MealRow<'a>> {
     steps
         .iter()
         .filter_map(|s| match s {

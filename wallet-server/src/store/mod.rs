@@ -5,6 +5,7 @@
 //! Each backend owns its SQL and its migrations (`migrations/<backend>/`), applied at open.
 
 mod consent_jobs;
+mod console;
 pub(crate) mod meal_batch;
 mod postgres;
 mod records;
@@ -30,6 +31,7 @@ pub use records::{
 };
 
 pub use consent_jobs::*;
+pub use console::{ConsoleSession, ConsoleStore, DayMeal};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -328,6 +330,7 @@ pub trait Store:
     + JobStore
     + OutboxStore
     + ReportStore
+    + ConsoleStore
     + 'static
 {
 }
@@ -345,6 +348,7 @@ impl<T> Store for T where
         + JobStore
         + OutboxStore
         + ReportStore
+        + ConsoleStore
         + 'static
 {
 }

@@ -5,6 +5,7 @@
 //! Set `REQUIRE_POSTGRES=1` to make a missing `TEST_DATABASE_URL` a failure instead of a skip.
 
 mod consent_jobs;
+mod console;
 mod notices;
 mod tabel;
 mod terminals;
@@ -468,6 +469,7 @@ async fn story_on_sqlite() {
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
+    console::story(Arc::new(store.clone())).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -524,6 +526,7 @@ async fn story_on_postgres() {
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
+    console::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use shared::time::YearMonth;
-use shared::VoucherId;
+use shared::{Bin, VoucherId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -257,6 +257,15 @@ impl ConsentStore for PostgresStore {
         let sql = format!("{SELECT} ORDER BY c.created_at DESC, c.id DESC LIMIT $1");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn consents_of_school(&self, school: Bin) -> Result<Vec<ConsentRequest>, StoreError> {
+        let sql = format!("{SELECT} WHERE c.school_bin = $1 ORDER BY c.created_at DESC, c.id DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(school.to_string())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(from_row).collect()

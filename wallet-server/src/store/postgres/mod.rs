@@ -5,6 +5,7 @@
 //! so concurrent servers never lose an update or double a transition.
 
 mod consent;
+mod console;
 mod eligibility;
 mod jobs;
 mod meal_push;

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use shared::time::YearMonth;
+use shared::Bin;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -269,6 +270,15 @@ impl ConsentStore for SqliteStore {
         let sql = format!("{SELECT} ORDER BY c.created_at DESC, c.id DESC LIMIT ?");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn consents_of_school(&self, school: Bin) -> Result<Vec<ConsentRequest>, StoreError> {
+        let sql = format!("{SELECT} WHERE c.school_bin = ? ORDER BY c.created_at DESC, c.id DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(school.to_string())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(from_row).collect()

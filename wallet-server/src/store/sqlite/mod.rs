@@ -6,6 +6,7 @@
 //! order is time order.
 
 mod consent;
+mod console;
 mod eligibility;
 mod jobs;
 mod meal_push;

@@ -1,0 +1,8 @@
+//! One module per console page.
+
+pub mod reports;
+pub mod signin;
+pub mod students;
+pub mod tabel;
+pub mod terminals;
+pub mod today;
