@@ -1080,7 +1080,7 @@ async fn bad_lists_and_bodies_are_refused_and_store_nothing() {
 #[tokio::test]
 async fn an_oversized_list_is_refused_with_413_and_stores_nothing() {
     let data = data_dir();
-    let server = Server::start(data.path(), &["--demo", "--max-body-bytes", "2048"], &[]);
+    let server = Server::start(data.path(), &["--demo", "--max-list-bytes", "2048"], &[]);
     let term = Term::enter(&server).await;
     let fresh = w::bin([0, 4, 0, 4, 4, 0, 0, 0, 2, 2, 2]).to_string();
     let mum = w::iin(1990, Month::January, 16, Sex::Female, 6000);

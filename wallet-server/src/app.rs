@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub school_year: SchoolYearRule,
     pub max_body_bytes: usize,
+    /// The eligibility-list route's own body limit.
+    pub max_list_bytes: usize,
     /// The pass signing keys (reloaded when `keys rotate` changes the file).
     pub keys: SharedKeyRing,
     pub mint_limiter: Arc<MintLimiter>,
@@ -110,6 +112,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
         max_body_bytes: config.max_body_bytes,
+        max_list_bytes: config.max_list_bytes,
         demo: if config.demo { demo } else { None },
         ports: Arc::new(crate::ports::Ports::from_config(config)?),
         console: Arc::new(crate::console::ConsoleSettings::resolve(

@@ -71,6 +71,11 @@ pub struct Cli {
     #[arg(long, env = "MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
 
+    /// Largest accepted eligibility list in bytes (a 5,000-student school is ~2.5 MB)
+    /// [default: 16777216]
+    #[arg(long, env = "MAX_LIST_BYTES", value_name = "BYTES")]
+    pub max_list_bytes: Option<usize>,
+
     /// Log format: text or json [default: text]
     #[arg(long, env = "LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
@@ -189,6 +194,7 @@ struct FileConfig {
     jwt_public_key_file: Option<PathBuf>,
     jwt_jwks_file: Option<PathBuf>,
     max_body_bytes: Option<usize>,
+    max_list_bytes: Option<usize>,
     log_format: Option<String>,
     pass_mint_limit: Option<u32>,
     pass_mint_window_secs: Option<u32>,
@@ -236,6 +242,7 @@ pub struct Config {
     pub jwt_algorithm: jsonwebtoken::Algorithm,
     pub jwt_keys: JwtKeySource,
     pub max_body_bytes: usize,
+    pub max_list_bytes: usize,
     pub log_format: LogFormat,
     pub pass_mint_limit: u32,
     pub pass_mint_window_secs: u32,
@@ -458,6 +465,10 @@ impl Config {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(1 << 20),
+            max_list_bytes: cli
+                .max_list_bytes
+                .or(file.max_list_bytes)
+                .unwrap_or(16 << 20),
             log_format,
             pass_mint_limit: cli
                 .pass_mint_limit

@@ -34,6 +34,7 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
         max_body_bytes: 1024,
+        max_list_bytes: 1024,
         keys: crate::passes::keys::SharedKeyRing::load_or_create(
             &dir.path().join("pass-keys.json"),
             OffsetDateTime::now_utc(),

@@ -16,15 +16,14 @@ use crate::eligibility::{self, ListRequest, Reception, RowOutcome};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::{OutboxKind, OutboxState};
 
-/// Largest eligibility list accepted. A school of 5,000 students with two representatives
-/// each is about 2.5 MB of JSON, above the general request limit (`--max-body-bytes`).
-pub const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
-
-pub fn routes() -> OpenApiRouter<AppState> {
+/// `max_list_bytes` bounds an eligibility list (`--max-list-bytes`): a school of 5,000
+/// students with two representatives each is about 2.5 MB of JSON, above the general request
+/// limit (`--max-body-bytes`).
+pub fn routes(max_list_bytes: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(receive_list))
         // The route's own limit wins over the general one applied around the router.
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_LIST_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(max_list_bytes))
         .routes(routes!(outbox))
 }
 

@@ -94,7 +94,7 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(tabel::routes())
         .merge(terminals::routes())
         .merge(sms::routes())
-        .merge(integration::routes())
+        .merge(integration::routes(state.max_list_bytes))
         .merge(reports::routes())
         .merge(prices::routes());
     if state.demo.is_some() {

@@ -132,6 +132,7 @@ async fn state(dir: &tempfile::TempDir, ports: Ports, clock: Arc<ShiftedClock>) 
         metrics: Arc::new(crate::metrics::Metrics::new()),
         school_year: crate::vouchers::SchoolYearRule::default(),
         max_body_bytes: 1024,
+        max_list_bytes: 1024,
         keys: crate::passes::keys::SharedKeyRing::load_or_create(
             &dir.path().join("pass-keys.json"),
             SystemClock.now(),
