@@ -118,6 +118,11 @@ pub struct Cli {
     #[arg(long, env = "WALLET_DEMO_STALL", value_name = "POINT", hide = true)]
     pub demo_stall: Option<String>,
 
+    /// Testing only, with --demo: start the demo clock at this RFC 3339 instant (forward of
+    /// now only), so a drill restarting the server keeps its simulated time
+    #[arg(long, env = "WALLET_DEMO_CLOCK", value_name = "RFC3339", hide = true)]
+    pub demo_clock: Option<String>,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -219,6 +224,8 @@ pub struct Config {
     pub wallet_link: String,
     /// `--demo` only: where a worker stalls (see `jobs::StallPoint`).
     pub demo_stall: Option<crate::jobs::StallPoint>,
+    /// `--demo` only: where the demo clock starts (`--demo-clock`).
+    pub demo_clock: Option<time::OffsetDateTime>,
 }
 
 /// A configuration that cannot run.
@@ -251,6 +258,8 @@ pub enum ConfigError {
     },
     #[error("WALLET_DEMO_STALL {0}")]
     Stall(String),
+    #[error("WALLET_DEMO_CLOCK (--demo-clock) {0}")]
+    DemoClock(String),
 }
 
 /// The consent and outbox adapters' settings: (SMS gateway, BMG, wallet link, stall).
@@ -353,6 +362,7 @@ impl Config {
         let demo = cli.demo || file.demo.unwrap_or(false);
         let (sms_gateway_url, bmg_url, wallet_link, demo_stall) =
             resolve_outside(&cli, &file, demo)?;
+        let demo_clock = demo_clock(&cli, demo)?;
         let nobd_url = http_url("NOBD_URL", cli.nobd_url.as_ref().or(file.nobd_url.as_ref()))?;
         let eotinish_url = http_url(
             "EOTINISH_URL",
@@ -430,7 +440,22 @@ impl Config {
             eotinish_url,
             wallet_link,
             demo_stall,
+            demo_clock,
         })
+    }
+}
+
+/// `--demo-clock`: an RFC 3339 instant, with `--demo` only.
+fn demo_clock(cli: &Cli, demo: bool) -> Result<Option<time::OffsetDateTime>, ConfigError> {
+    match (&cli.demo_clock, demo) {
+        (None, _) => Ok(None),
+        (Some(_), false) => Err(ConfigError::DemoClock("works only with --demo".into())),
+        (Some(text), true) => time::OffsetDateTime::parse(
+            text,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(Some)
+        .map_err(|e| ConfigError::DemoClock(format!("{text:?}: {e}"))),
     }
 }
 

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod canteen;
+pub mod drills;
 pub mod wallet;
 
 use std::fs::File;
@@ -48,6 +49,7 @@ const SERVER_ENV: &[&str] = &[
     "BMG_URL",
     "WALLET_LINK",
     "WALLET_DEMO_STALL",
+    "WALLET_DEMO_CLOCK",
 ];
 
 /// The demo school and the second demo school.
