@@ -156,9 +156,9 @@ struct Push {
     answer: Result<(u16, Value), String>,
 }
 
-/// One meal event of `pupil` served a minute ago (a new event id each time).
+/// One meal event of `pupil` served now (a new event id each time).
 fn event(pupil: &Pupil, term: &Term) -> Value {
-    let at = term.now() - time::Duration::minutes(1);
+    let at = term.now();
     let day = at.to_offset(ASTANA).date();
     json!({
         "event_id": VoucherId::new().to_string(),
@@ -239,17 +239,17 @@ async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_n
     let log: Arc<Mutex<Vec<(Instant, Push)>>> = Arc::default();
     let mut tasks = Vec::new();
     for _ in 0..2 {
-        let events: Vec<Value> = (0..2000)
-            .map(|_| event(&pupils[rng.range(0, pupils.len() as u64 - 1) as usize], &term))
+        let who: Vec<Pupil> = (0..4000)
+            .map(|_| pupils[rng.range(0, pupils.len() as u64 - 1) as usize].clone())
             .collect();
         let (client, base, device) = (client.clone(), server.base.clone(), device.clone());
         let (stop, log) = (stop.clone(), log.clone());
         tasks.push(tokio::spawn(async move {
-            for event in events {
+            for pupil in who {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let pushed = push(&client, &base, &device, event).await;
+                let pushed = push(&client, &base, &device, event(&pupil, &term)).await;
                 log.lock().expect("log").push((Instant::now(), pushed));
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
@@ -258,8 +258,8 @@ async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_n
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     // ── The crash ───────────────────────────────────────────────────────────────────
-    cluster.stop_immediate();
     let down_at = Instant::now();
+    cluster.stop_immediate();
     let noticed = until_ready_is(&client, &server.base, 503, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let body = server.get("/readyz", None).await;

@@ -11,9 +11,10 @@
 //! 2. **During scheduled jobs and SMS.** Consent conversations for a dozen pupils start (one
 //!    SMS each); the clock moves to their reminders and the server is killed a random few
 //!    milliseconds later, again and again, while the scheduler runs reminders and the outbox
-//!    delivers. The gateway the test runs counts messages by idempotency key: each parent
-//!    gets exactly one start SMS and one reminder, every outbox SMS is `sent`, and no message
-//!    reached the gateway under two keys.
+//!    delivers, and the daily NOBD reports of the days passed are built and sent. The
+//!    gateways the test runs count messages by idempotency key: each parent gets exactly one
+//!    start SMS and one reminder, every outbox SMS is `sent`, no message reached the gateway
+//!    under two keys, and each day's report reached NOBD under one key with one content.
 //!
 //! The seed is printed; `DRILL_SEED=<n>` replays a run.
 
@@ -210,8 +211,14 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
     const FAMILIES: usize = 12;
     let started = Instant::now();
     let mut rng = Rng::from_env("DRILL_SEED");
-    let (gateway, url) = Gateway::start().await;
-    let env = [("SMS_GATEWAY_URL", url.as_str())];
+    // Slow gateways widen the window between a delivery and its record, where a kill makes
+    // the outbox send again (under the same key).
+    let (gateway, url) = Gateway::start_slow(Duration::from_millis(15)).await;
+    let (nobd, nobd_url) = Gateway::start_slow(Duration::from_millis(15)).await;
+    let env = [
+        ("SMS_GATEWAY_URL", url.as_str()),
+        ("NOBD_URL", nobd_url.as_str()),
+    ];
     let dir = tempfile::tempdir().expect("tempdir");
     let addr = format!("127.0.0.1:{}", free_port());
     let server = demo_server(dir.path(), &addr, None, &env);
@@ -229,7 +236,7 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
     for step in 0..6 {
         let to = t0 + time::Duration::days(3) + time::Duration::minutes(1 + 2 * step);
         clock.set(&server, to).await;
-        tokio::time::sleep(Duration::from_millis(rng.range(0, 250))).await;
+        tokio::time::sleep(Duration::from_millis(rng.range(0, 120))).await;
         sigkill(server);
         kills += 1;
         server = demo_server(dir.path(), &addr, Some(&clock), &env);
@@ -264,12 +271,60 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
         .collect();
     let keys: BTreeSet<String> = posts.iter().map(|(k, _)| k.clone()).collect();
     assert_eq!(ids, keys, "every outbox SMS reached the gateway under its own key only");
+
+    // The daily reports the clock passed: each day's report reached NOBD under one key, with
+    // one content, however often a crash made the outbox send it again.
+    let reports = eventually("every report sent", || async {
+        let outbox = w::outbox(&server).await;
+        let reports: Vec<Value> = outbox["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| m["kind"] == "report")
+            .cloned()
+            .collect();
+        (!reports.is_empty() && reports.iter().all(|m| m["state"] == "sent")).then_some(reports)
+    })
+    .await;
+    let mut per_date: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for (key, body) in nobd.posts() {
+        let date = body["date"].as_str().expect("a report date").to_owned();
+        per_date
+            .entry(date)
+            .or_default()
+            .entry(key)
+            .or_default()
+            .insert(body.to_string());
+    }
+    assert_eq!(per_date.len(), reports.len(), "{per_date:#?}\n{reports:#?}");
+    for (date, keys) in &per_date {
+        assert_eq!(keys.len(), 1, "{date}: one report, one key: {keys:#?}");
+        assert!(keys.values().all(|bodies| bodies.len() == 1), "{date}: {keys:#?}");
+    }
+    let integration = server.integration_token().await;
+    let jobs = server
+        .get("/v1/integration/jobs?limit=1000", Some(&integration))
+        .await
+        .ok_json();
+    let reruns: i64 = jobs["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| j["attempts"].as_i64().unwrap_or(0).saturating_sub(1).max(0))
+        .sum();
+    let sms_retries: i64 = all
+        .iter()
+        .map(|m| m["attempts"].as_i64().unwrap_or(1) - 1)
+        .sum();
     eprintln!(
         "server drill (jobs/SMS): {kills} kills, {} SMS, {} gateway posts (re-sends under the \
-         same key: {}); {:?}",
+         same key: {}, SMS attempts beyond the first: {sms_retries}), {} daily reports ({} \
+         posts), job runs beyond the first: {reruns}; {:?}",
         all.len(),
         posts.len(),
         posts.len() - keys.len(),
+        reports.len(),
+        nobd.posts().len(),
         started.elapsed()
     );
     server.stop();

@@ -238,6 +238,8 @@ async fn a_week_offline_on_two_terminals_bills_each_pupil_once_per_day_and_the_t
         .filter(|e| e["status"] == "duplicate")
         .count();
     assert_eq!(excluded_dups, duplicates.len(), "{excluded:#?}");
+    // Nobody else ate at the school this month: the totals are the drill's meals.
+    assert_eq!(tabel["totals"]["meals"].as_u64(), Some(billable.len() as u64));
     eprintln!(
         "week drill: {days} days offline, 2 terminals, {} green, {} billable, {} duplicates, \
          табель meals {}; {:?}",

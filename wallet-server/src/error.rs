@@ -95,6 +95,10 @@ impl From<StoreError> for ApiError {
                 "state_conflict",
                 format!("the record changed meanwhile; it is now {current}"),
             ),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "the database is unavailable");
+                ApiError::unavailable("the database is not reachable right now; try again shortly")
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::internal()

@@ -138,6 +138,12 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start() -> (Gateway, String) {
+        Gateway::start_slow(StdDuration::ZERO).await
+    }
+
+    /// A gateway that takes `delay` to answer after recording a message: a crash of the
+    /// sender meanwhile leaves a message delivered but not recorded as sent.
+    pub async fn start_slow(delay: StdDuration) -> (Gateway, String) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -151,6 +157,7 @@ impl Gateway {
                     if let Some(post) = read_post(&mut conn).await {
                         posts.lock().expect("lock").push(post);
                     }
+                    tokio::time::sleep(delay).await;
                     let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
                     let _ = conn.write_all(ok).await;
                 });
