@@ -57,7 +57,8 @@ impl Cluster {
             .ok()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(free_port);
-        let dir = std::env::temp_dir().join(format!("wallet-drill-pg-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("wallet-drill-pg-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("cluster dir");
         let as_root = is_root();
         if as_root {
@@ -112,7 +113,9 @@ impl Cluster {
     /// A crash: no checkpoint, connections cut.
     fn stop_immediate(&self) {
         let mut ctl = self.pg("pg_ctl");
-        ctl.arg("-D").arg(&self.dir).args(["-m", "immediate", "-w", "stop"]);
+        ctl.arg("-D")
+            .arg(&self.dir)
+            .args(["-m", "immediate", "-w", "stop"]);
         run(&mut ctl, "pg_ctl stop");
     }
 
@@ -124,7 +127,9 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let mut ctl = self.pg("pg_ctl");
-        ctl.arg("-D").arg(&self.dir).args(["-m", "immediate", "stop"]);
+        ctl.arg("-D")
+            .arg(&self.dir)
+            .args(["-m", "immediate", "stop"]);
         let _ = ctl.stdout(Stdio::null()).stderr(Stdio::null()).status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -181,7 +186,10 @@ async fn push(client: &reqwest::Client, base: &str, token: &str, event: Value) -
         Ok(resp) => {
             let status = resp.status().as_u16();
             let text = resp.text().await.unwrap_or_default();
-            Ok((status, serde_json::from_str(&text).unwrap_or(json!({"raw": text}))))
+            Ok((
+                status,
+                serde_json::from_str(&text).unwrap_or(json!({"raw": text})),
+            ))
         }
         Err(e) => Err(e.to_string()),
     };
@@ -194,13 +202,21 @@ async fn readyz(client: &reqwest::Client, base: &str) -> Option<u16> {
 }
 
 /// Polls `/readyz` until it answers `want` (at most `timeout`); how long that took.
-async fn until_ready_is(client: &reqwest::Client, base: &str, want: u16, timeout: Duration) -> Duration {
+async fn until_ready_is(
+    client: &reqwest::Client,
+    base: &str,
+    want: u16,
+    timeout: Duration,
+) -> Duration {
     let started = Instant::now();
     loop {
         if readyz(client, base).await == Some(want) {
             return started.elapsed();
         }
-        assert!(started.elapsed() < timeout, "/readyz never answered {want} within {timeout:?}");
+        assert!(
+            started.elapsed() < timeout,
+            "/readyz never answered {want} within {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -224,7 +240,11 @@ async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_n
     let (pupils, token) = fill_school(&server, &term.period(), 12).await;
     let code = enrollment_code(&server).await;
     let enrolled = server
-        .post_json("/v1/terminals/enroll", None, &json!({"code": code, "name": "drill"}))
+        .post_json(
+            "/v1/terminals/enroll",
+            None,
+            &json!({"code": code, "name": "drill"}),
+        )
         .await
         .ok_json();
     let device = enrolled["token"].as_str().expect("device token").to_owned();
@@ -281,7 +301,10 @@ async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_n
         if after >= 5 {
             break;
         }
-        assert!(Instant::now() < deadline, "no push succeeded after PostgreSQL came back");
+        assert!(
+            Instant::now() < deadline,
+            "no push succeeded after PostgreSQL came back"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.store(true, Ordering::Relaxed);

@@ -89,7 +89,9 @@ async fn server_killed_during_meal_pushes_loses_nothing_and_bills_nothing_twice(
         if day > 0 {
             // Days move only while the server runs; the terminals take the new time.
             let live = server.as_ref().expect("server up at the turn of a day");
-            clock.set(live, term.now() + time::Duration::days(day)).await;
+            clock
+                .set(live, term.now() + time::Duration::days(day))
+                .await;
             let expected = (clock.now() - time::OffsetDateTime::now_utc()).whole_milliseconds();
             for terminal in &mut terminals {
                 terminal.wait_sync("ok", "the new day", |s| {
@@ -145,17 +147,28 @@ async fn server_killed_during_meal_pushes_loses_nothing_and_bills_nothing_twice(
         }
     }
     // A restarted demo server signs tokens with a key of its own.
-    let token = server.parent_token(&common::drills::drill_mother().expose()).await;
+    let token = server
+        .parent_token(&common::drills::drill_mother().expose())
+        .await;
     let books = books_when(&server, &token, &pupils, Duration::from_secs(20), |b| {
         green.keys().all(|id| b.contains_key(id))
     })
     .await;
     let ids = |m: &BTreeMap<String, Value>| m.keys().cloned().collect::<BTreeSet<_>>();
-    assert_eq!(ids(&books), ids(&green), "the server holds exactly the green meals");
+    assert_eq!(
+        ids(&books),
+        ids(&green),
+        "the server holds exactly the green meals"
+    );
     let mut billable: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     let mut duplicates = 0;
     for (id, meal) in &books {
-        assert_eq!(meal_key(meal), meal_key(&green[id]), "{meal} vs {}", green[id]);
+        assert_eq!(
+            meal_key(meal),
+            meal_key(&green[id]),
+            "{meal} vs {}",
+            green[id]
+        );
         match meal["status"].as_str() {
             Some("accepted") => *billable.entry(meal_key(meal)).or_default() += 1,
             Some("duplicate") => duplicates += 1,
@@ -164,7 +177,10 @@ async fn server_killed_during_meal_pushes_loses_nothing_and_bills_nothing_twice(
     }
     let keys: BTreeSet<_> = green.values().map(meal_key).collect();
     assert_eq!(billable.keys().cloned().collect::<BTreeSet<_>>(), keys);
-    assert!(billable.values().all(|&n| n == 1), "billed twice: {billable:?}");
+    assert!(
+        billable.values().all(|&n| n == 1),
+        "billed twice: {billable:?}"
+    );
     assert_eq!(duplicates, green.len() - keys.len());
     eprintln!(
         "server drill (meals): {scans} scans on 2 terminals over {DAYS} days, {kills} server \
@@ -195,15 +211,26 @@ fn consent_list(term: &Term, n: usize) -> (Value, Vec<String>) {
             phones.push(phone.clone());
             w::student(
                 &child.expose(),
-                &format!("Согласов Ученик {}", ["А", "Б", "В", "Г", "Д", "Е", "Ж", "З", "И", "К", "Л", "М"][i]),
+                &format!(
+                    "Согласов Ученик {}",
+                    ["А", "Б", "В", "Г", "Д", "Е", "Ж", "З", "И", "К", "Л", "М"][i]
+                ),
                 8,
                 "8А",
                 "asp",
-                vec![w::rep(&mum.expose(), "Согласова Мама", "mother", Some(&phone))],
+                vec![w::rep(
+                    &mum.expose(),
+                    "Согласова Мама",
+                    "mother",
+                    Some(&phone),
+                )],
             )
         })
         .collect();
-    (w::list(&bin, "Школа учений", &term.period(), students), phones)
+    (
+        w::list(&bin, "Школа учений", &term.period(), students),
+        phones,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,7 +253,11 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
     let mut clock = DrillClock::new(term.now());
     let (list, phones) = consent_list(&term, FAMILIES);
     let reception = w::send_list(&server, &list).await.ok_json();
-    assert_eq!(reception["accepted"].as_array().map(Vec::len), Some(FAMILIES), "{reception:#}");
+    assert_eq!(
+        reception["accepted"].as_array().map(Vec::len),
+        Some(FAMILIES),
+        "{reception:#}"
+    );
 
     // Reminders fall due 3 days on; the clock moves in small steps past them, and after each
     // step the server is killed a random few milliseconds later and started again.
@@ -243,14 +274,21 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
     }
     // The leases of work claimed by a killed process run out; then everything is delivered.
     clock
-        .set(&server, t0 + time::Duration::days(3) + time::Duration::minutes(30))
+        .set(
+            &server,
+            t0 + time::Duration::days(3) + time::Duration::minutes(30),
+        )
         .await;
     let all = eventually("every SMS sent", || async {
         let all = sms(&server).await;
         (all.len() >= 2 * FAMILIES && all.iter().all(|m| m["state"] == "sent")).then_some(all)
     })
     .await;
-    assert_eq!(all.len(), 2 * FAMILIES, "a start SMS and a reminder each: {all:#?}");
+    assert_eq!(
+        all.len(),
+        2 * FAMILIES,
+        "a start SMS and a reminder each: {all:#?}"
+    );
     let mut per_phone: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let posts = gateway.posts();
     for (key, body) in &posts {
@@ -263,14 +301,21 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
         phones.iter().cloned().collect::<BTreeSet<_>>()
     );
     for (phone, keys) in &per_phone {
-        assert_eq!(keys.len(), 2, "{phone}: one start SMS and one reminder, got {keys:?}");
+        assert_eq!(
+            keys.len(),
+            2,
+            "{phone}: one start SMS and one reminder, got {keys:?}"
+        );
     }
     let ids: BTreeSet<String> = all
         .iter()
         .map(|m| m["id"].as_str().expect("id").to_owned())
         .collect();
     let keys: BTreeSet<String> = posts.iter().map(|(k, _)| k.clone()).collect();
-    assert_eq!(ids, keys, "every outbox SMS reached the gateway under its own key only");
+    assert_eq!(
+        ids, keys,
+        "every outbox SMS reached the gateway under its own key only"
+    );
 
     // The daily reports the clock passed: each day's report reached NOBD under one key, with
     // one content, however often a crash made the outbox send it again.
@@ -299,7 +344,10 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
     assert_eq!(per_date.len(), reports.len(), "{per_date:#?}\n{reports:#?}");
     for (date, keys) in &per_date {
         assert_eq!(keys.len(), 1, "{date}: one report, one key: {keys:#?}");
-        assert!(keys.values().all(|bodies| bodies.len() == 1), "{date}: {keys:#?}");
+        assert!(
+            keys.values().all(|bodies| bodies.len() == 1),
+            "{date}: {keys:#?}"
+        );
     }
     let integration = server.integration_token().await;
     let jobs = server

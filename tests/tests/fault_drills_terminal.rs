@@ -66,9 +66,11 @@ fn kill_and_restart(
     seen.append(&mut killed.events);
     drop(killed);
     let mut terminal = Terminal::start(setup, None);
-    terminal.wait_for("the card reader after a restart", Duration::from_secs(15), |e| {
-        e["type"] == "device" && e["device"] == "card" && e["state"] == "connected"
-    });
+    terminal.wait_for(
+        "the card reader after a restart",
+        Duration::from_secs(15),
+        |e| e["type"] == "device" && e["device"] == "card" && e["state"] == "connected",
+    );
     (terminal, answered)
 }
 
@@ -178,7 +180,10 @@ async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_sh
     }
     let mut green_keys = BTreeSet::new();
     for d in green.values() {
-        assert!(green_keys.insert(meal_key(d)), "green twice for one slot: {d}");
+        assert!(
+            green_keys.insert(meal_key(d)),
+            "green twice for one slot: {d}"
+        );
     }
     let books = books_when(&server, &token, &pupils, Duration::from_secs(20), |b| {
         green.keys().all(|id| b.contains_key(id))
@@ -187,7 +192,10 @@ async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_sh
 
     let mut billed_keys = BTreeSet::new();
     for (id, meal) in &books {
-        assert_eq!(meal["status"], "accepted", "one terminal: no duplicates: {meal}");
+        assert_eq!(
+            meal["status"], "accepted",
+            "one terminal: no duplicates: {meal}"
+        );
         assert!(billed_keys.insert(meal_key(meal)), "billed twice: {meal}");
         assert_eq!(meal["school"]["bin"], DEMO_SCHOOL_BIN, "{id}: {meal}");
     }
@@ -203,12 +211,17 @@ async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_sh
         .filter(|(id, _)| !green.contains_key(*id))
         .map(|(_, m)| m)
         .collect();
-    assert!(unshown.len() <= kills, "billed without a green line: {unshown:#?}");
+    assert!(
+        unshown.len() <= kills,
+        "billed without a green line: {unshown:#?}"
+    );
     for meal in &unshown {
         let key = meal_key(meal);
         let said: Vec<_> = decisions
             .iter()
-            .filter(|d| (d["voucher_id"].clone(), d["service_day"].clone()) == (json!(key.0), json!(key.1)))
+            .filter(|d| {
+                (d["voucher_id"].clone(), d["service_day"].clone()) == (json!(key.0), json!(key.1))
+            })
             .collect();
         assert!(
             said.iter().all(|d| d["reason"] == "already_ate"),
@@ -217,10 +230,21 @@ async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_sh
     }
     let answered_keys: BTreeSet<_> = decisions
         .iter()
-        .map(|d| (d["voucher_id"].as_str().unwrap_or_default().to_owned(), d["service_day"].as_str().unwrap_or_default().to_owned()))
+        .map(|d| {
+            (
+                d["voucher_id"].as_str().unwrap_or_default().to_owned(),
+                d["service_day"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
-    let billed_days: BTreeSet<_> = billed_keys.iter().map(|(v, d, _)| (v.clone(), d.clone())).collect();
-    assert_eq!(answered_keys, billed_days, "every pupil and day answered is billed once");
+    let billed_days: BTreeSet<_> = billed_keys
+        .iter()
+        .map(|(v, d, _)| (v.clone(), d.clone()))
+        .collect();
+    assert_eq!(
+        answered_keys, billed_days,
+        "every pupil and day answered is billed once"
+    );
     eprintln!(
         "terminal drill: {scans} scans over {} days, {kills} kills, {} decisions, {} green, \
          {} billed ({} without a green line); in-flight scans answered before the kill: {}, \
@@ -236,7 +260,10 @@ async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_sh
         inflight[0],
         started.elapsed()
     );
-    assert!(green.len() >= SCANS * 4 / 5, "a meaningful share of green meals");
+    assert!(
+        green.len() >= SCANS * 4 / 5,
+        "a meaningful share of green meals"
+    );
 
     drop(terminal);
     sim.cmd("quit");

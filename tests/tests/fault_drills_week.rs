@@ -72,7 +72,10 @@ fn serve_day(rng: &mut Rng, sim: &mut Sim, terminal: &mut Terminal, pupils: &[Pu
         let card = pupils[p].card.as_str();
         sim.cmd(&format!("card {card}"));
         let d = terminal.wait_for("the decision", Duration::from_secs(15), decision_for(card));
-        assert_eq!(d["service_day"], day, "the terminal's clock moved a day: {d}");
+        assert_eq!(
+            d["service_day"], day,
+            "the terminal's clock moved a day: {d}"
+        );
     }
 }
 
@@ -176,7 +179,11 @@ async fn a_week_offline_on_two_terminals_bills_each_pupil_once_per_day_and_the_t
     })
     .await;
     let ids = |m: &BTreeMap<String, Value>| m.keys().cloned().collect::<BTreeSet<_>>();
-    assert_eq!(ids(&books), ids(&green), "the server holds exactly the green meals");
+    assert_eq!(
+        ids(&books),
+        ids(&green),
+        "the server holds exactly the green meals"
+    );
     let mut billable: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     let mut duplicates: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for (id, meal) in &books {
@@ -193,11 +200,17 @@ async fn a_week_offline_on_two_terminals_bills_each_pupil_once_per_day_and_the_t
     }
     let keys: BTreeSet<_> = green.values().map(meal_key).collect();
     assert_eq!(billable.keys().cloned().collect::<BTreeSet<_>>(), keys);
-    assert!(billable.values().all(|&n| n == 1), "billed twice: {billable:?}");
+    assert!(
+        billable.values().all(|&n| n == 1),
+        "billed twice: {billable:?}"
+    );
     // Each terminal refused its own repeats, so a duplicate is the other terminal's meal.
     assert!(duplicates.values().all(|&n| n == 1), "{duplicates:?}");
     assert!(duplicates.keys().all(|k| billable.contains_key(k)));
-    assert!(!duplicates.is_empty(), "both terminals served some pupil on some day");
+    assert!(
+        !duplicates.is_empty(),
+        "both terminals served some pupil on some day"
+    );
 
     // ── The табель counts what is billable ──────────────────────────────────────────
     let staff = server
@@ -212,8 +225,13 @@ async fn a_week_offline_on_two_terminals_bills_each_pupil_once_per_day_and_the_t
         .ok_json();
     let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
     for (voucher, day, _) in billable.keys() {
-        let pupil = pupils.iter().find(|p| &p.voucher == voucher).expect("a pupil");
-        *expected.entry((pupil.name.clone(), day.clone())).or_default() += 1;
+        let pupil = pupils
+            .iter()
+            .find(|p| &p.voucher == voucher)
+            .expect("a pupil");
+        *expected
+            .entry((pupil.name.clone(), day.clone()))
+            .or_default() += 1;
     }
     let mut marks: BTreeMap<(String, String), u64> = BTreeMap::new();
     for row in tabel["rows"].as_array().expect("rows") {
@@ -231,7 +249,10 @@ async fn a_week_offline_on_two_terminals_bills_each_pupil_once_per_day_and_the_t
         }
         assert_eq!(row["total"].as_u64(), Some(total), "{row}");
     }
-    assert_eq!(marks, expected, "табель marks = billable meals per pupil and day");
+    assert_eq!(
+        marks, expected,
+        "табель marks = billable meals per pupil and day"
+    );
     let excluded = tabel["excluded"].as_array().expect("excluded");
     let excluded_dups = excluded
         .iter()
@@ -239,7 +260,10 @@ async fn a_week_offline_on_two_terminals_bills_each_pupil_once_per_day_and_the_t
         .count();
     assert_eq!(excluded_dups, duplicates.len(), "{excluded:#?}");
     // Nobody else ate at the school this month: the totals are the drill's meals.
-    assert_eq!(tabel["totals"]["meals"].as_u64(), Some(billable.len() as u64));
+    assert_eq!(
+        tabel["totals"]["meals"].as_u64(),
+        Some(billable.len() as u64)
+    );
     eprintln!(
         "week drill: {days} days offline, 2 terminals, {} green, {} billable, {} duplicates, \
          табель meals {}; {:?}",

@@ -76,7 +76,16 @@ pub fn drill_mother() -> Iin {
 }
 
 const FIRST: [&str; 10] = [
-    "Алихан", "Берик", "Вадим", "Гани", "Данияр", "Ержан", "Жандос", "Зангар", "Ильяс", "Кайрат",
+    "Алихан",
+    "Берик",
+    "Вадим",
+    "Гани",
+    "Данияр",
+    "Ержан",
+    "Жандос",
+    "Зангар",
+    "Ильяс",
+    "Кайрат",
 ];
 const PATRONYMIC: [&str; 10] = [
     "Асланович",
@@ -116,7 +125,16 @@ pub async fn fill_school(server: &Server, period: &str, n: usize) -> (Vec<Pupil>
         .collect();
     let rows = pupils
         .iter()
-        .map(|p| w::student(&p.iin.expose(), &p.name, 3, "3Д", "primary", vec![rep.clone()]))
+        .map(|p| {
+            w::student(
+                &p.iin.expose(),
+                &p.name,
+                3,
+                "3Д",
+                "primary",
+                vec![rep.clone()],
+            )
+        })
         .collect();
     let reception = w::send_list(server, &demo_school_list(period, rows))
         .await

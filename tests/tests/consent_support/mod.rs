@@ -217,4 +217,3 @@ async fn read_post(conn: &mut tokio::net::TcpStream) -> Option<(String, Value)> 
     let body = serde_json::from_slice(&buf[header_end..header_end + length]).ok()?;
     Some((header("idempotency-key")?, body))
 }
-
