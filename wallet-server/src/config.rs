@@ -450,12 +450,11 @@ fn demo_clock(cli: &Cli, demo: bool) -> Result<Option<time::OffsetDateTime>, Con
     match (&cli.demo_clock, demo) {
         (None, _) => Ok(None),
         (Some(_), false) => Err(ConfigError::DemoClock("works only with --demo".into())),
-        (Some(text), true) => time::OffsetDateTime::parse(
-            text,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map(Some)
-        .map_err(|e| ConfigError::DemoClock(format!("{text:?}: {e}"))),
+        (Some(text), true) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map(Some)
+                .map_err(|e| ConfigError::DemoClock(format!("{text:?}: {e}")))
+        }
     }
 }
 
