@@ -366,4 +366,19 @@ mod tests {
             assert!(help.contains(text), "help lacks {text}:\n{help}");
         }
     }
+
+    #[test]
+    fn the_drill_clock_shift_is_hidden_forward_only_and_off_by_default() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(!help.contains("demo-clock-shift"), "{help}");
+        assert_eq!(
+            parse(&["--qr-port", "/q"])
+                .expect("valid")
+                .demo_clock_shift_secs,
+            0
+        );
+        let cli = parse(&["--qr-port", "/q", "--demo-clock-shift-secs", "86400"]).expect("valid");
+        assert_eq!(cli.demo_clock_shift_secs, 86_400);
+        assert!(parse(&["--qr-port", "/q", "--demo-clock-shift-secs", "-60"]).is_err());
+    }
 }

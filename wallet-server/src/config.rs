@@ -611,6 +611,36 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_clock_start_needs_demo_and_an_rfc3339_instant() {
+        let c = Config::resolve(cli(&[
+            "--demo",
+            "--demo-clock",
+            "2030-09-01T09:00:00+05:00",
+        ]))
+        .expect("resolves");
+        assert_eq!(
+            c.demo_clock,
+            Some(time::macros::datetime!(2030-09-01 04:00 UTC))
+        );
+        let err = Config::resolve(cli(&["--demo", "--demo-clock", "tomorrow"])).unwrap_err();
+        assert!(matches!(err, ConfigError::DemoClock(_)), "{err}");
+        let err = Config::resolve(cli(&[
+            "--jwt-public-key-file",
+            "a.pem",
+            "--demo-clock",
+            "2030-09-01T09:00:00Z",
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::DemoClock(_)), "{err}");
+        assert_eq!(
+            Config::resolve(cli(&["--demo"]))
+                .expect("resolves")
+                .demo_clock,
+            None
+        );
+    }
+
+    #[test]
     fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
         let c = Config::resolve(cli(&["--demo"])).expect("resolves");
         assert_eq!(

@@ -143,3 +143,28 @@ impl From<QueryRejection> for ApiError {
         ApiError::bad_request("invalid_query", r.body_text())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_503_anything_else_stays_500() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            let api = ApiError::from(StoreError::Database(e));
+            assert_eq!(
+                (api.status, api.code),
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            );
+        }
+        let api = ApiError::from(StoreError::Database(sqlx::Error::RowNotFound));
+        assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let api = ApiError::from(StoreError::Corrupt("bad".into()));
+        assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!StoreError::NotFound.is_unavailable());
+    }
+}
