@@ -223,6 +223,7 @@ async fn until_ready_is(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_nothing() {
+    let started = Instant::now();
     let Some(cluster) = Cluster::create() else {
         assert!(
             std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
@@ -231,7 +232,6 @@ async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_n
         eprintln!("skipped: no PostgreSQL binaries under /usr/lib/postgresql");
         return;
     };
-    let started = Instant::now();
     let mut rng = Rng::from_env("DRILL_SEED");
     let data = tempfile::tempdir().expect("data dir");
     let url = cluster.url();

@@ -240,8 +240,8 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
     let mut rng = Rng::from_env("DRILL_SEED");
     // Slow gateways widen the window between a delivery and its record, where a kill makes
     // the outbox send again (under the same key).
-    let (gateway, url) = Gateway::start_slow(Duration::from_millis(15)).await;
-    let (nobd, nobd_url) = Gateway::start_slow(Duration::from_millis(15)).await;
+    let (gateway, url) = Gateway::start_slow(Duration::from_millis(40)).await;
+    let (nobd, nobd_url) = Gateway::start_slow(Duration::from_millis(40)).await;
     let env = [
         ("SMS_GATEWAY_URL", url.as_str()),
         ("NOBD_URL", nobd_url.as_str()),
