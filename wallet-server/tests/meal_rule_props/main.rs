@@ -262,6 +262,45 @@ async fn check(world: &World, specs: Vec<Spec>, schedule: Schedule) {
     );
 }
 
+/// Two terminals push the same students' meals at once, in opposite orders — the pattern
+/// that makes PostgreSQL abort one transaction as a deadlock. Both pushes must succeed, with
+/// one billable meal per student and the other terminal's a duplicate.
+async fn opposite_orders(world: &World) {
+    let mut active = Vec::new();
+    for _ in 0..12 {
+        active.extend(world.vouchers().await.into_iter().take(ACTIVE));
+    }
+    for day in 0..3 {
+        let spec = |student| Spec {
+            terminal: 0,
+            student,
+            day,
+            slot: 1,
+            minute: 5,
+            mislabelled: false,
+        };
+        let forward: Vec<MealEvent> = (0..active.len())
+            .map(|i| spec(0).event(&[active[i]]))
+            .collect();
+        let backward: Vec<MealEvent> = (0..active.len())
+            .rev()
+            .map(|i| spec(0).event(&[active[i]]))
+            .collect();
+        let (a, b) = tokio::join!(push(world, 1, &forward), push(world, 2, &backward));
+        let accepted = a
+            .iter()
+            .chain(&b)
+            .filter(|(_, v)| *v == MealVerdict::Accepted)
+            .count();
+        let duplicates = a
+            .iter()
+            .chain(&b)
+            .filter(|(_, v)| *v == MealVerdict::Duplicate)
+            .count();
+        assert_eq!((accepted, duplicates), (active.len(), active.len()));
+    }
+}
+
 fn run_property(rt: &tokio::runtime::Runtime, store: Arc<dyn Store>, cases: u32) {
     let world = rt.block_on(World::new(store));
     let mut runner = TestRunner::new(Config {
@@ -275,6 +314,7 @@ fn run_property(rt: &tokio::runtime::Runtime, store: Arc<dyn Store>, cases: u32)
             Ok(())
         })
         .unwrap_or_else(|e| panic!("the meal rule failed: {e}"));
+    rt.block_on(opposite_orders(&world));
     let seen = world.seen.each_ref().map(|n| n.load(Ordering::Relaxed));
     eprintln!("meal rule over {cases} cases: accepted, duplicate, rejected = {seen:?}");
     assert!(
