@@ -44,7 +44,17 @@ impl From<SyncReport> for AppEvent {
 
 /// Runs the terminal. See the module docs.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = if cli.demo_clock_shift_secs == 0 {
+        Arc::new(SystemClock)
+    } else {
+        tracing::warn!(
+            shift_secs = cli.demo_clock_shift_secs,
+            "the clock runs ahead of the system clock (--demo-clock-shift-secs; testing only)"
+        );
+        Arc::new(AheadClock(time::Duration::seconds(i64::from(
+            cli.demo_clock_shift_secs,
+        ))))
+    };
     let mut terminal = open_terminal(&cli, Arc::clone(&clock))?;
     let (tx, rx) = mpsc::channel::<AppEvent>();
 
@@ -74,6 +84,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let result = serve(&rx, &mut terminal, ui.as_mut(), &sync);
     drop(readers);
     result
+}
+
+/// The system clock run ahead by a fixed amount (`--demo-clock-shift-secs`, drills only).
+struct AheadClock(time::Duration);
+
+impl Clock for AheadClock {
+    fn now(&self) -> time::OffsetDateTime {
+        SystemClock.now().saturating_add(self.0)
+    }
 }
 
 /// Opens the database and refuses to run for another school than the one enrolled.

@@ -182,6 +182,13 @@ pub struct Cli {
     /// <db>.log unless this is given, so they do not scribble over the screen).
     #[arg(long, env = "CANTEEN_LOG_FILE", value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+
+    /// Testing and demos only: run this terminal's clock SECS seconds ahead of the system
+    /// clock (forward only), so a drill can simulate days passing while the server is
+    /// unreachable. Hidden from --help; never set it on a real terminal.
+    #[arg(long, env = "CANTEEN_DEMO_CLOCK_SHIFT_SECS", value_name = "SECS", hide = true,
+          default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=366 * 86_400))]
+    pub demo_clock_shift_secs: u32,
 }
 
 /// `--server`: an `http://` URL (this build has no TLS).
@@ -358,5 +365,20 @@ mod tests {
         ] {
             assert!(help.contains(text), "help lacks {text}:\n{help}");
         }
+    }
+
+    #[test]
+    fn the_drill_clock_shift_is_hidden_forward_only_and_off_by_default() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(!help.contains("demo-clock-shift"), "{help}");
+        assert_eq!(
+            parse(&["--qr-port", "/q"])
+                .expect("valid")
+                .demo_clock_shift_secs,
+            0
+        );
+        let cli = parse(&["--qr-port", "/q", "--demo-clock-shift-secs", "86400"]).expect("valid");
+        assert_eq!(cli.demo_clock_shift_secs, 86_400);
+        assert!(parse(&["--qr-port", "/q", "--demo-clock-shift-secs", "-60"]).is_err());
     }
 }

@@ -145,6 +145,7 @@ fn state(store: Arc<dyn Store>, dir: &std::path::Path) -> AppState {
         metrics: Arc::new(wallet_server::metrics::Metrics::new()),
         school_year: wallet_server::vouchers::SchoolYearRule::default(),
         max_body_bytes: 1 << 20,
+        max_list_bytes: 16 << 20,
         keys: wallet_server::passes::keys::SharedKeyRing::load_or_create(
             &dir.join("pass-keys.json"),
             SystemClock.now(),

@@ -67,6 +67,11 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             let (idp, verifier) =
                 DevIdentityProvider::generate(&config.jwt_issuer, &config.jwt_audience)?;
             let clock = Arc::new(ShiftedClock::new());
+            if let Some(start) = config.demo_clock {
+                if clock.set(start).is_err() {
+                    tracing::warn!(%start, "--demo-clock is in the past; the clock runs from now");
+                }
+            }
             let tools = Arc::new(DemoTools {
                 idp,
                 clock: clock.clone(),

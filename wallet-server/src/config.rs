@@ -149,6 +149,11 @@ pub struct Cli {
     #[arg(long, env = "WALLET_DEMO_STALL", value_name = "POINT", hide = true)]
     pub demo_stall: Option<String>,
 
+    /// Testing only, with --demo: start the demo clock at this RFC 3339 instant (forward of
+    /// now only), so a drill restarting the server keeps its simulated time
+    #[arg(long, env = "WALLET_DEMO_CLOCK", value_name = "RFC3339", hide = true)]
+    pub demo_clock: Option<String>,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -260,6 +265,8 @@ pub struct Config {
     pub demo_stall: Option<crate::jobs::StallPoint>,
     /// The school console: public URL and staff sign-in.
     pub console: crate::console::ConsoleConfig,
+    /// `--demo` only: where the demo clock starts (`--demo-clock`).
+    pub demo_clock: Option<time::OffsetDateTime>,
 }
 
 /// A configuration that cannot run.
@@ -292,6 +299,8 @@ pub enum ConfigError {
     },
     #[error("WALLET_DEMO_STALL {0}")]
     Stall(String),
+    #[error("WALLET_DEMO_CLOCK (--demo-clock) {0}")]
+    DemoClock(String),
 }
 
 /// The consent and outbox adapters' settings: (SMS gateway, BMG, wallet link, stall).
@@ -394,6 +403,7 @@ impl Config {
         let demo = cli.demo || file.demo.unwrap_or(false);
         let (sms_gateway_url, bmg_url, wallet_link, demo_stall) =
             resolve_outside(&cli, &file, demo)?;
+        let demo_clock = demo_clock(&cli, demo)?;
         let nobd_url = http_url("NOBD_URL", cli.nobd_url.as_ref().or(file.nobd_url.as_ref()))?;
         let eotinish_url = http_url(
             "EOTINISH_URL",
@@ -492,7 +502,21 @@ impl Config {
             wallet_link,
             demo_stall,
             console,
+            demo_clock,
         })
+    }
+}
+
+/// `--demo-clock`: an RFC 3339 instant, with `--demo` only.
+fn demo_clock(cli: &Cli, demo: bool) -> Result<Option<time::OffsetDateTime>, ConfigError> {
+    match (&cli.demo_clock, demo) {
+        (None, _) => Ok(None),
+        (Some(_), false) => Err(ConfigError::DemoClock("works only with --demo".into())),
+        (Some(text), true) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map(Some)
+                .map_err(|e| ConfigError::DemoClock(format!("{text:?}: {e}")))
+        }
     }
 }
 
@@ -646,6 +670,36 @@ mod tests {
         assert!(Cli::try_parse_from(&args).is_err(), "retention of 0 days");
         args.truncate(2);
         assert!(Cli::try_parse_from(&args).is_err(), "keys needs an action");
+    }
+
+    #[test]
+    fn the_demo_clock_start_needs_demo_and_an_rfc3339_instant() {
+        let c = Config::resolve(cli(&[
+            "--demo",
+            "--demo-clock",
+            "2030-09-01T09:00:00+05:00",
+        ]))
+        .expect("resolves");
+        assert_eq!(
+            c.demo_clock,
+            Some(time::macros::datetime!(2030-09-01 04:00 UTC))
+        );
+        let err = Config::resolve(cli(&["--demo", "--demo-clock", "tomorrow"])).unwrap_err();
+        assert!(matches!(err, ConfigError::DemoClock(_)), "{err}");
+        let err = Config::resolve(cli(&[
+            "--jwt-public-key-file",
+            "a.pem",
+            "--demo-clock",
+            "2030-09-01T09:00:00Z",
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::DemoClock(_)), "{err}");
+        assert_eq!(
+            Config::resolve(cli(&["--demo"]))
+                .expect("resolves")
+                .demo_clock,
+            None
+        );
     }
 
     #[test]

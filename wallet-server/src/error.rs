@@ -95,6 +95,10 @@ impl From<StoreError> for ApiError {
                 "state_conflict",
                 format!("the record changed meanwhile; it is now {current}"),
             ),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "the database is unavailable");
+                ApiError::unavailable("the database is not reachable right now; try again shortly")
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::internal()
@@ -137,5 +141,30 @@ impl From<JsonRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::bad_request("invalid_query", r.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_503_anything_else_stays_500() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            let api = ApiError::from(StoreError::Database(e));
+            assert_eq!(
+                (api.status, api.code),
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            );
+        }
+        let api = ApiError::from(StoreError::Database(sqlx::Error::RowNotFound));
+        assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let api = ApiError::from(StoreError::Corrupt("bad".into()));
+        assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!StoreError::NotFound.is_unavailable());
     }
 }

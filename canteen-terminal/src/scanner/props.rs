@@ -1,5 +1,6 @@
 //! Property tests of the two decoders: whatever the chunking, the values sent come out
-//! exactly once and in order; noise never panics and never invents a value.
+//! exactly once and in order; noise never panics, never invents a value and never costs the
+//! frame that follows it.
 
 use proptest::prelude::*;
 use shared::CardUid;
@@ -133,6 +134,28 @@ proptest! {
         let got = decode_cards(&mut decoder, &split_at_points(&bytes, points));
         let sent: Vec<CardUid> = frames.into_iter().map(|(uid, _)| uid).collect();
         prop_assert_eq!(got, sent);
+    }
+
+    #[test]
+    fn any_noise_before_a_frame_never_costs_the_frame(
+        frames in prop::collection::vec(
+            (prop::collection::vec(any::<u8>(), 0..60), any_uid()), 0..10),
+        points in prop::collection::vec(any::<usize>(), 0..30),
+    ) {
+        // Noise may hold anything — stray STX and ETX, cut frames, even whole frames. A frame
+        // starts with STX, which ends whatever the noise left open, so the output is exactly
+        // what each noise decodes to on its own, then the frame after it.
+        let mut bytes = Vec::new();
+        let mut expected = Vec::new();
+        for (noise, uid) in &frames {
+            bytes.extend_from_slice(noise);
+            bytes.extend(encode_frame(uid));
+            expected.extend(Rdm6300Decoder::new().push(noise));
+            expected.push(*uid);
+        }
+        let mut decoder = Rdm6300Decoder::new();
+        let got = decode_cards(&mut decoder, &split_at_points(&bytes, points));
+        prop_assert_eq!(got, expected);
     }
 
     #[test]

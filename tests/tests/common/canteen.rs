@@ -477,6 +477,26 @@ impl Terminal {
         }
     }
 
+    /// Like [`Terminal::wait_for`], but `None` instead of a failure when nothing matching
+    /// came within `timeout` (the lines read meanwhile are kept in `events`).
+    pub fn try_wait_for(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (_, line) = self.proc.next_line(left).ok()?;
+            let event: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| self.fail("a line", &format!("non-JSON line {line:?}: {e}")));
+            self.events.push(event.clone());
+            if pred(&event) {
+                return Some(event);
+            }
+        }
+    }
+
     /// A sync line that means the test cannot go on.
     fn refuse_fatal_sync(&self, what: &str, sync: &Value) {
         let fatal = matches!(

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod canteen;
+pub mod drills;
 pub mod wallet;
 
 use std::fs::File;
@@ -54,6 +55,7 @@ const SERVER_ENV: &[&str] = &[
     "CONSOLE_OIDC_CLIENT_SECRET",
     "CONSOLE_OIDC_CLIENT_SECRET_FILE",
     "CONSOLE_OIDC_REDIRECT_URL",
+    "WALLET_DEMO_CLOCK",
 ];
 
 /// The demo school and the second demo school.

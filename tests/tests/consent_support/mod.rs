@@ -4,6 +4,8 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::{json, Value};
@@ -12,6 +14,7 @@ use time::{Month, OffsetDateTime};
 
 use crate::common::wallet as w;
 use crate::common::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Longest wait for background work (scheduler, outbox) to show.
 pub const SETTLE: StdDuration = StdDuration::from_secs(15);
@@ -125,4 +128,92 @@ pub fn row(f: &Family) -> Value {
         Some(f.phone_in_list),
     );
     w::student(&f.child.expose(), &f.child_name, 7, "7А", "asp", vec![mum])
+}
+
+/// A tiny SMS gateway: records each POST's idempotency key and JSON body, answers 200.
+#[derive(Clone, Default)]
+pub struct Gateway {
+    posts: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl Gateway {
+    pub async fn start() -> (Gateway, String) {
+        Gateway::start_slow(StdDuration::ZERO).await
+    }
+
+    /// A gateway that takes `delay` to answer after recording a message: a crash of the
+    /// sender meanwhile leaves a message delivered but not recorded as sent.
+    pub async fn start_slow(delay: StdDuration) -> (Gateway, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/sms", listener.local_addr().expect("addr"));
+        let gateway = Gateway::default();
+        let posts = gateway.posts.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let posts = posts.clone();
+                tokio::spawn(async move {
+                    if let Some(post) = read_post(&mut conn).await {
+                        posts.lock().expect("lock").push(post);
+                    }
+                    tokio::time::sleep(delay).await;
+                    let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                    let _ = conn.write_all(ok).await;
+                });
+            }
+        });
+        (gateway, url)
+    }
+
+    pub fn posts(&self) -> Vec<(String, Value)> {
+        self.posts.lock().expect("lock").clone()
+    }
+
+    /// POSTs per idempotency key.
+    pub fn by_key(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for (key, body) in self.posts() {
+            assert_eq!(
+                body["id"],
+                key.as_str(),
+                "the body's id is the idempotency key"
+            );
+            *counts.entry(key).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// One HTTP request: (Idempotency-Key, JSON body).
+async fn read_post(conn: &mut tokio::net::TcpStream) -> Option<(String, Value)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_lowercase();
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            l.strip_prefix(&format!("{name}:"))
+                .map(|v| v.trim().to_string())
+        })
+    };
+    let length: usize = header("content-length")?.parse().ok()?;
+    while buf.len() < header_end + length {
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = serde_json::from_slice(&buf[header_end..header_end + length]).ok()?;
+    Some((header("idempotency-key")?, body))
 }

@@ -38,17 +38,26 @@ async fn healthz() -> ApiJson<Health> {
     ApiJson(Health { status: "ok" })
 }
 
+/// Longest wait for the database's answer to the readiness check.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The process can serve: its database answers.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = Readiness), (status = 503, body = crate::error::ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, ApiError> {
-    match state.store.ping().await {
-        Ok(()) => Ok(ApiJson(Readiness {
+    // Bounded: a database that is down must make this answer 503 quickly, not hang for
+    // the pool's whole connection wait.
+    match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => Ok(ApiJson(Readiness {
             status: "ready",
             database: state.store.backend().as_str(),
         })),
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::unavailable("the database does not answer"))
+        }
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
             Err(ApiError::unavailable("the database does not answer"))
         }
     }

@@ -39,7 +39,11 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            // A request waits this long for a connection: when PostgreSQL is down or
+            // restarting it gets a prompt 503 instead of hanging; broken connections are
+            // tested before use and replaced, so the pool recovers by itself.
+            .acquire_timeout(std::time::Duration::from_secs(3))
+            .test_before_acquire(true)
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;

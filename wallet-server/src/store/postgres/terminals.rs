@@ -251,9 +251,60 @@ impl TerminalStore for PostgresStore {
         judge: MealJudge<'_>,
     ) -> Result<Vec<MealResult>, StoreError> {
         let slots = self.meal_slots(terminal.school).await?;
+        // Pushes of a school are serialised (`record_meals_once`), but a student's meals can
+        // still meet across schools (a student who moved); should PostgreSQL abort a push as
+        // a deadlock, nothing of that attempt is kept, so it is run again.
+        let mut attempt = 1;
+        loop {
+            match self
+                .record_meals_once(terminal, batch, now, &slots, judge)
+                .await
+            {
+                Err(e) if attempt < MEAL_PUSH_ATTEMPTS && is_deadlock(&e) => {
+                    tracing::warn!(attempt, error = %e, "meal push aborted by a deadlock; retrying");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The advisory lock namespace of meal pushes (the school's BIN is the other key).
+const MEAL_PUSH_LOCK: i32 = 0x4D45_414C; // "MEAL"
+
+/// How often a meal push aborted by a deadlock is tried in all.
+const MEAL_PUSH_ATTEMPTS: u32 = 5;
+
+/// SQLSTATE 40P01 (deadlock detected) or 40001 (serialization failure).
+fn is_deadlock(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        }
+        _ => false,
+    }
+}
+
+impl PostgresStore {
+    async fn record_meals_once(
+        &self,
+        terminal: &TerminalRecord,
+        batch: &MealBatch,
+        now: OffsetDateTime,
+        slots: &[MealSlot],
+        judge: MealJudge<'_>,
+    ) -> Result<Vec<MealResult>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Pushes of one school take turns (as every write does on SQLite): two terminals'
+        // batches then never wait on each other's meal rows in opposite orders.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(MEAL_PUSH_LOCK)
+            .bind(terminal.school.to_string())
+            .execute(&mut *tx)
+            .await?;
         let results =
-            super::meal_push::record_batch(&mut tx, terminal, &batch.events, now, &slots, judge)
+            super::meal_push::record_batch(&mut tx, terminal, &batch.events, now, slots, judge)
                 .await?;
         sqlx::query("UPDATE terminals SET last_push_at = $1, last_seen_at = $2, unsent_reported = $3 WHERE id = $4")
             .bind(now)
