@@ -202,21 +202,21 @@ pub async fn usable_voucher(
     parent: Iin,
     id: VoucherId,
     now: OffsetDateTime,
-) -> Result<VoucherView, VoucherError> {
-    let view = store
-        .voucher_of_representative(id, parent, shared::time::month_of(now))
+) -> Result<Voucher, VoucherError> {
+    let voucher = store
+        .represented_voucher(id, parent)
         .await?
         .ok_or(VoucherError::NotFound)?;
     let today = shared::time::service_day(now);
-    match view.voucher.state {
+    match voucher.state {
         VoucherState::Formed => Err(VoucherError::NotActivated),
         VoucherState::Revoked => Err(VoucherError::Revoked),
         VoucherState::Expired => Err(VoucherError::Expired),
-        VoucherState::Activated if today > view.voucher.valid_until => Err(VoucherError::Expired),
-        VoucherState::Activated if today < view.voucher.valid_from => {
-            Err(VoucherError::NotYetValid(view.voucher.valid_from))
+        VoucherState::Activated if today > voucher.valid_until => Err(VoucherError::Expired),
+        VoucherState::Activated if today < voucher.valid_from => {
+            Err(VoucherError::NotYetValid(voucher.valid_from))
         }
-        VoucherState::Activated => Ok(view),
+        VoucherState::Activated => Ok(voucher),
     }
 }
 

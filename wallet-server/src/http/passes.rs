@@ -129,13 +129,13 @@ pub(super) async fn mint_pass(
         )
     })?;
     let now = state.clock.now();
-    let view = vouchers::usable_voucher(state.store.as_ref(), parent.iin, id, now).await?;
+    let voucher = vouchers::usable_voucher(state.store.as_ref(), parent.iin, id, now).await?;
     if let Err(retry_after) = state.mint_limiter.check(id, now) {
         return Ok(too_many(retry_after));
     }
     let pass = {
         let ring = state.keys.read();
-        mint::mint(ring.current(), &view.voucher, now)
+        mint::mint(ring.current(), &voucher, now)
     }
     .map_err(|e| {
         tracing::error!(error = %e, "minting a pass failed");

@@ -185,6 +185,13 @@ pub trait VoucherStore: Send + Sync {
         rep: Iin,
         month: YearMonth,
     ) -> Result<Option<VoucherView>, StoreError>;
+    /// The voucher alone (no view columns, no meal count), only if `rep` represents its
+    /// student: what minting a pass needs, on the hottest path of the morning.
+    async fn represented_voucher(
+        &self,
+        id: VoucherId,
+        rep: Iin,
+    ) -> Result<Option<Voucher>, StoreError>;
     /// Vouchers of a school's students, by class then name.
     async fn vouchers_of_school(
         &self,

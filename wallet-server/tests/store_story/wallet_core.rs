@@ -461,6 +461,21 @@ async fn meals_feedback_outbox(
             .expect("view"),
         None
     );
+    // The lean lookup used for minting agrees, and hides it from a stranger too.
+    assert_eq!(
+        store
+            .represented_voucher(voucher, parent())
+            .await
+            .expect("voucher"),
+        Some(view.voucher.clone())
+    );
+    assert_eq!(
+        store
+            .represented_voucher(voucher, stranger)
+            .await
+            .expect("voucher"),
+        None
+    );
 
     // Feedback with a complaint lands with its outbox message, in one transaction.
     let form = feedback::FeedbackForm::parse(2, Some("Суп холодный".into())).expect("form");

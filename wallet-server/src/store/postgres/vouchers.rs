@@ -78,6 +78,24 @@ impl VoucherStore for PostgresStore {
         row.as_ref().map(view_from_row).transpose()
     }
 
+    async fn represented_voucher(
+        &self,
+        id: VoucherId,
+        rep: Iin,
+    ) -> Result<Option<Voucher>, StoreError> {
+        let sql = format!(
+            "SELECT {VOUCHER_COLUMNS} FROM vouchers v \
+             JOIN student_representatives sr ON sr.student_iin = v.student_iin \
+             WHERE v.id = $1 AND sr.representative_iin = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_uuid())
+            .bind(rep.expose())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(voucher_from_row).transpose()
+    }
+
     async fn vouchers_of_school(
         &self,
         school: Bin,

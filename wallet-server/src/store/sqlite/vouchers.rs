@@ -78,6 +78,24 @@ impl VoucherStore for SqliteStore {
         row.as_ref().map(view_from_row).transpose()
     }
 
+    async fn represented_voucher(
+        &self,
+        id: VoucherId,
+        rep: Iin,
+    ) -> Result<Option<Voucher>, StoreError> {
+        let sql = format!(
+            "SELECT {VOUCHER_COLUMNS} FROM vouchers v \
+             JOIN student_representatives sr ON sr.student_iin = v.student_iin \
+             WHERE v.id = ? AND sr.representative_iin = ?"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .bind(rep.expose())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(voucher_from_row).transpose()
+    }
+
     async fn vouchers_of_school(
         &self,
         school: Bin,
