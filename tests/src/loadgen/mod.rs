@@ -253,21 +253,15 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
 async fn baselines(opts: &Options) -> anyhow::Result<Baselines> {
     let signs = baseline::sign_rate(Duration::from_secs(2))?;
     eprintln!("baseline: bare Ed25519 signing {signs:.0}/s on one core");
+    // Removed when dropped, after the baseline.
+    let scratch = tempfile::Builder::new().prefix("loadgen-bare-").tempdir()?;
     let target = match &opts.database_url {
         Some(url) => baseline::BareTarget::Postgres(url.clone()),
-        None => {
-            let dir = std::env::temp_dir().join(format!("loadgen-bare-{}", std::process::id()));
-            std::fs::create_dir_all(&dir)?;
-            baseline::BareTarget::Sqlite(dir.join("bare.db"))
-        }
+        None => baseline::BareTarget::Sqlite(scratch.path().join("bare.db")),
     };
-    let bare = baseline::bare_insert(&target, opts.students, 50, opts.batch).await;
-    if let baseline::BareTarget::Sqlite(path) = &target {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-    let bare = bare.context("bare insert baseline")?;
+    let bare = baseline::bare_insert(&target, opts.students, 50, opts.batch)
+        .await
+        .context("bare insert baseline")?;
     eprintln!(
         "baseline: bare batched insert {:.0} rows/s ({})",
         bare.rows_per_s, bare.backend

@@ -17,23 +17,13 @@ pub struct Spawned {
     child: Child,
     pub url: String,
     pub pid: u32,
-    _data: tempfile_dir::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A temporary directory removed on drop (no dev-dependency in a binary).
-mod tempfile_dir {
-    pub struct TempDir(pub std::path::PathBuf);
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 }
 
@@ -79,9 +69,9 @@ pub async fn spawn(
     extra: &[String],
 ) -> anyhow::Result<Spawned> {
     let port = free_port()?;
-    let data = std::env::temp_dir().join(format!("loadgen-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&data)?;
-    let data = tempfile_dir::TempDir(data);
+    let data = tempfile::Builder::new()
+        .prefix("loadgen-server-")
+        .tempdir()?;
     let mut cmd = match cpu {
         Some(cpu) => {
             let mut c = Command::new("taskset");
@@ -93,12 +83,12 @@ pub async fn spawn(
     cmd.arg("--demo")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
-        .arg(&data.0)
+        .arg(data.path())
         .args(["--log-format", "json"])
         .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(data.0.join("server.log"))?);
+        .stderr(std::fs::File::create(data.path().join("server.log"))?);
     if let Some(url) = database_url {
         cmd.args(["--database-url", url]);
     }
@@ -111,7 +101,7 @@ pub async fn spawn(
         child,
         url: url.clone(),
         pid,
-        _data: data,
+        data,
     };
     let api = Api::new(&url)?;
     for _ in 0..600 {
@@ -122,7 +112,7 @@ pub async fn spawn(
     }
     bail!(
         "the server did not become ready in 60 s (log: {})",
-        spawned._data.0.join("server.log").display()
+        spawned.data.path().join("server.log").display()
     )
 }
 

@@ -6,7 +6,7 @@
 //! scanning 150,000 meals through a serial port would take hours and prove nothing more.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -151,7 +151,9 @@ pub async fn footprint(
     students: usize,
     days: u32,
 ) -> anyhow::Result<Footprint> {
-    let dir = tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("loadgen-terminal-")
+        .tempdir()?;
     let integration = api.token("loadgen", "integration", None).await?;
     let bin = seed::bin(900)?;
     let plan = SeedPlan {
@@ -195,9 +197,9 @@ pub async fn footprint(
         .ok_or_else(|| anyhow!("no enrollment code"))?
         .to_string();
     let school = bin.as_string();
-    let db = dir.0.join("terminal.db");
+    let db = dir.path().join("terminal.db");
 
-    let first = start(binary, server_url, &school, &dir.0, Some(&code))?;
+    let first = start(binary, server_url, &school, dir.path(), Some(&code))?;
     wait_sync(&first, Duration::from_secs(120), |v| v["outcome"] == "ok")?;
     drop(first);
     let roster = roster_rows(&db)?;
@@ -210,7 +212,7 @@ pub async fn footprint(
     let unsent = fill_unsent(&db, &roster, days)?;
 
     // Idle with everything on disk and the server unreachable: 3 s of sync attempts.
-    let idle = start(binary, "http://127.0.0.1:9", &school, &dir.0, None)?;
+    let idle = start(binary, "http://127.0.0.1:9", &school, dir.path(), None)?;
     let mut peak_idle = 0u64;
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
@@ -220,7 +222,7 @@ pub async fn footprint(
     drop(idle);
 
     let started = Instant::now();
-    let pushing = start(binary, server_url, &school, &dir.0, None)?;
+    let pushing = start(binary, server_url, &school, dir.path(), None)?;
     let peak_push = wait_sync(&pushing, Duration::from_secs(600), |v| {
         v["outcome"] == "ok" && v["unsent"] == json!(0)
     })?;
@@ -234,18 +236,4 @@ pub async fn footprint(
         push_peak_rss_mb: mb(peak_push),
         push_seconds,
     })
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tempdir() -> anyhow::Result<TempDir> {
-    let dir = std::env::temp_dir().join(format!("loadgen-terminal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(TempDir(dir))
 }
