@@ -158,9 +158,9 @@ impl Clock for SystemClock {
     }
 }
 
-/// The system clock shifted by an offset that can only grow: the demo's `POST /dev/clock`
-/// and tests move time forward with it. Never backwards, so durable deadlines already
-/// computed stay consistent.
+/// The system clock shifted by an offset that can only grow once the clock runs: the demo's
+/// `POST /dev/clock` and tests move time forward with it. Never backwards, so durable
+/// deadlines already computed stay consistent.
 #[derive(Debug, Default)]
 pub struct ShiftedClock {
     offset_ns: AtomicI64,
@@ -177,6 +177,17 @@ pub struct ClockBackwards {
 impl ShiftedClock {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A clock that reads `start` now and runs on from there at the system clock's pace;
+    /// `start` may lie in the past or the future. A story test starts a `--demo` server
+    /// here so that it tells the same story on whatever day it runs.
+    pub fn starting_at(start: OffsetDateTime) -> Self {
+        let offset = (start - OffsetDateTime::now_utc()).whole_nanoseconds();
+        let offset = i64::try_from(offset).unwrap_or(if offset < 0 { i64::MIN } else { i64::MAX });
+        ShiftedClock {
+            offset_ns: AtomicI64::new(offset),
+        }
     }
 
     /// Moves the clock so that `now()` is `target`; refuses to go backwards.
@@ -327,6 +338,22 @@ mod tests {
         let err = clock.set(target - Duration::days(1)).unwrap_err();
         assert_eq!(err.requested, target - Duration::days(1));
         assert!(clock.now() >= target, "a refused move changes nothing");
+    }
+
+    #[test]
+    fn shifted_clock_starts_anywhere_then_moves_forward_only() {
+        for start in [
+            datetime!(2020-02-29 09:00 +5),
+            datetime!(2099-12-31 23:59 UTC),
+        ] {
+            let clock = ShiftedClock::starting_at(start);
+            let now = clock.now();
+            assert!(now >= start && now - start < Duration::seconds(5), "{now}");
+            assert!(clock.set(start - Duration::hours(1)).is_err());
+            let later = start + Duration::days(3);
+            clock.set(later).expect("forward is allowed");
+            assert!(clock.now() >= later);
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! downloaded as JSON, CSV, XLSX and PDF carrying the same numbers, the director's approval
 //! freezing it, a late meal going to the next month's adjustments, and bad input refused.
 //!
-//! Month M is December 2026: the demo clock moves to 1 December, the terminal pushes each
+//! Month M is December 2026: the demo clock starts on 25 November 2026 (whatever the real
+//! date) and moves to 1 December, the terminal pushes each
 //! school day's meals at 12:30 that day, the director approves on 2 January 2027 and
 //! January is checked on 5 January.
 
@@ -25,6 +26,8 @@ use time::{Date, Month, OffsetDateTime, Time};
 use common::wallet::{self as w, ASTANA};
 use common::{Resp, Server, DEMO_PARENT_IIN, DEMO_SCHOOL_BIN};
 
+/// Where the demo clock starts: late November 2026, before month M.
+const STORY_START: OffsetDateTime = datetime!(2026-11-25 10:00 +5);
 /// Month M and the month after it.
 const DEC: &str = "2026-12";
 const JAN: &str = "2027-01";
@@ -582,7 +585,7 @@ fn assert_frozen(download: &Value, approved: &Value) {
 async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
     let data = tempfile::tempdir().expect("data dir");
     let scratch = tempfile::tempdir().expect("scratch dir");
-    let server = Server::demo(data.path());
+    let server = Server::demo_from(data.path(), STORY_START);
 
     // Month M = December 2026 starts.
     set_clock(&server, datetime!(2026-12-01 04:00 +5)).await;
@@ -1091,7 +1094,7 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_answer_equals_later_downloads() {
     let data = tempfile::tempdir().expect("data dir");
-    let server = Server::demo(data.path());
+    let server = Server::demo_from(data.path(), STORY_START);
     set_clock(&server, datetime!(2026-12-01 04:00 +5)).await;
     let bin = w::bin([0, 9, 1, 2, 4, 0, 0, 0, 9, 1, 3]).to_string();
     let kid = w::iin(2018, Month::May, 5, Sex::Female, 4101);

@@ -66,12 +66,10 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         JwtKeySource::DemoGenerated => {
             let (idp, verifier) =
                 DevIdentityProvider::generate(&config.jwt_issuer, &config.jwt_audience)?;
-            let clock = Arc::new(ShiftedClock::new());
-            if let Some(start) = config.demo_clock {
-                if clock.set(start).is_err() {
-                    tracing::warn!(%start, "--demo-clock is in the past; the clock runs from now");
-                }
-            }
+            let clock = Arc::new(match config.demo_clock {
+                Some(start) => ShiftedClock::starting_at(start),
+                None => ShiftedClock::new(),
+            });
             let tools = Arc::new(DemoTools {
                 idp,
                 clock: clock.clone(),

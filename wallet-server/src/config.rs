@@ -149,9 +149,9 @@ pub struct Cli {
     #[arg(long, env = "WALLET_DEMO_STALL", value_name = "POINT", hide = true)]
     pub demo_stall: Option<String>,
 
-    /// Testing only, with --demo: start the demo clock at this RFC 3339 instant (forward of
-    /// now only), so a drill restarting the server keeps its simulated time
-    #[arg(long, env = "WALLET_DEMO_CLOCK", value_name = "RFC3339", hide = true)]
+    /// With --demo only: start the demo clock at this RFC 3339 instant, past or future (it
+    /// then runs on and only moves forward), so a story is the same whatever day it runs
+    #[arg(long, env = "WALLET_DEMO_CLOCK", value_name = "RFC3339")]
     pub demo_clock: Option<String>,
 
     /// Without a command, the server runs.

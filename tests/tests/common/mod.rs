@@ -128,6 +128,15 @@ impl Server {
         Server::start(data_dir, &["--demo"], &[])
     }
 
+    /// `wallet-server --demo` on `data_dir` with its clock starting at `start`, so a story
+    /// of fixed dates is the same story on whatever day the test runs.
+    pub fn demo_from(data_dir: &Path, start: time::OffsetDateTime) -> Server {
+        let start = start
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an RFC 3339 instant");
+        Server::start(data_dir, &["--demo", "--demo-clock", &start], &[])
+    }
+
     /// Starts the server on `127.0.0.1:0` with `data_dir`, the extra `args` and `env`, and
     /// waits (bounded) until it prints the address it serves on.
     pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {

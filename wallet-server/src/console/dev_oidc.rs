@@ -254,7 +254,12 @@ async fn token(State(state): State<AppState>, Form(req): Form<TokenRequest>) -> 
     claims.insert("role".into(), entry.role.to_string().into());
     claims.insert("school".into(), entry.school.clone().into());
     claims.insert("nonce".into(), entry.nonce.clone().into());
-    match tools.idp.issue_id_token(claims, &issuer(&state), &entry.client_id, now) {
+    // Real time, as the verifier checks it (see `/dev/token`).
+    let signed_at = time::OffsetDateTime::now_utc();
+    match tools
+        .idp
+        .issue_id_token(claims, &issuer(&state), &entry.client_id, signed_at)
+    {
         Ok(id_token) => Json(serde_json::json!({
             "access_token": id_token, "token_type": "Bearer", "expires_in": 600, "id_token": id_token,
         }))
