@@ -110,7 +110,7 @@ async fn terminal_pushes(server: &Server, code: &str) {
             .find(|v| v["student"]["full_name"] == name);
         v.expect("voucher")["id"].as_str().expect("id").to_string()
     };
-    let now = OffsetDateTime::now_utc().to_offset(ASTANA);
+    let now = common::story_now().to_offset(ASTANA);
     let event = |n: u32, voucher: String| {
         json!({
             "event_id": format!("01937000-0000-7000-8000-{n:012x}"),
@@ -269,7 +269,7 @@ async fn social_pedagogue_day(browser: &Browser, server: &Server, base: &str) {
 /// The director, on the 1st of next month, approves this month after confirming.
 async fn director_approves(browser: &Browser, server: &Server, base: &str) {
     // The director on the 1st of next month approves this month after confirming.
-    let now = OffsetDateTime::now_utc().to_offset(ASTANA);
+    let now = common::story_now().to_offset(ASTANA);
     let month = format!("{}-{:02}", now.year(), u8::from(now.month()));
     let next = (now.date().replace_day(1).expect("1st") + time::Duration::days(32))
         .replace_day(1)

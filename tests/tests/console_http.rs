@@ -188,7 +188,7 @@ async fn sign_in_cookies_and_bad_input() {
     assert!(kk.body.contains("Оқушылар мен ваучерлер") && kk.body.contains(r#"lang="kk""#));
 
     // A social pedagogue cannot approve.
-    let month = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+5));
+    let month = common::story_now().to_offset(time::macros::offset!(+5));
     let this_month = format!("{}-{:02}", month.year(), u8::from(month.month()));
     let approve = format!("/console/schools/{DEMO_SCHOOL_BIN}/tabel/approve");
     let refused = staff

@@ -225,7 +225,7 @@ fn body_for(route: &Route, bin: &str, student: &str) -> Option<Value> {
 
 /// This month (Astana): a list for it always has a school year.
 fn current_period() -> String {
-    let today = time::OffsetDateTime::now_utc().to_offset(w::ASTANA).date();
+    let today = common::story_now().to_offset(w::ASTANA).date();
     format!("{:04}-{:02}", today.year(), u8::from(today.month()))
 }
 

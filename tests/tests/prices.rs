@@ -29,7 +29,7 @@ async fn a_schools_price_is_set_by_the_integration_and_used_by_the_tabel() {
         }
     };
     let month = {
-        let today = time::OffsetDateTime::now_utc()
+        let today = common::story_now()
             .to_offset(time::macros::offset!(+5))
             .date();
         format!("{:04}-{:02}", today.year(), u8::from(today.month()))

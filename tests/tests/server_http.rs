@@ -53,7 +53,7 @@ fn stranger_iin() -> String {
 /// Today in Astana (UTC+5), the service day of the server.
 fn today_astana() -> Date {
     let astana = UtcOffset::from_hms(5, 0, 0).expect("offset");
-    OffsetDateTime::now_utc().to_offset(astana).date()
+    common::story_now().to_offset(astana).date()
 }
 
 /// The school year (1 September – 31 May) containing `day`; in summer, the coming one.
@@ -725,7 +725,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 async fn demo_clock_moves_forward_only() {
     let data = data_dir();
     let server = Server::demo(data.path());
-    let now = OffsetDateTime::now_utc();
+    let now = common::story_now();
 
     // Forward: the answer is the new now (plus the instant it took to answer).
     let target = (now + time::Duration::days(1))
@@ -757,7 +757,7 @@ async fn demo_clock_moves_forward_only() {
         OffsetDateTime::parse(moved["now"].as_str().expect("now"), &Rfc3339).expect("RFC 3339 now");
     assert!(answered >= later && answered - later < time::Duration::seconds(30));
 
-    // Backwards: refused, to real time and to just before the current demo time.
+    // Backwards: refused, to where it started and to just before the current demo time.
     for back in [now, later - time::Duration::minutes(5)] {
         server
             .post_json("/dev/clock", None, &json!({"now": rfc3339(back)}))

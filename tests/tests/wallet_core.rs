@@ -646,7 +646,7 @@ async fn feedback_queues_complaints_for_e_otinish_without_the_childs_iin() {
         "{message}"
     );
     let created = w::parse_rfc3339(message["created_at"].as_str().expect("created_at"));
-    assert!((time::OffsetDateTime::now_utc() - created).abs() < Duration::minutes(1));
+    assert!((common::story_now() - created).abs() < Duration::minutes(1));
     let text = message["text"].as_str().expect("text");
     assert!(text.contains("Суп был холодный, котлеты сырые"), "{text}");
     assert!(!text.contains("  Суп"), "the complaint is trimmed: {text}");
@@ -869,7 +869,7 @@ async fn staff_bind_cards_and_create_terminal_codes_for_their_school() {
             "code {code:?} is not XXXX-XXXX-XXXX of unambiguous characters"
         );
         let expires = w::parse_rfc3339(body["expires_at"].as_str().expect("expires_at"));
-        let ttl = expires - time::OffsetDateTime::now_utc();
+        let ttl = expires - common::story_now();
         assert!(
             (Duration::hours(24) - ttl).abs() < Duration::minutes(2),
             "expires_at {expires} is not ~24 h from now"

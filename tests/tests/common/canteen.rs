@@ -70,7 +70,7 @@ impl Server {
             .arg(addr)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(args)
+            .args(super::on_story_clock(args))
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr));

@@ -65,6 +65,33 @@ pub const OTHER_SCHOOL_BIN: &str = "070240004567";
 /// The demo parent: mother of Айгерим (2А, voucher activated) and Нурлан (7Б, no voucher).
 pub const DEMO_PARENT_IIN: &str = "880512412342";
 
+/// Where the tests' story begins: a Tuesday in term time. Every `--demo` server a test starts
+/// runs on the story clock (below) unless the test picks its own `--demo-clock`, so the
+/// tests tell the same story on whatever day they run (none may depend on the real date).
+pub const STORY_START: time::OffsetDateTime = time::macros::datetime!(2026-11-24 10:00 +5);
+
+/// The story clock: [`STORY_START`] at its first reading in this test process, then running
+/// with the machine's clock. One timeline for every server of the process, so a restarted
+/// server carries on where its predecessor was.
+pub fn story_now() -> time::OffsetDateTime {
+    static SHIFT: std::sync::OnceLock<time::Duration> = std::sync::OnceLock::new();
+    let shift = *SHIFT.get_or_init(|| STORY_START - time::OffsetDateTime::now_utc());
+    time::OffsetDateTime::now_utc() + shift
+}
+
+/// `args` with `--demo-clock` at [`story_now`] added when they start a `--demo` server
+/// without a clock of their own.
+fn on_story_clock(args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if args.contains(&"--demo") && !args.contains(&"--demo-clock") {
+        let now = story_now()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an RFC 3339 instant");
+        all.extend(["--demo-clock".to_string(), now]);
+    }
+    all
+}
+
 /// A `wallet-server` command with a clean environment, run from `cwd` (so a default
 /// `./data` could never land in the repository).
 pub fn server_command(cwd: &Path) -> Command {
@@ -148,7 +175,7 @@ impl Server {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(args)
+            .args(on_story_clock(args))
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr));

@@ -12,7 +12,7 @@ use shared::pass::{KeySet, PublicKey};
 use shared::{Bin, Iin, Sex};
 use time::format_description::well_known::Rfc3339;
 use time::macros::offset;
-use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
+use time::{Date, Month, OffsetDateTime, UtcOffset};
 
 use super::{Resp, Server};
 
@@ -134,40 +134,21 @@ pub fn parse_rfc3339(s: &str) -> OffsetDateTime {
     OffsetDateTime::parse(s, &Rfc3339).unwrap_or_else(|e| panic!("{s:?} is not RFC 3339: {e}"))
 }
 
-/// The server's notion of "now", with term time guaranteed: vouchers formed from lists of
-/// [`Term::period`] are valid today, so passes can be minted.
+/// The server's notion of "now" in term time: every `--demo` server starts on the story
+/// clock ([`super::story_now`], a Tuesday in November), so vouchers formed from lists of
+/// [`Term::period`] are valid today and passes can be minted, whatever the real date.
 #[derive(Debug, Clone, Copy)]
-pub struct Term {
-    shift: Duration,
-}
+pub struct Term;
 
 impl Term {
-    /// In the summer break (June–August, Astana) no school year is running and freshly
-    /// formed vouchers are not valid yet: the demo clock then moves to 1 September, 09:00.
-    /// The rest of the year nothing moves.
-    pub async fn enter(server: &Server) -> Term {
-        let today = OffsetDateTime::now_utc().to_offset(ASTANA);
-        if !matches!(today.month(), Month::June | Month::July | Month::August) {
-            return Term {
-                shift: Duration::ZERO,
-            };
-        }
-        let target = Date::from_calendar_date(today.year(), Month::September, 1)
-            .expect("1 September")
-            .with_time(Time::from_hms(9, 0, 0).expect("09:00"))
-            .assume_offset(ASTANA);
-        server
-            .post_json("/dev/clock", None, &json!({"now": rfc3339(target)}))
-            .await
-            .ok_json();
-        Term {
-            shift: target - OffsetDateTime::now_utc(),
-        }
+    /// The term of a server started on the story clock (one that has not moved its clock).
+    pub async fn enter(_server: &Server) -> Term {
+        Term
     }
 
     /// The server's clock (to well under a second).
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + self.shift
+        super::story_now()
     }
 
     /// The server's service day.
