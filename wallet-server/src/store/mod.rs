@@ -9,6 +9,7 @@ mod console;
 pub(crate) mod meal_batch;
 mod postgres;
 mod records;
+mod sql;
 mod sqlite;
 
 use std::path::Path;

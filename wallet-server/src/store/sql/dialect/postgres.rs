@@ -1,0 +1,59 @@
+//! PostgreSQL: native `uuid`, `date` and `timestamptz`; the codecs are the identity. Writes
+//! that must see a consistent row use `SELECT … FOR UPDATE` or a conditional UPDATE inside a
+//! plain transaction, so concurrent servers never lose an update or double a transition.
+
+use sqlx::Row as _;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::store::{Backend, StoreError};
+
+pub(crate) type Db = sqlx::Postgres;
+pub(crate) type Conn = sqlx::PgConnection;
+pub(crate) type DbRow = sqlx::postgres::PgRow;
+pub(crate) type Store = crate::store::PostgresStore;
+pub(crate) const BACKEND: Backend = Backend::Postgres;
+
+/// A write transaction.
+pub(crate) async fn write(store: &Store) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(store.pool.begin().await?)
+}
+
+pub(crate) fn uuid(u: Uuid) -> Uuid {
+    u
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> OffsetDateTime {
+    t
+}
+
+pub(crate) fn date(d: Date) -> Date {
+    d
+}
+
+pub(crate) fn get_ts(row: &DbRow, col: &str) -> Result<OffsetDateTime, StoreError> {
+    Ok(row.try_get(col)?)
+}
+
+pub(crate) fn get_opt_ts(row: &DbRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    Ok(row.try_get(col)?)
+}
+
+pub(crate) fn get_date(row: &DbRow, col: &str) -> Result<Date, StoreError> {
+    Ok(row.try_get(col)?)
+}
+
+pub(crate) fn get_uuid(row: &DbRow, col: &str) -> Result<Uuid, StoreError> {
+    Ok(row.try_get(col)?)
+}
+
+/// How a UUID and a small integer come back from a scalar query.
+pub(crate) type StoredUuid = Uuid;
+pub(crate) type SmallInt = i16;
+
+pub(crate) fn parse_uuid(u: StoredUuid) -> Result<Uuid, StoreError> {
+    Ok(u)
+}
+
+/// The rows and helpers every query module shares, for this backend.
+pub(in crate::store) use crate::store::sql::people::postgres::*;

@@ -1,0 +1,79 @@
+//! SQLite: UUIDs as hyphenated text, dates as `YYYY-MM-DD`, instants as fixed-width UTC text
+//! (`2026-09-01T02:00:00.000000Z`, so text order is time order). Writes open with
+//! `BEGIN IMMEDIATE`, so two writers queue on the lock instead of failing midway.
+
+use sqlx::Row as _;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::store::{Backend, StoreError};
+
+pub(crate) type Db = sqlx::Sqlite;
+pub(crate) type Conn = sqlx::SqliteConnection;
+pub(crate) type DbRow = sqlx::sqlite::SqliteRow;
+pub(crate) type Store = crate::store::SqliteStore;
+pub(crate) const BACKEND: Backend = Backend::Sqlite;
+
+const INSTANT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
+
+/// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front.
+pub(crate) async fn write(store: &Store) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(store.pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+pub(crate) fn uuid(u: Uuid) -> String {
+    u.to_string()
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(INSTANT)
+        .unwrap_or_default()
+}
+
+pub(crate) fn date(d: Date) -> String {
+    d.to_string()
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
+    time::PrimitiveDateTime::parse(s, INSTANT)
+        .map(|t| t.assume_utc())
+        .map_err(|_| StoreError::Corrupt("stored instant does not parse".into()))
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<Date, StoreError> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| StoreError::Corrupt("stored date does not parse".into()))
+}
+
+pub(crate) fn get_ts(row: &DbRow, col: &str) -> Result<OffsetDateTime, StoreError> {
+    parse_ts(row.try_get(col)?)
+}
+
+pub(crate) fn get_opt_ts(row: &DbRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    row.try_get::<Option<&str>, _>(col)?
+        .map(parse_ts)
+        .transpose()
+}
+
+pub(crate) fn get_date(row: &DbRow, col: &str) -> Result<Date, StoreError> {
+    parse_date(row.try_get(col)?)
+}
+
+pub(crate) fn get_uuid(row: &DbRow, col: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(row.try_get(col)?)
+        .map_err(|_| StoreError::Corrupt(format!("stored {col} is not a UUID")))
+}
+
+/// How a UUID and a small integer come back from a scalar query.
+pub(crate) type StoredUuid = String;
+pub(crate) type SmallInt = i64;
+
+pub(crate) fn parse_uuid(s: StoredUuid) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt("stored id is not a UUID".into()))
+}
+
+/// The rows and helpers every query module shares, for this backend.
+pub(in crate::store) use crate::store::sql::people::sqlite::*;
