@@ -73,7 +73,10 @@ pub(super) async fn insert_job(conn: &mut Conn, job: &NewJob) -> Result<bool, St
 }
 
 /// Queues an outgoing message inside an open transaction.
-pub(super) async fn insert_message(conn: &mut Conn, m: &OutboxMessage) -> Result<(), StoreError> {
+pub(in crate::store) async fn insert_message(
+    conn: &mut Conn,
+    m: &OutboxMessage,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO outbox (id, kind, recipient, body, state, attempts, created_at, \
          next_attempt_at, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -4,15 +4,10 @@
 //! Writes that must see a consistent row use `SELECT … FOR UPDATE` or a conditional UPDATE,
 //! so concurrent servers never lose an update or double a transition.
 
-mod consent;
-mod console;
-mod eligibility;
-mod jobs;
-mod meal_push;
-mod records;
-mod reports;
-mod tabel;
-mod terminals;
+pub(in crate::store) mod consent;
+pub(in crate::store) mod jobs;
+pub(in crate::store) mod meal_push;
+pub(in crate::store) mod terminals;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
@@ -43,6 +38,16 @@ impl PostgresStore {
     }
 }
 
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::console::postgres as console;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::eligibility::postgres as eligibility;
 pub(super) use super::sql::people::postgres::*;
 #[allow(unused_imports)]
-use super::sql::vouchers::postgres as vouchers;
+pub(in crate::store) use super::sql::records::postgres as records;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::reports::postgres as reports;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::tabel::postgres as tabel;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::vouchers::postgres as vouchers;

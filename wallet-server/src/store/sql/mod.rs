@@ -16,8 +16,13 @@
 //! PostgreSQL columns would not open unchanged. The expansion costs compile time, not
 //! run time: each backend's code is monomorphic, as before.
 
+pub(crate) mod console;
 pub(crate) mod dialect;
+pub(crate) mod eligibility;
 pub(crate) mod people;
+pub(crate) mod records;
+pub(crate) mod reports;
+pub(crate) mod tabel;
 pub(crate) mod vouchers;
 
 /// Expands the items once per backend into `mod sqlite` and `mod postgres`, each with

@@ -5,15 +5,10 @@
 //! Instants are stored as fixed-width UTC text (`2026-09-01T02:00:00.000000Z`) so that text
 //! order is time order.
 
-mod consent;
-mod console;
-mod eligibility;
-mod jobs;
-mod meal_push;
-mod records;
-mod reports;
-mod tabel;
-mod terminals;
+pub(in crate::store) mod consent;
+pub(in crate::store) mod jobs;
+pub(in crate::store) mod meal_push;
+pub(in crate::store) mod terminals;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -95,4 +90,14 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 #[allow(unused_imports)]
-use super::sql::vouchers::sqlite as vouchers;
+pub(in crate::store) use super::sql::console::sqlite as console;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::eligibility::sqlite as eligibility;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::records::sqlite as records;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::reports::sqlite as reports;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::tabel::sqlite as tabel;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::vouchers::sqlite as vouchers;

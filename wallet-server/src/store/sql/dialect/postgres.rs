@@ -57,3 +57,6 @@ pub(crate) fn parse_uuid(u: StoredUuid) -> Result<Uuid, StoreError> {
 
 /// The rows and helpers every query module shares, for this backend.
 pub(in crate::store) use crate::store::sql::people::postgres::*;
+
+/// The backend module itself, for a query that calls one of its modules not yet moved here.
+pub(in crate::store) use crate::store::postgres as backend;

@@ -77,3 +77,6 @@ pub(crate) fn parse_uuid(s: StoredUuid) -> Result<Uuid, StoreError> {
 
 /// The rows and helpers every query module shares, for this backend.
 pub(in crate::store) use crate::store::sql::people::sqlite::*;
+
+/// The backend module itself, for a query that calls one of its modules not yet moved here.
+pub(in crate::store) use crate::store::sqlite as backend;

@@ -1,0 +1,173 @@
+//! Card bindings, enrollment codes, meals on a voucher, feedback and the outbox.
+
+use async_trait::async_trait;
+use shared::{CardUid, VoucherId};
+
+super::per_backend! {
+    use sqlx::Row;
+
+    use crate::audit::AuditEntry;
+    use crate::store::{
+        parse_stored, CardBinding, CardBound, EnrollmentCode, Feedback, MealRecord, OutboxMessage,
+        SchoolOpsStore, StoreError, WalletRecordStore,
+    };
+
+    #[async_trait]
+    impl SchoolOpsStore for Store {
+        async fn bind_card(&self, b: &CardBinding) -> Result<CardBound, StoreError> {
+            let mut tx = write(self).await?;
+            let school: Option<String> =
+                sqlx::query_scalar("SELECT school_bin FROM students WHERE iin = $1")
+                    .bind(b.student.expose())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if school.as_deref() != Some(b.school.to_string().as_str()) {
+                return Err(StoreError::NotFound);
+            }
+            let holder: Option<String> =
+                sqlx::query_scalar("SELECT student_iin FROM cards WHERE card_uid = $1")
+                    .bind(b.card.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match holder {
+                Some(h) if h == b.student.expose() => return Ok(CardBound::Unchanged),
+                Some(_) => {
+                    return Err(StoreError::Conflict {
+                        current: "bound to another student".into(),
+                    })
+                }
+                None => {}
+            }
+            let old: Option<String> =
+                sqlx::query_scalar("SELECT card_uid FROM cards WHERE student_iin = $1")
+                    .bind(b.student.expose())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let replaced: Option<CardUid> = old
+                .as_deref()
+                .map(|c| parse_stored("card UID", c))
+                .transpose()?;
+            sqlx::query("DELETE FROM cards WHERE student_iin = $1")
+                .bind(b.student.expose())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO cards (card_uid, student_iin, school_bin, bound_at, bound_by) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(b.card.to_string())
+            .bind(b.student.expose())
+            .bind(b.school.to_string())
+            .bind(ts(b.at))
+            .bind(b.by.to_record())
+            .execute(&mut *tx)
+            .await?;
+            let audit = AuditEntry {
+                at: b.at,
+                actor: b.by.clone(),
+                entity_kind: "card",
+                entity_id: b.card.to_string(),
+                action: "bind".into(),
+                from_state: replaced.map(|c| format!("replaces {c}")),
+                to_state: Some("bound".into()),
+                reason: Some(format!("bound to a student of school {}", b.school)),
+            };
+            insert_audit(&mut tx, &audit).await?;
+            student_roster_changed(&mut tx, b.student).await?;
+            tx.commit().await?;
+            Ok(CardBound::Bound { replaced })
+        }
+
+        async fn create_enrollment_code(&self, code: &EnrollmentCode) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO enrollment_codes (code_hash, school_bin, created_at, created_by, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&code.code_hash)
+            .bind(code.school.to_string())
+            .bind(ts(code.created_at))
+            .bind(code.created_by.to_record())
+            .bind(ts(code.expires_at))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+    }
+
+    fn meal_from_row(r: &DbRow) -> Result<MealRecord, StoreError> {
+        Ok(MealRecord {
+            event_id: get_uuid(r, "event_id")?,
+            voucher_id: VoucherId::from_uuid(get_uuid(r, "voucher_id")?),
+            school: parse_stored("school BIN", r.try_get("school_bin")?)?,
+            service_day: get_date(&r, "service_day")?,
+            slot: r.try_get("slot")?,
+            served_at: get_ts(&r, "served_at")?,
+            method: parse_stored("meal method", r.try_get("method")?)?,
+            status: parse_stored("meal status", r.try_get("status")?)?,
+            reason: r.try_get("reason")?,
+        })
+    }
+
+    fn outbox_from_row(r: &DbRow) -> Result<OutboxMessage, StoreError> {
+        Ok(OutboxMessage {
+            id: get_uuid(r, "id")?,
+            kind: parse_stored("outbox kind", r.try_get("kind")?)?,
+            recipient: r.try_get("recipient")?,
+            body: r.try_get("body")?,
+            state: parse_stored("outbox state", r.try_get("state")?)?,
+            attempts: r.try_get("attempts")?,
+            created_at: get_ts(&r, "created_at")?,
+            next_attempt_at: get_ts(&r, "next_attempt_at")?,
+            sent_at: get_opt_ts(r, "sent_at")?,
+        })
+    }
+
+    #[async_trait]
+    impl WalletRecordStore for Store {
+        async fn meals_of_voucher(&self, id: VoucherId) -> Result<Vec<MealRecord>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT event_id, voucher_id, school_bin, service_day, slot, served_at, method, status, reason \
+                 FROM meals WHERE voucher_id = $1 ORDER BY served_at DESC, event_id DESC",
+            )
+            .bind(uuid(id.as_uuid()))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(meal_from_row).collect()
+        }
+
+        async fn add_feedback(
+            &self,
+            f: &Feedback,
+            outbox: Option<&OutboxMessage>,
+        ) -> Result<(), StoreError> {
+            let mut tx = write(self).await?;
+            sqlx::query(
+                "INSERT INTO feedback (id, voucher_id, representative_iin, rating, complaint, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(uuid(f.id))
+            .bind(uuid(f.voucher_id.as_uuid()))
+            .bind(f.representative.expose())
+            .bind(SmallInt::from(f.rating))
+            .bind(&f.complaint)
+            .bind(ts(f.created_at))
+            .execute(&mut *tx)
+            .await?;
+            if let Some(m) = outbox {
+                backend::jobs::insert_message(&mut tx, m).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT id, kind, recipient, body, state, attempts, created_at, next_attempt_at, sent_at \
+                 FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(outbox_from_row).collect()
+        }
+    }
+}
