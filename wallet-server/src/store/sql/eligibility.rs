@@ -101,7 +101,6 @@ super::per_backend! {
         row: &ValidRow,
     ) -> Result<Option<RowOutcome>, StoreError> {
         let s = &row.student;
-        let now = ts(list.received_at);
         upsert_student_with(&mut *conn, s, list.received_at).await?;
         let claimed = sqlx::query(
             "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, list_id, \
@@ -114,7 +113,7 @@ super::per_backend! {
         .bind(s.iin.expose())
         .bind(s.school.to_string())
         .bind(uuid(list.id))
-        .bind(&now)
+        .bind(ts(list.received_at))
         .execute(&mut *conn)
         .await?
         .rows_affected();

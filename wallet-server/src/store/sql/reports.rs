@@ -13,7 +13,6 @@ super::per_backend! {
     #[async_trait]
     impl ReportStore for Store {
         async fn daily_facts(&self, day: Date) -> Result<Vec<SchoolDay>, StoreError> {
-            let (from, to) = (ts(start_of_service_day(day)), ts(end_of_service_day(day)));
             let rows = sqlx::query(
                 "SELECT sc.bin, \
                  (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.formed_at >= $1 AND v.formed_at < $2) AS formed, \
@@ -24,8 +23,8 @@ super::per_backend! {
                  (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS fed \
                  FROM schools sc ORDER BY sc.bin",
             )
-            .bind(&from)
-            .bind(&to)
+            .bind(ts(start_of_service_day(day)))
+            .bind(ts(end_of_service_day(day)))
             .bind(date(day))
             .fetch_all(&self.pool)
             .await?;
