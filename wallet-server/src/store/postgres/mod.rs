@@ -8,11 +8,9 @@ mod consent;
 mod console;
 mod eligibility;
 mod jobs;
-mod meal_push;
 mod records;
 mod reports;
 mod tabel;
-mod terminals;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
@@ -43,6 +41,10 @@ impl PostgresStore {
     }
 }
 
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::meal_push::postgres as meal_push;
 pub(super) use super::sql::people::postgres::*;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::terminals::postgres as terminals;
 #[allow(unused_imports)]
 use super::sql::vouchers::postgres as vouchers;

@@ -17,7 +17,9 @@
 //! run time: each backend's code is monomorphic, as before.
 
 pub(crate) mod dialect;
+pub(crate) mod meal_push;
 pub(crate) mod people;
+pub(crate) mod terminals;
 pub(crate) mod vouchers;
 
 /// Expands the items once per backend into `mod sqlite` and `mod postgres`, each with

@@ -9,11 +9,9 @@ mod consent;
 mod console;
 mod eligibility;
 mod jobs;
-mod meal_push;
 mod records;
 mod reports;
 mod tabel;
-mod terminals;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -94,5 +92,9 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::meal_push::sqlite as meal_push;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::terminals::sqlite as terminals;
 #[allow(unused_imports)]
 use super::sql::vouchers::sqlite as vouchers;
