@@ -6,8 +6,6 @@
 
 pub(in crate::store) mod consent;
 pub(in crate::store) mod jobs;
-pub(in crate::store) mod meal_push;
-pub(in crate::store) mod terminals;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
@@ -42,6 +40,8 @@ impl PostgresStore {
 pub(in crate::store) use super::sql::console::postgres as console;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::eligibility::postgres as eligibility;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::meal_push::postgres as meal_push;
 pub(super) use super::sql::people::postgres::*;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::records::postgres as records;
@@ -49,5 +49,7 @@ pub(in crate::store) use super::sql::records::postgres as records;
 pub(in crate::store) use super::sql::reports::postgres as reports;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::tabel::postgres as tabel;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::terminals::postgres as terminals;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::vouchers::postgres as vouchers;

@@ -19,10 +19,12 @@
 pub(crate) mod console;
 pub(crate) mod dialect;
 pub(crate) mod eligibility;
+pub(crate) mod meal_push;
 pub(crate) mod people;
 pub(crate) mod records;
 pub(crate) mod reports;
 pub(crate) mod tabel;
+pub(crate) mod terminals;
 pub(crate) mod vouchers;
 
 /// Expands the items once per backend into `mod sqlite` and `mod postgres`, each with

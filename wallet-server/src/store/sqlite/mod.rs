@@ -7,8 +7,6 @@
 
 pub(in crate::store) mod consent;
 pub(in crate::store) mod jobs;
-pub(in crate::store) mod meal_push;
-pub(in crate::store) mod terminals;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -94,10 +92,14 @@ pub(in crate::store) use super::sql::console::sqlite as console;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::eligibility::sqlite as eligibility;
 #[allow(unused_imports)]
+pub(in crate::store) use super::sql::meal_push::sqlite as meal_push;
+#[allow(unused_imports)]
 pub(in crate::store) use super::sql::records::sqlite as records;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::reports::sqlite as reports;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::tabel::sqlite as tabel;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::terminals::sqlite as terminals;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::vouchers::sqlite as vouchers;

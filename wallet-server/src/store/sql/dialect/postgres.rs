@@ -60,3 +60,32 @@ pub(in crate::store) use crate::store::sql::people::postgres::*;
 
 /// The backend module itself, for a query that calls one of its modules not yet moved here.
 pub(in crate::store) use crate::store::postgres as backend;
+
+/// The meal push's batch writer on this backend (`terminals` calls it inside its transaction).
+pub(in crate::store) use crate::store::sql::meal_push::postgres as meal_push;
+
+/// The advisory lock namespace of meal pushes (the school's BIN is the other key).
+const MEAL_PUSH_LOCK: i32 = 0x4D45_414C; // "MEAL"
+
+/// Pushes of one school take turns: an advisory lock on the school, held until commit.
+pub(crate) async fn lock_school_pushes(
+    conn: &mut Conn,
+    school: shared::Bin,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(MEAL_PUSH_LOCK)
+        .bind(school.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether a write was aborted as a deadlock (SQLSTATE 40P01 or 40001) and may be run again.
+pub(crate) fn is_deadlock(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,138 @@
+//! A pushed batch of meals stored in bulk, following `store::meal_batch`.
+//! Runs inside the push's write transaction, after `lock_school_pushes`: on SQLite that
+//! transaction's `BEGIN IMMEDIATE` lets no other writer interleave; on PostgreSQL concurrent
+//! pushes (of other schools) may still race for the same student, slot and day, and the meal
+//! rule's unique index makes the later insert wait for the earlier commit and then refuse it,
+//! so the second round records it as a duplicate.
+
+use std::collections::{HashMap, HashSet};
+
+use shared::sync::{MealEvent, MealResult, MealSlot};
+use shared::VoucherId;
+use sqlx::{QueryBuilder, Row as _};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::store::meal_batch::{self, method_word, verdict_of, MealRow, ROWS_PER_STATEMENT};
+use crate::store::{parse_stored, MealJudge, StoreError, TerminalRecord, VoucherFacts};
+
+super::per_backend! {
+    /// Judges and stores `events`; one answer per event, in order.
+    pub(in crate::store) async fn record_batch(
+        conn: &mut Conn,
+        terminal: &TerminalRecord,
+        events: &[MealEvent],
+        now: OffsetDateTime,
+        slots: &[MealSlot],
+        judge: MealJudge<'_>,
+    ) -> Result<Vec<MealResult>, StoreError> {
+        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        let known = stored_results(conn, &ids).await?;
+        let facts = voucher_facts(conn, &meal_batch::vouchers_to_look_up(events, &known)).await?;
+        let steps = meal_batch::plan(events, &known, &facts, slots, judge);
+        let first = insert_rows(conn, terminal, &meal_batch::first_round(&steps), now).await?;
+        let again = meal_batch::second_round(&steps, &first);
+        let second = insert_rows(conn, terminal, &again.iter().collect::<Vec<_>>(), now).await?;
+        let stored = stored_results(conn, &meal_batch::unresolved(&steps, &first, &second)).await?;
+        meal_batch::answers(steps, &first, &second, &stored)
+    }
+
+    async fn stored_results(
+        conn: &mut Conn,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, MealResult>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT event_id, status, reason FROM meals WHERE event_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(uuid(*id));
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *conn).await? {
+                let id = get_uuid(&r, "event_id")?;
+                let status: String = r.try_get("status")?;
+                out.insert(
+                    id,
+                    MealResult {
+                        event_id: id,
+                        status: verdict_of(&status),
+                        reason: r.try_get("reason")?,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    async fn voucher_facts(
+        conn: &mut Conn,
+        ids: &[VoucherId],
+    ) -> Result<HashMap<VoucherId, VoucherFacts>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT id, school_bin, student_iin, state, activated_at, updated_at, valid_from, valid_until \
+                 FROM vouchers WHERE id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(uuid(id.as_uuid()));
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *conn).await? {
+                let facts = VoucherFacts {
+                    school: parse_stored("school BIN", r.try_get("school_bin")?)?,
+                    student: parse_stored("student IIN", r.try_get("student_iin")?)?,
+                    state: parse_stored("voucher state", r.try_get("state")?)?,
+                    activated_at: get_opt_ts(&r, "activated_at")?,
+                    updated_at: get_ts(&r, "updated_at")?,
+                    valid_from: get_date(&r, "valid_from")?,
+                    valid_until: get_date(&r, "valid_until")?,
+                };
+                out.insert(VoucherId::from_uuid(get_uuid(&r, "id")?), facts);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts the rows in order; returns the event ids actually inserted.
+    async fn insert_rows(
+        conn: &mut Conn,
+        terminal: &TerminalRecord,
+        rows: &[&MealRow<'_>],
+        now: OffsetDateTime,
+    ) -> Result<HashSet<Uuid>, StoreError> {
+        let mut inserted = HashSet::new();
+        let school = terminal.school.to_string();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, terminal_id, service_day, \
+                 slot, served_at, method, status, reason, received_at, pass_nonce) ",
+            );
+            q.push_values(chunk, |mut b, row| {
+                let e = row.event;
+                b.push_bind(uuid(e.event_id))
+                    .push_bind(uuid(e.voucher_id.as_uuid()))
+                    .push_bind(row.facts.student.expose())
+                    .push_bind(school.clone())
+                    .push_bind(uuid(terminal.id))
+                    .push_bind(date(e.service_day))
+                    .push_bind(e.slot.clone())
+                    .push_bind(ts(e.served_at))
+                    .push_bind(method_word(e))
+                    .push_bind(row.status)
+                    .push_bind(row.reason.clone())
+                    .push_bind(ts(now))
+                    .push_bind(e.pass_nonce.clone());
+            });
+            q.push(" ON CONFLICT DO NOTHING RETURNING event_id");
+            for r in q.build().fetch_all(&mut *conn).await? {
+                inserted.insert(get_uuid(&r, "event_id")?);
+            }
+        }
+        Ok(inserted)
+    }
+}
