@@ -32,6 +32,10 @@ use wallet_server::app::AppState;
 use wallet_server::reports::{report_for, DailyReport};
 use wallet_server::store::{PostgresStore, SqliteStore, Store};
 
+#[path = "../tests/support/scratch_db.rs"]
+mod scratch_db;
+use scratch_db::database_url;
+
 const SCHOOLS: i64 = 1_000;
 const PER_SCHOOL: i64 = 300;
 const STUDENTS: i64 = SCHOOLS * PER_SCHOOL;
@@ -255,20 +259,6 @@ impl Drop for PgDatabase {
             eprintln!("could not drop database {}: {e}", self.name);
         }
     }
-}
-
-/// Replaces the database name in a `postgres://…/name?params` URL.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, params) = match admin_url.split_once('?') {
-        Some((b, p)) => (b, format!("?{p}")),
-        None => (admin_url, String::new()),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    format!("{root}/{name}{params}")
 }
 
 fn daily_report_floor(c: &mut Criterion) {

@@ -37,6 +37,10 @@ use wallet_server::tabel::service::tabel_for;
 use wallet_server::tabel::{build, calendar, Tabel, TabelFacts};
 use wallet_server::vouchers::{SchoolYear, VoucherState};
 
+#[path = "../tests/support/scratch_db.rs"]
+mod scratch_db;
+use scratch_db::database_url;
+
 /// Students in the school.
 const STUDENTS: usize = 2_000;
 /// Students per class: 20 classes a grade, grades 1 to 4.
@@ -515,20 +519,6 @@ impl Drop for PgDatabase {
             eprintln!("could not drop database {}: {e}", self.name);
         }
     }
-}
-
-/// Replaces the database name in a `postgres://…/name?params` URL.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, params) = match admin_url.split_once('?') {
-        Some((b, p)) => (b, format!("?{p}")),
-        None => (admin_url, String::new()),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    format!("{root}/{name}{params}")
 }
 
 fn tabel_floor(c: &mut Criterion) {

@@ -27,6 +27,10 @@ use wallet_server::store::{MealStatus, PostgresStore, SqliteStore, Store, Vouche
 
 use world::{school, World, ACTIVE, FIRST_DAY, NOW, SLOTS};
 
+#[path = "../support/scratch_db.rs"]
+mod scratch_db;
+use scratch_db::database_url;
+
 /// One generated meal: terminal, student (see [`ACTIVE`]), day, slot, minute in the slot,
 /// and whether the terminal stamped it with the other slot's name.
 #[derive(Debug, Clone)]
@@ -377,18 +381,4 @@ fn any_interleaving_of_pushes_bills_the_same_set_on_postgres() {
         .await
         .expect("drop database");
     });
-}
-
-/// Replaces the database name in a `postgres://…/name?params` URL.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, params) = match admin_url.split_once('?') {
-        Some((b, p)) => (b, format!("?{p}")),
-        None => (admin_url, String::new()),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    format!("{root}/{name}{params}")
 }

@@ -22,6 +22,10 @@ use wallet_server::domain::{Category, Programme, Relation, Representative, Schoo
 use wallet_server::store::{Formed, PostgresStore, SqliteStore, Store, StoreError, VoucherStore};
 use wallet_server::vouchers::{NewVoucher, SchoolYear, VoucherState};
 
+#[path = "../support/scratch_db.rs"]
+mod scratch_db;
+use scratch_db::database_url;
+
 const T0: OffsetDateTime = datetime!(2026-09-01 03:00 UTC);
 
 fn iin(born: time::Date, sex: Sex) -> Iin {
@@ -548,18 +552,4 @@ async fn story_on_postgres() {
 
 fn uuid_suffix() -> String {
     VoucherId::new().as_uuid().simple().to_string()
-}
-
-/// Replaces the database name in a `postgres://…/name?params` URL.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, params) = match admin_url.split_once('?') {
-        Some((b, p)) => (b, format!("?{p}")),
-        None => (admin_url, String::new()),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    format!("{root}/{name}{params}")
 }
