@@ -127,7 +127,7 @@ super::per_backend! {
                 .map(|r| {
                     Ok(AuditRecord {
                         id: r.try_get("id")?,
-                        at: get_ts(&r, "at")?,
+                        at: get_ts(r, "at")?,
                         actor: r.try_get("actor")?,
                         entity_kind: r.try_get("entity_kind")?,
                         entity_id: r.try_get("entity_id")?,
@@ -191,16 +191,15 @@ super::per_backend! {
         to: VoucherState,
         audit: &AuditEntry,
     ) -> Result<Voucher, StoreError> {
-        let at = ts(audit.at);
         let changed = sqlx::query(
             "UPDATE vouchers SET state = $1, updated_at = $2, \
              activated_at = CASE WHEN $3 = 'activated' THEN $4 ELSE activated_at END \
              WHERE id = $5 AND state = $6",
         )
         .bind(to.as_str())
-        .bind(&at)
+        .bind(ts(audit.at))
         .bind(to.as_str())
-        .bind(&at)
+        .bind(ts(audit.at))
         .bind(uuid(id.as_uuid()))
         .bind(from.as_str())
         .execute(&mut *tx)
