@@ -5,7 +5,6 @@
 //! so concurrent servers never lose an update or double a transition.
 
 pub(in crate::store) mod consent;
-pub(in crate::store) mod jobs;
 pub(in crate::store) mod meal_push;
 pub(in crate::store) mod terminals;
 
@@ -42,6 +41,8 @@ impl PostgresStore {
 pub(in crate::store) use super::sql::console::postgres as console;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::eligibility::postgres as eligibility;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::jobs::postgres as jobs;
 pub(super) use super::sql::people::postgres::*;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::records::postgres as records;

@@ -19,6 +19,7 @@
 pub(crate) mod console;
 pub(crate) mod dialect;
 pub(crate) mod eligibility;
+pub(crate) mod jobs;
 pub(crate) mod people;
 pub(crate) mod records;
 pub(crate) mod reports;

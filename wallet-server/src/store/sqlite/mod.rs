@@ -6,7 +6,6 @@
 //! order is time order.
 
 pub(in crate::store) mod consent;
-pub(in crate::store) mod jobs;
 pub(in crate::store) mod meal_push;
 pub(in crate::store) mod terminals;
 
@@ -93,6 +92,8 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 pub(in crate::store) use super::sql::console::sqlite as console;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::eligibility::sqlite as eligibility;
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::jobs::sqlite as jobs;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::records::sqlite as records;
 #[allow(unused_imports)]

@@ -60,3 +60,16 @@ pub(in crate::store) use crate::store::sql::people::postgres::*;
 
 /// The backend module itself, for a query that calls one of its modules not yet moved here.
 pub(in crate::store) use crate::store::postgres as backend;
+
+/// A claim's row-picking suffix: each claimer skips the rows another is locking.
+pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// A list of text values bound as one parameter: a `text[]` (see [`in_text_list`]).
+pub(crate) fn text_list(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// `IN` the [`text_list`] bound at `param` (e.g. `"$1"`).
+pub(crate) fn in_text_list(param: &str) -> String {
+    format!("= ANY({param})")
+}

@@ -80,3 +80,16 @@ pub(in crate::store) use crate::store::sql::people::sqlite::*;
 
 /// The backend module itself, for a query that calls one of its modules not yet moved here.
 pub(in crate::store) use crate::store::sqlite as backend;
+
+/// A claim's row-picking suffix: none, the write transaction already holds the one write lock.
+pub(crate) const SKIP_LOCKED: &str = "";
+
+/// A list of text values bound as one parameter: a JSON array (see [`in_text_list`]).
+pub(crate) fn text_list(items: &[&str]) -> String {
+    serde_json::to_string(items).unwrap_or_default()
+}
+
+/// `IN` the [`text_list`] bound at `param` (e.g. `"$1"`).
+pub(crate) fn in_text_list(param: &str) -> String {
+    format!("IN (SELECT value FROM json_each({param}))")
+}
