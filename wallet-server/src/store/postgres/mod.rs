@@ -4,7 +4,6 @@
 //! Writes that must see a consistent row use `SELECT … FOR UPDATE` or a conditional UPDATE,
 //! so concurrent servers never lose an update or double a transition.
 
-pub(in crate::store) mod consent;
 pub(in crate::store) mod meal_push;
 pub(in crate::store) mod terminals;
 
@@ -37,6 +36,8 @@ impl PostgresStore {
     }
 }
 
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::consent::postgres as consent;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::console::postgres as console;
 #[allow(unused_imports)]

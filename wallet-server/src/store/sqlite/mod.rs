@@ -5,7 +5,6 @@
 //! Instants are stored as fixed-width UTC text (`2026-09-01T02:00:00.000000Z`) so that text
 //! order is time order.
 
-pub(in crate::store) mod consent;
 pub(in crate::store) mod meal_push;
 pub(in crate::store) mod terminals;
 
@@ -88,6 +87,8 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
+#[allow(unused_imports)]
+pub(in crate::store) use super::sql::consent::sqlite as consent;
 #[allow(unused_imports)]
 pub(in crate::store) use super::sql::console::sqlite as console;
 #[allow(unused_imports)]

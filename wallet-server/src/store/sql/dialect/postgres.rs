@@ -73,3 +73,6 @@ pub(crate) fn text_list(items: &[&str]) -> Vec<String> {
 pub(crate) fn in_text_list(param: &str) -> String {
     format!("= ANY({param})")
 }
+
+/// A row lock for the rest of a write transaction.
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";

@@ -93,3 +93,6 @@ pub(crate) fn text_list(items: &[&str]) -> String {
 pub(crate) fn in_text_list(param: &str) -> String {
     format!("IN (SELECT value FROM json_each({param}))")
 }
+
+/// A row lock for the rest of a write transaction: none, `BEGIN IMMEDIATE` holds the database.
+pub(crate) const FOR_UPDATE: &str = "";
