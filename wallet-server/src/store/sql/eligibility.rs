@@ -114,7 +114,7 @@ super::per_backend! {
         .bind(s.iin.expose())
         .bind(s.school.to_string())
         .bind(uuid(list.id))
-        .bind(&now)
+        .bind(now)
         .execute(&mut *conn)
         .await?
         .rows_affected();

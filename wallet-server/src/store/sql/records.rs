@@ -98,9 +98,9 @@ super::per_backend! {
             event_id: get_uuid(r, "event_id")?,
             voucher_id: VoucherId::from_uuid(get_uuid(r, "voucher_id")?),
             school: parse_stored("school BIN", r.try_get("school_bin")?)?,
-            service_day: get_date(&r, "service_day")?,
+            service_day: get_date(r, "service_day")?,
             slot: r.try_get("slot")?,
-            served_at: get_ts(&r, "served_at")?,
+            served_at: get_ts(r, "served_at")?,
             method: parse_stored("meal method", r.try_get("method")?)?,
             status: parse_stored("meal status", r.try_get("status")?)?,
             reason: r.try_get("reason")?,
@@ -115,8 +115,8 @@ super::per_backend! {
             body: r.try_get("body")?,
             state: parse_stored("outbox state", r.try_get("state")?)?,
             attempts: r.try_get("attempts")?,
-            created_at: get_ts(&r, "created_at")?,
-            next_attempt_at: get_ts(&r, "next_attempt_at")?,
+            created_at: get_ts(r, "created_at")?,
+            next_attempt_at: get_ts(r, "next_attempt_at")?,
             sent_at: get_opt_ts(r, "sent_at")?,
         })
     }

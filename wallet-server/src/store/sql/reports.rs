@@ -24,8 +24,8 @@ super::per_backend! {
                  (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS fed \
                  FROM schools sc ORDER BY sc.bin",
             )
-            .bind(&from)
-            .bind(&to)
+            .bind(from)
+            .bind(to)
             .bind(date(day))
             .fetch_all(&self.pool)
             .await?;

@@ -28,11 +28,11 @@ super::per_backend! {
     fn meal_from_row(r: &DbRow) -> Result<MealFact, StoreError> {
         Ok(MealFact {
             student: parse_stored("student IIN", r.try_get("student_iin")?)?,
-            service_day: get_date(&r, "service_day")?,
+            service_day: get_date(r, "service_day")?,
             slot: r.try_get("slot")?,
             status: parse_stored::<MealStatus>("meal status", r.try_get("status")?)?,
             reason: r.try_get("reason")?,
-            received_at: get_ts(&r, "received_at")?,
+            received_at: get_ts(r, "received_at")?,
         })
     }
 
