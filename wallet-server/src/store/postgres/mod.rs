@@ -4,9 +4,6 @@
 //! Writes that must see a consistent row use `SELECT … FOR UPDATE` or a conditional UPDATE,
 //! so concurrent servers never lose an update or double a transition.
 
-pub(in crate::store) mod consent;
-pub(in crate::store) mod jobs;
-
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::StoreError;
@@ -35,21 +32,3 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 }
-
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::console::postgres as console;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::eligibility::postgres as eligibility;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::meal_push::postgres as meal_push;
-pub(super) use super::sql::people::postgres::*;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::records::postgres as records;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::reports::postgres as reports;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::tabel::postgres as tabel;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::terminals::postgres as terminals;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::vouchers::postgres as vouchers;

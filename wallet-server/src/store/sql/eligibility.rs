@@ -16,7 +16,7 @@ use crate::store::{parse_stored, EligibilityStore, StoreError};
 use crate::vouchers::{NewVoucher, VoucherState};
 
 super::per_backend! {
-    use backend::vouchers::{form_in, transition_in};
+    use vouchers::{form_in, transition_in};
 
     #[async_trait]
     impl EligibilityStore for Store {

@@ -16,9 +16,11 @@
 //! PostgreSQL columns would not open unchanged. The expansion costs compile time, not
 //! run time: each backend's code is monomorphic, as before.
 
+pub(crate) mod consent;
 pub(crate) mod console;
 pub(crate) mod dialect;
 pub(crate) mod eligibility;
+pub(crate) mod jobs;
 pub(crate) mod meal_push;
 pub(crate) mod people;
 pub(crate) mod records;

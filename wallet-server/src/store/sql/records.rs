@@ -153,7 +153,7 @@ super::per_backend! {
             .execute(&mut *tx)
             .await?;
             if let Some(m) = outbox {
-                backend::jobs::insert_message(&mut tx, m).await?;
+                jobs::insert_message(&mut tx, m).await?;
             }
             tx.commit().await?;
             Ok(())

@@ -93,7 +93,7 @@ super::per_backend! {
             if inserted == 0 {
                 return Ok(false);
             }
-            backend::jobs::insert_message(&mut tx, m).await?;
+            jobs::insert_message(&mut tx, m).await?;
             tx.commit().await?;
             Ok(true)
         }

@@ -5,9 +5,6 @@
 //! Instants are stored as fixed-width UTC text (`2026-09-01T02:00:00.000000Z`) so that text
 //! order is time order.
 
-pub(in crate::store) mod consent;
-pub(in crate::store) mod jobs;
-
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,9 +16,6 @@ use sqlx::sqlite::{
 use super::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-pub(super) use super::sql::dialect::sqlite::{date, parse_date, parse_ts, ts};
-pub(super) use super::sql::people::sqlite::*;
 
 /// SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -63,12 +57,6 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
-
-    pub(super) async fn write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        super::sql::dialect::sqlite::write(self).await
-    }
 }
 
 #[cfg(unix)]
@@ -87,19 +75,3 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::console::sqlite as console;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::eligibility::sqlite as eligibility;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::meal_push::sqlite as meal_push;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::records::sqlite as records;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::reports::sqlite as reports;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::tabel::sqlite as tabel;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::terminals::sqlite as terminals;
-#[allow(unused_imports)]
-pub(in crate::store) use super::sql::vouchers::sqlite as vouchers;

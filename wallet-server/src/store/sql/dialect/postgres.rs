@@ -58,11 +58,10 @@ pub(crate) fn parse_uuid(u: StoredUuid) -> Result<Uuid, StoreError> {
 /// The rows and helpers every query module shares, for this backend.
 pub(in crate::store) use crate::store::sql::people::postgres::*;
 
-/// The backend module itself, for a query that calls one of its modules not yet moved here.
-pub(in crate::store) use crate::store::postgres as backend;
-
-/// The meal push's batch writer on this backend (`terminals` calls it inside its transaction).
-pub(in crate::store) use crate::store::sql::meal_push::postgres as meal_push;
+/// This backend's half of the query modules that others call inside their own transactions.
+pub(in crate::store) use crate::store::sql::{
+    jobs::postgres as jobs, meal_push::postgres as meal_push, vouchers::postgres as vouchers,
+};
 
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).
 const MEAL_PUSH_LOCK: i32 = 0x4D45_414C; // "MEAL"
@@ -89,3 +88,19 @@ pub(crate) fn is_deadlock(e: &StoreError) -> bool {
         _ => false,
     }
 }
+
+/// A claim's row-picking suffix: each claimer skips the rows another is locking.
+pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// A list of text values bound as one parameter: a `text[]` (see [`in_text_list`]).
+pub(crate) fn text_list(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// `IN` the [`text_list`] bound at `param` (e.g. `"$1"`).
+pub(crate) fn in_text_list(param: &str) -> String {
+    format!("= ANY({param})")
+}
+
+/// A row lock for the rest of a write transaction.
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";

@@ -78,11 +78,10 @@ pub(crate) fn parse_uuid(s: StoredUuid) -> Result<Uuid, StoreError> {
 /// The rows and helpers every query module shares, for this backend.
 pub(in crate::store) use crate::store::sql::people::sqlite::*;
 
-/// The backend module itself, for a query that calls one of its modules not yet moved here.
-pub(in crate::store) use crate::store::sqlite as backend;
-
-/// The meal push's batch writer on this backend (`terminals` calls it inside its transaction).
-pub(in crate::store) use crate::store::sql::meal_push::sqlite as meal_push;
+/// This backend's half of the query modules that others call inside their own transactions.
+pub(in crate::store) use crate::store::sql::{
+    jobs::sqlite as jobs, meal_push::sqlite as meal_push, vouchers::sqlite as vouchers,
+};
 
 /// Pushes of one school take turns: nothing to do, `BEGIN IMMEDIATE` holds the only write lock.
 pub(crate) async fn lock_school_pushes(
@@ -96,3 +95,19 @@ pub(crate) async fn lock_school_pushes(
 pub(crate) fn is_deadlock(_e: &StoreError) -> bool {
     false
 }
+
+/// A claim's row-picking suffix: none, the write transaction already holds the one write lock.
+pub(crate) const SKIP_LOCKED: &str = "";
+
+/// A list of text values bound as one parameter: a JSON array (see [`in_text_list`]).
+pub(crate) fn text_list(items: &[&str]) -> String {
+    serde_json::to_string(items).unwrap_or_default()
+}
+
+/// `IN` the [`text_list`] bound at `param` (e.g. `"$1"`).
+pub(crate) fn in_text_list(param: &str) -> String {
+    format!("IN (SELECT value FROM json_each({param}))")
+}
+
+/// A row lock for the rest of a write transaction: none, `BEGIN IMMEDIATE` holds the database.
+pub(crate) const FOR_UPDATE: &str = "";
