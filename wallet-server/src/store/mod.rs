@@ -1,8 +1,10 @@
 //! Storage behind one trait, two implementations: SQLite (embedded default) and PostgreSQL
 //! (production). The services only ever see `dyn Store`, so both backends must behave the
-//! same; `tests/store_story.rs` runs one scenario against each to prove it.
+//! same; `tests/store_story/` runs one scenario against each to prove it.
 //!
-//! Each backend owns its SQL and its migrations (`migrations/<backend>/`), applied at open.
+//! Every query is written once in `sql/` and expanded for both backends (see `sql/mod.rs`);
+//! `sqlite/` and `postgres/` only open their pools. Migrations stay per backend
+//! (`migrations/<backend>/`), applied at open.
 
 mod consent_jobs;
 mod console;
