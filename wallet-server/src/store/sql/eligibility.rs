@@ -184,18 +184,8 @@ super::per_backend! {
         if let Some(live) = live {
             let school: String = live.try_get("school_bin")?;
             if school != s.school.to_string() {
-                let id = VoucherId::from_uuid(get_uuid(&live, "id")?);
-                let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
                 let reason = format!("student listed by school {} for {}", s.school, list.period);
-                let entry = audit(
-                    list,
-                    id,
-                    "revoke",
-                    Some(state),
-                    VoucherState::Revoked,
-                    reason,
-                );
-                transition_in(conn, id, state, VoucherState::Revoked, &entry).await?;
+                revoke_live(conn, list, &live, reason).await?;
             }
         }
         let new = NewVoucher {
@@ -249,24 +239,28 @@ super::per_backend! {
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(live) = live {
-                let id = VoucherId::from_uuid(get_uuid(&live, "id")?);
-                let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
                 let reason = format!(
                     "no longer on the eligibility list of {} for {}",
                     list.school.bin, list.period
                 );
-                let entry = audit(
-                    list,
-                    id,
-                    "revoke",
-                    Some(state),
-                    VoucherState::Revoked,
-                    reason,
-                );
-                transition_in(conn, id, state, VoucherState::Revoked, &entry).await?;
-                revoked.push(id);
+                revoked.push(revoke_live(conn, list, &live, reason).await?);
             }
         }
         Ok(revoked)
+    }
+
+    /// Revokes the live voucher in `live` (its `id` and `state` columns) for `list`, with the
+    /// audit entry and roster change; returns its id.
+    async fn revoke_live(
+        conn: &mut Conn,
+        list: &ValidList,
+        live: &DbRow,
+        reason: String,
+    ) -> Result<VoucherId, StoreError> {
+        let id = VoucherId::from_uuid(get_uuid(live, "id")?);
+        let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
+        let entry = audit(list, id, "revoke", Some(state), VoucherState::Revoked, reason);
+        transition_in(conn, id, state, VoucherState::Revoked, &entry).await?;
+        Ok(id)
     }
 }

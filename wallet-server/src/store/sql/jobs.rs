@@ -43,7 +43,8 @@ super::per_backend! {
         })
     }
 
-    fn message_from_row(r: &DbRow) -> Result<OutboxMessage, StoreError> {
+    /// An outbox row (also the wallet's outbox listing in `records`).
+    pub(in crate::store) fn message_from_row(r: &DbRow) -> Result<OutboxMessage, StoreError> {
         Ok(OutboxMessage {
             id: get_uuid(r, "id")?,
             kind: parse_stored("outbox kind", r.try_get("kind")?)?,
@@ -155,21 +156,12 @@ super::per_backend! {
             if kinds.is_empty() || !any_due(self, "jobs", &filter, &kinds, c.now).await? {
                 return Ok(Vec::new());
             }
-            let mut tx = write(self).await?;
             let sql = format!(
                 "UPDATE jobs SET state = 'running', locked_by = $3, locked_until = $4, \
                  attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE {filter} \
                  ORDER BY due_at, id LIMIT $5{SKIP_LOCKED}) RETURNING {JOB_COLUMNS}"
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(text_list(&kinds))
-                .bind(ts(c.now))
-                .bind(c.worker)
-                .bind(ts(c.now + c.lease))
-                .bind(c.limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
+            let rows = claim_rows(self, sql, &kinds, &c).await?;
             let mut jobs = rows
                 .iter()
                 .map(job_from_row)
@@ -281,21 +273,12 @@ super::per_backend! {
             if kinds.is_empty() || !any_due(self, "outbox", &filter, &kinds, c.now).await? {
                 return Ok(Vec::new());
             }
-            let mut tx = write(self).await?;
             let sql = format!(
                 "UPDATE outbox SET locked_by = $3, locked_until = $4, attempts = attempts + 1 \
                  WHERE id IN (SELECT id FROM outbox WHERE {filter} \
                  ORDER BY created_at, id LIMIT $5{SKIP_LOCKED}) RETURNING {OUTBOX_COLUMNS}"
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(text_list(&kinds))
-                .bind(ts(c.now))
-                .bind(c.worker)
-                .bind(ts(c.now + c.lease))
-                .bind(c.limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
+            let rows = claim_rows(self, sql, &kinds, &c).await?;
             let mut messages = rows
                 .iter()
                 .map(message_from_row)
@@ -349,5 +332,26 @@ super::per_backend! {
                 .await?;
             row.as_ref().map(message_from_row).transpose()
         }
+    }
+
+    /// Runs a queue's claim, `sql`: an UPDATE … RETURNING whose parameters are the kinds ($1),
+    /// now ($2), the worker ($3), the lease's end ($4) and the batch size ($5).
+    async fn claim_rows(
+        store: &Store,
+        sql: String,
+        kinds: &[&str],
+        c: &Claim<'_>,
+    ) -> Result<Vec<DbRow>, StoreError> {
+        let mut tx = write(store).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(kinds))
+            .bind(ts(c.now))
+            .bind(c.worker)
+            .bind(ts(c.now + c.lease))
+            .bind(c.limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 }

@@ -107,20 +107,6 @@ super::per_backend! {
         })
     }
 
-    fn outbox_from_row(r: &DbRow) -> Result<OutboxMessage, StoreError> {
-        Ok(OutboxMessage {
-            id: get_uuid(r, "id")?,
-            kind: parse_stored("outbox kind", r.try_get("kind")?)?,
-            recipient: r.try_get("recipient")?,
-            body: r.try_get("body")?,
-            state: parse_stored("outbox state", r.try_get("state")?)?,
-            attempts: r.try_get("attempts")?,
-            created_at: get_ts(r, "created_at")?,
-            next_attempt_at: get_ts(r, "next_attempt_at")?,
-            sent_at: get_opt_ts(r, "sent_at")?,
-        })
-    }
-
     #[async_trait]
     impl WalletRecordStore for Store {
         async fn meals_of_voucher(&self, id: VoucherId) -> Result<Vec<MealRecord>, StoreError> {
@@ -167,7 +153,7 @@ super::per_backend! {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter().map(outbox_from_row).collect()
+            rows.iter().map(jobs::message_from_row).collect()
         }
     }
 }
