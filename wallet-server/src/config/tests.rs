@@ -1,0 +1,246 @@
+//! Resolution end to end: command lines parsed by clap, TOML files, precedence, defaults and
+//! every refusal of a configuration that cannot run.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use super::*;
+
+fn cli(args: &[&str]) -> Cli {
+    let mut all = vec!["wallet-server"];
+    all.extend_from_slice(args);
+    Cli::try_parse_from(all).expect("valid command line")
+}
+
+#[test]
+fn defaults_apply_in_demo() {
+    let c = Config::resolve(cli(&["--demo"])).expect("resolves");
+    assert!(c.demo);
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.data_dir, PathBuf::from("data"));
+    assert_eq!(c.jwt_keys, JwtKeySource::DemoGenerated);
+    assert_eq!(c.max_body_bytes, 1 << 20);
+}
+
+#[test]
+fn without_demo_a_verifying_key_is_required() {
+    let err = Config::resolve(cli(&[])).unwrap_err();
+    assert!(matches!(err, ConfigError::NoJwtKey), "{err}");
+    let err = Config::resolve(cli(&[
+        "--jwt-public-key-file",
+        "a.pem",
+        "--jwt-jwks-file",
+        "b.json",
+    ]))
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::TwoJwtKeys), "{err}");
+}
+
+#[test]
+fn symmetric_algorithms_are_refused() {
+    let err = Config::resolve(cli(&[
+        "--jwt-public-key-file",
+        "k.pem",
+        "--jwt-algorithm",
+        "HS256",
+    ]))
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Algorithm(_)), "{err}");
+}
+
+#[test]
+fn flags_beat_the_file_and_the_file_beats_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wallet.toml");
+    std::fs::write(
+        &path,
+        "listen = \"127.0.0.1:9999\"\ndata_dir = \"/srv/wallet\"\njwt_public_key_file = \"k.pem\"\n\
+         jwt_algorithm = \"RS256\"\nmax_body_bytes = 2048\n",
+    )
+    .expect("write");
+    let file = path.to_str().expect("utf-8 path");
+    let c = Config::resolve(cli(&["--config", file, "--listen", "0.0.0.0:7000"])).expect("ok");
+    assert_eq!(c.listen.to_string(), "0.0.0.0:7000", "flag wins");
+    assert_eq!(
+        c.data_dir,
+        PathBuf::from("/srv/wallet"),
+        "file beats default"
+    );
+    assert_eq!(c.jwt_algorithm, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(c.max_body_bytes, 2048);
+    assert_eq!(c.jwt_keys, JwtKeySource::PemFile("k.pem".into()));
+}
+
+#[test]
+fn unknown_keys_in_the_file_are_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wallet.toml");
+    std::fs::write(&path, "lisen = \"127.0.0.1:1\"\n").expect("write");
+    let err =
+        Config::resolve(cli(&["--demo", "--config", path.to_str().expect("utf-8")])).unwrap_err();
+    assert!(err.to_string().contains("lisen"), "{err}");
+}
+
+#[test]
+fn pass_keys_file_defaults_into_the_data_dir() {
+    let c = Config::resolve(cli(&["--demo"])).expect("resolves");
+    assert_eq!(c.pass_keys_file, PathBuf::from("data/pass-keys.json"));
+    let c = Config::resolve(cli(&["--demo", "--data-dir", "/srv/w"])).expect("resolves");
+    assert_eq!(c.pass_keys_file, PathBuf::from("/srv/w/pass-keys.json"));
+    let c = Config::resolve(cli(&[
+        "--demo",
+        "--data-dir",
+        "/srv/w",
+        "--pass-keys-file",
+        "/etc/wallet/keys.json",
+    ]))
+    .expect("resolves");
+    assert_eq!(c.pass_keys_file, PathBuf::from("/etc/wallet/keys.json"));
+    assert_eq!(c.data_dir, PathBuf::from("/srv/w"));
+}
+
+#[test]
+fn pass_keys_file_from_the_toml_file_and_flag_wins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wallet.toml");
+    std::fs::write(
+        &path,
+        "demo = true\ndata_dir = \"/srv/wallet\"\npass_keys_file = \"/secure/pk.json\"\n",
+    )
+    .expect("write");
+    let file = path.to_str().expect("utf-8 path");
+    let c = Config::resolve(cli(&["--config", file])).expect("ok");
+    assert_eq!(c.pass_keys_file, PathBuf::from("/secure/pk.json"));
+    let c =
+        Config::resolve(cli(&["--config", file, "--pass-keys-file", "/flag.json"])).expect("ok");
+    assert_eq!(c.pass_keys_file, PathBuf::from("/flag.json"), "flag wins");
+}
+
+#[test]
+fn keys_commands_need_no_jwt_settings() {
+    // Global flags may come before or after the subcommand.
+    let c = cli(&["keys", "rotate", "--data-dir", "/srv/w"]);
+    assert!(matches!(
+        c.command,
+        Some(Command::Keys {
+            action: KeysAction::Rotate { retain_days: 30 }
+        })
+    ));
+    assert_eq!(
+        Config::resolve_pass_keys_file(&c).expect("resolves"),
+        PathBuf::from("/srv/w/pass-keys.json")
+    );
+    let c = cli(&["--pass-keys-file", "/k.json", "keys", "list"]);
+    assert!(matches!(
+        c.command,
+        Some(Command::Keys {
+            action: KeysAction::List
+        })
+    ));
+    assert_eq!(
+        Config::resolve_pass_keys_file(&c).expect("resolves"),
+        PathBuf::from("/k.json")
+    );
+    let c = cli(&["keys", "rotate", "--retain-days", "7"]);
+    assert!(matches!(
+        c.command,
+        Some(Command::Keys {
+            action: KeysAction::Rotate { retain_days: 7 }
+        })
+    ));
+    let mut args = vec!["wallet-server", "keys", "rotate", "--retain-days", "0"];
+    assert!(Cli::try_parse_from(&args).is_err(), "retention of 0 days");
+    args.truncate(2);
+    assert!(Cli::try_parse_from(&args).is_err(), "keys needs an action");
+}
+
+#[test]
+fn the_demo_clock_start_needs_demo_and_an_rfc3339_instant() {
+    let c = Config::resolve(cli(&[
+        "--demo",
+        "--demo-clock",
+        "2030-09-01T09:00:00+05:00",
+    ]))
+    .expect("resolves");
+    assert_eq!(
+        c.demo_clock,
+        Some(time::macros::datetime!(2030-09-01 04:00 UTC))
+    );
+    let err = Config::resolve(cli(&["--demo", "--demo-clock", "tomorrow"])).unwrap_err();
+    assert!(matches!(err, ConfigError::DemoClock(_)), "{err}");
+    let err = Config::resolve(cli(&[
+        "--jwt-public-key-file",
+        "a.pem",
+        "--demo-clock",
+        "2030-09-01T09:00:00Z",
+    ]))
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::DemoClock(_)), "{err}");
+    assert_eq!(
+        Config::resolve(cli(&["--demo"]))
+            .expect("resolves")
+            .demo_clock,
+        None
+    );
+}
+
+#[test]
+fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
+    let c = Config::resolve(cli(&["--demo"])).expect("resolves");
+    assert_eq!(
+        (c.sms_gateway_url, c.bmg_url, c.demo_stall),
+        (None, None, None)
+    );
+    assert_eq!(c.wallet_link, "https://egovmobile.page.link/socwallet");
+    let c = Config::resolve(cli(&[
+        "--demo",
+        "--sms-gateway-url",
+        "http://127.0.0.1:9000/sms",
+        "--bmg-url",
+        "http://bmg.local/phones",
+        "--wallet-link",
+        "https://example.kz/w",
+        "--demo-stall",
+        "outbox:after_send",
+    ]))
+    .expect("resolves");
+    assert_eq!(
+        c.sms_gateway_url.as_deref(),
+        Some("http://127.0.0.1:9000/sms")
+    );
+    assert_eq!(c.bmg_url.as_deref(), Some("http://bmg.local/phones"));
+    assert_eq!(c.wallet_link, "https://example.kz/w");
+    assert_eq!(c.demo_stall, Some(crate::jobs::StallPoint::OutboxAfterSend));
+    let err = Config::resolve(cli(&["--demo", "--sms-gateway-url", "https://gw"])).unwrap_err();
+    assert!(matches!(err, ConfigError::Url { .. }), "{err}");
+    let c = Config::resolve(cli(&[
+        "--demo",
+        "--nobd-url",
+        "http://nobd.local/reports",
+        "--eotinish-url",
+        "http://eotinish.local/appeals",
+    ]))
+    .expect("resolves");
+    assert_eq!(
+        (c.nobd_url.as_deref(), c.eotinish_url.as_deref()),
+        (
+            Some("http://nobd.local/reports"),
+            Some("http://eotinish.local/appeals")
+        )
+    );
+    for flag in ["--nobd-url", "--eotinish-url"] {
+        let err = Config::resolve(cli(&["--demo", flag, "https://x"])).unwrap_err();
+        assert!(matches!(err, ConfigError::Url { .. }), "{flag}: {err}");
+    }
+    let err = Config::resolve(cli(&[
+        "--jwt-public-key-file",
+        "k.pem",
+        "--demo-stall",
+        "outbox:after_send",
+    ]))
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Stall(_)), "{err}");
+    let err = Config::resolve(cli(&["--demo", "--demo-stall", "job:nope:before"])).unwrap_err();
+    assert!(matches!(err, ConfigError::Stall(_)), "{err}");
+}
