@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod passes;
 pub mod ports;
 pub mod reports;
+pub mod school_terminals;
 pub mod store;
 pub mod tabel;
 pub mod vouchers;

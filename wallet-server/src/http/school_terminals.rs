@@ -13,11 +13,8 @@ use super::school::staff_actor;
 use super::ApiPath;
 use super::{rfc3339, ApiJson};
 use crate::app::AppState;
-use crate::audit::AuditEntry;
 use crate::auth::SchoolStaff;
-use crate::enrollment;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::EnrollmentCode;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -49,20 +46,21 @@ async fn create_enrollment_code(
         .school(bin)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let code = enrollment::new_code().map_err(|e| {
-        tracing::error!(error = %e, "enrollment code");
-        ApiError::internal()
+    let (code, record) = crate::school_terminals::create_enrollment_code(
+        &*state.store,
+        &*state.clock,
+        state.enrollment_code_ttl,
+        bin,
+        staff_actor(&staff),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::school_terminals::TerminalAdminError::Store(e) => ApiError::from(e),
+        e => {
+            tracing::error!(error = %e, "enrollment code");
+            ApiError::internal()
+        }
     })?;
-    let now = state.clock.now();
-    let record = EnrollmentCode {
-        code_hash: enrollment::hash_code(&code),
-        school: bin,
-        created_by: staff_actor(&staff),
-        created_at: now,
-        expires_at: now + state.enrollment_code_ttl,
-    };
-    state.store.create_enrollment_code(&record).await?;
-    tracing::info!(school = %bin, "terminal enrollment code created");
     Ok((
         StatusCode::CREATED,
         ApiJson(EnrollmentCodeCreated {
@@ -135,18 +133,15 @@ async fn revoke_terminal(
 ) -> Result<StatusCode, ApiError> {
     let bin = staff.own_school(&bin)?;
     let id: uuid::Uuid = id.parse().map_err(|_| ApiError::not_found())?;
-    let audit = AuditEntry {
-        at: state.clock.now(),
-        actor: staff_actor(&staff),
-        entity_kind: "terminal",
-        entity_id: id.to_string(),
-        action: "revoke".into(),
-        from_state: None,
-        to_state: Some("revoked".into()),
-        reason: Some("revoked by school staff".into()),
-    };
-    state.store.revoke_terminal(bin, id, &audit).await?;
-    tracing::info!(school = %bin, terminal = %id, "terminal revoked");
+    crate::school_terminals::revoke_terminal(
+        &*state.store,
+        &*state.clock,
+        bin,
+        id,
+        staff_actor(&staff),
+        "revoked by school staff",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

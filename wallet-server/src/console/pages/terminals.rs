@@ -8,13 +8,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::audit::AuditEntry;
 use crate::console::error::ConsoleError;
 use crate::console::i18n::T;
 use crate::console::layout::{self, instant, Ctx, Flash, Nav};
 use crate::console::session::{ConsoleForm, Staff};
-use crate::enrollment;
-use crate::store::EnrollmentCode;
 
 #[derive(Deserialize, Default)]
 pub struct TerminalsQuery {
@@ -101,17 +98,18 @@ pub async fn create(
 ) -> Result<Response, ConsoleError> {
     let ctx = Ctx::load(&state, staff, &bin).await?;
     ctx.staff.check_csrf(&form.csrf)?;
-    let code = enrollment::new_code().map_err(|_| ConsoleError::Internal)?;
-    let now = state.clock.now();
-    let record = EnrollmentCode {
-        code_hash: enrollment::hash_code(&code),
-        school: ctx.bin,
-        created_by: ctx.staff.actor(),
-        created_at: now,
-        expires_at: now + state.enrollment_code_ttl,
-    };
-    state.store.create_enrollment_code(&record).await?;
-    tracing::info!(school = %ctx.bin, "console: terminal enrollment code created");
+    let (code, record) = crate::school_terminals::create_enrollment_code(
+        &*state.store,
+        &*state.clock,
+        state.enrollment_code_ttl,
+        ctx.bin,
+        ctx.staff.actor(),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::school_terminals::TerminalAdminError::Store(e) => ConsoleError::from(e),
+        crate::school_terminals::TerminalAdminError::NoRandomness(_) => ConsoleError::Internal,
+    })?;
     let shown = html! {
         section aria-labelledby="code-title" {
             h2 id="code-title" { (ctx.t(T::CreateCode)) }
@@ -141,17 +139,14 @@ pub async fn revoke(
     let ctx = Ctx::load(&state, staff, &bin).await?;
     ctx.staff.check_csrf(&form.csrf)?;
     let id: uuid::Uuid = form.terminal.parse().map_err(|_| ConsoleError::NotFound)?;
-    let audit = AuditEntry {
-        at: state.clock.now(),
-        actor: ctx.staff.actor(),
-        entity_kind: "terminal",
-        entity_id: id.to_string(),
-        action: "revoke".into(),
-        from_state: None,
-        to_state: Some("revoked".into()),
-        reason: Some("revoked by school staff in the console".into()),
-    };
-    state.store.revoke_terminal(ctx.bin, id, &audit).await?;
-    tracing::info!(school = %ctx.bin, terminal = %id, "console: terminal revoked");
+    crate::school_terminals::revoke_terminal(
+        &*state.store,
+        &*state.clock,
+        ctx.bin,
+        id,
+        ctx.staff.actor(),
+        "revoked by school staff in the console",
+    )
+    .await?;
     Ok(Redirect::to(&format!("{}/terminals?msg=revoked", ctx.base())).into_response())
 }
