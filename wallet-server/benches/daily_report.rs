@@ -18,18 +18,17 @@
 //!
 //! Run: `TEST_DATABASE_URL=postgres://… cargo bench -p wallet-server --bench daily_report`
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use shared::time::{Clock, SystemClock};
+use shared::time::SystemClock;
 use sqlx::Connection;
 use time::macros::date;
 use time::Date;
 use tokio::runtime::Runtime;
 use uuid::Uuid;
-use wallet_server::app::AppState;
-use wallet_server::reports::{report_for, DailyReport};
+use wallet_server::domain::report::DailyReport;
+use wallet_server::services::reports::report_for;
 use wallet_server::store::{PostgresStore, SqliteStore, Store};
 
 #[path = "../tests/support/scratch_db.rs"]
@@ -138,38 +137,9 @@ where
     );
 }
 
-/// The state `report_for` needs: the store, a clock, and defaults for the rest.
-fn state(store: Arc<dyn Store>, dir: &std::path::Path) -> AppState {
-    let (_, verifier) =
-        wallet_server::auth::DevIdentityProvider::generate("iss", "aud").expect("key");
-    AppState {
-        store,
-        clock: Arc::new(SystemClock),
-        verifier: Arc::new(verifier),
-        metrics: Arc::new(wallet_server::metrics::Metrics::new()),
-        school_year: wallet_server::vouchers::SchoolYearRule::default(),
-        max_body_bytes: 1 << 20,
-        max_list_bytes: 16 << 20,
-        keys: wallet_server::passes::keys::SharedKeyRing::load_or_create(
-            &dir.join("pass-keys.json"),
-            SystemClock.now(),
-        )
-        .expect("keys"),
-        mint_limiter: Arc::new(wallet_server::passes::mint::MintLimiter::new(
-            10,
-            time::Duration::minutes(10),
-        )),
-        enrollment_code_ttl: time::Duration::hours(1),
-        meal_price_tiyn: 80_000,
-        demo: None,
-        ports: Default::default(),
-        console: Default::default(),
-    }
-}
-
 /// The report is what the seed says.
 fn check(report: &DailyReport) {
-    let sum = |f: fn(&wallet_server::reports::SchoolDay) -> i64| -> i64 {
+    let sum = |f: fn(&wallet_server::domain::report::SchoolDay) -> i64| -> i64 {
         report.schools.iter().map(f).sum()
     };
     assert_eq!(report.schools.len(), 1_000);
@@ -181,24 +151,22 @@ fn check(report: &DailyReport) {
     assert_eq!(sum(|s| s.vouchers_revoked), STUDENTS / 1000);
 }
 
-fn bench_backend(c: &mut Criterion, rt: &Runtime, backend: &str, state: &AppState) -> DailyReport {
+fn bench_backend(c: &mut Criterion, rt: &Runtime, backend: &str, store: &dyn Store) -> DailyReport {
     let t = Instant::now();
-    let once = rt.block_on(report_for(state, DAY, false)).expect("report");
+    let once = rt
+        .block_on(report_for(store, &SystemClock, DAY, false))
+        .expect("report");
     eprintln!("{backend}: first build (cold) in {:.1?}", t.elapsed());
     check(&once);
 
     let mut group = c.benchmark_group(format!("daily_report_{backend}"));
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("daily_facts", |b| {
-        b.iter(|| {
-            rt.block_on(state.store.daily_facts(DAY))
-                .expect("facts")
-                .len()
-        })
+        b.iter(|| rt.block_on(store.daily_facts(DAY)).expect("facts").len())
     });
     group.bench_function("report_for", |b| {
         b.iter(|| {
-            rt.block_on(report_for(state, DAY, false))
+            rt.block_on(report_for(store, &SystemClock, DAY, false))
                 .expect("report")
                 .schools
                 .len()
@@ -207,7 +175,9 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, backend: &str, state: &AppStat
     group.finish();
 
     let t = Instant::now();
-    let queued = rt.block_on(report_for(state, DAY, true)).expect("queue");
+    let queued = rt
+        .block_on(report_for(store, &SystemClock, DAY, true))
+        .expect("queue");
     eprintln!(
         "{backend}: queued build (facts, JSON, stored report and outbox row) in {:.1?}",
         t.elapsed()
@@ -276,7 +246,7 @@ fn daily_report_floor(c: &mut Criterion) {
         seed(&pool, &SQLITE_SEED).await;
         pool.close().await;
     });
-    let from_sqlite = bench_backend(c, &rt, "sqlite", &state(Arc::new(sqlite), dir.path()));
+    let from_sqlite = bench_backend(c, &rt, "sqlite", &sqlite);
 
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) => {
@@ -289,10 +259,9 @@ fn daily_report_floor(c: &mut Criterion) {
                 seed(&pool, &POSTGRES_SEED).await;
                 pool.close().await;
             });
-            let state = state(Arc::new(pg), dir.path());
-            let from_pg = bench_backend(c, &rt, "postgres", &state);
+            let from_pg = bench_backend(c, &rt, "postgres", &pg);
             assert_eq!(from_pg, from_sqlite, "both backends give the same report");
-            rt.block_on(async { drop(state) });
+            rt.block_on(async { drop(pg) });
             drop(db);
         }
         Err(_) => eprintln!("TEST_DATABASE_URL not set: PostgreSQL is not measured"),

@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ring::signature::Ed25519KeyPair;
 use shared::pass::{self, KeySet, PassClaims, PassSigner, PAYLOAD_LEN, PREFIX};
 use time::{Duration, OffsetDateTime};
-use wallet_server::passes::render;
+use wallet_server::services::passes::render;
 
 fn passes(c: &mut Criterion) {
     let (signer, pkcs8) = PassSigner::generate().expect("generate key");

@@ -26,16 +26,16 @@ use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
-use wallet_server::audit::{Actor, AuditEntry};
+use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::list::{RowOutcome, ValidList, ValidRow};
+use wallet_server::domain::tabel::{build, calendar, Tabel, TabelFacts};
+use wallet_server::domain::voucher::{SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, Relation, Representative, School, Student};
-use wallet_server::eligibility::{RowOutcome, ValidList, ValidRow};
+use wallet_server::services::tabel::render::{self, Format};
+use wallet_server::services::tabel::tabel_for;
 use wallet_server::store::{
     EnrollmentCode, NewTerminal, PostgresStore, SqliteStore, Store, VoucherFacts,
 };
-use wallet_server::tabel::render::{self, Format};
-use wallet_server::tabel::service::tabel_for;
-use wallet_server::tabel::{build, calendar, Tabel, TabelFacts};
-use wallet_server::vouchers::{SchoolYear, VoucherState};
 
 #[path = "../tests/support/scratch_db.rs"]
 mod scratch_db;

@@ -8,54 +8,14 @@ use anyhow::Context;
 use shared::time::{Clock, ShiftedClock, SystemClock};
 use tokio::net::TcpListener;
 
-use crate::auth::{DevIdentityProvider, JwtVerifier};
 use crate::config::{Config, JwtKeySource};
+use crate::domain::voucher::SchoolYearRule;
 use crate::metrics::Metrics;
-use crate::passes::keys::SharedKeyRing;
-use crate::passes::mint::MintLimiter;
-use crate::store::{self, Store};
-use crate::vouchers::SchoolYearRule;
-
-/// What `--demo` adds: the token signer and the movable clock.
-#[derive(Debug)]
-pub struct DemoTools {
-    pub idp: DevIdentityProvider,
-    pub clock: Arc<ShiftedClock>,
-    /// The development OpenID provider's codes awaiting redemption (console sign-in).
-    pub oidc_codes: crate::console::dev_oidc::DevCodes,
-}
-
-/// State every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub verifier: Arc<JwtVerifier>,
-    pub metrics: Arc<Metrics>,
-    pub school_year: SchoolYearRule,
-    pub max_body_bytes: usize,
-    /// The eligibility-list route's own body limit.
-    pub max_list_bytes: usize,
-    /// The pass signing keys (reloaded when `keys rotate` changes the file).
-    pub keys: SharedKeyRing,
-    pub mint_limiter: Arc<MintLimiter>,
-    /// How long a terminal enrollment code stays usable.
-    pub enrollment_code_ttl: time::Duration,
-    /// Price of one meal unless the school has its own (tiyn).
-    pub meal_price_tiyn: i64,
-    /// Present only with `--demo`.
-    pub demo: Option<Arc<DemoTools>>,
-    /// SMS gateway, phone directory, wallet link, and the background workers' wake-ups.
-    pub ports: Arc<crate::ports::Ports>,
-    /// The school console's public URL and sign-in (resolved once the address is bound).
-    pub console: Arc<crate::console::ConsoleSettings>,
-}
-
-impl axum::extract::FromRef<AppState> for Arc<Metrics> {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
-    }
-}
+use crate::services::passes::keys::SharedKeyRing;
+use crate::services::passes::mint::MintLimiter;
+use crate::store;
+use crate::web::auth::{DevIdentityProvider, JwtVerifier};
+use crate::web::{AppState, DemoTools};
 
 /// Builds the state from configuration: opens the store, loads or generates keys.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -117,8 +77,17 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_body_bytes: config.max_body_bytes,
         max_list_bytes: config.max_list_bytes,
         demo: if config.demo { demo } else { None },
-        ports: Arc::new(crate::ports::Ports::from_config(config)?),
-        console: Arc::new(crate::console::ConsoleSettings::resolve(
+        ports: Arc::new(crate::ports::Ports::configured(
+            &crate::ports::PortSettings {
+                sms_gateway_url: config.sms_gateway_url.as_deref(),
+                bmg_url: config.bmg_url.as_deref(),
+                nobd_url: config.nobd_url.as_deref(),
+                eotinish_url: config.eotinish_url.as_deref(),
+                wallet_link: &config.wallet_link,
+                stall: config.demo_stall,
+            },
+        )?),
+        console: Arc::new(crate::web::console::ConsoleSettings::resolve(
             &config.console,
             config.listen,
         )),
@@ -128,28 +97,31 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight. The scheduler and
 /// the outbox worker run alongside and stop after their current item.
 pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    if let Err(e) = crate::reports::seed(&state).await {
+    let deps = state.deps();
+    let now = deps.clock.now();
+    if let Err(e) = crate::services::reports::seed(deps.store.as_ref(), now).await {
         tracing::warn!(error = %e, "could not schedule today's daily report");
     }
-    if let Err(e) = crate::tabel::notices::seed(&state).await {
+    if let Err(e) = crate::services::tabel::notices::seed(deps.store.as_ref(), now).await {
         tracing::warn!(error = %e, "could not schedule the табель notices");
     }
-    use crate::tabel::notices::{Notice, NoticeJob};
-    let scheduler = crate::jobs::Scheduler::new(state.clone())
+    use crate::jobs::TabelNotice;
+    use crate::services::tabel::notices::Notice;
+    let scheduler = crate::jobs::Scheduler::new(deps.clone())
         .with_handler(
-            crate::jobs::JobKind::DailyReport,
-            Arc::new(crate::reports::DailyReportJob),
+            crate::domain::job::JobKind::DailyReport,
+            Arc::new(crate::jobs::DailyReportJob),
         )
         .with_handler(
-            crate::jobs::JobKind::TabelReady,
-            Arc::new(NoticeJob(Notice::Ready)),
+            crate::domain::job::JobKind::TabelReady,
+            Arc::new(TabelNotice(Notice::Ready)),
         )
         .with_handler(
-            crate::jobs::JobKind::TabelReminder,
-            Arc::new(NoticeJob(Notice::Reminder)),
+            crate::domain::job::JobKind::TabelReminder,
+            Arc::new(TabelNotice(Notice::Reminder)),
         );
-    let workers = crate::jobs::Workers::start(&state, scheduler);
-    let app = crate::http::router(state);
+    let workers = crate::jobs::Workers::start(&deps, scheduler);
+    let app = crate::web::router(state);
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

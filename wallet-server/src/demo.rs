@@ -8,14 +8,14 @@ use std::net::SocketAddr;
 use shared::{Bin, Iin, Sex, VoucherId};
 use time::{Date, Month};
 
-use crate::app::AppState;
-use crate::audit::{Actor, AuditEntry};
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::list::{ListRequest, Reception, RepresentativeIn, SchoolIn, StudentIn};
+use crate::domain::voucher::SchoolYearRule;
+use crate::domain::voucher::VoucherState;
 use crate::domain::{Category, Relation};
-use crate::eligibility::{
-    validate_list, ListRequest, Reception, RepresentativeIn, SchoolIn, StudentIn,
-};
-use crate::store::StoreError;
-use crate::vouchers::VoucherState;
+use crate::services::lists::{self, ReceiveError};
+use crate::services::Deps;
+use crate::store::{Store, StoreError};
 
 /// The demo school's BIN.
 pub const DEMO_SCHOOL_BIN: &str = "050140001238";
@@ -143,7 +143,7 @@ pub enum SeedError {
     #[error("demo data is inconsistent: {0}")]
     Data(&'static str),
     #[error("demo list refused: {0}")]
-    List(crate::eligibility::ListError),
+    List(crate::domain::list::ListError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -199,8 +199,8 @@ fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedE
 
 /// Seeds the demo schools through the same eligibility intake PEP uses, then activates
 /// one voucher so the wallet shows every state.
-pub async fn seed(state: &AppState) -> Result<DemoInfo, SeedError> {
-    let now = state.clock.now();
+pub async fn seed(deps: &Deps, school_year: &SchoolYearRule) -> Result<DemoInfo, SeedError> {
+    let now = deps.clock.now();
     let period = shared::time::month_of(now).to_string();
     let schools = [
         (DEMO_SCHOOL_BIN, "КГУ «Средняя школа №1» (демо)"),
@@ -210,27 +210,31 @@ pub async fn seed(state: &AppState) -> Result<DemoInfo, SeedError> {
         // Seed a school once: a restart must not replace a list sent since (that would
         // revoke the vouchers of students it added).
         let parsed: Bin = bin.parse().map_err(|_| SeedError::Data("school BIN"))?;
-        if state.store.school(parsed).await?.is_some() {
+        if deps.store.school(parsed).await?.is_some() {
             continue;
         }
         let request = list_for(bin, name, &period)?;
         let reception = Reception {
             received_at: now,
             received_by: Actor::Demo,
-            school_year: &state.school_year,
+            school_year,
             content_hash: "demo".into(),
         };
-        let list = validate_list(&request, reception).map_err(SeedError::List)?;
-        if !list.rejected.is_empty() {
+        let received = lists::receive(deps, &request, reception)
+            .await
+            .map_err(|e| match e {
+                ReceiveError::Invalid(e) => SeedError::List(e),
+                ReceiveError::Store(e) => SeedError::Store(e),
+            })?;
+        if !received.list.rejected.is_empty() {
             return Err(SeedError::Data("a demo row was rejected"));
         }
-        state.store.apply_eligibility_list(&list).await?;
     }
     let parent = demo_parent().ok_or(SeedError::Data("adult IIN"))?;
     let parent_to_activate =
         iin_for(ADULTS[2].born, ADULTS[2].sex).ok_or(SeedError::Data("adult IIN"))?;
     let month = shared::time::month_of(now);
-    let first = first_voucher(state, parent, month).await?;
+    let first = first_voucher(deps.store.as_ref(), parent, month).await?;
     if let Some(v) = first.filter(|v| v.state == VoucherState::Formed) {
         let audit = AuditEntry {
             at: now,
@@ -242,19 +246,18 @@ pub async fn seed(state: &AppState) -> Result<DemoInfo, SeedError> {
             to_state: Some(VoucherState::Activated.to_string()),
             reason: Some("demo seed".into()),
         };
-        state
-            .store
+        deps.store
             .transition_voucher(v.id, VoucherState::Formed, VoucherState::Activated, &audit)
             .await?;
     }
     Ok(DemoInfo {
         parent,
         parent_to_activate,
-        voucher_to_activate: first_voucher(state, parent_to_activate, month)
+        voucher_to_activate: first_voucher(deps.store.as_ref(), parent_to_activate, month)
             .await?
             .filter(|v| v.state == VoucherState::Formed)
             .map(|v| v.id),
-        activated_voucher: first_voucher(state, parent, month)
+        activated_voucher: first_voucher(deps.store.as_ref(), parent, month)
             .await?
             .filter(|v| v.state == VoucherState::Activated)
             .map(|v| v.id),
@@ -262,14 +265,11 @@ pub async fn seed(state: &AppState) -> Result<DemoInfo, SeedError> {
 }
 
 async fn first_voucher(
-    state: &AppState,
+    store: &dyn Store,
     parent: Iin,
     month: shared::time::YearMonth,
-) -> Result<Option<crate::vouchers::Voucher>, SeedError> {
-    let views = state
-        .store
-        .vouchers_of_representative(parent, month)
-        .await?;
+) -> Result<Option<crate::domain::voucher::Voucher>, SeedError> {
+    let views = store.vouchers_of_representative(parent, month).await?;
     Ok(views
         .into_iter()
         .map(|v| v.voucher)

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing_subscriber::EnvFilter;
 use wallet_server::config::{Cli, Command, Config, KeysAction, LogFormat};
-use wallet_server::passes::keys::PassKeyRing;
+use wallet_server::services::passes::keys::PassKeyRing;
 use wallet_server::{app, demo};
 
 fn init_logging(format: LogFormat) {
@@ -65,7 +65,11 @@ async fn run() -> anyhow::Result<()> {
         None => config.data_dir.join("wallet.db").display().to_string(),
     };
     let demo_info = match state.demo {
-        Some(_) => Some(demo::seed(&state).await.context("seeding demo data")?),
+        Some(_) => Some(
+            demo::seed(&state.deps(), &state.school_year)
+                .await
+                .context("seeding demo data")?,
+        ),
         None => None,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -73,7 +77,7 @@ async fn run() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     // The console's URLs (and the demo's sign-in issuer) need the port actually bound.
-    state.console = std::sync::Arc::new(wallet_server::console::ConsoleSettings::resolve(
+    state.console = std::sync::Arc::new(wallet_server::web::console::ConsoleSettings::resolve(
         &config.console,
         addr,
     ));

@@ -7,6 +7,7 @@
 //! `file` the TOML file, `resolve` the precedence and the checks, `error` what can go wrong.
 
 mod cli;
+mod console;
 mod error;
 mod file;
 mod resolve;
@@ -15,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use cli::{Cli, Command, KeysAction};
+pub use console::{ConsoleConfig, ConsoleInput};
 pub use error::ConfigError;
 
 /// Where the verifying keys for access tokens come from.
@@ -62,9 +64,9 @@ pub struct Config {
     pub eotinish_url: Option<String>,
     pub wallet_link: String,
     /// `--demo` only: where a worker stalls (see `jobs::StallPoint`).
-    pub demo_stall: Option<crate::jobs::StallPoint>,
+    pub demo_stall: Option<crate::ports::StallPoint>,
     /// The school console: public URL and staff sign-in.
-    pub console: crate::console::ConsoleConfig,
+    pub console: ConsoleConfig,
     /// `--demo` only: where the demo clock starts (`--demo-clock`).
     pub demo_clock: Option<time::OffsetDateTime>,
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::file::{load_file, FileConfig};
-use super::{Cli, Config, ConfigError, JwtKeySource, LogFormat};
+use super::{Cli, Config, ConfigError, ConsoleConfig, ConsoleInput, JwtKeySource, LogFormat};
 
 impl Config {
     /// Only the pass key file, for `wallet-server keys …`: needs no JWT or database
@@ -102,7 +102,7 @@ fn resolve_paths(cli: &Cli, file: &FileConfig) -> (PathBuf, PathBuf) {
         .pass_keys_file
         .clone()
         .or_else(|| file.pass_keys_file.clone())
-        .unwrap_or_else(|| data_dir.join(crate::passes::keys::DEFAULT_FILE_NAME));
+        .unwrap_or_else(|| data_dir.join(crate::services::passes::keys::DEFAULT_FILE_NAME));
     (data_dir, pass_keys_file)
 }
 
@@ -142,10 +142,10 @@ fn console(
     file: &FileConfig,
     demo: bool,
     jwt_algorithm: jsonwebtoken::Algorithm,
-) -> Result<crate::console::ConsoleConfig, ConfigError> {
+) -> Result<ConsoleConfig, ConfigError> {
     let either = |a: &Option<String>, b: &Option<String>| a.clone().or(b.clone());
-    crate::console::ConsoleConfig::resolve(
-        crate::console::ConsoleInput {
+    ConsoleConfig::resolve(
+        ConsoleInput {
             public_url: either(&cli.public_url, &file.public_url),
             oidc_issuer: either(&cli.console_oidc_issuer, &file.console_oidc_issuer),
             client_id: either(&cli.console_oidc_client_id, &file.console_oidc_client_id),
@@ -169,7 +169,7 @@ type Outside = (
     Option<String>,
     Option<String>,
     String,
-    Option<crate::jobs::StallPoint>,
+    Option<crate::ports::StallPoint>,
 );
 
 /// A setting that must be an `http://` URL, if set.
@@ -197,7 +197,7 @@ fn resolve_outside(cli: &Cli, file: &FileConfig, demo: bool) -> Result<Outside, 
         .wallet_link
         .clone()
         .or_else(|| file.wallet_link.clone())
-        .unwrap_or_else(|| crate::consent::texts::DEFAULT_WALLET_LINK.into());
+        .unwrap_or_else(|| crate::domain::consent::texts::DEFAULT_WALLET_LINK.into());
     let stall = match (&cli.demo_stall, demo) {
         (None, _) => None,
         (Some(_), false) => return Err(ConfigError::Stall("works only with --demo".into())),

@@ -211,7 +211,10 @@ fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
     );
     assert_eq!(c.bmg_url.as_deref(), Some("http://bmg.local/phones"));
     assert_eq!(c.wallet_link, "https://example.kz/w");
-    assert_eq!(c.demo_stall, Some(crate::jobs::StallPoint::OutboxAfterSend));
+    assert_eq!(
+        c.demo_stall,
+        Some(crate::ports::StallPoint::OutboxAfterSend)
+    );
     let err = Config::resolve(cli(&["--demo", "--sms-gateway-url", "https://gw"])).unwrap_err();
     assert!(matches!(err, ConfigError::Url { .. }), "{err}");
     let c = Config::resolve(cli(&[

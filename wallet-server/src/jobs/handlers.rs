@@ -1,19 +1,17 @@
 //! The built-in job handlers: a consent conversation's reminder and timeout, and the daily
-//! voucher-expiry sweep. Each is idempotent: run twice, it changes things once.
+//! voucher-expiry sweep, the daily report to NOBD and the табель notices. Each is idempotent: run twice, it changes things once.
 
 use async_trait::async_trait;
-use shared::time::{service_day, start_of_service_day};
+use shared::time::{service_day, start_of_service_day, YearMonth};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{JobError, JobHandler, JobKind};
-use crate::app::AppState;
-use crate::audit::{Actor, AuditEntry};
-use crate::store::{Job, NewJob, StoreError};
-use crate::vouchers::VoucherState;
-
-/// Vouchers expired per query in one sweep.
-const EXPIRY_BATCH: i64 = 500;
+use super::{JobError, JobHandler};
+use crate::domain::job::JobKind;
+use crate::services::tabel::notices::{self, Notice};
+use crate::services::Deps;
+use crate::services::{reports, vouchers};
+use crate::store::{Job, NewJob};
 
 fn consent_id(job: &Job) -> Result<Uuid, JobError> {
     job.key
@@ -26,8 +24,8 @@ pub struct ConsentRemind;
 
 #[async_trait]
 impl JobHandler for ConsentRemind {
-    async fn run(&self, state: &AppState, job: &Job) -> Result<Option<NewJob>, JobError> {
-        crate::consent::remind(state, consent_id(job)?).await?;
+    async fn run(&self, deps: &Deps, job: &Job) -> Result<Option<NewJob>, JobError> {
+        crate::services::consent::remind(deps, consent_id(job)?).await?;
         Ok(None)
     }
 }
@@ -37,8 +35,8 @@ pub struct ConsentTimeout;
 
 #[async_trait]
 impl JobHandler for ConsentTimeout {
-    async fn run(&self, state: &AppState, job: &Job) -> Result<Option<NewJob>, JobError> {
-        crate::consent::time_out(state, consent_id(job)?).await?;
+    async fn run(&self, deps: &Deps, job: &Job) -> Result<Option<NewJob>, JobError> {
+        crate::services::consent::time_out(deps, consent_id(job)?).await?;
         Ok(None)
     }
 }
@@ -60,10 +58,10 @@ pub struct VoucherExpiry;
 
 #[async_trait]
 impl JobHandler for VoucherExpiry {
-    async fn run(&self, state: &AppState, _job: &Job) -> Result<Option<NewJob>, JobError> {
-        let now = state.clock.now();
+    async fn run(&self, deps: &Deps, _job: &Job) -> Result<Option<NewJob>, JobError> {
+        let now = deps.clock.now();
         let today = service_day(now);
-        let expired = expire_before(state, today, now).await?;
+        let expired = vouchers::expire_past_validity(deps.store.as_ref(), today, now).await?;
         if expired > 0 {
             tracing::info!(expired, %today, "vouchers past their validity expired");
         }
@@ -71,45 +69,38 @@ impl JobHandler for VoucherExpiry {
     }
 }
 
-async fn expire_before(
-    state: &AppState,
-    today: Date,
-    now: OffsetDateTime,
-) -> Result<usize, StoreError> {
-    let mut expired = 0;
-    // Bounded: every round either expires vouchers or sees them change under it.
-    for _ in 0..10_000 {
-        let batch = state
-            .store
-            .vouchers_past_validity(today, EXPIRY_BATCH)
-            .await?;
-        for v in &batch {
-            let audit = AuditEntry {
-                at: now,
-                actor: Actor::System,
-                entity_kind: "voucher",
-                entity_id: v.id.to_string(),
-                action: "expire".into(),
-                from_state: Some(v.state.to_string()),
-                to_state: Some(VoucherState::Expired.to_string()),
-                reason: Some(format!(
-                    "valid until {}: the period has ended",
-                    v.valid_until
-                )),
-            };
-            match state
-                .store
-                .transition_voucher(v.id, v.state, VoucherState::Expired, &audit)
-                .await
-            {
-                Ok(_) => expired += 1,
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if i64::try_from(batch.len()).unwrap_or(0) < EXPIRY_BATCH {
-            break;
-        }
+/// Builds and queues the day's report, then schedules tomorrow's.
+pub struct DailyReportJob;
+
+#[async_trait]
+impl JobHandler for DailyReportJob {
+    async fn run(&self, deps: &Deps, job: &Job) -> Result<Option<NewJob>, JobError> {
+        let day: Date = Date::parse(
+            &job.key,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| JobError::Invalid(format!("daily report key {:?} is not a date", job.key)))?;
+        let report =
+            reports::report_for(deps.store.as_ref(), deps.clock.as_ref(), day, true).await?;
+        tracing::info!(%day, schools = report.schools.len(), "daily report built and queued");
+        Ok(Some(reports::report_job(
+            day + Duration::DAY,
+            deps.clock.now(),
+        )))
     }
-    Ok(expired)
+}
+
+/// The job of one notice: queues it for its month, then schedules the next month's.
+pub struct TabelNotice(pub Notice);
+
+#[async_trait]
+impl JobHandler for TabelNotice {
+    async fn run(&self, deps: &Deps, job: &Job) -> Result<Option<NewJob>, JobError> {
+        let month: YearMonth = job.key.parse().map_err(|_| {
+            JobError::Invalid(format!("{} key {:?} is not a month", job.kind, job.key))
+        })?;
+        let queued = notices::queue(deps.store.as_ref(), self.0, month, deps.clock.now()).await?;
+        tracing::info!(kind = %job.kind, %month, queued, "табель notices queued");
+        Ok(Some(self.0.job(month.next(), deps.clock.now())))
+    }
 }

@@ -12,19 +12,18 @@
 //! whatever came due runs at once.
 
 mod handlers;
-mod kind;
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use handlers::{ConsentRemind, ConsentTimeout, VoucherExpiry};
-pub use kind::JobKind;
+pub use handlers::{ConsentRemind, ConsentTimeout, DailyReportJob, TabelNotice, VoucherExpiry};
 
-use crate::app::AppState;
+use crate::domain::job::{backoff, JobKind};
+use crate::ports::StallPoint;
+use crate::services::Deps;
 use crate::store::{Claim, Job, NewJob, Retry, StoreError};
 
 /// How long a claimed job is its worker's.
@@ -34,12 +33,6 @@ pub const MAX_ATTEMPTS: i64 = 20;
 /// How often the scheduler looks for due jobs when nobody wakes it.
 pub const POLL: std::time::Duration = std::time::Duration::from_secs(1);
 const BATCH: i64 = 20;
-
-/// Wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.
-pub fn backoff(attempts: i64) -> time::Duration {
-    let exponent = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
-    (time::Duration::seconds(30) * 2_i32.pow(exponent)).min(time::Duration::hours(1))
-}
 
 /// Why a job's run failed (it is retried with backoff).
 #[derive(Debug, thiserror::Error)]
@@ -53,53 +46,21 @@ pub enum JobError {
 /// What a kind of job does. `Ok(next)` completes the job and schedules `next`.
 #[async_trait::async_trait]
 pub trait JobHandler: Send + Sync {
-    async fn run(&self, state: &AppState, job: &Job) -> Result<Option<NewJob>, JobError>;
-}
-
-/// `--demo` test knob (`WALLET_DEMO_STALL`): a point where a worker stops forever, so a
-/// test can kill the process exactly there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StallPoint {
-    /// `job:<kind>:before` — claimed, handler not run.
-    JobBefore(JobKind),
-    /// `job:<kind>:after` — handler's effect committed, job not completed.
-    JobAfter(JobKind),
-    /// `outbox:after_send` — the gateway acknowledged an SMS, not yet recorded as sent.
-    OutboxAfterSend,
-}
-
-impl FromStr for StallPoint {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?}: expected job:<kind>:before|after or outbox:after_send");
-        match s.split(':').collect::<Vec<_>>().as_slice() {
-            ["outbox", "after_send"] => Ok(StallPoint::OutboxAfterSend),
-            ["job", kind, when] => {
-                let kind: JobKind = kind.parse().map_err(|_| bad())?;
-                match *when {
-                    "before" => Ok(StallPoint::JobBefore(kind)),
-                    "after" => Ok(StallPoint::JobAfter(kind)),
-                    _ => Err(bad()),
-                }
-            }
-            _ => Err(bad()),
-        }
-    }
+    async fn run(&self, deps: &Deps, job: &Job) -> Result<Option<NewJob>, JobError>;
 }
 
 /// Runs due jobs with the handlers registered for their kinds.
 pub struct Scheduler {
-    state: AppState,
+    deps: Deps,
     handlers: HashMap<JobKind, Arc<dyn JobHandler>>,
 }
 
 impl Scheduler {
     /// A scheduler with the built-in handlers: consent reminders and timeouts, voucher
     /// expiry. Others (the daily report) are added with [`Scheduler::with_handler`].
-    pub fn new(state: AppState) -> Scheduler {
+    pub fn new(deps: Deps) -> Scheduler {
         Scheduler {
-            state,
+            deps,
             handlers: HashMap::new(),
         }
         .with_handler(JobKind::ConsentRemind, Arc::new(ConsentRemind))
@@ -114,8 +75,8 @@ impl Scheduler {
 
     /// Schedules the recurring jobs that must always exist (today's expiry sweep).
     pub async fn seed(&self) -> Result<(), StoreError> {
-        let now = self.state.clock.now();
-        self.state
+        let now = self.deps.clock.now();
+        self.deps
             .store
             .schedule_job(&handlers::expiry_sweep(shared::time::service_day(now), now))
             .await?;
@@ -126,12 +87,12 @@ impl Scheduler {
     pub async fn tick(&self) -> Result<usize, StoreError> {
         let kinds: Vec<JobKind> = self.handlers.keys().copied().collect();
         let claim = Claim {
-            worker: &self.state.ports.worker_id,
-            now: self.state.clock.now(),
+            worker: &self.deps.ports.worker_id,
+            now: self.deps.clock.now(),
             lease: LEASE,
             limit: BATCH,
         };
-        let jobs = self.state.store.claim_jobs(&kinds, claim).await?;
+        let jobs = self.deps.store.claim_jobs(&kinds, claim).await?;
         for job in &jobs {
             self.run_one(job).await?;
         }
@@ -139,7 +100,7 @@ impl Scheduler {
     }
 
     fn stall_here(&self, point: StallPoint) -> bool {
-        self.state.ports.stall == Some(point)
+        self.deps.ports.stall == Some(point)
     }
 
     async fn run_one(&self, job: &Job) -> Result<(), StoreError> {
@@ -150,16 +111,16 @@ impl Scheduler {
             tracing::warn!(kind = %job.kind, id = %job.id, "demo stall: job claimed, not run");
             std::future::pending::<()>().await;
         }
-        let worker = &self.state.ports.worker_id;
-        match handler.run(&self.state, job).await {
+        let worker = &self.deps.ports.worker_id;
+        match handler.run(&self.deps, job).await {
             Ok(next) => {
                 if self.stall_here(StallPoint::JobAfter(job.kind)) {
                     tracing::warn!(kind = %job.kind, id = %job.id, "demo stall: job run, not completed");
                     std::future::pending::<()>().await;
                 }
-                let now = self.state.clock.now();
+                let now = self.deps.clock.now();
                 let done = self
-                    .state
+                    .deps
                     .store
                     .complete_job(job.id, worker, now, next.as_ref())
                     .await?;
@@ -168,7 +129,7 @@ impl Scheduler {
                 }
             }
             Err(e) => {
-                let now = self.state.clock.now();
+                let now = self.deps.clock.now();
                 let give_up = job.attempts >= MAX_ATTEMPTS;
                 let error = e.to_string();
                 let at = if give_up {
@@ -182,7 +143,7 @@ impl Scheduler {
                     error: &error,
                     give_up,
                 };
-                self.state.store.retry_job(job.id, &retry).await?;
+                self.deps.store.retry_job(job.id, &retry).await?;
                 tracing::error!(kind = %job.kind, id = %job.id, attempt = job.attempts, give_up,
                     error = %error, "job failed");
             }
@@ -205,7 +166,7 @@ impl Scheduler {
                 Err(e) => tracing::error!(error = %e, "scheduler tick failed"),
             }
             tokio::select! {
-                _ = self.state.ports.jobs_woken() => {}
+                _ = self.deps.ports.jobs_woken() => {}
                 _ = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}
             }
@@ -221,9 +182,13 @@ pub struct Workers {
 
 impl Workers {
     /// Starts `scheduler` and an outbox worker on the state's store, clock and ports.
-    pub fn start(state: &AppState, scheduler: Scheduler) -> Workers {
+    pub fn start(deps: &Deps, scheduler: Scheduler) -> Workers {
         let (stop, watch) = watch::channel(false);
-        let outbox = crate::ports::outbox::OutboxWorker::new(state);
+        let outbox = crate::ports::outbox::OutboxWorker::new(
+            deps.store.clone(),
+            deps.clock.clone(),
+            deps.ports.clone(),
+        );
         let tasks = vec![
             tokio::spawn(scheduler.run(watch.clone())),
             tokio::spawn(outbox.run(watch)),
@@ -240,40 +205,6 @@ impl Workers {
             if tokio::time::timeout(grace, task).await.is_err() {
                 abort.abort();
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_from_half_a_minute_up_to_an_hour() {
-        let secs: Vec<i64> = (1..=9).map(|a| backoff(a).whole_seconds()).collect();
-        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
-        assert_eq!(backoff(0).whole_seconds(), 30);
-    }
-
-    #[test]
-    fn stall_points_parse() {
-        assert_eq!(
-            "job:consent_remind:after".parse(),
-            Ok(StallPoint::JobAfter(JobKind::ConsentRemind))
-        );
-        assert_eq!(
-            "job:voucher_expiry:before".parse(),
-            Ok(StallPoint::JobBefore(JobKind::VoucherExpiry))
-        );
-        assert_eq!("outbox:after_send".parse(), Ok(StallPoint::OutboxAfterSend));
-        for bad in [
-            "",
-            "job:nope:before",
-            "job:consent_remind",
-            "outbox",
-            "job:consent_remind:during",
-        ] {
-            assert!(bad.parse::<StallPoint>().is_err(), "{bad}");
         }
     }
 }

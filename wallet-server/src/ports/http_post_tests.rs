@@ -9,7 +9,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::{HttpPost, MessageSink};
-use crate::app::AppState;
 use crate::ports::outbox::OutboxWorker;
 use crate::ports::{DeliveryError, Ports};
 use crate::store::{OutboxKind, OutboxMessage, OutboxState, SqliteStore, Store};
@@ -120,33 +119,21 @@ async fn the_body_is_posted_with_its_idempotency_key_and_answers_are_read() {
     ));
 }
 
-async fn state(dir: &tempfile::TempDir, ports: Ports, clock: Arc<ShiftedClock>) -> AppState {
+/// The outbox worker's parts: a fresh SQLite store, the test's clock and its ports.
+struct Parts {
+    store: Arc<dyn Store>,
+    clock: Arc<ShiftedClock>,
+    ports: Arc<Ports>,
+}
+
+async fn state(dir: &tempfile::TempDir, ports: Ports, clock: Arc<ShiftedClock>) -> Parts {
     let store = SqliteStore::open_file(&dir.path().join("w.db"))
         .await
         .expect("store");
-    let (_, verifier) = crate::auth::DevIdentityProvider::generate("iss", "aud").expect("key");
-    AppState {
+    Parts {
         store: Arc::new(store),
         clock,
-        verifier: Arc::new(verifier),
-        metrics: Arc::new(crate::metrics::Metrics::new()),
-        school_year: crate::vouchers::SchoolYearRule::default(),
-        max_body_bytes: 1024,
-        max_list_bytes: 1024,
-        keys: crate::passes::keys::SharedKeyRing::load_or_create(
-            &dir.path().join("pass-keys.json"),
-            SystemClock.now(),
-        )
-        .expect("keys"),
-        mint_limiter: Arc::new(crate::passes::mint::MintLimiter::new(
-            10,
-            time::Duration::minutes(10),
-        )),
-        enrollment_code_ttl: time::Duration::hours(1),
-        meal_price_tiyn: 80_000,
-        demo: None,
         ports: Arc::new(ports),
-        console: Default::default(),
     }
 }
 
@@ -186,7 +173,11 @@ async fn the_worker_delivers_reports_and_complaints_only_where_a_url_is_set() {
     for m in [&report, &complaint, &notice] {
         state.store.enqueue_message(m).await.expect("enqueue");
     }
-    let worker = OutboxWorker::new(&state);
+    let worker = OutboxWorker::new(
+        state.store.clone(),
+        state.clock.clone(),
+        state.ports.clone(),
+    );
     worker.drain().await.expect("drain");
     assert_eq!(
         state_of(&state.store, report.id).await,
@@ -204,7 +195,7 @@ async fn the_worker_delivers_reports_and_complaints_only_where_a_url_is_set() {
     );
     // After the backoff the retry is due: it goes with the same key and is recorded sent.
     clock
-        .set(SystemClock.now() + crate::jobs::backoff(1) + time::Duration::seconds(1))
+        .set(SystemClock.now() + crate::domain::job::backoff(1) + time::Duration::seconds(1))
         .expect("forward");
     worker.drain().await.expect("drain");
     assert_eq!(

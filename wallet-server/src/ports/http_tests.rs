@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::{DeliveryError, HttpPhoneDirectory, HttpSmsGateway, PhoneDirectory, Sms, SmsGateway};
-use crate::consent::Language;
+use crate::domain::consent::Language;
 use crate::domain::{Relation, Representative};
 
 type Answer = Arc<dyn Fn(&str) -> (u16, String) + Send + Sync>;

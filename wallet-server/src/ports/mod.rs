@@ -15,6 +15,7 @@ pub mod http_post;
 pub mod outbox;
 pub mod phones;
 pub mod sms;
+pub mod stall;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,7 @@ pub use http_post::{HttpPost, MessageSink};
 pub use phones::{Contact, HttpPhoneDirectory, ListPhoneDirectory, LookupError, PhoneDirectory};
 pub use sms::{DeliveryError, HttpSmsGateway, LoggingSmsGateway, Sms, SmsGateway};
 
-use crate::jobs::StallPoint;
+pub use stall::StallPoint;
 
 /// How long an HTTP adapter waits for an answer.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,9 +68,21 @@ impl Default for Ports {
         Ports::new(
             Arc::new(LoggingSmsGateway),
             Arc::new(ListPhoneDirectory),
-            crate::consent::texts::DEFAULT_WALLET_LINK.to_string(),
+            crate::domain::consent::texts::DEFAULT_WALLET_LINK.to_string(),
         )
     }
+}
+
+/// Where the outside services are, as configured; `None` means the built-in stand-in
+/// (SMS written to the log, phones taken from the list, no report or complaint sink).
+#[derive(Debug, Clone, Copy)]
+pub struct PortSettings<'a> {
+    pub sms_gateway_url: Option<&'a str>,
+    pub bmg_url: Option<&'a str>,
+    pub nobd_url: Option<&'a str>,
+    pub eotinish_url: Option<&'a str>,
+    pub wallet_link: &'a str,
+    pub stall: Option<StallPoint>,
 }
 
 /// An adapter that cannot be built from its settings.
@@ -100,8 +113,8 @@ impl Ports {
     }
 
     /// The adapters the configuration asks for: HTTP where a URL is set.
-    pub fn from_config(config: &crate::config::Config) -> Result<Ports, PortSetupError> {
-        let sms: Arc<dyn SmsGateway> = match &config.sms_gateway_url {
+    pub fn configured(config: &PortSettings<'_>) -> Result<Ports, PortSetupError> {
+        let sms: Arc<dyn SmsGateway> = match config.sms_gateway_url {
             Some(url) => Arc::new(HttpSmsGateway::new(url, HTTP_TIMEOUT).map_err(|source| {
                 PortSetupError {
                     what: "SMS gateway",
@@ -110,7 +123,7 @@ impl Ports {
             })?),
             None => Arc::new(LoggingSmsGateway),
         };
-        let phones: Arc<dyn PhoneDirectory> = match &config.bmg_url {
+        let phones: Arc<dyn PhoneDirectory> = match config.bmg_url {
             Some(url) => Arc::new(HttpPhoneDirectory::new(url, HTTP_TIMEOUT).map_err(
                 |source| PortSetupError {
                     what: "BMG",
@@ -119,20 +132,19 @@ impl Ports {
             )?),
             None => Arc::new(ListPhoneDirectory),
         };
-        let sink = |what: &'static str, url: &Option<String>| {
-            url.as_deref()
-                .map(|url| -> Result<Arc<dyn MessageSink>, PortSetupError> {
-                    Ok(Arc::new(
-                        HttpPost::new(what, url, HTTP_TIMEOUT)
-                            .map_err(|source| PortSetupError { what, source })?,
-                    ))
-                })
-                .transpose()
+        let sink = |what: &'static str, url: Option<&str>| {
+            url.map(|url| -> Result<Arc<dyn MessageSink>, PortSetupError> {
+                Ok(Arc::new(
+                    HttpPost::new(what, url, HTTP_TIMEOUT)
+                        .map_err(|source| PortSetupError { what, source })?,
+                ))
+            })
+            .transpose()
         };
-        let mut ports = Ports::new(sms, phones, config.wallet_link.clone());
-        ports.nobd = sink("NOBD", &config.nobd_url)?;
-        ports.eotinish = sink("e-Otinish", &config.eotinish_url)?;
-        ports.stall = config.demo_stall;
+        let mut ports = Ports::new(sms, phones, config.wallet_link.to_string());
+        ports.nobd = sink("NOBD", config.nobd_url)?;
+        ports.eotinish = sink("e-Otinish", config.eotinish_url)?;
+        ports.stall = config.stall;
         Ok(ports)
     }
 

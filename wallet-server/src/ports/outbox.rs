@@ -19,8 +19,8 @@ use shared::time::Clock;
 use tokio::sync::watch;
 
 use super::{mask_phone, DeliveryError, Ports, Sms};
-use crate::app::AppState;
-use crate::jobs::{backoff, StallPoint};
+use crate::domain::job::backoff;
+use crate::ports::StallPoint;
 use crate::store::{Claim, OutboxKind, OutboxMessage, Retry, Store, StoreError};
 
 /// How long a claimed message is this worker's (longer than the gateway timeout).
@@ -40,11 +40,11 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
-    pub fn new(state: &AppState) -> OutboxWorker {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ports: Arc<Ports>) -> OutboxWorker {
         OutboxWorker {
-            store: state.store.clone(),
-            clock: state.clock.clone(),
-            ports: state.ports.clone(),
+            store,
+            clock,
+            ports,
         }
     }
 
@@ -162,13 +162,13 @@ impl OutboxWorker {
 
 /// Delivers what is due now, waiting at most `wait`: a request that queued SMS answers
 /// after they left (with a slow gateway, the rest goes on in the background).
-pub async fn flush(state: &AppState, wait: std::time::Duration) {
-    let worker = OutboxWorker::new(state);
+pub async fn flush(worker: OutboxWorker, wait: std::time::Duration) {
+    let ports = worker.ports.clone();
     let task = tokio::spawn(async move { worker.drain().await });
     match tokio::time::timeout(wait, task).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => tracing::error!(error = %e, "outbox delivery failed"),
         Ok(Err(e)) => tracing::error!(error = %e, "outbox delivery task failed"),
-        Err(_) => state.ports.wake_outbox(),
+        Err(_) => ports.wake_outbox(),
     }
 }

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use shared::Iin;
 
-use crate::consent::Language;
+use crate::domain::consent::Language;
+use crate::domain::list::normalize_phone;
 use crate::domain::{Relation, Representative};
-use crate::eligibility::normalize_phone;
 
 /// Whom to ask, at which number, in which language.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,11 +12,11 @@ use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{OutboxKind, OutboxMessage, StoreError};
-use crate::audit::{Actor, AuditEntry};
-use crate::consent::{ConsentState, Language};
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::consent::{ConsentState, Language};
+use crate::domain::job::JobKind;
+use crate::domain::voucher::{NewVoucher, SchoolYear, Voucher};
 use crate::domain::Programme;
-use crate::jobs::JobKind;
-use crate::vouchers::{NewVoucher, SchoolYear, Voucher};
 
 /// A consent conversation as stored, with the names its SMS texts need.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use shared::{Bin, CardUid, Iin};
 use time::{Date, OffsetDateTime};
 
-use super::{MealStatus, StoreError};
-use crate::audit::Actor;
-use crate::auth::Role;
-use crate::consent::Language;
+use super::StoreError;
+use crate::domain::audit::Actor;
+use crate::domain::consent::Language;
+use crate::domain::meal::MealStatus;
+use crate::domain::Role;
 
 /// A console session. Only the SHA-256 of the session id (the cookie) is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +87,8 @@ pub(crate) fn unbind_audit(
     school: Bin,
     by: &Actor,
     at: OffsetDateTime,
-) -> crate::audit::AuditEntry {
-    crate::audit::AuditEntry {
+) -> crate::domain::audit::AuditEntry {
+    crate::domain::audit::AuditEntry {
         at,
         actor: by.clone(),
         entity_kind: "card",

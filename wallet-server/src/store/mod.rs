@@ -21,16 +21,16 @@ use async_trait::async_trait;
 use shared::{Bin, Iin, VoucherId};
 use time::OffsetDateTime;
 
-use crate::audit::{AuditEntry, AuditRecord};
+use crate::domain::audit::{AuditEntry, AuditRecord};
+use crate::domain::list::{ListOutcome, ValidList};
+use crate::domain::voucher::{NewVoucher, Voucher, VoucherState, VoucherView};
 use crate::domain::{Relation, Representative, School, Student};
-use crate::eligibility::{ListOutcome, ValidList};
-use crate::vouchers::{NewVoucher, Voucher, VoucherState, VoucherView};
 use shared::time::YearMonth;
 
 pub use records::{
-    CardBinding, CardBound, EnrollmentCode, Feedback, MealJudge, MealMethod, MealRecord,
-    MealStatus, NewTerminal, OutboxKind, OutboxMessage, OutboxState, RosterPage, RosterRow,
-    StoredApproval, TerminalRecord, VoucherFacts,
+    CardBinding, CardBound, EnrollmentCode, Feedback, MealJudge, MealRecord, NewTerminal,
+    OutboxKind, OutboxMessage, OutboxState, RosterPage, RosterRow, StoredApproval, TerminalRecord,
+    VoucherFacts,
 };
 
 pub use consent_jobs::*;
@@ -303,7 +303,7 @@ pub trait TabelStore: Send + Sync {
         school: Bin,
         month: YearMonth,
         default_price_tiyn: i64,
-    ) -> Result<crate::tabel::TabelFacts, StoreError>;
+    ) -> Result<crate::domain::tabel::TabelFacts, StoreError>;
     async fn tabel_approval(
         &self,
         school: Bin,
@@ -333,7 +333,7 @@ pub trait ReportStore: Send + Sync {
     async fn daily_facts(
         &self,
         day: time::Date,
-    ) -> Result<Vec<crate::reports::SchoolDay>, StoreError>;
+    ) -> Result<Vec<crate::domain::report::SchoolDay>, StoreError>;
     async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;
     /// Schools with a school-meals voucher in `month` (as the табель counts them), by BIN.
     async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError>;

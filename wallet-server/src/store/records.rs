@@ -5,7 +5,8 @@ use shared::{Bin, CardUid, Iin, VoucherId};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::audit::Actor;
+use crate::domain::audit::Actor;
+use crate::domain::meal::{MealMethod, MealStatus};
 
 /// A request to bind an ID card to a student of a school.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,31 +36,6 @@ pub struct EnrollmentCode {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
-
-/// How a student was identified at the canteen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MealMethod {
-    Qr,
-    Card,
-}
-
-crate::domain::words!(MealMethod, "meal method", { Qr => "qr", Card => "card" });
-
-/// The server's verdict on a meal event.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum MealStatus {
-    Accepted,
-    Duplicate,
-    Rejected,
-}
-
-crate::domain::words!(MealStatus, "meal status", {
-    Accepted => "accepted", Duplicate => "duplicate", Rejected => "rejected",
-});
 
 /// A meal as recorded on a voucher.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +134,7 @@ pub struct RosterRow {
     pub student_name: String,
     pub class_label: String,
     pub card: Option<CardUid>,
-    pub state: crate::vouchers::VoucherState,
+    pub state: crate::domain::voucher::VoucherState,
     pub valid_from: Date,
     pub valid_until: Date,
 }
@@ -178,7 +154,7 @@ pub struct RosterPage {
 pub struct VoucherFacts {
     pub school: Bin,
     pub student: Iin,
-    pub state: crate::vouchers::VoucherState,
+    pub state: crate::domain::voucher::VoucherState,
     pub activated_at: Option<OffsetDateTime>,
     /// When the state last changed (the revocation or expiry time for final states).
     pub updated_at: OffsetDateTime,

@@ -23,7 +23,8 @@ use shared::sync::{MealBatch, MealEvent, MealSlot, MealVerdict, Method};
 use shared::VoucherId;
 use sqlx::Connection;
 use uuid::Uuid;
-use wallet_server::store::{MealStatus, PostgresStore, SqliteStore, Store, VoucherFacts};
+use wallet_server::domain::meal::MealStatus;
+use wallet_server::store::{PostgresStore, SqliteStore, Store, VoucherFacts};
 
 use world::{school, World, ACTIVE, FIRST_DAY, NOW, SLOTS};
 
@@ -143,7 +144,7 @@ fn batches(events: &[(usize, MealEvent)], schedule: &Schedule) -> Vec<(usize, Ve
 
 async fn push(world: &World, terminal: usize, events: &[MealEvent]) -> Vec<(Uuid, MealVerdict)> {
     let judge = |e: &MealEvent, f: Option<&VoucherFacts>, s: &[MealSlot]| {
-        wallet_server::meals::judge(school().bin, NOW, e, f, s)
+        wallet_server::services::meals::judge(school().bin, NOW, e, f, s)
     };
     let batch = MealBatch {
         events: events.to_vec(),

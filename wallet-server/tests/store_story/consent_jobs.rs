@@ -11,18 +11,18 @@ use shared::{Bin, Iin, Sex, VoucherId};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
-use wallet_server::audit::Actor;
-use wallet_server::consent::{ConsentState, Language};
-use wallet_server::domain::Programme;
-use wallet_server::eligibility::{
+use wallet_server::domain::audit::Actor;
+use wallet_server::domain::consent::{ConsentState, Language};
+use wallet_server::domain::job::JobKind;
+use wallet_server::domain::list::{
     validate_list, ListRequest, Reception, RepresentativeIn, RowOutcome, SchoolIn, StudentIn,
 };
-use wallet_server::jobs::JobKind;
+use wallet_server::domain::voucher::{NewVoucher, SchoolYear, SchoolYearRule, VoucherState};
+use wallet_server::domain::Programme;
 use wallet_server::store::{
     consent_audit, ConsentContact, ConsentRequest, ConsentTransition, JobState, NewConsent, NewJob,
     OutboxKind, OutboxMessage, OutboxState, Store, StoreError,
 };
-use wallet_server::vouchers::{NewVoucher, SchoolYear, SchoolYearRule, VoucherState};
 
 const T0: OffsetDateTime = datetime!(2026-11-02 04:00 UTC);
 const PHONE: &str = "77015550011";
@@ -357,7 +357,7 @@ async fn agree_and_refuse(
         period: year(),
         formed_at: t2,
     };
-    let form_audit = wallet_server::audit::AuditEntry {
+    let form_audit = wallet_server::domain::audit::AuditEntry {
         entity_kind: "voucher",
         entity_id: voucher.id.to_string(),
         ..consent_audit(

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use shared::{Bin, CardUid, Iin, Sex};
 use time::macros::{date, datetime};
 use time::Duration;
-use wallet_server::audit::Actor;
-use wallet_server::auth::Role;
-use wallet_server::consent::Language;
+use wallet_server::domain::audit::Actor;
+use wallet_server::domain::consent::Language;
+use wallet_server::domain::Role;
 use wallet_server::domain::{Category, School, Student};
 use wallet_server::store::{CardBinding, ConsoleSession, Store, StoreError};
 

@@ -17,10 +17,10 @@ use shared::{Bin, Iin, Sex, VoucherId};
 use sqlx::Connection;
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
-use wallet_server::audit::{Actor, AuditEntry};
+use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, Relation, Representative, School, Student};
 use wallet_server::store::{Formed, PostgresStore, SqliteStore, Store, StoreError, VoucherStore};
-use wallet_server::vouchers::{NewVoucher, SchoolYear, VoucherState};
 
 #[path = "../support/scratch_db.rs"]
 mod scratch_db;

@@ -8,11 +8,11 @@ use shared::{Bin, Iin, Sex, VoucherId};
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use wallet_server::audit::{Actor, AuditEntry};
+use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, School, Student};
+use wallet_server::services::tabel::{approve, tabel_for, TabelError};
 use wallet_server::store::{EnrollmentCode, NewTerminal, Store, VoucherFacts};
-use wallet_server::tabel::service::{approve, tabel_for, TabelError};
-use wallet_server::vouchers::{NewVoucher, SchoolYear, VoucherState};
 
 const PRICE: i64 = 95_000;
 
@@ -226,7 +226,7 @@ pub async fn story(store: Arc<dyn Store>) {
     let stamp = frozen.approval.clone().expect("stamped");
     assert_eq!(
         stamp.content_hash,
-        wallet_server::tabel::content_hash(&frozen)
+        wallet_server::domain::tabel::content_hash(&frozen)
     );
     assert!(matches!(
         approve(

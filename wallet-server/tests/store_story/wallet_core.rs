@@ -8,16 +8,15 @@ use shared::{Bin, CardUid, Iin, Sex, VoucherId};
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use wallet_server::audit::Actor;
-use wallet_server::eligibility::{
+use wallet_server::domain::audit::Actor;
+use wallet_server::domain::list::{
     validate_list, ListRequest, Reception, RepresentativeIn, RowOutcome, RowRejection, SchoolIn,
     StudentIn,
 };
-use wallet_server::feedback;
-use wallet_server::store::{
-    CardBinding, CardBound, EnrollmentCode, MealMethod, MealStatus, Store, StoreError,
-};
-use wallet_server::vouchers::{SchoolYearRule, VoucherState};
+use wallet_server::domain::meal::{MealMethod, MealStatus};
+use wallet_server::domain::voucher::{SchoolYearRule, VoucherState};
+use wallet_server::services::feedback;
+use wallet_server::store::{CardBinding, CardBound, EnrollmentCode, Store, StoreError};
 
 /// A raw connection for what no store method writes yet (meals arrive with terminal sync).
 pub enum Raw {
@@ -364,7 +363,7 @@ async fn cards_and_codes(store: &Arc<dyn Store>, ks: &[Kid]) {
     );
 
     let code = EnrollmentCode {
-        code_hash: wallet_server::enrollment::hash_code("ABCD-EFGH-JKMN"),
+        code_hash: wallet_server::services::enrollment::hash_code("ABCD-EFGH-JKMN"),
         school: school_a(),
         created_by: Actor::Staff {
             sub: "ped".into(),

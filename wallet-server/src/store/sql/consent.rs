@@ -9,13 +9,13 @@ use shared::{Bin, VoucherId};
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use crate::audit::AuditEntry;
-use crate::consent::ConsentState;
+use crate::domain::audit::AuditEntry;
+use crate::domain::consent::ConsentState;
+use crate::domain::voucher::{NewVoucher, SchoolYear};
 use crate::store::{
     parse_stored, ConsentRequest, ConsentStarted, ConsentStore, ConsentTransition, NewConsent,
     StoreError,
 };
-use crate::vouchers::{NewVoucher, SchoolYear};
 
 super::per_backend! {
     use jobs::{insert_job, insert_message};

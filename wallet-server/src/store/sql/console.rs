@@ -7,10 +7,10 @@ use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
 super::per_backend! {
-    use crate::audit::Actor;
-    use crate::consent::Language;
+    use crate::domain::audit::Actor;
+    use crate::domain::consent::Language;
     use crate::store::console::{parse_role, unbind_audit};
-    use crate::store::{parse_stored, ConsoleSession, ConsoleStore, DayMeal, StoreError};
+    use crate::store::{ConsoleSession, ConsoleStore, DayMeal, StoreError, parse_stored};
 
     #[async_trait]
     impl ConsoleStore for Store {

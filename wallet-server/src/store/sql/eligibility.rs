@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use shared::{Iin, VoucherId};
 use sqlx::{Acquire, Row};
 
-use crate::audit::AuditEntry;
-use crate::eligibility::{ListOutcome, RowOutcome, RowRejection, ValidList, ValidRow};
+use crate::domain::audit::AuditEntry;
+use crate::domain::list::{ListOutcome, RowOutcome, RowRejection, ValidList, ValidRow};
+use crate::domain::voucher::{NewVoucher, VoucherState};
 use crate::store::{parse_stored, EligibilityStore, StoreError};
-use crate::vouchers::{NewVoucher, VoucherState};
 
 super::per_backend! {
     use vouchers::{form_in, transition_in};

@@ -13,12 +13,12 @@ use sqlx::Row as _;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::jobs::JobKind;
+use crate::domain::job::JobKind;
+use crate::domain::voucher::Voucher;
 use crate::store::{
     parse_stored, Claim, Job, JobStore, NewJob, OutboxKind, OutboxMessage, OutboxStore, Retry,
     StoreError,
 };
-use crate::vouchers::Voucher;
 
 super::per_backend! {
     const JOB_COLUMNS: &str = "id, kind, job_key, due_at, state, attempts, locked_by, locked_until, \

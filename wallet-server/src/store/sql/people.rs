@@ -7,10 +7,10 @@ use shared::{Bin, Iin, VoucherId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
 
-use crate::audit::AuditEntry;
+use crate::domain::audit::AuditEntry;
+use crate::domain::voucher::{Voucher, VoucherView};
 use crate::domain::{Relation, Representative, School, Student};
 use crate::store::{parse_stored, Backend, Health, PeopleStore, StoreError};
-use crate::vouchers::{Voucher, VoucherView};
 
 super::per_backend! {
     pub(in crate::store) const VOUCHER_COLUMNS: &str =

@@ -6,11 +6,8 @@ use shared::{CardUid, VoucherId};
 super::per_backend! {
     use sqlx::Row;
 
-    use crate::audit::AuditEntry;
-    use crate::store::{
-        parse_stored, CardBinding, CardBound, EnrollmentCode, Feedback, MealRecord, OutboxMessage,
-        SchoolOpsStore, StoreError, WalletRecordStore,
-    };
+    use crate::domain::audit::AuditEntry;
+    use crate::store::{CardBinding, CardBound, EnrollmentCode, Feedback, MealRecord, OutboxMessage, SchoolOpsStore, StoreError, WalletRecordStore, parse_stored};
 
     #[async_trait]
     impl SchoolOpsStore for Store {

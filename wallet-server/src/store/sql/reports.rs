@@ -7,7 +7,7 @@ use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
 super::per_backend! {
-    use crate::reports::SchoolDay;
+    use crate::domain::report::SchoolDay;
     use crate::store::{OutboxMessage, ReportStore, StoreError};
 
     #[async_trait]

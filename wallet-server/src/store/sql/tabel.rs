@@ -8,10 +8,11 @@ super::per_backend! {
     use sqlx::Row;
     use time::OffsetDateTime;
 
-    use crate::audit::AuditEntry;
+    use crate::domain::audit::AuditEntry;
     use crate::domain::{Programme, School};
-    use crate::store::{parse_stored, MealStatus, StoreError, StoredApproval, TabelStore};
-    use crate::tabel::{previous, MealFact, TabelFacts, TabelStudent};
+    use crate::store::{StoreError, StoredApproval, TabelStore, parse_stored};
+    use crate::domain::meal::MealStatus;
+    use crate::domain::tabel::{MealFact, TabelFacts, TabelStudent, previous};
 
 
     fn student_from_row(r: &DbRow) -> Result<(Iin, TabelStudent), StoreError> {

@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::AuditEntry;
+use crate::domain::audit::AuditEntry;
 use crate::domain::School;
 use crate::store::{
     parse_stored, MealJudge, NewTerminal, RosterPage, RosterRow, StoreError, TerminalRecord,

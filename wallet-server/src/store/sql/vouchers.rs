@@ -5,9 +5,9 @@ use shared::time::YearMonth;
 use shared::{Bin, Iin, VoucherId};
 use sqlx::Row;
 
-use crate::audit::{AuditEntry, AuditRecord};
+use crate::domain::audit::{AuditEntry, AuditRecord};
+use crate::domain::voucher::{NewVoucher, Voucher, VoucherState, VoucherView};
 use crate::store::{Formed, StoreError, VoucherStore};
-use crate::vouchers::{NewVoucher, Voucher, VoucherState, VoucherView};
 
 super::per_backend! {
     #[async_trait]

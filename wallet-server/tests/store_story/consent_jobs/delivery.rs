@@ -9,12 +9,12 @@ use shared::VoucherId;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
-use wallet_server::audit::Actor;
-use wallet_server::jobs::JobKind;
+use wallet_server::domain::audit::Actor;
+use wallet_server::domain::job::JobKind;
+use wallet_server::domain::voucher::VoucherState;
 use wallet_server::store::{
     consent_audit, Claim, JobState, NewJob, OutboxKind, OutboxState, Retry, Store,
 };
-use wallet_server::vouchers::VoucherState;
 
 use super::{sms, PHONE, T0};
 
@@ -466,7 +466,7 @@ pub(super) async fn expiry_story(store: &Arc<dyn Store>, voucher: VoucherId) {
         None,
         "story",
     );
-    let expired = wallet_server::audit::AuditEntry {
+    let expired = wallet_server::domain::audit::AuditEntry {
         entity_kind: "voucher",
         entity_id: voucher.to_string(),
         ..audit

@@ -1,0 +1,192 @@
+//! Tests of list validation: each row rule, and list-level refusals.
+
+use super::*;
+use crate::domain::voucher::SchoolYearRule;
+use time::macros::{date, datetime};
+
+const SCHOOL: &str = "050140001238";
+
+fn iin(born: time::Date, serial: u16) -> String {
+    (serial..serial + 50)
+        .find_map(|s| Iin::generate(born, shared::Sex::Female, s))
+        .expect("issuable")
+        .expose()
+}
+
+fn mother() -> RepresentativeIn {
+    RepresentativeIn {
+        iin: iin(date!(1988 - 01 - 02), 100),
+        full_name: "Бекова Сауле".into(),
+        relation: "mother".into(),
+        phone: Some("+7 701 000 00 01".into()),
+    }
+}
+
+fn row(grade: i64, category: &str, serial: u16) -> StudentIn {
+    StudentIn {
+        iin: iin(date!(2016 - 03 - 04), serial),
+        full_name: "Бекова Алия".into(),
+        grade,
+        class_label: format!("{grade}А"),
+        category: category.into(),
+        representatives: vec![mother()],
+    }
+}
+
+fn list(students: Vec<StudentIn>) -> ListRequest {
+    ListRequest {
+        school: SchoolIn {
+            bin: SCHOOL.into(),
+            name: "Школа №1".into(),
+        },
+        programme: "school_meals".into(),
+        period: "2026-10".into(),
+        students,
+    }
+}
+
+fn validate(req: &ListRequest) -> Result<ValidList, ListError> {
+    let rule = SchoolYearRule::default();
+    validate_list(
+        req,
+        Reception {
+            received_at: datetime!(2026-10-01 04:00 UTC),
+            received_by: Actor::Integration("pep".into()),
+            school_year: &rule,
+            content_hash: "h".into(),
+        },
+    )
+}
+
+fn rejection(student: StudentIn) -> RowRejection {
+    let v = validate(&list(vec![student])).expect("list is fine");
+    assert!(v.rows.is_empty(), "row unexpectedly valid");
+    v.rejected[0].2
+}
+
+#[test]
+fn primary_grades_form_vouchers_others_await_consent() {
+    let v = validate(&list(vec![
+        row(1, "primary", 1000),
+        row(4, "asp", 1100),
+        row(5, "asp", 1200),
+        row(9, "primary", 1300),
+        row(0, "orphan", 1400),
+    ]))
+    .expect("valid");
+    let forms: Vec<_> = v.rows.iter().map(|r| r.forms_voucher).collect();
+    assert_eq!(forms, vec![true, true, false, true, false]);
+    assert_eq!(v.voucher_period.first_day, date!(2026 - 09 - 01));
+    assert_eq!(v.voucher_period.last_day, date!(2027 - 05 - 31));
+    assert_eq!(
+        v.rows[0].representatives[0].0.phone.as_deref(),
+        Some("77010000001")
+    );
+}
+
+#[test]
+fn each_row_rule_has_its_reason() {
+    let mut bad_iin = row(2, "primary", 1000);
+    bad_iin
+        .iin
+        .replace_range(11..12, if bad_iin.iin.ends_with('0') { "1" } else { "0" });
+    assert_eq!(rejection(bad_iin), RowRejection::InvalidIin);
+    assert_eq!(
+        rejection(row(12, "primary", 1000)),
+        RowRejection::InvalidGrade
+    );
+    assert_eq!(
+        rejection(row(-1, "primary", 1000)),
+        RowRejection::InvalidGrade
+    );
+    assert_eq!(
+        rejection(row(3, "rich", 1000)),
+        RowRejection::UnknownCategory
+    );
+    let mut nameless = row(3, "asp", 1000);
+    nameless.full_name = "  ".into();
+    assert_eq!(rejection(nameless), RowRejection::MissingName);
+    let mut classless = row(3, "asp", 1000);
+    classless.class_label = String::new();
+    assert_eq!(rejection(classless), RowRejection::MissingClass);
+    let mut alone = row(3, "asp", 1000);
+    alone.representatives.clear();
+    assert_eq!(rejection(alone), RowRejection::NoRepresentative);
+    let mut aunt = row(3, "asp", 1000);
+    aunt.representatives[0].relation = "aunt".into();
+    assert_eq!(rejection(aunt), RowRejection::InvalidRepresentative);
+    let mut self_rep = row(3, "asp", 1000);
+    self_rep.representatives[0].iin = self_rep.iin.clone();
+    assert_eq!(rejection(self_rep), RowRejection::InvalidRepresentative);
+    let mut twice = row(3, "asp", 1000);
+    twice.representatives.push(mother());
+    assert_eq!(rejection(twice), RowRejection::InvalidRepresentative);
+}
+
+#[test]
+fn a_duplicate_student_is_rejected_after_its_first_row() {
+    let v = validate(&list(vec![
+        row(2, "primary", 1000),
+        row(3, "primary", 1000),
+    ]))
+    .expect("ok");
+    assert_eq!(v.rows.len(), 1);
+    assert_eq!(v.rows[0].index, 0);
+    assert_eq!(v.rejected.len(), 1);
+    assert_eq!(
+        (v.rejected[0].0, v.rejected[0].2),
+        (1, RowRejection::DuplicateInList)
+    );
+}
+
+#[test]
+fn an_unusable_phone_is_a_warning_not_a_rejection() {
+    let mut r = row(2, "primary", 1000);
+    r.representatives[0].phone = Some("call me".into());
+    let v = validate(&list(vec![r])).expect("ok");
+    assert_eq!(v.rows[0].representatives[0].0.phone, None);
+    assert_eq!(v.rows[0].warnings, vec!["invalid_phone_ignored"]);
+}
+
+#[test]
+fn list_level_problems_refuse_the_whole_list() {
+    let mut l = list(vec![row(2, "primary", 1000)]);
+    l.school.bin = "123".into();
+    assert!(matches!(validate(&l), Err(ListError::SchoolBin(_))));
+    let mut l = list(vec![]);
+    l.programme = "gas".into();
+    assert!(matches!(validate(&l), Err(ListError::Programme(_))));
+    let mut l = list(vec![]);
+    l.period = "2026-13".into();
+    assert!(matches!(validate(&l), Err(ListError::Period(_))));
+    let mut l = list(vec![]);
+    l.school.name = " ".into();
+    assert_eq!(validate(&l).unwrap_err(), ListError::SchoolName);
+}
+
+#[test]
+fn phones_normalise_to_the_international_form() {
+    assert_eq!(
+        normalize_phone("+7 (701) 123-45-67").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("87011234567").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("7011234567").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("77011234567").as_deref(),
+        Some("77011234567")
+    );
+    assert_eq!(
+        normalize_phone("+7 727 123 45 67"),
+        None,
+        "a landline gets no SMS"
+    );
+    assert_eq!(normalize_phone("12345"), None);
+    assert_eq!(normalize_phone("7701123456x"), None);
+}

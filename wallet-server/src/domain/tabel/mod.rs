@@ -1,0 +1,301 @@
+//! The табель: which student ate on which day of a month, and what the school is paid.
+//!
+//! [`build`] turns the month's facts (students with a voucher, meals, the previous month's
+//! late meals) into a [`Tabel`], purely. Every download format renders the same `Tabel`, so
+//! the four formats cannot disagree. An approved month is stored as its JSON and rendered
+//! from there ever after: meals that arrive later go to the next month's adjustments.
+
+pub mod calendar;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use shared::time::YearMonth;
+use shared::Iin;
+use time::{Date, OffsetDateTime};
+
+use crate::domain::meal::MealStatus;
+use crate::domain::{Category, School};
+
+/// A student on the табель (no IIN: the табель is printed and shared).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TabelStudent {
+    pub class_label: String,
+    pub full_name: String,
+    pub category: Category,
+}
+
+/// One student's line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TabelRow {
+    pub student: TabelStudent,
+    /// Billable meals per day (`YYYY-MM-DD` → count; several when the school has slots).
+    pub marks: BTreeMap<Date, u32>,
+    pub total: u32,
+}
+
+/// A day column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayColumn {
+    pub date: Date,
+    /// Saturday or Sunday.
+    pub weekend: bool,
+    /// A public holiday of Kazakhstan.
+    pub holiday: bool,
+}
+
+/// A meal that is listed but not counted: a duplicate or one rejected at sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludedMeal {
+    pub student: TabelStudent,
+    pub service_day: Date,
+    pub slot: String,
+    pub status: MealStatus,
+    pub reason: Option<String>,
+}
+
+/// A meal of an approved month that arrived after the approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateMeal {
+    pub student: TabelStudent,
+    pub service_day: Date,
+    pub slot: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// The previous month's late meals, paid with this month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustments {
+    pub month: YearMonth,
+    pub meals: u32,
+    pub amount_tiyn: i64,
+    pub rows: Vec<LateMeal>,
+}
+
+/// The month's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Billable meals in the month.
+    pub meals: u32,
+    /// Distinct students with at least one billable meal.
+    pub students_fed: u32,
+    /// `meals × meal_price_tiyn`.
+    pub amount_tiyn: i64,
+    pub meal_price_tiyn: i64,
+}
+
+/// The director's approval stamp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    #[serde(with = "time::serde::rfc3339")]
+    pub approved_at: OffsetDateTime,
+    pub approved_by: String,
+    /// SHA-256 of the табель's JSON without this stamp.
+    pub content_hash: String,
+}
+
+/// The табель of one school and month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tabel {
+    pub school: School,
+    pub month: YearMonth,
+    pub slots: Vec<String>,
+    pub days: Vec<DayColumn>,
+    pub rows: Vec<TabelRow>,
+    /// Billable meals per day, over all students.
+    pub per_day: BTreeMap<Date, u32>,
+    pub totals: Totals,
+    pub excluded: Vec<ExcludedMeal>,
+    pub adjustments: Option<Adjustments>,
+    /// What is paid with this табель: the month's amount plus adjustments.
+    pub payable_tiyn: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    pub approval: Option<Approval>,
+}
+
+/// A meal as the табель needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MealFact {
+    pub student: Iin,
+    pub service_day: Date,
+    pub slot: String,
+    pub status: MealStatus,
+    pub reason: Option<String>,
+    pub received_at: OffsetDateTime,
+}
+
+/// Everything the store knows that a табель needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TabelFacts {
+    pub school: School,
+    /// Students with a voucher during the month.
+    pub students: Vec<(Iin, TabelStudent)>,
+    /// Meals whose service day is in the month, all statuses.
+    pub meals: Vec<MealFact>,
+    /// Accepted meals of the previous month received after its approval.
+    pub late_from_previous: Vec<MealFact>,
+    /// Names of students who appear only through meals (e.g. a voucher revoked earlier).
+    pub other_students: Vec<(Iin, TabelStudent)>,
+    pub slots: Vec<String>,
+    pub meal_price_tiyn: i64,
+}
+
+type Names<'a> = HashMap<Iin, &'a TabelStudent>;
+
+fn names(facts: &TabelFacts) -> Names<'_> {
+    // Listed students win over the names found only through meals.
+    facts
+        .other_students
+        .iter()
+        .chain(&facts.students)
+        .map(|(i, s)| (*i, s))
+        .collect()
+}
+
+fn student_of(names: &Names<'_>, iin: &Iin) -> TabelStudent {
+    names
+        .get(iin)
+        .map(|s| (*s).clone())
+        .unwrap_or_else(|| TabelStudent {
+            class_label: "?".into(),
+            full_name: "(нет в списке)".into(),
+            category: Category::Primary,
+        })
+}
+
+fn amount(meals: u32, price: i64) -> i64 {
+    i64::from(meals).saturating_mul(price)
+}
+
+/// Builds the табель of `month` from its facts.
+pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime) -> Tabel {
+    let names = names(facts);
+    let mut marks: HashMap<Iin, BTreeMap<Date, u32>> = HashMap::new();
+    let mut per_day: BTreeMap<Date, u32> = BTreeMap::new();
+    let mut excluded = Vec::new();
+    for m in facts.meals.iter().filter(|m| month.contains(m.service_day)) {
+        if m.status == MealStatus::Accepted {
+            *marks
+                .entry(m.student)
+                .or_default()
+                .entry(m.service_day)
+                .or_default() += 1;
+            *per_day.entry(m.service_day).or_default() += 1;
+        } else {
+            // A meal refused as another school's names a child this school has no business
+            // seeing on its sheet.
+            let student = if m.reason.as_deref() == Some("other_school") {
+                TabelStudent {
+                    class_label: "—".into(),
+                    full_name: "(ученик другой школы)".into(),
+                    category: Category::Primary,
+                }
+            } else {
+                student_of(&names, &m.student)
+            };
+            excluded.push(ExcludedMeal {
+                student,
+                service_day: m.service_day,
+                slot: m.slot.clone(),
+                status: m.status,
+                reason: m.reason.clone(),
+            });
+        }
+    }
+    let listed: BTreeSet<Iin> = facts.students.iter().map(|(i, _)| *i).collect();
+    let mut rows: Vec<TabelRow> = listed
+        .iter()
+        .chain(marks.keys().filter(|i| !listed.contains(i)))
+        .map(|iin| {
+            let m = marks.get(iin).cloned().unwrap_or_default();
+            TabelRow {
+                student: student_of(&names, iin),
+                total: m.values().sum(),
+                marks: m,
+            }
+        })
+        .collect();
+    rows.sort_by_cached_key(|r| sort_key(&r.student));
+    excluded.sort_by_cached_key(|e| (e.service_day, sort_key(&e.student)));
+    let meals: u32 = per_day.values().sum();
+    let totals = Totals {
+        meals,
+        students_fed: u32::try_from(marks.len()).unwrap_or(u32::MAX),
+        amount_tiyn: amount(meals, facts.meal_price_tiyn),
+        meal_price_tiyn: facts.meal_price_tiyn,
+    };
+    let adjustments = adjustments(facts, &names, month);
+    let payable_tiyn = totals.amount_tiyn + adjustments.as_ref().map_or(0, |a| a.amount_tiyn);
+    Tabel {
+        school: facts.school.clone(),
+        month,
+        slots: facts.slots.clone(),
+        days: month.days().map(calendar::column).collect(),
+        rows,
+        per_day,
+        totals,
+        excluded,
+        adjustments,
+        payable_tiyn,
+        generated_at,
+        approval: None,
+    }
+}
+
+/// Class in school order, then name.
+fn sort_key(s: &TabelStudent) -> ((u32, String), String) {
+    (
+        crate::domain::class_order(&s.class_label),
+        s.full_name.clone(),
+    )
+}
+
+fn adjustments(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Option<Adjustments> {
+    if facts.late_from_previous.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<LateMeal> = facts
+        .late_from_previous
+        .iter()
+        .map(|m| LateMeal {
+            student: student_of(names, &m.student),
+            service_day: m.service_day,
+            slot: m.slot.clone(),
+            received_at: m.received_at,
+        })
+        .collect();
+    rows.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student)));
+    let meals = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+    Some(Adjustments {
+        month: previous(month),
+        meals,
+        amount_tiyn: amount(meals, facts.meal_price_tiyn),
+        rows,
+    })
+}
+
+/// The month before.
+pub fn previous(month: YearMonth) -> YearMonth {
+    YearMonth::of(
+        month
+            .first_day()
+            .previous_day()
+            .unwrap_or(month.first_day()),
+    )
+}
+
+/// SHA-256 (hex) of the табель's JSON without its approval stamp: what the director signs.
+pub fn content_hash(tabel: &Tabel) -> String {
+    let unstamped = Tabel {
+        approval: None,
+        ..tabel.clone()
+    };
+    let bytes = serde_json::to_vec(&unstamped).unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

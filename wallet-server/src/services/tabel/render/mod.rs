@@ -1,0 +1,279 @@
+//! The табель's download formats: JSON for machines, CSV and XLSX for spreadsheets, PDF for
+//! print and signatures.
+//!
+//! Every format renders the same [`Tabel`] and takes every number from it (nothing is
+//! recounted here), so the four cannot disagree; `tests.rs` reads each one back and proves it.
+//!
+//! Money: the табель keeps integer tiyn. CSV and XLSX carry every amount twice, as the tiyn
+//! integer (exact, authoritative) and as tenge with two decimals (`2400.00`, a `.` decimal
+//! point in CSV, a real number in XLSX); the PDF prints tenge for people (`2 400,00 ₸`).
+
+pub mod csv;
+pub mod pdf;
+pub mod xlsx;
+
+use time::{Month, OffsetDateTime, Weekday};
+
+use crate::domain::meal::MealStatus;
+use crate::domain::tabel::{DayColumn, Tabel};
+use crate::domain::Category;
+
+/// A download format of the табель.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Json,
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+impl Format {
+    /// Every format, in the order the API lists them.
+    pub const ALL: [Format; 4] = [Format::Json, Format::Csv, Format::Xlsx, Format::Pdf];
+
+    /// The `format=` word (`json`, `csv`, `xlsx`, `pdf`; case-insensitive).
+    pub fn parse(word: &str) -> Option<Format> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            "pdf" => Some(Format::Pdf),
+            _ => None,
+        }
+    }
+
+    /// The `Content-Type` of a download.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Pdf => "application/pdf",
+        }
+    }
+
+    /// The file name extension, without the dot.
+    pub fn file_extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Pdf => "pdf",
+        }
+    }
+
+    /// A download's file name, ASCII only: `tabel-<BIN>-<YYYY-MM>.<ext>`.
+    pub fn file_name(self, tabel: &Tabel) -> String {
+        format!(
+            "tabel-{}-{}.{}",
+            tabel.school.bin,
+            tabel.month,
+            self.file_extension()
+        )
+    }
+}
+
+/// Why a табель could not be rendered (never expected; the renderers write to memory).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("табель JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("табель CSV: {0}")]
+    Csv(String),
+    #[error("табель XLSX: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("табель PDF: {0}")]
+    Pdf(String),
+}
+
+/// Renders a табель in a format.
+pub fn render(tabel: &Tabel, format: Format) -> Result<Vec<u8>, RenderError> {
+    match format {
+        Format::Json => Ok(serde_json::to_vec_pretty(tabel)?),
+        Format::Csv => csv::render(tabel),
+        Format::Xlsx => xlsx::render(tabel),
+        Format::Pdf => pdf::render(tabel),
+    }
+}
+
+// ---- Words and numbers shared by the formats ----
+
+/// The document's title.
+const TITLE: &str = "Табель учёта питания обучающихся";
+/// Kazakh title, printed under the Russian one.
+const TITLE_KK: &str = "Білім алушылардың тамақтануын есепке алу табелі";
+
+/// The Russian word of a category.
+pub fn category_ru(category: Category) -> &'static str {
+    match category {
+        Category::Asp => "АСП",
+        Category::LowIncome => "Малообеспеченные",
+        Category::Orphan => "Сироты/без попечения",
+        Category::Primary => "Начальные классы",
+    }
+}
+
+/// The status of a meal that is not counted.
+pub fn status_ru(status: MealStatus) -> &'static str {
+    match status {
+        MealStatus::Accepted => "Учтено",
+        MealStatus::Duplicate => "Повтор",
+        MealStatus::Rejected => "Отклонено",
+    }
+}
+
+/// Why a meal was not counted, in Russian; an unknown code is shown as it is.
+pub fn reason_ru(code: Option<&str>) -> String {
+    let Some(code) = code else {
+        return String::new();
+    };
+    match code {
+        "already_ate" => "Уже питался в этот приём пищи",
+        "unknown_voucher" => "Неизвестный ваучер",
+        "other_school" => "Ваучер другой школы",
+        "served_in_the_future" => "Время питания в будущем",
+        "wrong_service_day" => "Не тот день питания",
+        "wrong_slot" => "Не тот приём пищи",
+        "outside_hours" => "Вне времени приёма пищи",
+        "voucher_inactive" => "Ваучер не активен",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// A meal slot's name in Russian, when it is one of the usual English words.
+pub fn slot_ru(slot: &str) -> String {
+    match slot {
+        "day" => "за день",
+        "breakfast" => "завтрак",
+        "lunch" => "обед",
+        "dinner" | "supper" => "ужин",
+        "snack" => "полдник",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// The month in words, e.g. `Ноябрь 2026`.
+pub fn month_ru(month: shared::time::YearMonth) -> String {
+    let name = match month.month() {
+        Month::January => "Январь",
+        Month::February => "Февраль",
+        Month::March => "Март",
+        Month::April => "Апрель",
+        Month::May => "Май",
+        Month::June => "Июнь",
+        Month::July => "Июль",
+        Month::August => "Август",
+        Month::September => "Сентябрь",
+        Month::October => "Октябрь",
+        Month::November => "Ноябрь",
+        Month::December => "Декабрь",
+    };
+    format!("{name} {}", month.year())
+}
+
+fn weekday_ru(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Monday => "пн",
+        Weekday::Tuesday => "вт",
+        Weekday::Wednesday => "ср",
+        Weekday::Thursday => "чт",
+        Weekday::Friday => "пт",
+        Weekday::Saturday => "сб",
+        Weekday::Sunday => "вс",
+    }
+}
+
+/// What marks a day column as not a working day: `пр` for a holiday, else the weekday of a
+/// weekend, else nothing.
+pub fn day_mark(day: &DayColumn) -> Option<&'static str> {
+    if day.holiday {
+        Some("пр")
+    } else if day.weekend {
+        Some(weekday_ru(day.date.weekday()))
+    } else {
+        None
+    }
+}
+
+/// A day column's heading in CSV and XLSX: `05`, or `06 вс` / `16 пр` on a day off.
+pub fn day_label(day: &DayColumn) -> String {
+    match day_mark(day) {
+        Some(mark) => format!("{:02} {mark}", day.date.day()),
+        None => format!("{:02}", day.date.day()),
+    }
+}
+
+/// Tenge with two decimals and a `.` point, for machines: `2400.00`, `-0.50`.
+pub fn tenge_plain(tiyn: i64) -> String {
+    let sign = if tiyn < 0 { "-" } else { "" };
+    let abs = tiyn.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Tenge for people: `2 400,00 ₸` (spaces between thousands, a decimal comma).
+pub fn tenge_ru(tiyn: i64) -> String {
+    let sign = if tiyn < 0 { "-" } else { "" };
+    let abs = tiyn.unsigned_abs();
+    format!("{sign}{},{:02} ₸", group_thousands(abs / 100), abs % 100)
+}
+
+/// `1234567` → `1 234 567`.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// An instant in Astana time for people: `02.12.2026 09:00 (UTC+5)`.
+pub fn astana_time(instant: OffsetDateTime) -> String {
+    let t = instant.to_offset(shared::time::ASTANA);
+    format!(
+        "{:02}.{:02}.{} {:02}:{:02} (UTC+5)",
+        t.day(),
+        u8::from(t.month()),
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// An instant as RFC 3339, the way the JSON writes it.
+pub fn rfc3339(instant: OffsetDateTime) -> String {
+    instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| instant.to_string())
+}
+
+/// A date for people: `02.11.2026`.
+pub fn date_ru(date: time::Date) -> String {
+    format!(
+        "{:02}.{:02}.{}",
+        date.day(),
+        u8::from(date.month()),
+        date.year()
+    )
+}
+
+/// The slots line: what a number in a day cell means.
+pub fn slots_note(tabel: &Tabel) -> String {
+    if tabel.slots.len() > 1 {
+        let names: Vec<String> = tabel.slots.iter().map(|s| slot_ru(s)).collect();
+        format!(
+            "В ячейке дня — число учтённых приёмов пищи ({}).",
+            names.join(", ")
+        )
+    } else {
+        "В ячейке дня — число учтённых приёмов пищи.".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,192 @@
+//! The HTTP surface: one router per audience, assembled here with the layers every request
+//! passes (metrics, tracing, body limit, panic guard) and JSON errors for everything that
+//! falls through (unknown route, wrong method).
+//!
+//! Routes are registered through `utoipa-axum`, so `/openapi.json` is generated from the
+//! same code that serves the API and cannot drift from it.
+
+mod dev;
+mod integration;
+mod json;
+mod openapi;
+mod ops;
+mod passes;
+mod path;
+mod prices;
+mod reports;
+mod school;
+mod school_terminals;
+mod sms;
+pub(crate) mod tabel;
+mod terminals;
+mod wallet;
+
+use std::any::Any;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use json::ApiJson;
+pub use path::ApiPath;
+
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Social Wallet — free school meals",
+        description = "Vouchers, dynamic QR passes, canteen terminals and табели."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "ops", description = "Health, readiness, metrics, this document"),
+        (name = "wallet", description = "Parents in the eGov Mobile wallet"),
+        (name = "school", description = "School staff"),
+        (name = "integration", description = "PEP, NOBD, e-Otinish and other systems"),
+        (name = "terminal", description = "Canteen terminals (device token)"),
+        (name = "dev", description = "Only with --demo"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A canteen terminal's device token from enrollment"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of the routes this state serves.
+pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::routes())
+        .merge(wallet::routes())
+        .merge(passes::routes())
+        .merge(school::routes())
+        .merge(school_terminals::routes())
+        .merge(tabel::routes())
+        .merge(terminals::routes())
+        .merge(sms::routes())
+        .merge(integration::routes(state.max_list_bytes))
+        .merge(reports::routes())
+        .merge(prices::routes());
+    if state.demo.is_some() {
+        api = api.merge(dev::routes());
+    }
+    let (router, mut doc) = api.split_for_parts();
+    // Errors every operation can answer (401/403/400/413/415/422/404), in one place.
+    openapi::add_common_responses(&mut doc);
+    (router, doc)
+}
+
+/// The whole application: the API, the `pages` beside it (the school console's HTML, not in
+/// the OpenAPI document), and what every request goes through (limits, metrics, tracing).
+pub fn router(state: AppState, pages: Router<AppState>) -> Router {
+    let (api, openapi) = api_router(&state);
+    let openapi = std::sync::Arc::new(openapi);
+    let max_body = state.max_body_bytes;
+    let api = api.merge(pages);
+    api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let doc = openapi.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(unknown_route)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(DefaultBodyLimit::max(max_body))
+    .layer(axum::middleware::from_fn_with_state(
+        state.metrics.clone(),
+        crate::metrics::track,
+    ))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                let path = mask_iins_in_path(req.uri().path());
+                tracing::info_span!("http", method = %req.method(), %path)
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+    )
+    .layer(CatchPanicLayer::custom(panic_response))
+    .with_state(state)
+}
+
+/// An instant as RFC 3339 (UTC), the form every JSON answer uses.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// No route takes an IIN in its path, but a client may still put one there (a typo, a
+/// probe); it must not reach the log in full.
+fn mask_iins_in_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment.parse::<shared::Iin>() {
+            Ok(iin) => iin.to_string(),
+            Err(_) => segment.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal().into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iins_in_paths_are_masked_for_the_log() {
+        assert_eq!(
+            super::mask_iins_in_path("/v1/wallet/vouchers/041206500121/history"),
+            "/v1/wallet/vouchers/0412******21/history"
+        );
+        // A BIN-shaped segment that is not a valid IIN stays as it is.
+        assert_eq!(
+            super::mask_iins_in_path("/v1/schools/050140001238/vouchers"),
+            "/v1/schools/050140001238/vouchers"
+        );
+    }
+}

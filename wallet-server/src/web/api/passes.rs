@@ -1,0 +1,217 @@
+//! `POST /v1/wallet/vouchers/{id}/passes`: mint a dynamic QR pass and answer it as PNG, SVG
+//! or JSON, whichever the `Accept` header prefers.
+
+use axum::extract::State;
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::rfc3339;
+use super::wallet::voucher_id;
+use super::ApiPath;
+use crate::services::passes::{mint, render};
+use crate::services::vouchers;
+use crate::web::auth::Parent;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(mint_pass))
+        .routes(routes!(pass_keys))
+}
+
+/// The public keys passes are verified with (current and recently rotated ones).
+#[derive(Serialize, ToSchema)]
+pub struct PassKeys {
+    /// Ed25519 public keys, hex, with their key ids.
+    pub keys: Vec<shared::pass::PublicKey>,
+    /// The key new passes are signed with.
+    pub current: String,
+}
+
+/// Public verification keys of passes. Public by nature: anyone may verify a pass.
+#[utoipa::path(get, path = "/v1/pass-keys", tag = "wallet",
+    responses((status = 200, body = PassKeys)))]
+async fn pass_keys(State(state): State<AppState>) -> super::ApiJson<PassKeys> {
+    let ring = state.keys.read();
+    super::ApiJson(PassKeys {
+        keys: ring.published(),
+        current: ring.current().kid().to_string(),
+    })
+}
+
+/// Pixels per QR module in PNG passes: crisp on a phone screen, ~420 px square.
+const PNG_MODULE_PX: u32 = 8;
+
+/// The pass as JSON (DESIGN.md §7.1).
+#[derive(Serialize, ToSchema)]
+pub struct PassJson {
+    /// The QR text, `SW1:…`.
+    pub text: String,
+    pub valid_from: String,
+    pub valid_until: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PassFormat {
+    Json,
+    Png,
+    Svg,
+}
+
+/// Picks the best format the client accepts (quality values honoured, JSON when the client
+/// does not say); `None` when it accepts none of ours.
+pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(PassFormat::Json);
+    };
+    let mut best: Option<(f32, usize, PassFormat)> = None;
+    for (position, item) in accept.split(',').enumerate() {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let format = match media.as_str() {
+            "application/json" | "application/*" | "*/*" => PassFormat::Json,
+            "image/png" | "image/*" => PassFormat::Png,
+            "image/svg+xml" => PassFormat::Svg,
+            _ => continue,
+        };
+        if quality <= 0.0 {
+            continue;
+        }
+        // Higher quality wins; on a tie, the earlier entry.
+        let better = best.is_none_or(|(q, _, _)| quality > q);
+        if better {
+            best = Some((quality, position, format));
+        }
+    }
+    best.map(|(_, _, f)| f)
+}
+
+/// Mint a pass for an activated voucher: PNG (`image/png`), SVG (`image/svg+xml`) or JSON.
+#[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/passes", tag = "wallet",
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The pass", content(
+            (PassJson = "application/json"),
+            (Vec<u8> = "image/png"),
+            (String = "image/svg+xml")),
+            headers(
+                ("cache-control" = String, description = "`no-store`: a pass is never cached"),
+                ("pass-valid-until" = String, description = "End of the pass' validity (RFC 3339)"))),
+        (status = 404, body = ErrorBody),
+        (status = 406, description = "No acceptable format", body = ErrorBody),
+        (status = 409, description = "voucher_not_activated, voucher_expired, voucher_revoked", body = ErrorBody),
+        (status = 429, description = "Too many passes for this voucher; see Retry-After", body = ErrorBody,
+            headers(("retry-after" = String, description = "Seconds until the next pass may be minted")))))]
+pub(super) async fn mint_pass(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = voucher_id(&id)?;
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+    let format = negotiate(accept).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            "passes come as application/json, image/png or image/svg+xml",
+        )
+    })?;
+    let now = state.clock.now();
+    let voucher = vouchers::usable_voucher(state.store.as_ref(), parent.iin, id, now).await?;
+    if let Err(retry_after) = state.mint_limiter.check(id, now) {
+        return Ok(too_many(retry_after));
+    }
+    let pass = {
+        let ring = state.keys.read();
+        mint::mint(ring.current(), &voucher, now)
+    }
+    .map_err(|e| {
+        tracing::error!(error = %e, "minting a pass failed");
+        ApiError::internal()
+    })?;
+    tracing::info!(voucher = %id, "pass minted");
+    respond(format, pass)
+}
+
+fn respond(format: PassFormat, pass: mint::MintedPass) -> Result<Response, ApiError> {
+    let render_failed = |e: render::RenderError| {
+        tracing::error!(error = %e, "rendering a pass failed");
+        ApiError::internal()
+    };
+    let valid_until = rfc3339(pass.valid_until);
+    let (content_type, body) = match format {
+        PassFormat::Json => {
+            let json = PassJson {
+                text: pass.text,
+                valid_from: rfc3339(pass.valid_from),
+                valid_until: valid_until.clone(),
+            };
+            let body = serde_json::to_vec(&json).map_err(|_| ApiError::internal())?;
+            ("application/json", body)
+        }
+        PassFormat::Png => (
+            "image/png",
+            render::png(&pass.text, PNG_MODULE_PX).map_err(render_failed)?,
+        ),
+        PassFormat::Svg => (
+            "image/svg+xml",
+            render::svg(&pass.text).map_err(render_failed)?.into_bytes(),
+        ),
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // A pass is a bearer credential for today's meal: never cache it anywhere.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&valid_until) {
+        headers.insert("pass-valid-until", v);
+    }
+    Ok(response)
+}
+
+fn too_many(retry_after: time::Duration) -> Response {
+    let seconds = retry_after.whole_seconds().max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_passes",
+        format!("too many passes for this voucher; try again in {seconds} s"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, v);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{negotiate, PassFormat::*};
+
+    #[test]
+    fn accept_headers_pick_the_preferred_format() {
+        assert_eq!(negotiate(None), Some(Json));
+        assert_eq!(negotiate(Some("")), Some(Json));
+        assert_eq!(negotiate(Some("image/png")), Some(Png));
+        assert_eq!(negotiate(Some("image/svg+xml")), Some(Svg));
+        assert_eq!(negotiate(Some("*/*")), Some(Json));
+        assert_eq!(negotiate(Some("image/*")), Some(Png));
+        assert_eq!(negotiate(Some("application/json, image/png")), Some(Json));
+        assert_eq!(negotiate(Some("image/png;q=0.5, image/svg+xml")), Some(Svg));
+        assert_eq!(negotiate(Some("text/html, image/png;q=0.1")), Some(Png));
+        assert_eq!(negotiate(Some("IMAGE/PNG")), Some(Png));
+        assert_eq!(negotiate(Some("text/html")), None);
+        assert_eq!(negotiate(Some("image/png;q=0")), None);
+    }
+}

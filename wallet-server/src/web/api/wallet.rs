@@ -1,0 +1,238 @@
+//! The parent's wallet: vouchers of the children they represent, activation, passes,
+//! history and feedback. A voucher the parent does not represent answers exactly like one
+//! that does not exist: 404.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shared::VoucherId;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::ApiPath;
+use super::{rfc3339, ApiJson};
+use crate::domain::meal::{MealMethod, MealStatus};
+use crate::domain::voucher::{VoucherState, VoucherView};
+use crate::services::feedback;
+use crate::services::vouchers;
+use crate::web::auth::Parent;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_vouchers))
+        .routes(routes!(activate))
+        .routes(routes!(history))
+        .routes(routes!(give_feedback))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StudentRef {
+    pub full_name: String,
+    pub class_label: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SchoolRef {
+    pub bin: String,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WalletVoucher {
+    pub id: String,
+    pub state: VoucherState,
+    pub programme: crate::domain::Programme,
+    pub student: StudentRef,
+    pub school: SchoolRef,
+    /// First day of validity (YYYY-MM-DD, Astana).
+    pub valid_from: String,
+    /// Last day of validity, inclusive (YYYY-MM-DD, Astana).
+    pub valid_until: String,
+    /// Billable meals eaten on this voucher in the current month (Astana time).
+    pub meals_this_month: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WalletVouchers {
+    pub vouchers: Vec<WalletVoucher>,
+}
+
+impl From<VoucherView> for WalletVoucher {
+    fn from(v: VoucherView) -> Self {
+        WalletVoucher {
+            id: v.voucher.id.to_string(),
+            state: v.voucher.state,
+            programme: v.voucher.programme,
+            student: StudentRef {
+                full_name: v.student_name,
+                class_label: v.class_label,
+            },
+            school: SchoolRef {
+                bin: v.voucher.school.to_string(),
+                name: v.school_name,
+            },
+            valid_from: v.voucher.valid_from.to_string(),
+            valid_until: v.voucher.valid_until.to_string(),
+            meals_this_month: v.meals_this_month,
+            activated_at: v.voucher.activated_at.map(rfc3339),
+        }
+    }
+}
+
+/// Parses a voucher id from the path; a malformed one is simply not found.
+pub(super) fn voucher_id(raw: &str) -> Result<VoucherId, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+/// The signed-in parent's vouchers.
+#[utoipa::path(get, path = "/v1/wallet/vouchers", tag = "wallet",
+    security(("bearer" = [])),
+    responses((status = 200, body = WalletVouchers), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_vouchers(
+    State(state): State<AppState>,
+    parent: Parent,
+) -> Result<ApiJson<WalletVouchers>, ApiError> {
+    let month = shared::time::month_of(state.clock.now());
+    let views = state
+        .store
+        .vouchers_of_representative(parent.iin, month)
+        .await?;
+    Ok(ApiJson(WalletVouchers {
+        vouchers: views.into_iter().map(WalletVoucher::from).collect(),
+    }))
+}
+
+/// Activate a voucher: `formed` → `activated`. Activating twice is harmless.
+#[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/activate", tag = "wallet",
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = WalletVoucher), (status = 404, body = ErrorBody),
+        (status = 409, description = "voucher_expired or voucher_revoked", body = ErrorBody)))]
+async fn activate(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<WalletVoucher>, ApiError> {
+    let id = voucher_id(&id)?;
+    let view = vouchers::activate(state.store.as_ref(), parent.iin, id, state.clock.now()).await?;
+    Ok(ApiJson(view.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MealEntry {
+    pub event_id: String,
+    /// When the meal was served (RFC 3339, UTC).
+    pub served_at: String,
+    /// The service day (YYYY-MM-DD, Astana).
+    pub service_day: String,
+    pub slot: String,
+    pub method: MealMethod,
+    pub status: MealStatus,
+    pub school: SchoolBin,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SchoolBin {
+    pub bin: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct History {
+    pub meals: Vec<MealEntry>,
+}
+
+/// Meals recorded on this voucher, newest first.
+#[utoipa::path(get, path = "/v1/wallet/vouchers/{id}/history", tag = "wallet",
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = History), (status = 404, body = ErrorBody)))]
+async fn history(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<History>, ApiError> {
+    let id = voucher_id(&id)?;
+    let month = shared::time::month_of(state.clock.now());
+    state
+        .store
+        .voucher_of_representative(id, parent.iin, month)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let meals = state.store.meals_of_voucher(id).await?;
+    Ok(ApiJson(History {
+        meals: meals
+            .into_iter()
+            .map(|m| MealEntry {
+                event_id: m.event_id.to_string(),
+                served_at: rfc3339(m.served_at),
+                service_day: m.service_day.to_string(),
+                slot: m.slot,
+                method: m.method,
+                status: m.status,
+                school: SchoolBin {
+                    bin: m.school.to_string(),
+                },
+                reason: m.reason,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// 1 (bad) to 5 (excellent).
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: i64,
+    /// Optional complaint, forwarded to e-Otinish.
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub complaint: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackAccepted {
+    pub id: String,
+    /// Whether a complaint was queued for e-Otinish.
+    pub complaint_queued: bool,
+}
+
+/// Rate the service (1–5) and optionally complain; complaints go to e-Otinish via the outbox.
+#[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/feedback", tag = "wallet",
+    params(("id" = String, Path, format = Uuid, description = "Voucher id")),
+    request_body = FeedbackRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = FeedbackAccepted), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn give_feedback(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<FeedbackRequest>,
+) -> Result<(StatusCode, ApiJson<FeedbackAccepted>), ApiError> {
+    let id = voucher_id(&id)?;
+    let now = state.clock.now();
+    let form = feedback::FeedbackForm::parse(req.rating, req.complaint)?;
+    let view = state
+        .store
+        .voucher_of_representative(id, parent.iin, shared::time::month_of(now))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (record, outbox) = feedback::record(&view, parent.iin, form, now);
+    state.store.add_feedback(&record, outbox.as_ref()).await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(FeedbackAccepted {
+            id: record.id.to_string(),
+            complaint_queued: outbox.is_some(),
+        }),
+    ))
+}

@@ -1,0 +1,153 @@
+//! Axum extractors, one per audience. Each verifies the bearer token and the role, and
+//! parses the identity in it (an IIN, a BIN) so handlers receive typed, trusted values.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use shared::{Bin, Iin};
+
+use super::{Claims, Role, TokenError};
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+fn bearer(parts: &Parts) -> Result<&str, TokenError> {
+    let value = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(TokenError::Missing)?
+        .to_str()
+        .map_err(|_| TokenError::Invalid("authorization header is not text".into()))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| TokenError::Invalid("expected `Bearer <token>`".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(TokenError::Invalid("expected `Bearer <token>`".into()));
+    }
+    Ok(token.trim())
+}
+
+fn claims(parts: &Parts, state: &AppState) -> Result<Claims, ApiError> {
+    let token = bearer(parts).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    state.verifier.verify(token).map_err(|e| {
+        tracing::debug!(reason = %e, "access token refused");
+        ApiError::unauthorized(e.to_string())
+    })
+}
+
+fn require_role(claims: &Claims, allowed: &[Role]) -> Result<(), ApiError> {
+    if allowed.contains(&claims.role) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role {} may not use this endpoint",
+            claims.role
+        )))
+    }
+}
+
+/// A parent (or other legal representative) signed in to the wallet.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    pub iin: Iin,
+}
+
+impl FromRequestParts<AppState> for Parent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let claims = claims(parts, state)?;
+        require_role(&claims, &[Role::Parent])?;
+        let iin = claims
+            .sub
+            .parse()
+            .map_err(|_| ApiError::unauthorized("token subject is not a valid IIN"))?;
+        Ok(Parent { iin })
+    }
+}
+
+/// School staff: a social pedagogue or a director of one school.
+#[derive(Debug, Clone)]
+pub struct SchoolStaff {
+    pub sub: String,
+    pub role: Role,
+    pub school: Bin,
+}
+
+impl SchoolStaff {
+    /// The school in the URL must be the caller's own; otherwise it does not exist for them.
+    pub fn own_school(&self, bin_in_path: &str) -> Result<Bin, ApiError> {
+        match bin_in_path.parse::<Bin>() {
+            Ok(bin) if bin == self.school => Ok(bin),
+            _ => Err(ApiError::not_found()),
+        }
+    }
+
+    /// Staff from verified claims: role `social_pedagogue` or `director` and a valid
+    /// `school` BIN. The API's bearer tokens and the console's OpenID sign-in both use it.
+    pub fn from_claims(claims: Claims) -> Result<SchoolStaff, ApiError> {
+        require_role(&claims, &[Role::SocialPedagogue, Role::Director])?;
+        let school = claims
+            .school
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| ApiError::unauthorized("staff token lacks a valid `school` BIN"))?;
+        Ok(SchoolStaff {
+            sub: claims.sub,
+            role: claims.role,
+            school,
+        })
+    }
+
+    pub fn require_director(&self) -> Result<(), ApiError> {
+        if self.role == Role::Director {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only the director may do this"))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SchoolStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        SchoolStaff::from_claims(claims(parts, state)?)
+    }
+}
+
+/// A system integration (PEP, NOBD, SMS gateway).
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub sub: String,
+}
+
+impl FromRequestParts<AppState> for Integration {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let claims = claims(parts, state)?;
+        require_role(&claims, &[Role::Integration])?;
+        Ok(Integration { sub: claims.sub })
+    }
+}
+
+/// A canteen terminal, by its device token (not a JWT). Revoked or unknown → 401.
+#[derive(Debug, Clone)]
+pub struct TerminalCaller {
+    pub terminal: crate::store::TerminalRecord,
+}
+
+impl FromRequestParts<AppState> for TerminalCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        let hash = crate::services::enrollment::hash_token(token);
+        let terminal = state
+            .store
+            .terminal_by_token(&hash)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked terminal"))?;
+        Ok(TerminalCaller { terminal })
+    }
+}

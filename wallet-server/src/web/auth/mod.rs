@@ -1,0 +1,20 @@
+//! Who is calling: verification of access tokens and one extractor per audience.
+//!
+//! Handlers name the caller they accept in their signature (`Parent`, `SchoolStaff`,
+//! `Integration`), and the extractor refuses everyone else before the handler runs.
+
+mod dev_idp;
+mod extract;
+mod jwt;
+mod verified;
+
+pub use dev_idp::DevIdentityProvider;
+pub use extract::{Integration, Parent, SchoolStaff, TerminalCaller};
+pub use jwt::{Claims, JwtVerifier, KeySetupError, TokenError};
+
+pub use crate::domain::Role;
+
+#[cfg(test)]
+mod extract_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+//! The school console: the web pages social pedagogues and directors work in, in Russian
+//! and Kazakh, rendered on the server (maud) with one small stylesheet and no JavaScript,
+//! served by `wallet-server` itself under `/console` — HTML, so not in the OpenAPI document.
+//!
+//! Staff sign in through the identity provider (OpenID Connect, `oidc.rs`; in `--demo` the
+//! server's own development provider, `dev_oidc.rs`). Sessions and CSRF: `session.rs`.
+//! Every page reuses the services and store capabilities the API uses (табель service,
+//! terminals, card binding, daily reports, consent), so the rules live in one place.
+
+pub mod dev_oidc;
+mod error;
+mod i18n;
+mod layout;
+mod oidc;
+mod pages;
+mod session;
+pub mod settings;
+
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+pub use settings::ConsoleSettings;
+
+use crate::domain::consent::Language;
+use crate::web::AppState;
+use error::ConsoleError;
+use session::{ConsoleForm, Staff};
+
+/// The console's routes (and, with `--demo`, the development OpenID provider's).
+pub fn router(state: &AppState) -> Router<AppState> {
+    use pages::{reports, signin, students, tabel, terminals, today};
+    let school = |path: &str| format!("/console/schools/{{bin}}{path}");
+    let mut router = Router::new()
+        .route("/console", get(home))
+        .route("/console/", get(home))
+        .route("/console/assets/console.css", get(stylesheet))
+        .route("/console/login", get(signin::page))
+        .route("/console/auth/start", get(signin::start))
+        .route("/console/auth/callback", get(signin::callback))
+        .route("/console/logout", post(signin::logout))
+        .route("/console/lang", post(switch_language))
+        .route(&school("/today"), get(today::page))
+        .route(&school("/students"), get(students::page))
+        .route(&school("/students.csv"), get(students::csv))
+        .route(&school("/students/card"), post(students::bind))
+        .route(&school("/students/unbind"), post(students::unbind))
+        .route(&school("/tabel"), get(tabel::page))
+        .route(&school("/tabel/download"), get(tabel::download))
+        .route(
+            &school("/tabel/approve"),
+            get(tabel::confirm).post(tabel::approve),
+        )
+        .route(
+            &school("/terminals"),
+            get(terminals::page).post(terminals::create),
+        )
+        .route(&school("/terminals/revoke"), post(terminals::revoke))
+        .route(&school("/reports"), get(reports::page));
+    if state.demo.is_some() {
+        router = router.merge(dev_oidc::routes());
+    }
+    router
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("max-age=3600")),
+        ],
+        include_str!("../../../assets/console/console.css"),
+    )
+        .into_response()
+}
+
+/// `/console/`: the staff member's "Today" page, or sign-in.
+async fn home(staff: Result<Staff, ConsoleError>) -> Redirect {
+    match staff {
+        Ok(staff) => Redirect::to(&format!("/console/schools/{}/today", staff.session.school)),
+        Err(_) => Redirect::to("/console/login"),
+    }
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Remembers the staff member's language, then shows the same page again.
+async fn switch_language(
+    State(state): State<AppState>,
+    staff: Staff,
+    ConsoleForm(form): ConsoleForm<LanguageForm>,
+) -> Result<Redirect, ConsoleError> {
+    staff.check_csrf(&form.csrf)?;
+    let lang: Language = form.lang.parse().map_err(|_| ConsoleError::BadRequest)?;
+    state
+        .store
+        .set_staff_language(&staff.session.subject, lang, state.clock.now())
+        .await?;
+    // Only back to a console page of this server.
+    let back = if form.back.starts_with("/console/") && !form.back.contains("//") {
+        form.back
+    } else {
+        "/console/".into()
+    };
+    Ok(Redirect::to(&back))
+}

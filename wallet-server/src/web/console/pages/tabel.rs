@@ -1,0 +1,309 @@
+//! "Табель": pick a month, see the grid as in the download, download it in the four
+//! formats, and — for the director — approve a finished month after a confirmation page.
+//! The approved month shows its frozen stamp; late meals and duplicates have sections.
+//! Everything goes through `tabel::service`, as the API does.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+use shared::time::{month_of, YearMonth};
+
+use crate::domain::meal::MealStatus;
+use crate::domain::tabel::Tabel;
+use crate::services::tabel::render::Format;
+use crate::services::tabel::{self, TabelError};
+use crate::web::console::error::ConsoleError;
+use crate::web::console::i18n::{meal_reason, slot as slot_name, T};
+use crate::web::console::layout::{self, date, instant, tenge, Ctx, Flash, Nav};
+use crate::web::console::session::{ConsoleForm, Staff};
+use crate::web::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct MonthQuery {
+    #[serde(default)]
+    month: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    msg: Option<String>,
+}
+
+fn month_or_now(state: &AppState, raw: Option<&str>) -> Result<YearMonth, T> {
+    match raw.filter(|m| !m.is_empty()) {
+        None => Ok(month_of(state.clock.now())),
+        Some(m) => m.parse().map_err(|_| T::BadMonth),
+    }
+}
+
+fn problem_of(e: &TabelError) -> Option<T> {
+    match e {
+        TabelError::MonthInFuture(_) => Some(T::MonthInFuture),
+        TabelError::MonthNotEnded(_) => Some(T::MonthNotEnded),
+        TabelError::AlreadyApproved(_) => Some(T::AlreadyApproved),
+        _ => None,
+    }
+}
+
+fn into_console(e: TabelError) -> ConsoleError {
+    match e {
+        TabelError::Store(s) => s.into(),
+        other => {
+            tracing::error!(error = %other, "console: табель");
+            ConsoleError::Internal
+        }
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(bin): Path<String>,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, ConsoleError> {
+    let ctx = Ctx::load(&state, staff, &bin).await?;
+    let flash = match q.msg.as_deref() {
+        Some("approved") => Some(Flash::Done(T::ApprovedNow)),
+        Some("already") => Some(Flash::Problem(T::AlreadyApproved)),
+        Some("not_ended") => Some(Flash::Problem(T::MonthNotEnded)),
+        _ => None,
+    };
+    let (month, flash) = match month_or_now(&state, q.month.as_deref()) {
+        Ok(m) => (m, flash),
+        Err(t) => (month_of(state.clock.now()), Some(Flash::Problem(t))),
+    };
+    let now = state.clock.now();
+    let built = tabel::tabel_for(
+        state.store.as_ref(),
+        ctx.bin,
+        month,
+        now,
+        state.meal_price_tiyn,
+    )
+    .await;
+    let (tabel, flash) = match built {
+        Ok(t) => (Some(t), flash),
+        Err(e) => match problem_of(&e) {
+            Some(t) => (None, Some(Flash::Problem(t))),
+            None => return Err(into_console(e)),
+        },
+    };
+    let title = format!("{} · {month}", ctx.t(T::TabelTitle));
+    let body = html! {
+        form method="get" action={(ctx.base()) "/tabel"} class="toolbar" {
+            label { (ctx.t(T::Month)) input type="month" name="month" value=(month) required; }
+            button type="submit" { (ctx.t(T::Show)) }
+        }
+        @if let Some(t) = &tabel { (sheet(&ctx, t, month, now)) }
+    };
+    Ok(layout::page(&ctx, Nav::Tabel, &title, flash, body))
+}
+
+fn sheet(ctx: &Ctx, t: &Tabel, month: YearMonth, now: time::OffsetDateTime) -> Markup {
+    let base = ctx.base();
+    let finished = month < month_of(now);
+    html! {
+        p class="toolbar" {
+            @for (f, label) in [("pdf", "PDF"), ("xlsx", "Excel (XLSX)"), ("csv", "CSV"), ("json", "JSON")] {
+                a class="button secondary" href={(base) "/tabel/download?month=" (month) "&format=" (f)} download {
+                    (ctx.t(T::Download)) " " (label)
+                }
+            }
+        }
+        @match &t.approval {
+            Some(a) => p class="stamp" id="approval-stamp" {
+                (ctx.t(T::ApprovedStamp)) " " (instant(a.approved_at)) " · " (a.approved_by)
+                small { "SHA-256 " (a.content_hash) }
+            },
+            None => p class="toolbar" {
+                span class="muted" { (ctx.t(T::NotApproved)) }
+                @if ctx.staff.is_director() && finished {
+                    a class="button" id="approve" href={(base) "/tabel/approve?month=" (month)} { (ctx.t(T::Approve)) }
+                }
+            },
+        }
+        div class="cards" {
+            div class="card" { span class="big" { (t.totals.meals) } (ctx.t(T::Meals)) }
+            div class="card" { span class="big" { (t.totals.students_fed) } (ctx.t(T::StudentsFed)) }
+            div class="card" { span class="big" { (tenge(t.payable_tiyn)) } (ctx.t(T::Payable)) }
+        }
+        p class="muted" { (ctx.t(T::MealPrice)) ": " (tenge(t.totals.meal_price_tiyn)) ". " (ctx.t(T::Legend)) }
+        (grid(ctx, t))
+        @if let Some(adj) = &t.adjustments {
+            h2 { (ctx.t(T::LateMeals)) " · " (adj.month) " · " (tenge(adj.amount_tiyn)) }
+            div class="scroll" { table id="late-meals" {
+                thead { tr { th scope="col" { (ctx.t(T::Name)) } th scope="col" { (ctx.t(T::Class)) }
+                    th scope="col" { (ctx.t(T::Day)) } th scope="col" { (ctx.t(T::Slot)) } th scope="col" { (ctx.t(T::Received)) } } }
+                tbody { @for r in &adj.rows { tr {
+                    th scope="row" { (r.student.full_name) } td { (r.student.class_label) }
+                    td { (date(r.service_day)) } td { (slot_name(&r.slot, ctx.lang())) } td { (instant(r.received_at)) }
+                } } }
+            } }
+        }
+        h2 { (ctx.t(T::Excluded)) }
+        @if t.excluded.is_empty() { p class="muted" { (ctx.t(T::NothingYet)) } } @else {
+            div class="scroll" { table id="excluded" {
+                thead { tr { th scope="col" { (ctx.t(T::Name)) } th scope="col" { (ctx.t(T::Class)) }
+                    th scope="col" { (ctx.t(T::Day)) } th scope="col" { (ctx.t(T::Slot)) } th scope="col" { (ctx.t(T::Reason)) } } }
+                tbody { @for e in &t.excluded { tr {
+                    th scope="row" { (e.student.full_name) } td { (e.student.class_label) }
+                    td { (date(e.service_day)) } td { (slot_name(&e.slot, ctx.lang())) }
+                    td { @if e.status == MealStatus::Duplicate { (meal_reason("duplicate", ctx.lang())) }
+                         @else { (meal_reason(e.reason.as_deref().unwrap_or("rejected"), ctx.lang())) } }
+                } } }
+            } }
+        }
+    }
+}
+
+fn grid(ctx: &Ctx, t: &Tabel) -> Markup {
+    html! {
+        div class="scroll" { table class="grid" id="tabel-grid" {
+            caption { (t.school.name) " · " (t.month) }
+            thead { tr {
+                th scope="col" { (ctx.t(T::Name)) }
+                th scope="col" { (ctx.t(T::Class)) }
+                @for d in &t.days {
+                    th scope="col" class=[(d.weekend || d.holiday).then_some("off")] { (d.date.day()) }
+                }
+                th scope="col" class="num" { (ctx.t(T::Total)) }
+            } }
+            tbody { @for r in &t.rows { tr {
+                th scope="row" { (r.student.full_name) }
+                td { (r.student.class_label) }
+                @for d in &t.days {
+                    td class=[(d.weekend || d.holiday).then_some("off")] {
+                        @match r.marks.get(&d.date) { Some(1) => "✓", Some(n) => (n), None => "" }
+                    }
+                }
+                td class="num" { (r.total) }
+            } } }
+            tfoot { tr {
+                th scope="row" colspan="2" { (ctx.t(T::PerDay)) }
+                @for d in &t.days { td { (t.per_day.get(&d.date).copied().unwrap_or(0)) } }
+                td class="num" { (t.totals.meals) }
+            } }
+        } }
+    }
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(bin): Path<String>,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, ConsoleError> {
+    let ctx = Ctx::load(&state, staff, &bin).await?;
+    let month = month_or_now(&state, q.month.as_deref()).map_err(|_| ConsoleError::BadRequest)?;
+    let format =
+        Format::parse(q.format.as_deref().unwrap_or("pdf")).ok_or(ConsoleError::BadRequest)?;
+    let now = state.clock.now();
+    let tabel = tabel::tabel_for(
+        state.store.as_ref(),
+        ctx.bin,
+        month,
+        now,
+        state.meal_price_tiyn,
+    )
+    .await
+    .map_err(|e| {
+        if problem_of(&e).is_some() {
+            ConsoleError::NotFound
+        } else {
+            into_console(e)
+        }
+    })?;
+    crate::web::api::tabel::respond(tabel, format)
+        .await
+        .map_err(|_| ConsoleError::Internal)
+}
+
+/// The confirmation page before an approval.
+pub async fn confirm(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(bin): Path<String>,
+    Query(q): Query<MonthQuery>,
+) -> Result<Response, ConsoleError> {
+    let ctx = Ctx::load(&state, staff, &bin).await?;
+    if !ctx.staff.is_director() {
+        return Err(ConsoleError::Forbidden(T::OnlyDirector));
+    }
+    let month = month_or_now(&state, q.month.as_deref()).map_err(|_| ConsoleError::BadRequest)?;
+    let now = state.clock.now();
+    let t = tabel::tabel_for(
+        state.store.as_ref(),
+        ctx.bin,
+        month,
+        now,
+        state.meal_price_tiyn,
+    )
+    .await
+    .map_err(|e| {
+        if problem_of(&e).is_some() {
+            ConsoleError::NotFound
+        } else {
+            into_console(e)
+        }
+    })?;
+    let base = ctx.base();
+    let body = html! {
+        p { (ctx.t(T::ConfirmText)) }
+        div class="cards" {
+            div class="card" { span class="big" { (t.totals.meals) } (ctx.t(T::Meals)) }
+            div class="card" { span class="big" { (tenge(t.payable_tiyn)) } (ctx.t(T::Payable)) }
+        }
+        form method="post" action={(base) "/tabel/approve"} class="toolbar" {
+            (ctx.csrf_field())
+            input type="hidden" name="month" value=(month);
+            button type="submit" id="confirm-approve" { (ctx.t(T::ConfirmYes)) }
+            a class="button secondary" href={(base) "/tabel?month=" (month)} { (ctx.t(T::Cancel)) }
+        }
+    };
+    let title = format!("{} · {month}", ctx.t(T::ConfirmTitle));
+    Ok(layout::page(&ctx, Nav::Tabel, &title, None, body))
+}
+
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    month: String,
+}
+
+/// The director approves; a second click finds the month approved and says so.
+pub async fn approve(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(bin): Path<String>,
+    ConsoleForm(form): ConsoleForm<ApproveForm>,
+) -> Result<Response, ConsoleError> {
+    let ctx = Ctx::load(&state, staff, &bin).await?;
+    ctx.staff.check_csrf(&form.csrf)?;
+    if !ctx.staff.is_director() {
+        return Err(ConsoleError::Forbidden(T::OnlyDirector));
+    }
+    let month: YearMonth = form.month.parse().map_err(|_| ConsoleError::BadRequest)?;
+    let outcome = tabel::approve(
+        state.store.as_ref(),
+        ctx.bin,
+        month,
+        ctx.staff.actor(),
+        state.clock.now(),
+        state.meal_price_tiyn,
+    )
+    .await;
+    let msg = match outcome {
+        Ok(t) => {
+            tracing::info!(school = %ctx.bin, %month, meals = t.totals.meals, "console: табель approved");
+            "approved"
+        }
+        Err(TabelError::AlreadyApproved(_)) => "already",
+        Err(TabelError::MonthNotEnded(_) | TabelError::MonthInFuture(_)) => "not_ended",
+        Err(e) => return Err(into_console(e)),
+    };
+    let target = format!("{}/tabel?month={month}&msg={msg}", ctx.base());
+    Ok((StatusCode::SEE_OTHER, Redirect::to(&target)).into_response())
+}

@@ -1,0 +1,66 @@
+//! The state every handler and page can reach: the services' dependencies plus what only
+//! the web needs (token verifier, metrics, body limits, console settings, demo tools).
+
+use std::sync::Arc;
+
+use shared::time::{Clock, ShiftedClock};
+
+use crate::domain::voucher::SchoolYearRule;
+use crate::metrics::Metrics;
+use crate::services::passes::keys::SharedKeyRing;
+use crate::services::passes::mint::MintLimiter;
+use crate::services::Deps;
+use crate::store::Store;
+use crate::web::auth::{DevIdentityProvider, JwtVerifier};
+
+/// What `--demo` adds: the token signer and the movable clock.
+#[derive(Debug)]
+pub struct DemoTools {
+    pub idp: DevIdentityProvider,
+    pub clock: Arc<ShiftedClock>,
+    /// The development OpenID provider's codes awaiting redemption (console sign-in).
+    pub oidc_codes: crate::web::console::dev_oidc::DevCodes,
+}
+
+/// State every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub verifier: Arc<JwtVerifier>,
+    pub metrics: Arc<Metrics>,
+    pub school_year: SchoolYearRule,
+    pub max_body_bytes: usize,
+    /// The eligibility-list route's own body limit.
+    pub max_list_bytes: usize,
+    /// The pass signing keys (reloaded when `keys rotate` changes the file).
+    pub keys: SharedKeyRing,
+    pub mint_limiter: Arc<MintLimiter>,
+    /// How long a terminal enrollment code stays usable.
+    pub enrollment_code_ttl: time::Duration,
+    /// Price of one meal unless the school has its own (tiyn).
+    pub meal_price_tiyn: i64,
+    /// Present only with `--demo`.
+    pub demo: Option<Arc<DemoTools>>,
+    /// SMS gateway, phone directory, wallet link, and the background workers' wake-ups.
+    pub ports: Arc<crate::ports::Ports>,
+    /// The school console's public URL and sign-in (resolved once the address is bound).
+    pub console: Arc<crate::web::console::ConsoleSettings>,
+}
+
+impl AppState {
+    /// The parts a use case may touch (the store, the clock, the ports), for the services.
+    pub fn deps(&self) -> Deps {
+        Deps {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            ports: self.ports.clone(),
+        }
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
