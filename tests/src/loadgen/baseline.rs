@@ -10,9 +10,9 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::Serialize;
 use sqlx::{Executor, QueryBuilder};
 use time::{Date, OffsetDateTime};
-use wallet_server::audit::Actor;
-use wallet_server::eligibility::{validate_list, ListRequest, Reception};
-use wallet_server::vouchers::SchoolYearRule;
+use wallet_server::domain::audit::Actor;
+use wallet_server::domain::list::{validate_list, ListRequest, Reception};
+use wallet_server::domain::voucher::SchoolYearRule;
 
 /// Ed25519 signatures per second on this core for `duration`.
 pub fn sign_rate(duration: Duration) -> anyhow::Result<f64> {
