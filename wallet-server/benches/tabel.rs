@@ -28,14 +28,14 @@ use tokio::runtime::Runtime;
 use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
 use wallet_server::domain::list::{RowOutcome, ValidList, ValidRow};
+use wallet_server::domain::meal::VoucherFacts;
 use wallet_server::domain::tabel::{build, calendar, Tabel, TabelFacts};
+use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal};
 use wallet_server::domain::voucher::{SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, Relation, Representative, School, Student};
 use wallet_server::services::tabel::render::{self, Format};
 use wallet_server::services::tabel::tabel_for;
-use wallet_server::store::{
-    EnrollmentCode, NewTerminal, PostgresStore, SqliteStore, Store, VoucherFacts,
-};
+use wallet_server::store::{PostgresStore, SqliteStore, Store};
 
 #[path = "../tests/support/scratch_db.rs"]
 mod scratch_db;

@@ -1,6 +1,8 @@
 //! The kinds of durable jobs the scheduler knows.
 
 use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// What a job does; stored as a word next to the job's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -32,6 +34,66 @@ crate::domain::words!(JobKind, "job kind", {
 pub fn backoff(attempts: i64) -> time::Duration {
     let exponent = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
     (time::Duration::seconds(30) * 2_i32.pow(exponent)).min(time::Duration::hours(1))
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Pending,
+    /// Claimed by a worker until its lease ends.
+    Running,
+    Done,
+    /// Gave up after too many attempts (`last_error` says why).
+    Failed,
+}
+
+super::words!(JobState, "job state", {
+    Pending => "pending", Running => "running", Done => "done", Failed => "failed",
+});
+
+/// A job to schedule. `(kind, key)` is unique: scheduling it again changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub id: Uuid,
+    pub kind: JobKind,
+    /// What the job is about: a consent request id, a date.
+    pub key: String,
+    pub due_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+}
+
+impl NewJob {
+    pub fn new(
+        kind: JobKind,
+        key: impl Into<String>,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> NewJob {
+        NewJob {
+            id: Uuid::now_v7(),
+            kind,
+            key: key.into(),
+            due_at,
+            created_at: now,
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: Uuid,
+    pub kind: JobKind,
+    pub key: String,
+    pub due_at: OffsetDateTime,
+    pub state: JobState,
+    pub attempts: i64,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
 }
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
-//! How a meal was identified at the canteen and what the server decided about it.
+//! Meals: how a student was identified at the canteen, what the server decided, the meal
+//! as recorded, and the facts of a voucher the meal rule judges against.
+
+use shared::{Bin, Iin, VoucherId};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
 
 /// How a student was identified at the canteen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -24,3 +29,30 @@ pub enum MealStatus {
 super::words!(MealStatus, "meal status", {
     Accepted => "accepted", Duplicate => "duplicate", Rejected => "rejected",
 });
+
+/// A meal as recorded on a voucher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MealRecord {
+    pub event_id: Uuid,
+    pub voucher_id: VoucherId,
+    pub school: Bin,
+    pub service_day: Date,
+    pub slot: String,
+    pub served_at: OffsetDateTime,
+    pub method: MealMethod,
+    pub status: MealStatus,
+    pub reason: Option<String>,
+}
+
+/// What the meal rules need to know about a voucher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherFacts {
+    pub school: Bin,
+    pub student: Iin,
+    pub state: crate::domain::voucher::VoucherState,
+    pub activated_at: Option<OffsetDateTime>,
+    /// When the state last changed (the revocation or expiry time for final states).
+    pub updated_at: OffsetDateTime,
+    pub valid_from: Date,
+    pub valid_until: Date,
+}

@@ -4,11 +4,14 @@
 
 pub mod audit;
 pub mod consent;
+pub mod feedback;
 pub mod job;
 pub mod list;
 pub mod meal;
+pub mod outbox;
 pub mod report;
 pub mod tabel;
+pub mod terminal;
 pub mod voucher;
 
 use std::fmt;

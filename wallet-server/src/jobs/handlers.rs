@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::{JobError, JobHandler};
 use crate::domain::job::JobKind;
+use crate::domain::job::{Job, NewJob};
 use crate::services::tabel::notices::{self, Notice};
 use crate::services::Deps;
 use crate::services::{reports, vouchers};
-use crate::store::{Job, NewJob};
 
 fn consent_id(job: &Job) -> Result<Uuid, JobError> {
     job.key

@@ -22,9 +22,10 @@ use tokio::task::JoinHandle;
 pub use handlers::{ConsentRemind, ConsentTimeout, DailyReportJob, TabelNotice, VoucherExpiry};
 
 use crate::domain::job::{backoff, JobKind};
+use crate::domain::job::{Job, NewJob};
 use crate::ports::StallPoint;
 use crate::services::Deps;
-use crate::store::{Claim, Job, NewJob, Retry, StoreError};
+use crate::store::{Claim, Retry, StoreError};
 
 /// How long a claimed job is its worker's.
 pub const LEASE: time::Duration = time::Duration::seconds(60);

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::DeliveryError;
-use crate::store::OutboxMessage;
+use crate::domain::outbox::OutboxMessage;
 
 /// Delivers outbox messages of one kind to the system they are addressed to.
 #[async_trait]

@@ -9,9 +9,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::{HttpPost, MessageSink};
+use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
 use crate::ports::outbox::OutboxWorker;
 use crate::ports::{DeliveryError, Ports};
-use crate::store::{OutboxKind, OutboxMessage, OutboxState, SqliteStore, Store};
+use crate::store::{SqliteStore, Store};
 
 /// Statuses to answer, in turn (the last one repeats); returns the URL and requests seen.
 async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {

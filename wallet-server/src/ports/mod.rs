@@ -149,11 +149,13 @@ impl Ports {
     }
 
     /// The sink for messages of `kind`, if one is configured (never for SMS or notices).
-    pub fn sink(&self, kind: crate::store::OutboxKind) -> Option<&Arc<dyn MessageSink>> {
+    pub fn sink(&self, kind: crate::domain::outbox::OutboxKind) -> Option<&Arc<dyn MessageSink>> {
         match kind {
-            crate::store::OutboxKind::Report => self.nobd.as_ref(),
-            crate::store::OutboxKind::Complaint => self.eotinish.as_ref(),
-            crate::store::OutboxKind::Sms | crate::store::OutboxKind::Notice => None,
+            crate::domain::outbox::OutboxKind::Report => self.nobd.as_ref(),
+            crate::domain::outbox::OutboxKind::Complaint => self.eotinish.as_ref(),
+            crate::domain::outbox::OutboxKind::Sms | crate::domain::outbox::OutboxKind::Notice => {
+                None
+            }
         }
     }
 

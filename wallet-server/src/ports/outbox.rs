@@ -20,8 +20,9 @@ use tokio::sync::watch;
 
 use super::{mask_phone, DeliveryError, Ports, Sms};
 use crate::domain::job::backoff;
+use crate::domain::outbox::{OutboxKind, OutboxMessage};
 use crate::ports::StallPoint;
-use crate::store::{Claim, OutboxKind, OutboxMessage, Retry, Store, StoreError};
+use crate::store::{Claim, Retry, Store, StoreError};
 
 /// How long a claimed message is this worker's (longer than the gateway timeout).
 pub const LEASE: time::Duration = time::Duration::seconds(60);

@@ -5,8 +5,9 @@ use shared::Iin;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::feedback::Feedback;
+use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
 use crate::domain::voucher::VoucherView;
-use crate::store::{Feedback, OutboxKind, OutboxMessage, OutboxState};
 
 /// Longest complaint accepted, in characters.
 pub const MAX_COMPLAINT_CHARS: usize = 4000;

@@ -9,8 +9,8 @@ use shared::sync::{slot_at, MealEvent, MealSlot};
 use shared::time::{service_day, ASTANA};
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::meal::VoucherFacts;
 use crate::domain::voucher::VoucherState;
-use crate::store::VoucherFacts;
 
 /// How far ahead of the server's clock a meal may be stamped (terminal clocks drift).
 pub const MAX_CLOCK_AHEAD: Duration = Duration::minutes(10);

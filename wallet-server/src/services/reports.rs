@@ -11,8 +11,10 @@ use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::job::JobKind;
+use crate::domain::job::NewJob;
+use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
 use crate::domain::report::{DailyReport, NOBD};
-use crate::store::{NewJob, OutboxKind, OutboxMessage, OutboxState, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// The job that builds the report of the Astana day `day`, due at 23:30 that day.
 pub fn report_job(day: Date, now: OffsetDateTime) -> NewJob {

@@ -8,8 +8,9 @@ use shared::Bin;
 use time::Duration;
 
 use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::terminal::EnrollmentCode;
 use crate::services::enrollment::{self, NoRandomness};
-use crate::store::{EnrollmentCode, SchoolOpsStore, StoreError, TerminalStore};
+use crate::store::{SchoolOpsStore, StoreError, TerminalStore};
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]

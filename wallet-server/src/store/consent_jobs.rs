@@ -1,163 +1,22 @@
-//! Consent conversations, durable jobs and outbox delivery: the records and the three
-//! capability traits the consent service, the scheduler and the outbox worker use.
+//! The three capability traits the consent service, the scheduler and the outbox worker
+//! use, with a worker's claim and retry.
 //!
 //! Every method is one transaction. The rules (which state may follow which, when a
-//! deadline falls, what an SMS says) live in `consent` and `jobs`; the store applies a
-//! decided change atomically with everything that must go with it (the SMS into the outbox,
-//! the next job, the voucher, the audit entry), or not at all.
+//! deadline falls, what an SMS says) live in the domain and the services; the store applies
+//! a decided change atomically with everything that must go with it (the SMS into the
+//! outbox, the next job, the voucher, the audit entry), or not at all.
 
 use async_trait::async_trait;
-use shared::{Bin, Iin, VoucherId};
+use shared::Bin;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{OutboxKind, OutboxMessage, StoreError};
-use crate::domain::audit::{Actor, AuditEntry};
-use crate::domain::consent::{ConsentState, Language};
-use crate::domain::job::JobKind;
-use crate::domain::voucher::{NewVoucher, SchoolYear, Voucher};
-use crate::domain::Programme;
-
-/// A consent conversation as stored, with the names its SMS texts need.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentRequest {
-    pub id: Uuid,
-    pub programme: Programme,
-    pub student: Iin,
-    pub student_name: String,
-    pub school: Bin,
-    /// The school year the consent (and its voucher) is for.
-    pub period: SchoolYear,
-    /// The representative asked; `None` for `no_phone`.
-    pub representative: Option<Iin>,
-    pub parent_name: Option<String>,
-    /// `7XXXXXXXXXX`; `None` for `no_phone`.
-    pub phone: Option<String>,
-    pub language: Language,
-    pub state: ConsentState,
-    pub reason: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub reminded_at: Option<OffsetDateTime>,
-    pub finished_at: Option<OffsetDateTime>,
-    pub voucher: Option<VoucherId>,
-}
-
-/// Who is asked, by which number, in which language.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentContact {
-    pub representative: Iin,
-    pub phone: String,
-    pub language: Language,
-}
-
-/// A conversation to start (or a `no_phone` record to write).
-#[derive(Debug, Clone)]
-pub struct NewConsent {
-    pub id: Uuid,
-    pub programme: Programme,
-    pub student: Iin,
-    pub school: Bin,
-    pub period: SchoolYear,
-    /// `None`: the request is recorded as `no_phone` with `reason`.
-    pub contact: Option<ConsentContact>,
-    pub reason: Option<String>,
-    pub at: OffsetDateTime,
-    /// Written only when the request is new: the start SMS and its first deadline.
-    pub sms: Option<OutboxMessage>,
-    pub job: Option<NewJob>,
-    pub audit: AuditEntry,
-    /// Used only when an *agreed* request already exists for the student and year (a later
-    /// month's list): the voucher is formed again if it is no longer live, and the list's
-    /// entries are linked to it.
-    pub voucher: NewVoucher,
-    pub voucher_audit: AuditEntry,
-}
-
-/// What starting did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentStarted {
-    pub request: ConsentRequest,
-    /// `false`: a request already existed and was left as it was.
-    pub new: bool,
-}
-
-/// A decided move of one conversation, applied as compare-and-set on `from`.
-#[derive(Debug, Clone)]
-pub struct ConsentTransition {
-    pub id: Uuid,
-    pub from: ConsentState,
-    pub to: ConsentState,
-    pub at: OffsetDateTime,
-    pub reason: Option<String>,
-    /// The SMS that goes with the move (reminder, confirmation, refusal).
-    pub sms: Option<OutboxMessage>,
-    /// The next deadline (the timeout after a reminder).
-    pub job: Option<NewJob>,
-    /// On agreement: the voucher to form (idempotent) and its audit entry.
-    pub voucher: Option<(NewVoucher, AuditEntry)>,
-    pub audit: AuditEntry,
-}
-
-/// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Pending,
-    /// Claimed by a worker until its lease ends.
-    Running,
-    Done,
-    /// Gave up after too many attempts (`last_error` says why).
-    Failed,
-}
-
-crate::domain::words!(JobState, "job state", {
-    Pending => "pending", Running => "running", Done => "done", Failed => "failed",
-});
-
-/// A job to schedule. `(kind, key)` is unique: scheduling it again changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewJob {
-    pub id: Uuid,
-    pub kind: JobKind,
-    /// What the job is about: a consent request id, a date.
-    pub key: String,
-    pub due_at: OffsetDateTime,
-    pub created_at: OffsetDateTime,
-}
-
-impl NewJob {
-    pub fn new(
-        kind: JobKind,
-        key: impl Into<String>,
-        due_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> NewJob {
-        NewJob {
-            id: Uuid::now_v7(),
-            kind,
-            key: key.into(),
-            due_at,
-            created_at: now,
-        }
-    }
-}
-
-/// A job as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    pub id: Uuid,
-    pub kind: JobKind,
-    pub key: String,
-    pub due_at: OffsetDateTime,
-    pub state: JobState,
-    pub attempts: i64,
-    pub locked_by: Option<String>,
-    pub locked_until: Option<OffsetDateTime>,
-    pub last_error: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub finished_at: Option<OffsetDateTime>,
-}
+use super::StoreError;
+use crate::domain::audit::AuditEntry;
+use crate::domain::consent::{ConsentRequest, ConsentStarted, ConsentTransition, NewConsent};
+use crate::domain::job::{Job, JobKind, NewJob};
+use crate::domain::outbox::{OutboxKind, OutboxMessage};
+use crate::domain::voucher::Voucher;
 
 /// A worker's request for due work: what it can handle, who it is, and for how long the
 /// claimed items are its own.
@@ -268,26 +127,4 @@ pub trait OutboxStore: Send + Sync {
     /// Puts a message of `worker` back for a later attempt, or fails it for good.
     async fn message_retry(&self, id: Uuid, retry: &Retry<'_>) -> Result<bool, StoreError>;
     async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>, StoreError>;
-}
-
-/// An audit entry of the system about a consent request.
-pub fn consent_audit(
-    id: Uuid,
-    actor: Actor,
-    at: OffsetDateTime,
-    action: &str,
-    from: Option<ConsentState>,
-    to: Option<ConsentState>,
-    reason: impl Into<String>,
-) -> AuditEntry {
-    AuditEntry {
-        at,
-        actor,
-        entity_kind: "consent",
-        entity_id: id.to_string(),
-        action: action.into(),
-        from_state: from.map(|s| s.to_string()),
-        to_state: to.map(|s| s.to_string()),
-        reason: Some(reason.into()),
-    }
 }

@@ -15,7 +15,8 @@ use shared::sync::{MealEvent, MealResult, MealSlot, MealVerdict};
 use shared::VoucherId;
 use uuid::Uuid;
 
-use super::{MealJudge, StoreError, VoucherFacts};
+use super::{MealJudge, StoreError};
+use crate::domain::meal::VoucherFacts;
 
 /// The reason recorded on a second meal in the same slot and day.
 pub const ALREADY_ATE: &str = "already_ate";

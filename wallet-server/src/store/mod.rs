@@ -22,16 +22,19 @@ use shared::{Bin, Iin, VoucherId};
 use time::OffsetDateTime;
 
 use crate::domain::audit::{AuditEntry, AuditRecord};
+use crate::domain::feedback::Feedback;
 use crate::domain::list::{ListOutcome, ValidList};
+use crate::domain::meal::MealRecord;
+use crate::domain::outbox::OutboxMessage;
+use crate::domain::tabel::StoredApproval;
+use crate::domain::terminal::{
+    CardBinding, CardBound, EnrollmentCode, NewTerminal, RosterPage, TerminalRecord,
+};
 use crate::domain::voucher::{NewVoucher, Voucher, VoucherState, VoucherView};
 use crate::domain::{Relation, Representative, School, Student};
 use shared::time::YearMonth;
 
-pub use records::{
-    CardBinding, CardBound, EnrollmentCode, Feedback, MealJudge, MealRecord, NewTerminal,
-    OutboxKind, OutboxMessage, OutboxState, RosterPage, RosterRow, StoredApproval, TerminalRecord,
-    VoucherFacts,
-};
+pub use records::MealJudge;
 
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};

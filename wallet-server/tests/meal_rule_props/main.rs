@@ -24,7 +24,8 @@ use shared::VoucherId;
 use sqlx::Connection;
 use uuid::Uuid;
 use wallet_server::domain::meal::MealStatus;
-use wallet_server::store::{PostgresStore, SqliteStore, Store, VoucherFacts};
+use wallet_server::domain::meal::VoucherFacts;
+use wallet_server::store::{PostgresStore, SqliteStore, Store};
 
 use world::{school, World, ACTIVE, FIRST_DAY, NOW, SLOTS};
 

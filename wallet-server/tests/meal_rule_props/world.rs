@@ -10,9 +10,10 @@ use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal, TerminalRecord};
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, School, Student};
-use wallet_server::store::{EnrollmentCode, NewTerminal, Store, TerminalRecord};
+use wallet_server::store::Store;
 
 pub const T0: OffsetDateTime = datetime!(2026-11-01 03:00 UTC);
 /// The server's clock during the pushes: after every meal of the drill.

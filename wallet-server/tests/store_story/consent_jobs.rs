@@ -12,17 +12,19 @@ use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use wallet_server::domain::audit::Actor;
+use wallet_server::domain::consent::{
+    consent_audit, ConsentContact, ConsentRequest, ConsentTransition, NewConsent,
+};
 use wallet_server::domain::consent::{ConsentState, Language};
 use wallet_server::domain::job::JobKind;
+use wallet_server::domain::job::{JobState, NewJob};
 use wallet_server::domain::list::{
     validate_list, ListRequest, Reception, RepresentativeIn, RowOutcome, SchoolIn, StudentIn,
 };
+use wallet_server::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, SchoolYearRule, VoucherState};
 use wallet_server::domain::Programme;
-use wallet_server::store::{
-    consent_audit, ConsentContact, ConsentRequest, ConsentTransition, JobState, NewConsent, NewJob,
-    OutboxKind, OutboxMessage, OutboxState, Store, StoreError,
-};
+use wallet_server::store::{Store, StoreError};
 
 const T0: OffsetDateTime = datetime!(2026-11-02 04:00 UTC);
 const PHONE: &str = "77015550011";

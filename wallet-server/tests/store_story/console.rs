@@ -9,9 +9,10 @@ use time::macros::{date, datetime};
 use time::Duration;
 use wallet_server::domain::audit::Actor;
 use wallet_server::domain::consent::Language;
+use wallet_server::domain::terminal::CardBinding;
 use wallet_server::domain::Role;
 use wallet_server::domain::{Category, School, Student};
-use wallet_server::store::{CardBinding, ConsoleSession, Store, StoreError};
+use wallet_server::store::{ConsoleSession, Store, StoreError};
 
 pub async fn story(store: Arc<dyn Store>) {
     let at = datetime!(2026-11-02 04:00 UTC);

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use shared::{Bin, Iin, Sex, VoucherId};
 use time::macros::{date, datetime};
 use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::outbox::{OutboxKind, OutboxState};
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear};
 use wallet_server::domain::{Category, Programme, School, Student};
 use wallet_server::services::tabel::notices::Notice;
-use wallet_server::store::{Claim, OutboxKind, OutboxState, Store};
+use wallet_server::store::{Claim, Store};
 
 fn school() -> School {
     School {

@@ -9,10 +9,12 @@ use time::macros::{date, datetime};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::meal::VoucherFacts;
+use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal};
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, School, Student};
 use wallet_server::services::tabel::{approve, tabel_for, TabelError};
-use wallet_server::store::{EnrollmentCode, NewTerminal, Store, VoucherFacts};
+use wallet_server::store::Store;
 
 const PRICE: i64 = 95_000;
 
@@ -323,12 +325,12 @@ async fn daily_report_story(store: &Arc<dyn Store>) {
         .expect("listed");
     assert_eq!((ours.vouchers_formed, ours.vouchers_activated), (2, 2));
     // A day's report is stored once; the second save queues nothing.
-    let message = wallet_server::store::OutboxMessage {
+    let message = wallet_server::domain::outbox::OutboxMessage {
         id: Uuid::now_v7(),
-        kind: wallet_server::store::OutboxKind::Report,
+        kind: wallet_server::domain::outbox::OutboxKind::Report,
         recipient: "nobd".into(),
         body: "{}".into(),
-        state: wallet_server::store::OutboxState::Pending,
+        state: wallet_server::domain::outbox::OutboxState::Pending,
         attempts: 0,
         created_at: datetime!(2026-10-06 18:30 UTC),
         next_attempt_at: datetime!(2026-10-06 18:30 UTC),
@@ -339,7 +341,7 @@ async fn daily_report_story(store: &Arc<dyn Store>) {
         .save_report(day, "{\"v\":1}", &message, now)
         .await
         .expect("save"));
-    let again = wallet_server::store::OutboxMessage {
+    let again = wallet_server::domain::outbox::OutboxMessage {
         id: Uuid::now_v7(),
         ..message
     };

@@ -9,11 +9,11 @@ use time::macros::{date, datetime};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::meal::VoucherFacts;
+use wallet_server::domain::terminal::{CardBinding, EnrollmentCode, NewTerminal, TerminalRecord};
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, School, Student};
-use wallet_server::store::{
-    CardBinding, EnrollmentCode, NewTerminal, Store, StoreError, TerminalRecord, VoucherFacts,
-};
+use wallet_server::store::{Store, StoreError};
 
 const T0: OffsetDateTime = datetime!(2026-11-02 03:00 UTC);
 

@@ -14,9 +14,10 @@ use wallet_server::domain::list::{
     StudentIn,
 };
 use wallet_server::domain::meal::{MealMethod, MealStatus};
+use wallet_server::domain::terminal::{CardBinding, CardBound, EnrollmentCode};
 use wallet_server::domain::voucher::{SchoolYearRule, VoucherState};
 use wallet_server::services::feedback;
-use wallet_server::store::{CardBinding, CardBound, EnrollmentCode, Store, StoreError};
+use wallet_server::store::{Store, StoreError};
 
 /// A raw connection for what no store method writes yet (meals arrive with terminal sync).
 pub enum Raw {

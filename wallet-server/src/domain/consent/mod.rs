@@ -4,7 +4,10 @@
 //! Deadlines are Astana calendar days: the day the SMS goes out counts as the first day, so
 //! "3 calendar days" after a start on Monday ends when Thursday begins (Astana midnight).
 
+mod conversation;
 pub mod texts;
+
+pub use conversation::*;
 
 use serde::{Deserialize, Serialize};
 use shared::time::{end_of_service_day, service_day, start_of_service_day};

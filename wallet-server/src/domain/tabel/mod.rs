@@ -297,5 +297,15 @@ pub fn content_hash(tabel: &Tabel) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An approved (frozen) табель as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredApproval {
+    pub approved_at: OffsetDateTime,
+    pub approved_by: String,
+    pub content_hash: String,
+    /// The табель's JSON as approved.
+    pub body: String,
+}
+
 #[cfg(test)]
 mod tests;

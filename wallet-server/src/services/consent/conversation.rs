@@ -10,12 +10,14 @@ use uuid::Uuid;
 use super::sms;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::consent::texts::{self, Names};
+use crate::domain::consent::{consent_audit, ConsentRequest, ConsentTransition};
 use crate::domain::consent::{ConsentState, ConsentWindows, Reply};
 use crate::domain::job::JobKind;
+use crate::domain::job::NewJob;
 use crate::domain::voucher::NewVoucher;
 use crate::ports::mask_phone;
 use crate::services::Deps;
-use crate::store::{consent_audit, ConsentRequest, ConsentTransition, NewJob, StoreError};
+use crate::store::StoreError;
 
 /// What a parent's SMS did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,16 +22,16 @@ pub use conversation::{handle_reply, remind, time_out, ReplyOutcome};
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::consent::texts::{self, Names};
+use crate::domain::consent::{consent_audit, ConsentContact, NewConsent};
 use crate::domain::consent::{ConsentState, ConsentWindows, Deadline};
 use crate::domain::job::JobKind;
+use crate::domain::job::NewJob;
 use crate::domain::list::{ListOutcome, RowOutcome, ValidList, ValidRow};
+use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
 use crate::domain::voucher::NewVoucher;
 use crate::ports::Contact;
 use crate::services::Deps;
-use crate::store::{
-    consent_audit, ConsentContact, NewConsent, NewJob, OutboxKind, OutboxMessage, OutboxState,
-    StoreError,
-};
+use crate::store::StoreError;
 
 /// What a list's answer says about a row waiting for consent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -11,8 +11,9 @@ pub mod notices;
 pub mod render;
 
 use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::tabel::StoredApproval;
 use crate::domain::tabel::{build, content_hash, Approval, Tabel};
-use crate::store::{Store, StoreError, StoredApproval};
+use crate::store::{Store, StoreError};
 
 /// Why a табель cannot be given or approved.
 #[derive(Debug, thiserror::Error)]

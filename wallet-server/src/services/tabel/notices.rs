@@ -15,7 +15,9 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::job::JobKind;
-use crate::store::{NewJob, OutboxKind, OutboxMessage, OutboxState, Store, StoreError};
+use crate::domain::job::NewJob;
+use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
+use crate::store::{Store, StoreError};
 
 /// Local hour the notices are due at.
 const HOUR: i64 = 9;

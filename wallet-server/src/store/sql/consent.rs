@@ -11,11 +11,9 @@ use uuid::Uuid;
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::consent::ConsentState;
+use crate::domain::consent::{ConsentRequest, ConsentStarted, ConsentTransition, NewConsent};
 use crate::domain::voucher::{NewVoucher, SchoolYear};
-use crate::store::{
-    parse_stored, ConsentRequest, ConsentStarted, ConsentStore, ConsentTransition, NewConsent,
-    StoreError,
-};
+use crate::store::{parse_stored, ConsentStore, StoreError};
 
 super::per_backend! {
     use jobs::{insert_job, insert_message};

@@ -14,11 +14,10 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::job::JobKind;
+use crate::domain::job::{Job, NewJob};
+use crate::domain::outbox::{OutboxKind, OutboxMessage};
 use crate::domain::voucher::Voucher;
-use crate::store::{
-    parse_stored, Claim, Job, JobStore, NewJob, OutboxKind, OutboxMessage, OutboxStore, Retry,
-    StoreError,
-};
+use crate::store::{parse_stored, Claim, JobStore, OutboxStore, Retry, StoreError};
 
 super::per_backend! {
     const JOB_COLUMNS: &str = "id, kind, job_key, due_at, state, attempts, locked_by, locked_until, \

@@ -13,8 +13,10 @@ use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::meal::VoucherFacts;
+use crate::domain::terminal::TerminalRecord;
 use crate::store::meal_batch::{self, method_word, verdict_of, MealRow, ROWS_PER_STATEMENT};
-use crate::store::{parse_stored, MealJudge, StoreError, TerminalRecord, VoucherFacts};
+use crate::store::{parse_stored, MealJudge, StoreError};
 
 super::per_backend! {
     /// Judges and stores `events`; one answer per event, in order.

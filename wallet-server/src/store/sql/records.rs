@@ -7,7 +7,11 @@ super::per_backend! {
     use sqlx::Row;
 
     use crate::domain::audit::AuditEntry;
-    use crate::store::{CardBinding, CardBound, EnrollmentCode, Feedback, MealRecord, OutboxMessage, SchoolOpsStore, StoreError, WalletRecordStore, parse_stored};
+    use crate::domain::terminal::{CardBinding, CardBound, EnrollmentCode};
+    use crate::domain::feedback::Feedback;
+    use crate::domain::meal::MealRecord;
+    use crate::domain::outbox::OutboxMessage;
+    use crate::store::{SchoolOpsStore, StoreError, WalletRecordStore, parse_stored};
 
     #[async_trait]
     impl SchoolOpsStore for Store {

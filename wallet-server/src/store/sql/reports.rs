@@ -8,7 +8,8 @@ use time::{Date, OffsetDateTime};
 
 super::per_backend! {
     use crate::domain::report::SchoolDay;
-    use crate::store::{OutboxMessage, ReportStore, StoreError};
+    use crate::domain::outbox::OutboxMessage;
+    use crate::store::{ReportStore, StoreError};
 
     #[async_trait]
     impl ReportStore for Store {

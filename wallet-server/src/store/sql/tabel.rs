@@ -10,7 +10,8 @@ super::per_backend! {
 
     use crate::domain::audit::AuditEntry;
     use crate::domain::{Programme, School};
-    use crate::store::{StoreError, StoredApproval, TabelStore, parse_stored};
+    use crate::store::{StoreError, TabelStore, parse_stored};
+    use crate::domain::tabel::StoredApproval;
     use crate::domain::meal::MealStatus;
     use crate::domain::tabel::{MealFact, TabelFacts, TabelStudent, previous};
 

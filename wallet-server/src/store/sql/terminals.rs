@@ -8,11 +8,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditEntry;
+use crate::domain::terminal::{NewTerminal, RosterPage, RosterRow, TerminalRecord};
 use crate::domain::School;
-use crate::store::{
-    parse_stored, MealJudge, NewTerminal, RosterPage, RosterRow, StoreError, TerminalRecord,
-    TerminalStore,
-};
+use crate::store::{parse_stored, MealJudge, StoreError, TerminalStore};
 
 /// How often a meal push aborted by a deadlock is tried in all.
 const MEAL_PUSH_ATTEMPTS: u32 = 5;

@@ -9,12 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{rfc3339, ApiJson};
+use crate::domain::consent::ConsentRequest;
 use crate::domain::consent::ConsentState;
 use crate::domain::job::JobKind;
+use crate::domain::job::JobState;
 use crate::domain::list::normalize_phone;
 use crate::ports::mask_phone;
 use crate::services::consent::{self, ReplyOutcome};
-use crate::store::{ConsentRequest, JobState};
 use crate::web::auth::Integration;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;

@@ -12,9 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ApiJson;
+use crate::domain::terminal::{NewTerminal, RosterRow};
 use crate::domain::voucher::VoucherState;
 use crate::services::{enrollment, meals};
-use crate::store::{NewTerminal, RosterRow, StoreError};
+use crate::store::StoreError;
 use crate::web::auth::TerminalCaller;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
@@ -202,7 +203,7 @@ async fn push_meals(
     let now = state.clock.now();
     let school = caller.terminal.school;
     let judge = move |event: &shared::sync::MealEvent,
-                      facts: Option<&crate::store::VoucherFacts>,
+                      facts: Option<&crate::domain::meal::VoucherFacts>,
                       slots: &[shared::sync::MealSlot]| {
         meals::judge(school, now, event, facts, slots)
     };

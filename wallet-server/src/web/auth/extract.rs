@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Integration {
 /// A canteen terminal, by its device token (not a JWT). Revoked or unknown → 401.
 #[derive(Debug, Clone)]
 pub struct TerminalCaller {
-    pub terminal: crate::store::TerminalRecord,
+    pub terminal: crate::domain::terminal::TerminalRecord,
 }
 
 impl FromRequestParts<AppState> for TerminalCaller {

@@ -10,11 +10,12 @@ use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use wallet_server::domain::audit::Actor;
+use wallet_server::domain::consent::consent_audit;
 use wallet_server::domain::job::JobKind;
+use wallet_server::domain::job::{JobState, NewJob};
+use wallet_server::domain::outbox::{OutboxKind, OutboxState};
 use wallet_server::domain::voucher::VoucherState;
-use wallet_server::store::{
-    consent_audit, Claim, JobState, NewJob, OutboxKind, OutboxState, Retry, Store,
-};
+use wallet_server::store::{Claim, Retry, Store};
 
 use super::{sms, PHONE, T0};
 

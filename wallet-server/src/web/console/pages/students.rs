@@ -14,9 +14,10 @@ use shared::{CardUid, Iin, VoucherId};
 use time::OffsetDateTime;
 
 use crate::domain::consent::ConsentState;
+use crate::domain::terminal::{CardBinding, CardBound};
 use crate::domain::voucher::VoucherState;
 use crate::domain::Category;
-use crate::store::{CardBinding, CardBound, StoreError};
+use crate::store::StoreError;
 use crate::web::console::error::ConsoleError;
 use crate::web::console::i18n::{category, consent_state, voucher_state, T};
 use crate::web::console::layout::{self, date, Ctx, Flash, Nav};
@@ -38,7 +39,7 @@ struct Row {
 
 /// When the last SMS of a conversation went out: the confirmation or refusal answer, the
 /// reminder, or the start.
-fn last_sms(c: &crate::store::ConsentRequest) -> OffsetDateTime {
+fn last_sms(c: &crate::domain::consent::ConsentRequest) -> OffsetDateTime {
     let answered = matches!(c.state, ConsentState::Agreed | ConsentState::Refused);
     let finished = c.finished_at.filter(|_| answered);
     [Some(c.created_at), c.reminded_at, finished]

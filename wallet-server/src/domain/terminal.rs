@@ -1,0 +1,82 @@
+//! Canteen terminals and what they read: enrollment codes, enrolled terminals, the roster
+//! of a school's vouchers, and the ID cards bound to students.
+
+use shared::{Bin, CardUid, Iin, VoucherId};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::audit::Actor;
+
+/// A request to bind an ID card to a student of a school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardBinding {
+    pub school: Bin,
+    pub student: Iin,
+    pub card: CardUid,
+    pub by: Actor,
+    pub at: OffsetDateTime,
+}
+
+/// What binding did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardBound {
+    /// The card is now the student's; `replaced` is the card it took over from.
+    Bound { replaced: Option<CardUid> },
+    /// This exact binding already existed.
+    Unchanged,
+}
+
+/// A one-time terminal enrollment code, stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentCode {
+    pub code_hash: String,
+    pub school: Bin,
+    pub created_by: Actor,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A terminal about to be enrolled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTerminal {
+    pub id: Uuid,
+    pub name: String,
+    /// SHA-256 (hex) of the device token; the token itself is never stored.
+    pub token_hash: String,
+}
+
+/// An enrolled terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRecord {
+    pub id: Uuid,
+    pub school: Bin,
+    pub name: String,
+    pub enrolled_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub last_seen_at: Option<OffsetDateTime>,
+    pub last_push_at: Option<OffsetDateTime>,
+    /// Meals the terminal said were still waiting after its last push.
+    pub unsent_reported: Option<i64>,
+}
+
+/// A voucher as the roster needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterRow {
+    pub voucher_id: VoucherId,
+    pub student_name: String,
+    pub class_label: String,
+    pub card: Option<CardUid>,
+    pub state: crate::domain::voucher::VoucherState,
+    pub valid_from: Date,
+    pub valid_until: Date,
+}
+
+/// Roster changes since a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterPage {
+    /// The cursor to ask with next time.
+    pub cursor: i64,
+    /// Whether `rows` is the whole roster (the terminal replaces its own).
+    pub full: bool,
+    pub rows: Vec<RosterRow>,
+}
