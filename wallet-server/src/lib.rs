@@ -1,8 +1,10 @@
 //! The Social Wallet backend for free school meals.
 //!
-//! Layers, top to bottom: `http` (routers per audience) → `auth` (who is calling) → domain
-//! services (`vouchers`, …) → `store` (SQLite or PostgreSQL behind one trait). `app` wires
-//! them together; `config` says how; `demo` seeds a school to try it on.
+//! Layers, bottom to top (arrows point down only; `tests/layers.rs` checks it): `domain`
+//! (words and pure rules) → `store` (SQLite or PostgreSQL behind one trait) → `ports` (the
+//! outside world) → `services` (the use cases) → `jobs` (background work) → `web` (the JSON
+//! API, the school console). `config` says how, `demo` seeds a school to try it on, `app`
+//! wires them together.
 
 pub mod app;
 pub mod config;

@@ -12,10 +12,10 @@ use super::wallet::SchoolRef;
 use super::ApiPath;
 use super::{rfc3339, ApiJson};
 use crate::domain::audit::Actor;
-use crate::domain::terminal::{CardBinding, CardBound};
+use crate::domain::terminal::CardBound;
 use crate::domain::voucher::VoucherState;
 use crate::domain::Category;
-use crate::store::StoreError;
+use crate::services::cards::{self, BindError};
 use crate::web::auth::SchoolStaff;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
@@ -166,19 +166,18 @@ async fn bind_card(
         .card_uid
         .parse()
         .map_err(|_| unprocessable("invalid_card_uid", "card_uid must be 10 hexadecimal digits"))?;
-    let binding = CardBinding {
-        school: bin,
+    let outcome = cards::bind(
+        state.store.as_ref(),
+        bin,
         student,
         card,
-        by: staff_actor(&staff),
-        at: state.clock.now(),
-    };
-    let outcome = state.store.bind_card(&binding).await.map_err(|e| match e {
-        StoreError::Conflict { .. } => ApiError::conflict(
-            "card_taken",
-            "this card is bound to another student; unbind it there first",
-        ),
-        other => other.into(),
+        staff_actor(&staff),
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        BindError::Taken => ApiError::conflict("card_taken", e.to_string()),
+        BindError::Store(e) => e.into(),
     })?;
     let (status, replaced) = match outcome {
         CardBound::Bound { replaced } => ("bound", replaced.map(|c| c.to_string())),

@@ -14,10 +14,10 @@ use shared::{CardUid, Iin, VoucherId};
 use time::OffsetDateTime;
 
 use crate::domain::consent::ConsentState;
-use crate::domain::terminal::{CardBinding, CardBound};
+use crate::domain::terminal::CardBound;
 use crate::domain::voucher::VoucherState;
 use crate::domain::Category;
-use crate::store::StoreError;
+use crate::services::cards::{self, BindError};
 use crate::web::console::error::ConsoleError;
 use crate::web::console::i18n::{category, consent_state, voucher_state, T};
 use crate::web::console::layout::{self, date, Ctx, Flash, Nav};
@@ -257,21 +257,23 @@ pub async fn bind(
         let flash = Some(Flash::Problem(T::BadCardUid));
         return render(&state, &ctx, "", flash, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let binding = CardBinding {
-        school: ctx.bin,
+    let bound = cards::bind(
+        state.store.as_ref(),
+        ctx.bin,
         student,
         card,
-        by: ctx.staff.actor(),
-        at: state.clock.now(),
-    };
-    let msg = match state.store.bind_card(&binding).await {
+        ctx.staff.actor(),
+        state.clock.now(),
+    )
+    .await;
+    let msg = match bound {
         Ok(CardBound::Bound { .. }) => "bound",
         Ok(CardBound::Unchanged) => "unchanged",
-        Err(StoreError::Conflict { .. }) => {
+        Err(BindError::Taken) => {
             let flash = Some(Flash::Problem(T::CardTaken));
             return render(&state, &ctx, "", flash, StatusCode::CONFLICT).await;
         }
-        Err(e) => return Err(e.into()),
+        Err(BindError::Store(e)) => return Err(e.into()),
     };
     tracing::info!(school = %ctx.bin, "console: card bound");
     Ok(Redirect::to(&format!("{}/students?msg={msg}", ctx.base())).into_response())
@@ -295,10 +297,14 @@ pub async fn unbind(
     ctx.staff.check_csrf(&form.csrf)?;
     let student = student_of(&state, &ctx, &form.voucher).await?;
     let actor = ctx.staff.actor();
-    let was = state
-        .store
-        .unbind_card(ctx.bin, student, &actor, state.clock.now())
-        .await?;
+    let was = cards::unbind(
+        state.store.as_ref(),
+        ctx.bin,
+        student,
+        &actor,
+        state.clock.now(),
+    )
+    .await?;
     let msg = if was.is_some() { "unbound" } else { "no_card" };
     Ok(Redirect::to(&format!("{}/students?msg={msg}", ctx.base())).into_response())
 }
