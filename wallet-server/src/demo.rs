@@ -220,13 +220,13 @@ pub async fn seed(deps: &Deps, school_year: &SchoolYearRule) -> Result<DemoInfo,
             school_year,
             content_hash: "demo".into(),
         };
-        let received = lists::receive(deps, &request, reception)
+        let (list, _) = lists::accept(deps.store.as_ref(), &request, reception)
             .await
             .map_err(|e| match e {
                 ReceiveError::Invalid(e) => SeedError::List(e),
                 ReceiveError::Store(e) => SeedError::Store(e),
             })?;
-        if !received.list.rejected.is_empty() {
+        if !list.rejected.is_empty() {
             return Err(SeedError::Data("a demo row was rejected"));
         }
     }

@@ -6,6 +6,8 @@
 //! holds the rules that need the database (a student claimed by another school for the same
 //! period; students dropped from a replaced list lose their voucher).
 
+mod apply;
+
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +15,8 @@ use shared::time::YearMonth;
 use shared::{Bin, Iin, VoucherId};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
+
+pub use apply::{live_voucher_change, unnamed_representatives, VoucherChange};
 
 use crate::domain::audit::Actor;
 use crate::domain::voucher::SchoolYear;

@@ -1,4 +1,5 @@
-//! Applying a monthly eligibility list in one transaction.
+//! Applying a monthly eligibility list in one transaction; what each change means is the
+//! domain's (`domain::list::VoucherChange`), the store reads, writes and rolls back.
 //!
 //! Each row runs inside its own savepoint: a row refused by the database (the student is
 //! already on another school's list for the period) rolls back whole, leaving nothing half
@@ -7,11 +8,13 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use shared::{Iin, VoucherId};
+use shared::{Bin, Iin, VoucherId};
 use sqlx::{Acquire, Row};
 
-use crate::domain::audit::AuditEntry;
-use crate::domain::list::{ListOutcome, RowOutcome, RowRejection, ValidList, ValidRow};
+use crate::domain::list::{
+    live_voucher_change, unnamed_representatives, ListOutcome, RowOutcome, RowRejection, ValidList,
+    ValidRow, VoucherChange,
+};
 use crate::domain::voucher::{NewVoucher, VoucherState};
 use crate::store::{parse_stored, EligibilityStore, StoreError};
 
@@ -74,26 +77,6 @@ super::per_backend! {
         }
     }
 
-    fn audit(
-        list: &ValidList,
-        id: VoucherId,
-        action: &str,
-        from: Option<VoucherState>,
-        to: VoucherState,
-        reason: String,
-    ) -> AuditEntry {
-        AuditEntry {
-            at: list.received_at,
-            actor: list.received_by.clone(),
-            entity_kind: "voucher",
-            entity_id: id.to_string(),
-            action: action.into(),
-            from_state: from.map(|s| s.to_string()),
-            to_state: Some(to.to_string()),
-            reason: Some(reason),
-        }
-    }
-
     /// Stores one row; `None` when another school already claims the student for the period.
     async fn apply_row(
         conn: &mut Conn,
@@ -132,18 +115,16 @@ super::per_backend! {
         .bind(s.iin.expose())
         .fetch_all(&mut *conn)
         .await?;
-        for old in linked {
-            if !row
-                .representatives
-                .iter()
-                .any(|(r, _)| r.iin.expose() == old)
-            {
-                sqlx::query("DELETE FROM student_representatives WHERE student_iin = $1 AND representative_iin = $2")
-                    .bind(s.iin.expose())
-                    .bind(&old)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+        let linked = linked
+            .into_iter()
+            .map(|iin| parse_stored("representative IIN", &iin))
+            .collect::<Result<Vec<Iin>, _>>()?;
+        for old in unnamed_representatives(row, &linked) {
+            sqlx::query("DELETE FROM student_representatives WHERE student_iin = $1 AND representative_iin = $2")
+                .bind(s.iin.expose())
+                .bind(old.expose())
+                .execute(&mut *conn)
+                .await?;
         }
         // Name or class may have changed: terminals re-read the student's live vouchers.
         student_roster_changed(conn, s.iin).await?;
@@ -182,10 +163,9 @@ super::per_backend! {
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(live) = live {
-            let school: String = live.try_get("school_bin")?;
-            if school != s.school.to_string() {
-                let reason = format!("student listed by school {} for {}", s.school, list.period);
-                revoke_live(conn, list, &live, reason).await?;
+            let school: Bin = parse_stored("school BIN", live.try_get("school_bin")?)?;
+            if let Some(change) = live_voucher_change(row, school) {
+                revoke_live(conn, list, &live, change).await?;
             }
         }
         let new = NewVoucher {
@@ -196,8 +176,7 @@ super::per_backend! {
             period: list.voucher_period,
             formed_at: list.received_at,
         };
-        let reason = format!("eligibility list {} of {}", list.period, list.school.bin);
-        let entry = audit(list, new.id, "form", None, VoucherState::Formed, reason);
+        let entry = VoucherChange::Form.audit(list, new.id, None);
         Ok(form_in(conn, &new, &entry).await?.voucher().id)
     }
 
@@ -239,28 +218,24 @@ super::per_backend! {
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(live) = live {
-                let reason = format!(
-                    "no longer on the eligibility list of {} for {}",
-                    list.school.bin, list.period
-                );
-                revoked.push(revoke_live(conn, list, &live, reason).await?);
+                revoked.push(revoke_live(conn, list, &live, VoucherChange::RevokeDropped).await?);
             }
         }
         Ok(revoked)
     }
 
-    /// Revokes the live voucher in `live` (its `id` and `state` columns) for `list`, with the
-    /// audit entry and roster change; returns its id.
+    /// Applies `change` to the live voucher in `live` (its `id` and `state` columns), with
+    /// the audit entry and roster change; returns its id.
     async fn revoke_live(
         conn: &mut Conn,
         list: &ValidList,
         live: &DbRow,
-        reason: String,
+        change: VoucherChange,
     ) -> Result<VoucherId, StoreError> {
         let id = VoucherId::from_uuid(get_uuid(live, "id")?);
         let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
-        let entry = audit(list, id, "revoke", Some(state), VoucherState::Revoked, reason);
-        transition_in(conn, id, state, VoucherState::Revoked, &entry).await?;
+        let entry = change.audit(list, id, Some(state));
+        transition_in(conn, id, state, change.to(), &entry).await?;
         Ok(id)
     }
 }
