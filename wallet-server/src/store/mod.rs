@@ -8,9 +8,7 @@
 
 mod consent_jobs;
 mod console;
-pub(crate) mod meal_batch;
 mod postgres;
-mod records;
 mod sql;
 mod sqlite;
 
@@ -24,7 +22,7 @@ use time::OffsetDateTime;
 use crate::domain::audit::{AuditEntry, AuditRecord};
 use crate::domain::feedback::Feedback;
 use crate::domain::list::{ListOutcome, ValidList};
-use crate::domain::meal::MealRecord;
+use crate::domain::meal::{MealJudge, MealRecord};
 use crate::domain::outbox::OutboxMessage;
 use crate::domain::tabel::StoredApproval;
 use crate::domain::terminal::{
@@ -33,8 +31,6 @@ use crate::domain::terminal::{
 use crate::domain::voucher::{NewVoucher, Voucher, VoucherState, VoucherView};
 use crate::domain::{Relation, Representative, School, Student};
 use shared::time::YearMonth;
-
-pub use records::MealJudge;
 
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};

@@ -145,7 +145,7 @@ fn batches(events: &[(usize, MealEvent)], schedule: &Schedule) -> Vec<(usize, Ve
 
 async fn push(world: &World, terminal: usize, events: &[MealEvent]) -> Vec<(Uuid, MealVerdict)> {
     let judge = |e: &MealEvent, f: Option<&VoucherFacts>, s: &[MealSlot]| {
-        wallet_server::services::meals::judge(school().bin, NOW, e, f, s)
+        wallet_server::domain::meal::judge(school().bin, NOW, e, f, s)
     };
     let batch = MealBatch {
         events: events.to_vec(),

@@ -318,7 +318,7 @@ async fn meals_story(
         events: vec![first.clone(), unknown.clone()],
         unsent_after: Some(7),
     };
-    let judge: wallet_server::store::MealJudge<'_> = &judge_all_valid;
+    let judge: wallet_server::domain::meal::MealJudge<'_> = &judge_all_valid;
     let results = store
         .record_meals(t1, &batch, lunch, judge)
         .await
@@ -428,7 +428,7 @@ async fn meals_story(
 /// Within one push: an event sent twice, a second helping, and more rows than one
 /// multi-row statement holds — the answers are those of one-by-one processing.
 async fn in_batch_story(store: &Arc<dyn Store>, t1: &TerminalRecord, va: VoucherId) {
-    let judge: wallet_server::store::MealJudge<'_> = &judge_all_valid;
+    let judge: wallet_server::domain::meal::MealJudge<'_> = &judge_all_valid;
     let day = datetime!(2026-12-01 07:00 UTC);
     let first = meal(va, day);
     let second_helping = meal(va, day + time::Duration::minutes(3));

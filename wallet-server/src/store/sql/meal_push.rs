@@ -1,4 +1,4 @@
-//! A pushed batch of meals stored in bulk, following `store::meal_batch`.
+//! A pushed batch of meals stored in bulk, following `domain::meal::batch`.
 //! Runs inside the push's write transaction, after `lock_school_pushes`: on SQLite that
 //! transaction's `BEGIN IMMEDIATE` lets no other writer interleave; on PostgreSQL concurrent
 //! pushes (of other schools) may still race for the same student, slot and day, and the meal
@@ -13,10 +13,13 @@ use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::meal::batch::{
+    self as meal_batch, method_word, verdict_of, MealRow, ROWS_PER_STATEMENT,
+};
+use crate::domain::meal::MealJudge;
 use crate::domain::meal::VoucherFacts;
 use crate::domain::terminal::TerminalRecord;
-use crate::store::meal_batch::{self, method_word, verdict_of, MealRow, ROWS_PER_STATEMENT};
-use crate::store::{parse_stored, MealJudge, StoreError};
+use crate::store::{parse_stored, StoreError};
 
 super::per_backend! {
     /// Judges and stores `events`; one answer per event, in order.
@@ -37,6 +40,7 @@ super::per_backend! {
         let second = insert_rows(conn, terminal, &again.iter().collect::<Vec<_>>(), now).await?;
         let stored = stored_results(conn, &meal_batch::unresolved(&steps, &first, &second)).await?;
         meal_batch::answers(steps, &first, &second, &stored)
+            .map_err(|id| StoreError::Corrupt(format!("meal {id} was neither inserted nor found")))
     }
 
     async fn stored_results(

@@ -8,9 +8,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditEntry;
+use crate::domain::meal::MealJudge;
 use crate::domain::terminal::{NewTerminal, RosterPage, RosterRow, TerminalRecord};
 use crate::domain::School;
-use crate::store::{parse_stored, MealJudge, StoreError, TerminalStore};
+use crate::store::{parse_stored, StoreError, TerminalStore};
 
 /// How often a meal push aborted by a deadlock is tried in all.
 const MEAL_PUSH_ATTEMPTS: u32 = 5;

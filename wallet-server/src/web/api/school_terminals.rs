@@ -242,7 +242,7 @@ async fn get_meal_slots(
     ApiPath(bin): ApiPath<String>,
 ) -> Result<ApiJson<Slots>, ApiError> {
     let bin = staff.own_school(&bin)?;
-    let slots = crate::services::meals::effective_slots(&state.store.meal_slots(bin).await?);
+    let slots = crate::domain::meal::effective_slots(&state.store.meal_slots(bin).await?);
     Ok(ApiJson(slots_view(&slots)))
 }
 
@@ -264,9 +264,9 @@ async fn set_meal_slots(
     let slots = parse_slots(&req.slots)?;
     state.store.set_meal_slots(bin, &slots).await?;
     tracing::info!(school = %bin, slots = slots.len(), "meal slots set");
-    Ok(ApiJson(slots_view(
-        &crate::services::meals::effective_slots(&slots),
-    )))
+    Ok(ApiJson(slots_view(&crate::domain::meal::effective_slots(
+        &slots,
+    ))))
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ async fn sync(
         .school(school)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let slots = meals::effective_slots(&state.store.meal_slots(school).await?);
+    let slots = crate::domain::meal::effective_slots(&state.store.meal_slots(school).await?);
     let today = shared::time::service_day(now);
     let keys = state.keys.read().published();
     Ok(ApiJson(SyncResponse {
@@ -201,16 +201,7 @@ async fn push_meals(
 ) -> Result<ApiJson<MealBatchResult>, ApiError> {
     check_batch(&batch)?;
     let now = state.clock.now();
-    let school = caller.terminal.school;
-    let judge = move |event: &shared::sync::MealEvent,
-                      facts: Option<&crate::domain::meal::VoucherFacts>,
-                      slots: &[shared::sync::MealSlot]| {
-        meals::judge(school, now, event, facts, slots)
-    };
-    let results = state
-        .store
-        .record_meals(&caller.terminal, &batch, now, &judge)
-        .await?;
+    let results = meals::push(state.store.as_ref(), &caller.terminal, &batch, now).await?;
     let accepted = results
         .iter()
         .filter(|r| r.status == shared::sync::MealVerdict::Accepted)

@@ -22,7 +22,7 @@ pub async fn page(
     let ctx = Ctx::load(&state, staff, &bin).await?;
     let today = shared::time::service_day(state.clock.now());
     let meals = state.store.meals_of_school_day(ctx.bin, today).await?;
-    let slots = crate::services::meals::effective_slots(&state.store.meal_slots(ctx.bin).await?);
+    let slots = crate::domain::meal::effective_slots(&state.store.meal_slots(ctx.bin).await?);
     let mut by_slot: BTreeMap<String, u32> = slots.iter().map(|s| (s.name.clone(), 0)).collect();
     let mut fed = HashSet::new();
     let mut refused: BTreeMap<String, u32> = BTreeMap::new();

@@ -1,9 +1,14 @@
 //! Meals: how a student was identified at the canteen, what the server decided, the meal
 //! as recorded, and the facts of a voucher the meal rule judges against.
 
+pub mod batch;
+mod rule;
+
 use shared::{Bin, Iin, VoucherId};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
+
+pub use rule::{effective_slots, judge, MAX_CLOCK_AHEAD};
 
 /// How a student was identified at the canteen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -56,3 +61,14 @@ pub struct VoucherFacts {
     pub valid_from: Date,
     pub valid_until: Date,
 }
+
+/// Decides whether a meal event is rejected (the reason) given the voucher's facts and the
+/// school's slots; `None` = valid. The real one is [`judge`] for the pushing terminal's
+/// school and the server's clock; the store calls it inside the push transaction, where the
+/// facts are read under the school's push lock.
+pub type MealJudge<'a> = &'a (dyn Fn(
+    &shared::sync::MealEvent,
+    Option<&VoucherFacts>,
+    &[shared::sync::MealSlot],
+) -> Option<String>
+         + Sync);

@@ -1,4 +1,4 @@
-//! A pushed batch of meals, judged and stored in bulk: the plan both backends follow.
+//! A pushed batch of meals, judged and stored in bulk: the plan the store follows.
 //!
 //! One push carries up to 1,000 meals. Looking each up and inserting it one by one costs a
 //! few round trips per meal; instead a backend (1) reads the stored answers of all events
@@ -15,8 +15,7 @@ use shared::sync::{MealEvent, MealResult, MealSlot, MealVerdict};
 use shared::VoucherId;
 use uuid::Uuid;
 
-use super::{MealJudge, StoreError};
-use crate::domain::meal::VoucherFacts;
+use super::{MealJudge, VoucherFacts};
 
 /// The reason recorded on a second meal in the same slot and day.
 pub const ALREADY_ATE: &str = "already_ate";
@@ -123,13 +122,14 @@ pub fn unresolved(steps: &[Step<'_>], first: &HashSet<Uuid>, second: &HashSet<Uu
         .collect()
 }
 
-/// The answers in batch order.
+/// The answers in batch order; `Err` names an event that was neither inserted nor found
+/// stored (never expected: the push fails, so the terminal keeps the meal and tries again).
 pub fn answers(
     steps: Vec<Step<'_>>,
     first: &HashSet<Uuid>,
     second: &HashSet<Uuid>,
     stored: &HashMap<Uuid, MealResult>,
-) -> Result<Vec<MealResult>, StoreError> {
+) -> Result<Vec<MealResult>, Uuid> {
     steps
         .into_iter()
         .map(|s| match s {
@@ -149,11 +149,7 @@ pub fn answers(
                         reason: Some(ALREADY_ATE.into()),
                     })
                 } else {
-                    // Refused twice yet not stored: never expected; fail the push so the
-                    // terminal keeps the meal and tries again.
-                    stored.get(&id).cloned().ok_or_else(|| {
-                        StoreError::Corrupt("a meal was neither inserted nor found".into())
-                    })
+                    stored.get(&id).cloned().ok_or(id)
                 }
             }
         })
