@@ -26,14 +26,11 @@ use sqlx::Connection;
 use time::macros::date;
 use time::Date;
 use tokio::runtime::Runtime;
-use uuid::Uuid;
 use wallet_server::domain::report::DailyReport;
 use wallet_server::services::reports::report_for;
-use wallet_server::store::{PostgresStore, SqliteStore, Store};
+use wallet_server::store::{SqliteStore, Store};
 
-#[path = "../tests/support/scratch_db.rs"]
-mod scratch_db;
-use scratch_db::database_url;
+mod support;
 
 const SCHOOLS: i64 = 1_000;
 const PER_SCHOOL: i64 = 300;
@@ -186,51 +183,6 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, backend: &str, store: &dyn Sto
     once
 }
 
-/// A fresh PostgreSQL database for the run, dropped when this goes out of scope.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(rt: &Runtime, admin_url: &str) -> PgDatabase {
-        let name = format!("bench_{}", Uuid::now_v7().simple());
-        rt.block_on(async {
-            let mut admin = sqlx::PgConnection::connect(admin_url)
-                .await
-                .expect("connect admin");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .expect("create database");
-        });
-        PgDatabase {
-            admin_url: admin_url.to_string(),
-            url: database_url(admin_url, &name),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let Ok(rt) = Runtime::new() else { return };
-        let dropped = rt.block_on(async {
-            let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut admin)
-            .await
-        });
-        if let Err(e) = dropped {
-            eprintln!("could not drop database {}: {e}", self.name);
-        }
-    }
-}
-
 fn daily_report_floor(c: &mut Criterion) {
     let rt = Runtime::new().expect("tokio runtime");
 
@@ -248,23 +200,16 @@ fn daily_report_floor(c: &mut Criterion) {
     });
     let from_sqlite = bench_backend(c, &rt, "sqlite", &sqlite);
 
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) => {
-            let db = PgDatabase::create(&rt, &admin_url);
-            let pg = rt
-                .block_on(PostgresStore::connect(&db.url))
-                .expect("open postgres");
-            rt.block_on(async {
-                let pool = sqlx::PgPool::connect(&db.url).await.expect("raw pool");
-                seed(&pool, &POSTGRES_SEED).await;
-                pool.close().await;
-            });
-            let from_pg = bench_backend(c, &rt, "postgres", &pg);
-            assert_eq!(from_pg, from_sqlite, "both backends give the same report");
-            rt.block_on(async { drop(pg) });
-            drop(db);
-        }
-        Err(_) => eprintln!("TEST_DATABASE_URL not set: PostgreSQL is not measured"),
+    if let Some((db, pg)) = support::postgres(&rt) {
+        rt.block_on(async {
+            let pool = sqlx::PgPool::connect(&db.url).await.expect("raw pool");
+            seed(&pool, &POSTGRES_SEED).await;
+            pool.close().await;
+        });
+        let from_pg = bench_backend(c, &rt, "postgres", &pg);
+        assert_eq!(from_pg, from_sqlite, "both backends give the same report");
+        rt.block_on(async { drop(pg) });
+        drop(db);
     }
 }
 

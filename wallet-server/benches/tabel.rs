@@ -21,7 +21,6 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use shared::sync::{MealBatch, MealEvent, MealSlot, Method};
 use shared::time::{start_of_service_day, YearMonth};
 use shared::{Bin, Iin, Sex, VoucherId};
-use sqlx::Connection;
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use tokio::runtime::Runtime;
@@ -35,11 +34,9 @@ use wallet_server::domain::voucher::{SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, Relation, Representative, School, Student};
 use wallet_server::services::tabel::render::{self, Format};
 use wallet_server::services::tabel::tabel_for;
-use wallet_server::store::{PostgresStore, SqliteStore, Store};
+use wallet_server::store::{SqliteStore, Store};
 
-#[path = "../tests/support/scratch_db.rs"]
-mod scratch_db;
-use scratch_db::database_url;
+mod support;
 
 /// Students in the school.
 const STUDENTS: usize = 2_000;
@@ -476,51 +473,6 @@ fn bench_pure(c: &mut Criterion, facts: &TabelFacts, tabel: &Tabel) {
     group.finish();
 }
 
-/// A fresh PostgreSQL database for the run, dropped when this goes out of scope.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(rt: &Runtime, admin_url: &str) -> PgDatabase {
-        let name = format!("bench_{}", Uuid::now_v7().simple());
-        rt.block_on(async {
-            let mut admin = sqlx::PgConnection::connect(admin_url)
-                .await
-                .expect("connect admin");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .expect("create database");
-        });
-        PgDatabase {
-            admin_url: admin_url.to_string(),
-            url: database_url(admin_url, &name),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let Ok(rt) = Runtime::new() else { return };
-        let dropped = rt.block_on(async {
-            let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut admin)
-            .await
-        });
-        if let Err(e) = dropped {
-            eprintln!("could not drop database {}: {e}", self.name);
-        }
-    }
-}
-
 fn tabel_floor(c: &mut Criterion) {
     let rt = Runtime::new().expect("tokio runtime");
 
@@ -531,18 +483,11 @@ fn tabel_floor(c: &mut Criterion) {
     let from_sqlite = bench_backend(c, &rt, "sqlite", &sqlite);
     let facts = rt.block_on(facts(&sqlite));
 
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) => {
-            let db = PgDatabase::create(&rt, &admin_url);
-            let pg = rt
-                .block_on(PostgresStore::connect(&db.url))
-                .expect("open postgres");
-            let from_pg = bench_backend(c, &rt, "postgres", &pg);
-            assert_eq!(from_pg, from_sqlite, "both backends give the same табель");
-            rt.block_on(async { drop(pg) });
-            drop(db);
-        }
-        Err(_) => eprintln!("TEST_DATABASE_URL not set: PostgreSQL is not measured"),
+    if let Some((db, pg)) = support::postgres(&rt) {
+        let from_pg = bench_backend(c, &rt, "postgres", &pg);
+        assert_eq!(from_pg, from_sqlite, "both backends give the same табель");
+        rt.block_on(async { drop(pg) });
+        drop(db);
     }
 
     bench_pure(c, &facts, &from_sqlite);

@@ -20,10 +20,7 @@ use shared::Sex;
 use time::Month;
 
 use super::wallet::{self as w, demo};
-use super::{
-    address_in, collect_rest, server_command, wait_with_timeout, ChildGuard, Server,
-    DEMO_SCHOOL_BIN, DEMO_SCHOOL_NAME, EXIT_TIMEOUT, HTTP_TIMEOUT, START_TIMEOUT,
-};
+use super::{wait_with_timeout, Server, DEMO_SCHOOL_BIN, DEMO_SCHOOL_NAME, START_TIMEOUT};
 
 /// Longest wait for one expected line of the terminal or the simulator.
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -39,12 +36,25 @@ pub fn free_port() -> u16 {
 
 impl Server {
     /// `wallet-server --demo` on `data_dir`, listening on exactly `addr` (`127.0.0.1:PORT`):
-    /// a restarted server must come back where the terminal's `--server` points. A start
-    /// refused because the port is still held (a slow release) is retried for a while.
+    /// a restarted server must come back where the terminal's `--server` points.
     pub fn demo_at(data_dir: &Path, addr: &str) -> Server {
+        Server::start_at(data_dir, addr, || vec!["--demo".into()], &[])
+    }
+
+    /// Like [`Server::start`], but on exactly `addr`; a start refused because the port is
+    /// still held (a slow release) is retried for a while, with `args()` asked afresh each
+    /// time (a drill's clock has moved on meanwhile).
+    pub fn start_at(
+        data_dir: &Path,
+        addr: &str,
+        args: impl Fn() -> Vec<String>,
+        env: &[(&str, &str)],
+    ) -> Server {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            match Server::try_start_at(data_dir, addr, &["--demo"], &[]) {
+            let args = args();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            match Server::try_start_at(data_dir, addr, &args, env) {
                 Ok(server) => return server,
                 Err(why) if Instant::now() < deadline && why.contains("in use") => {
                     std::thread::sleep(Duration::from_millis(200));
@@ -54,80 +64,21 @@ impl Server {
         }
     }
 
-    /// Like [`Server::start`], but on a given address; `Err` (with the log) when the server
-    /// exits before printing its address.
+    /// One try of [`Server::start_at`]: `Err` (with the log) when the server exits before
+    /// printing its address.
     pub fn try_start_at(
         data_dir: &Path,
         addr: &str,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Server, String> {
-        let scratch = tempfile::tempdir().expect("scratch dir");
-        let stderr_path = scratch.path().join("stderr.log");
-        let stderr = File::create(&stderr_path).expect("create stderr log");
-        let mut cmd = server_command(scratch.path());
-        cmd.arg("--listen")
-            .arg(addr)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(super::on_story_clock(args))
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr));
-        let mut child = cmd.spawn().expect("start wallet-server");
-        let out = child.stdout.take().expect("piped stdout");
-        let mut child = ChildGuard(child);
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let read_stderr = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut stdout = Vec::new();
-        let base = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) => {
-                    let found = address_in(&line);
-                    stdout.push(line);
-                    if let Some(base) = found {
-                        break base;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "wallet-server on {addr} printed no address within {START_TIMEOUT:?}\n\
-                     stdout: {stdout:#?}\nstderr:\n{}",
-                    read_stderr()
-                ),
-                Err(RecvTimeoutError::Disconnected) => {
-                    let status = wait_with_timeout(&mut child.0, EXIT_TIMEOUT);
-                    return Err(format!(
-                        "exited before printing its address ({status:?})\nstdout: {stdout:#?}\n\
-                         stderr:\n{}",
-                        read_stderr()
-                    ));
-                }
-            }
-        };
-        assert_eq!(base, format!("http://{addr}"), "serves where it was told");
-        let stdout = collect_rest(stdout, &lines);
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(HTTP_TIMEOUT)
-            .build()
-            .expect("HTTP client");
-        Ok(Server {
-            child,
-            base,
-            stdout,
-            stderr_path,
-            _scratch: scratch,
-            client,
-        })
+        let server = Server::launch(data_dir, addr, args, env)?;
+        assert_eq!(
+            server.base,
+            format!("http://{addr}"),
+            "serves where it was told"
+        );
+        Ok(server)
     }
 }
 

@@ -276,21 +276,14 @@ pub fn demo_server(
     clock: Option<&DrillClock>,
     env: &[(&str, &str)],
 ) -> Server {
-    let deadline = Instant::now() + super::START_TIMEOUT;
-    loop {
-        let at = clock.map(|c| w::rfc3339(c.now()));
-        let mut args = vec!["--demo"];
-        if let Some(at) = &at {
-            args.extend(["--demo-clock", at]);
+    let args = || {
+        let mut args = vec!["--demo".to_string()];
+        if let Some(c) = clock {
+            args.extend(["--demo-clock".to_string(), w::rfc3339(c.now())]);
         }
-        match Server::try_start_at(data, addr, &args, env) {
-            Ok(server) => return server,
-            Err(why) if Instant::now() < deadline && why.contains("in use") => {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(why) => panic!("wallet-server on {addr}: {why}"),
-        }
-    }
+        args
+    };
+    Server::start_at(data, addr, args, env)
 }
 
 /// SIGKILL: no shutdown, no cleanup; the process is reaped.

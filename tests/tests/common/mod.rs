@@ -167,12 +167,27 @@ impl Server {
     /// Starts the server on `127.0.0.1:0` with `data_dir`, the extra `args` and `env`, and
     /// waits (bounded) until it prints the address it serves on.
     pub fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::launch(data_dir, "127.0.0.1:0", args, env)
+            .unwrap_or_else(|why| panic!("wallet-server {args:?} {why}"))
+    }
+
+    /// The one way a test starts `wallet-server`: listening on `listen`, with `data_dir`,
+    /// `args` (on the story clock, see [`on_story_clock`]) and `env`, its stdout read until it
+    /// prints the address it serves on, its stderr kept in a file. `Err` (with what it
+    /// printed) when it exits before that; a server that neither exits nor prints an address
+    /// within [`START_TIMEOUT`] fails the test.
+    fn launch(
+        data_dir: &Path,
+        listen: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Server, String> {
         let scratch = tempfile::tempdir().expect("scratch dir");
         let stderr_path = scratch.path().join("stderr.log");
         let stderr = File::create(&stderr_path).expect("create stderr log");
         let mut cmd = server_command(scratch.path());
         cmd.arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(data_dir)
             .args(on_story_clock(args))
@@ -204,17 +219,17 @@ impl Server {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => panic!(
-                    "wallet-server {args:?} printed no address within {START_TIMEOUT:?}\n\
-                     stdout: {stdout:#?}\nstderr:\n{}",
+                    "wallet-server {args:?} on {listen} printed no address within \
+                     {START_TIMEOUT:?}\nstdout: {stdout:#?}\nstderr:\n{}",
                     read_stderr()
                 ),
                 Err(RecvTimeoutError::Disconnected) => {
                     let status = wait_with_timeout(&mut child.0, EXIT_TIMEOUT);
-                    panic!(
-                        "wallet-server {args:?} closed stdout before printing its address \
-                         (exit: {status:?})\nstdout: {stdout:#?}\nstderr:\n{}",
+                    return Err(format!(
+                        "exited before printing its address ({status:?})\nstdout: {stdout:#?}\n\
+                         stderr:\n{}",
                         read_stderr()
-                    )
+                    ));
                 }
             }
         };
@@ -225,14 +240,14 @@ impl Server {
             .timeout(HTTP_TIMEOUT)
             .build()
             .expect("HTTP client");
-        Server {
+        Ok(Server {
             child,
             base,
             stdout,
             stderr_path,
             _scratch: scratch,
             client,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

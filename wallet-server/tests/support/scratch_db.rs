@@ -1,7 +1,7 @@
 //! Scratch PostgreSQL databases for the store's tests and benches: each run creates its own
 //! database on the server `TEST_DATABASE_URL` points at and drops it afterwards. Included with
-//! `#[path]` by the store story, the meal-rule property test and the benches, so the URL rule
-//! lives once.
+//! `#[path]` by the store story, the meal-rule property test, the SQL statement test and the
+//! benches, so the URL rule lives once.
 
 /// Replaces the database name in a `postgres://…/name?params` URL.
 pub fn database_url(admin_url: &str, name: &str) -> String {
@@ -15,4 +15,34 @@ pub fn database_url(admin_url: &str, name: &str) -> String {
         None => base,
     };
     format!("{root}/{name}{params}")
+}
+
+/// Creates a database `<prefix>_<uuid>` on the server at `admin_url`; returns its name and
+/// URL. Drop it with [`drop_database`].
+#[allow(dead_code)] // not every includer makes its own database yet
+pub async fn create_database(admin_url: &str, prefix: &str) -> (String, String) {
+    use sqlx::Connection as _;
+    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect admin");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = database_url(admin_url, &name);
+    (name, url)
+}
+
+/// Drops a database made by [`create_database`], ending the connections still open to it.
+#[allow(dead_code)]
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    Ok(())
 }
