@@ -195,9 +195,22 @@ pub async fn download(
     Query(q): Query<MonthQuery>,
 ) -> Result<Response, ConsoleError> {
     let ctx = Ctx::load(&state, staff, &bin).await?;
-    let month = month_or_now(&state, q.month.as_deref()).map_err(|_| ConsoleError::BadRequest)?;
     let format =
         Format::parse(q.format.as_deref().unwrap_or("pdf")).ok_or(ConsoleError::BadRequest)?;
+    let (_, tabel) = asked_tabel(&state, &ctx, &q).await?;
+    crate::web::api::tabel::respond(tabel, format)
+        .await
+        .map_err(|_| ConsoleError::Internal)
+}
+
+/// The табель of the month the query asks for (this month when it names none); a month that
+/// has none yet (or the stamp of which cannot be read) is the not-found page.
+async fn asked_tabel(
+    state: &AppState,
+    ctx: &Ctx,
+    q: &MonthQuery,
+) -> Result<(YearMonth, Tabel), ConsoleError> {
+    let month = month_or_now(state, q.month.as_deref()).map_err(|_| ConsoleError::BadRequest)?;
     let now = state.clock.now();
     let tabel = tabel::tabel_for(
         state.store.as_ref(),
@@ -214,9 +227,7 @@ pub async fn download(
             into_console(e)
         }
     })?;
-    crate::web::api::tabel::respond(tabel, format)
-        .await
-        .map_err(|_| ConsoleError::Internal)
+    Ok((month, tabel))
 }
 
 /// The confirmation page before an approval.
@@ -230,23 +241,7 @@ pub async fn confirm(
     if !ctx.staff.is_director() {
         return Err(ConsoleError::Forbidden(T::OnlyDirector));
     }
-    let month = month_or_now(&state, q.month.as_deref()).map_err(|_| ConsoleError::BadRequest)?;
-    let now = state.clock.now();
-    let t = tabel::tabel_for(
-        state.store.as_ref(),
-        ctx.bin,
-        month,
-        now,
-        state.meal_price_tiyn,
-    )
-    .await
-    .map_err(|e| {
-        if problem_of(&e).is_some() {
-            ConsoleError::NotFound
-        } else {
-            into_console(e)
-        }
-    })?;
+    let (month, t) = asked_tabel(&state, &ctx, &q).await?;
     let base = ctx.base();
     let body = html! {
         p { (ctx.t(T::ConfirmText)) }
