@@ -5,7 +5,7 @@ use shared::{Bin, CardUid, Iin, VoucherId};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::audit::Actor;
+use super::audit::{Actor, AuditEntry};
 
 /// A request to bind an ID card to a student of a school.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,4 +79,39 @@ pub struct RosterPage {
     /// Whether `rows` is the whole roster (the terminal replaces its own).
     pub full: bool,
     pub rows: Vec<RosterRow>,
+}
+
+impl CardBinding {
+    /// The audit entry of this binding (`replaced`: the student's card before it).
+    pub fn audit(&self, replaced: Option<CardUid>) -> AuditEntry {
+        AuditEntry {
+            at: self.at,
+            actor: self.by.clone(),
+            entity_kind: "card",
+            entity_id: self.card.to_string(),
+            action: "bind".into(),
+            from_state: replaced.map(|c| format!("replaces {c}")),
+            to_state: Some("bound".into()),
+            reason: Some(format!("bound to a student of school {}", self.school)),
+        }
+    }
+}
+
+/// The audit entry of unbinding `card` from a student of `school`.
+pub fn card_unbound_audit(
+    card: CardUid,
+    school: Bin,
+    by: &Actor,
+    at: OffsetDateTime,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: by.clone(),
+        entity_kind: "card",
+        entity_id: card.to_string(),
+        action: "unbind".into(),
+        from_state: Some("bound".into()),
+        to_state: Some("unbound".into()),
+        reason: Some(format!("unbound from a student of school {school}")),
+    }
 }

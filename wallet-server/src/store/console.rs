@@ -80,22 +80,3 @@ pub(crate) fn parse_role(word: &str) -> Result<Role, StoreError> {
         _ => Err(StoreError::Corrupt("stored console role".into())),
     }
 }
-
-/// The audit entry of an unbinding.
-pub(crate) fn unbind_audit(
-    card: CardUid,
-    school: Bin,
-    by: &Actor,
-    at: OffsetDateTime,
-) -> crate::domain::audit::AuditEntry {
-    crate::domain::audit::AuditEntry {
-        at,
-        actor: by.clone(),
-        entity_kind: "card",
-        entity_id: card.to_string(),
-        action: "unbind".into(),
-        from_state: Some("bound".into()),
-        to_state: Some("unbound".into()),
-        reason: Some(format!("unbound from a student of school {school}")),
-    }
-}

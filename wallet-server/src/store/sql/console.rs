@@ -9,7 +9,8 @@ use time::{Date, OffsetDateTime};
 super::per_backend! {
     use crate::domain::audit::Actor;
     use crate::domain::consent::Language;
-    use crate::store::console::{parse_role, unbind_audit};
+    use crate::domain::terminal::card_unbound_audit;
+    use crate::store::console::parse_role;
     use crate::store::{ConsoleSession, ConsoleStore, DayMeal, StoreError, parse_stored};
 
     #[async_trait]
@@ -160,7 +161,7 @@ super::per_backend! {
                     .await?;
             let Some(card) = card else { return Ok(None) };
             let card: CardUid = parse_stored("card UID", &card)?;
-            insert_audit(&mut tx, &unbind_audit(card, school, by, at)).await?;
+            insert_audit(&mut tx, &card_unbound_audit(card, school, by, at)).await?;
             student_roster_changed(&mut tx, student).await?;
             tx.commit().await?;
             Ok(Some(card))

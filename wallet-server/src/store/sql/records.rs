@@ -6,7 +6,6 @@ use shared::{CardUid, VoucherId};
 super::per_backend! {
     use sqlx::Row;
 
-    use crate::domain::audit::AuditEntry;
     use crate::domain::terminal::{CardBinding, CardBound, EnrollmentCode};
     use crate::domain::feedback::Feedback;
     use crate::domain::meal::MealRecord;
@@ -62,16 +61,7 @@ super::per_backend! {
             .bind(b.by.to_record())
             .execute(&mut *tx)
             .await?;
-            let audit = AuditEntry {
-                at: b.at,
-                actor: b.by.clone(),
-                entity_kind: "card",
-                entity_id: b.card.to_string(),
-                action: "bind".into(),
-                from_state: replaced.map(|c| format!("replaces {c}")),
-                to_state: Some("bound".into()),
-                reason: Some(format!("bound to a student of school {}", b.school)),
-            };
+            let audit = b.audit(replaced);
             insert_audit(&mut tx, &audit).await?;
             student_roster_changed(&mut tx, b.student).await?;
             tx.commit().await?;
