@@ -203,17 +203,7 @@ super::per_backend! {
                 "UPDATE jobs SET state = 'pending', due_at = $1, last_error = $2, locked_by = NULL, \
                  locked_until = NULL WHERE id = $3 AND state = 'running' AND locked_by = $4"
             };
-            let mut tx = write(self).await?;
-            let changed = sqlx::query(sql)
-                .bind(ts(r.at))
-                .bind(r.error)
-                .bind(uuid(id))
-                .bind(r.worker)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            Ok(changed == 1)
+            release(self, sql, id, r).await
         }
 
         async fn job(&self, kind: JobKind, key: &str) -> Result<Option<Job>, StoreError> {
@@ -310,17 +300,7 @@ super::per_backend! {
                 "UPDATE outbox SET next_attempt_at = $1, last_error = $2, locked_by = NULL, \
                  locked_until = NULL WHERE id = $3 AND state = 'pending' AND locked_by = $4"
             };
-            let mut tx = write(self).await?;
-            let changed = sqlx::query(sql)
-                .bind(ts(r.at))
-                .bind(r.error)
-                .bind(uuid(id))
-                .bind(r.worker)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            Ok(changed == 1)
+            release(self, sql, id, r).await
         }
 
         async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>, StoreError> {
@@ -352,5 +332,22 @@ super::per_backend! {
             .await?;
         tx.commit().await?;
         Ok(rows)
+    }
+
+    /// Releases a claimed item its worker could not finish, `sql`: an UPDATE whose parameters
+    /// are the next attempt's time ($1), the error ($2), the id ($3) and the worker ($4), and
+    /// which changes the row only while that worker holds it; whether it did.
+    async fn release(store: &Store, sql: &'static str, id: Uuid, r: &Retry<'_>) -> Result<bool, StoreError> {
+        let mut tx = write(store).await?;
+        let changed = sqlx::query(sql)
+            .bind(ts(r.at))
+            .bind(r.error)
+            .bind(uuid(id))
+            .bind(r.worker)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(changed == 1)
     }
 }
