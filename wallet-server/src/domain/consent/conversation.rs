@@ -93,6 +93,28 @@ pub struct ConsentTransition {
     pub audit: AuditEntry,
 }
 
+impl NewConsent {
+    /// The state a conversation starts in: asking, or ended at once when nobody has a phone.
+    pub fn initial_state(&self) -> ConsentState {
+        match self.contact {
+            Some(_) => ConsentState::Pending,
+            None => ConsentState::NoPhone,
+        }
+    }
+}
+
+impl ConsentTransition {
+    /// Whether this move is the one reminder (its time is recorded).
+    pub fn reminds(&self) -> bool {
+        self.from == ConsentState::Pending && self.to == ConsentState::Reminded
+    }
+
+    /// Whether this move ends the conversation (its time is recorded).
+    pub fn finishes(&self) -> bool {
+        !self.to.is_open()
+    }
+}
+
 /// An audit entry of the system about a consent request.
 pub fn consent_audit(
     id: Uuid,

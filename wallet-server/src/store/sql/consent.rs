@@ -143,10 +143,7 @@ super::per_backend! {
                 new: false,
             });
         }
-        let state = match n.contact {
-            Some(_) => ConsentState::Pending,
-            None => ConsentState::NoPhone,
-        };
+        let state = n.initial_state();
         sqlx::query(
             "INSERT INTO consent_requests (id, programme, student_iin, school_bin, period_from, \
              period_until, representative_iin, phone, language, state, reason, created_at, \
@@ -235,8 +232,8 @@ super::per_backend! {
             .bind(t.to.as_str())
             .bind(ts(t.at))
             .bind(&t.reason)
-            .bind(t.to == ConsentState::Reminded && t.from == ConsentState::Pending)
-            .bind(!t.to.is_open())
+            .bind(t.reminds())
+            .bind(t.finishes())
             .bind(uuid(t.id))
             .bind(t.from.as_str())
             .execute(&mut *tx)
