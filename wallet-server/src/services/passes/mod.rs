@@ -1,7 +1,44 @@
 //! Dynamic QR passes on the server: the persisted signing keys ([`keys`]), rendering a pass
-//! text as PNG or SVG ([`render`]), and minting for activated vouchers ([`mint`]).
+//! text as PNG or SVG ([`render`]), minting for activated vouchers ([`mint`]), and [`issue`],
+//! the use case a parent's wallet calls.
 
 pub mod keys;
 pub mod mint;
 pub mod qr;
 pub mod render;
+
+use shared::{Iin, VoucherId};
+use time::{Duration, OffsetDateTime};
+
+use crate::services::vouchers::{usable_voucher, VoucherError};
+use crate::store::Store;
+use keys::SharedKeyRing;
+use mint::{MintLimiter, MintedPass};
+
+/// Why no pass was issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Voucher(#[from] VoucherError),
+    /// Too many passes for this voucher in the window; the next may come after this long.
+    #[error("too many passes for this voucher")]
+    TooMany(Duration),
+    #[error("signing the pass failed: {0}")]
+    Signing(#[from] shared::pass::KeyError),
+}
+
+/// Issues a pass for a parent's voucher: the voucher must be the parent's and usable now,
+/// the voucher's rate limit must allow one more, and the current key signs it.
+pub async fn issue(
+    store: &dyn Store,
+    keys: &SharedKeyRing,
+    limiter: &MintLimiter,
+    parent: Iin,
+    id: VoucherId,
+    now: OffsetDateTime,
+) -> Result<MintedPass, IssueError> {
+    let voucher = usable_voucher(store, parent, id, now).await?;
+    limiter.check(id, now).map_err(IssueError::TooMany)?;
+    let ring = keys.read();
+    Ok(mint::mint(ring.current(), &voucher, now)?)
+}

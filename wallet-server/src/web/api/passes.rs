@@ -13,8 +13,7 @@ use utoipa_axum::routes;
 use super::rfc3339;
 use super::wallet::voucher_id;
 use super::ApiPath;
-use crate::services::passes::{mint, render};
-use crate::services::vouchers;
+use crate::services::passes::{self, mint, render, IssueError};
 use crate::web::auth::Parent;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
@@ -129,18 +128,24 @@ pub(super) async fn mint_pass(
         )
     })?;
     let now = state.clock.now();
-    let voucher = vouchers::usable_voucher(state.store.as_ref(), parent.iin, id, now).await?;
-    if let Err(retry_after) = state.mint_limiter.check(id, now) {
-        return Ok(too_many(retry_after));
-    }
-    let pass = {
-        let ring = state.keys.read();
-        mint::mint(ring.current(), &voucher, now)
-    }
-    .map_err(|e| {
-        tracing::error!(error = %e, "minting a pass failed");
-        ApiError::internal()
-    })?;
+    let issued = passes::issue(
+        state.store.as_ref(),
+        &state.keys,
+        &state.mint_limiter,
+        parent.iin,
+        id,
+        now,
+    )
+    .await;
+    let pass = match issued {
+        Ok(pass) => pass,
+        Err(IssueError::TooMany(retry_after)) => return Ok(too_many(retry_after)),
+        Err(IssueError::Voucher(e)) => return Err(e.into()),
+        Err(IssueError::Signing(e)) => {
+            tracing::error!(error = %e, "minting a pass failed");
+            return Err(ApiError::internal());
+        }
+    };
     tracing::info!(voucher = %id, "pass minted");
     respond(format, pass)
 }
