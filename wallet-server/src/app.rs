@@ -1,5 +1,5 @@
-//! The running server: shared state, start-up (store, keys, demo seed) and serving with
-//! graceful shutdown.
+//! The composition root: builds the web state, the ports and the workers from the
+//! configuration, and serves with graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

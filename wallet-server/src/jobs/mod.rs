@@ -182,7 +182,7 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `scheduler` and an outbox worker on the state's store, clock and ports.
+    /// Starts `scheduler` and an outbox worker on the store, clock and ports of `deps`.
     pub fn start(deps: &Deps, scheduler: Scheduler) -> Workers {
         let (stop, watch) = watch::channel(false);
         let outbox = crate::ports::outbox::OutboxWorker::new(
