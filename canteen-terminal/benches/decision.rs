@@ -51,6 +51,8 @@ fn students(signer: &PassSigner, school: Bin) -> (Vec<RosterEntry>, Vec<String>,
             card_uid: Some(card),
             active: true,
             valid_until: date!(2030 - 05 - 31),
+            valid_from: time::Date::MIN,
+            entitled: None,
         });
         let claims = PassClaims {
             voucher_id,

@@ -7,7 +7,7 @@
 //! caller's job (and may still turn into [`Denial::AlreadyAte`] if two scans race).
 
 use shared::pass::{self, KeySet, PassError};
-use shared::sync::{slot_at, MealSlot, Method};
+use shared::sync::{slot_at, DayRange, MealSlot, Method};
 use shared::time::{service_day, ASTANA};
 use shared::{Bin, CardUid, VoucherId};
 use time::{Date, Duration, OffsetDateTime};
@@ -24,14 +24,29 @@ pub struct Student {
     pub class_label: String,
     /// `false`: not activated, revoked or expired on the server.
     pub active: bool,
+    /// First service day the voucher is valid (Astana date; `Date::MIN`: no bound).
+    pub valid_from: Date,
     /// Last service day the voucher is valid (Astana date).
     pub valid_until: Date,
+    /// The days the student is on the school's monthly lists; `None`: the server sent no
+    /// list facts, the validity alone decides.
+    pub entitled: Option<Vec<DayRange>>,
 }
 
 impl Student {
-    /// Whether the student may eat on `day`.
-    pub fn may_eat_on(&self, day: Date) -> bool {
-        self.active && day <= self.valid_until
+    /// Whether the student may eat on `day`, or why not. Decided by date, so a terminal
+    /// offline for weeks starts and ends entitlements on their days without a pull.
+    pub fn may_eat_on(&self, day: Date) -> Result<(), Denial> {
+        if !self.active || day > self.valid_until {
+            return Err(Denial::NotOnRoster);
+        }
+        if day < self.valid_from {
+            return Err(Denial::VoucherNotStarted);
+        }
+        match &self.entitled {
+            Some(ranges) if !ranges.iter().any(|r| r.contains(day)) => Err(Denial::NotOnList),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -136,8 +151,8 @@ pub fn decide<R: Roster>(scan: &Scan, ctx: &DecisionContext<'_, R>) -> Result<De
         },
     };
     let day = service_day(ctx.now);
-    if !student.may_eat_on(day) {
-        return Ok(Decision::deny(Denial::NotOnRoster, method, Some(student)));
+    if let Err(denial) = student.may_eat_on(day) {
+        return Ok(Decision::deny(denial, method, Some(student)));
     }
     let Some(slot) = current_slot(ctx.slots, ctx.now) else {
         return Ok(Decision::deny(Denial::OutsideHours, method, Some(student)));

@@ -25,6 +25,10 @@ pub enum Denial {
     OtherSchool,
     /// The voucher is not on this school's roster, not activated, revoked or expired.
     NotOnRoster,
+    /// The voucher's validity starts on a later day (the school year has not begun).
+    VoucherNotStarted,
+    /// The student is not on the school's list for this month (dropped, or moved away).
+    NotOnList,
     /// A card that is not bound to any student of the school.
     UnknownCard,
     /// No meal slot at this time of day.
@@ -37,7 +41,7 @@ pub enum Denial {
 
 impl Denial {
     /// Every denial, for tests and documentation.
-    pub const ALL: [Denial; 12] = [
+    pub const ALL: [Denial; 14] = [
         Denial::NotReady,
         Denial::BadCode,
         Denial::ForgedCode,
@@ -46,6 +50,8 @@ impl Denial {
         Denial::NotYetValid,
         Denial::OtherSchool,
         Denial::NotOnRoster,
+        Denial::VoucherNotStarted,
+        Denial::NotOnList,
         Denial::UnknownCard,
         Denial::OutsideHours,
         Denial::AlreadyAte,
@@ -63,6 +69,8 @@ impl Denial {
             Denial::NotYetValid => "not_yet_valid",
             Denial::OtherSchool => "other_school",
             Denial::NotOnRoster => "not_on_roster",
+            Denial::VoucherNotStarted => "voucher_not_started",
+            Denial::NotOnList => "not_on_list",
             Denial::UnknownCard => "unknown_card",
             Denial::OutsideHours => "outside_hours",
             Denial::AlreadyAte => "already_ate",
@@ -81,6 +89,8 @@ impl Denial {
             Denial::NotYetValid => "Код ещё не действует",
             Denial::OtherSchool => "Код другой школы",
             Denial::NotOnRoster => "Ваучер не активирован или отозван",
+            Denial::VoucherNotStarted => "Ваучер ещё не начал действовать",
+            Denial::NotOnList => "Нет в списке на этот месяц — к соцпедагогу",
             Denial::UnknownCard => "Карта не зарегистрирована",
             Denial::OutsideHours => "Сейчас не время питания",
             Denial::AlreadyAte => "Уже поел(а) сегодня",
@@ -99,6 +109,8 @@ impl Denial {
             Denial::NotYetValid => "Код әлі күшіне енбеген",
             Denial::OtherSchool => "Басқа мектептің коды",
             Denial::NotOnRoster => "Ваучер белсендірілмеген немесе күші жойылған",
+            Denial::VoucherNotStarted => "Ваучер әлі күшіне енбеген",
+            Denial::NotOnList => "Осы айдың тізімінде жоқ — әлеуметтік педагогке",
             Denial::UnknownCard => "Карта тіркелмеген",
             Denial::OutsideHours => "Қазір тамақтану уақыты емес",
             Denial::AlreadyAte => "Бүгін тамақтанған",

@@ -33,6 +33,8 @@ impl Rig {
                 card_uid: Some(CARD.parse().expect("uid")),
                 active: true,
                 valid_until: date!(2027 - 05 - 31),
+                valid_from: time::Date::MIN,
+                entitled: None,
             },
         }
     }

@@ -55,6 +55,8 @@ fn synced_db(path: &Path, n: u8) -> Vec<CardUid> {
             card_uid: Some(*card),
             active: true,
             valid_until: date!(2099 - 05 - 31),
+            valid_from: time::Date::MIN,
+            entitled: None,
         })
         .collect();
     let now = OffsetDateTime::now_utc();

@@ -67,11 +67,58 @@ pub struct RosterEntry {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = r"^[0-9A-F]{10}$"))]
     pub card_uid: Option<CardUid>,
-    /// `true` while the voucher is activated and valid: the student may eat. `false` means
-    /// remove (revoked, expired, or not yet activated).
+    /// `true` while the voucher is activated (not revoked or expired): the terminal keeps
+    /// it and decides by the dates below. `false` means remove.
     pub active: bool,
+    /// First day of validity (Astana date). A voucher formed before the school year starts
+    /// is sent ahead of time, so an offline terminal accepts it from this day on.
+    #[serde(default = "earliest_day")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub valid_from: Date,
     /// Last day of validity (Astana date).
     pub valid_until: Date,
+    /// The days the student is on the school's monthly list (each range inclusive), so an
+    /// offline terminal decides by date. Absent: no list facts, the validity alone decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitled: Option<Vec<DayRange>>,
+}
+
+fn earliest_day() -> Date {
+    Date::MIN
+}
+
+/// An inclusive range of Astana dates.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayRange {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub first: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub last: Date,
+}
+
+impl DayRange {
+    pub fn contains(&self, day: Date) -> bool {
+        self.first <= day && day <= self.last
+    }
+
+    /// Ranges sorted, with overlapping and adjacent ones joined (`[1–10] + [11–31]` is
+    /// `[1–31]`); empty ranges dropped.
+    pub fn merged(mut ranges: Vec<DayRange>) -> Vec<DayRange> {
+        ranges.retain(|r| r.first <= r.last);
+        ranges.sort();
+        let mut out: Vec<DayRange> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match out.last_mut() {
+                Some(prev) if prev.last.next_day().is_none_or(|n| r.first <= n) => {
+                    prev.last = prev.last.max(r.last);
+                }
+                _ => out.push(r),
+            }
+        }
+        out
+    }
 }
 
 /// A named meal slot with its hours (Astana time, minutes after midnight; `end` exclusive).
@@ -200,6 +247,37 @@ pub struct MealBatchResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn day_ranges_join_when_they_touch_and_not_across_a_gap() {
+        let r = |first, last| DayRange { first, last };
+        let merged = DayRange::merged(vec![
+            r(date!(2027 - 01 - 01), date!(2027 - 01 - 10)),
+            r(date!(2026 - 12 - 01), date!(2026 - 12 - 31)),
+            r(date!(2027 - 01 - 05), date!(2027 - 01 - 06)),
+            r(date!(2027 - 02 - 01), date!(2027 - 02 - 28)),
+            r(date!(2027 - 03 - 05), date!(2027 - 03 - 04)),
+        ]);
+        assert_eq!(
+            merged,
+            vec![
+                r(date!(2026 - 12 - 01), date!(2027 - 01 - 10)),
+                r(date!(2027 - 02 - 01), date!(2027 - 02 - 28)),
+            ]
+        );
+        assert!(merged[0].contains(date!(2027 - 01 - 10)));
+        assert!(!merged[0].contains(date!(2027 - 01 - 11)));
+    }
+
+    #[test]
+    fn a_roster_entry_from_an_older_server_still_parses() {
+        let json = r#"{"voucher_id":"0192f0e4-5b1a-7cc3-8f00-000000000001","student_name":"A",
+            "class_label":"1А","active":true,"valid_until":"2027-05-31"}"#;
+        let e: RosterEntry = serde_json::from_str(json).expect("parses");
+        assert_eq!(e.valid_from, Date::MIN);
+        assert_eq!(e.entitled, None);
+    }
 
     #[test]
     fn slots_cover_their_minutes_end_exclusive() {

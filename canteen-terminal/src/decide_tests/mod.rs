@@ -70,6 +70,8 @@ fn student(name: &str) -> Student {
         class_label: "3А".into(),
         active: true,
         valid_until: date!(2027 - 05 - 31),
+        valid_from: time::Date::MIN,
+        entitled: None,
     }
 }
 

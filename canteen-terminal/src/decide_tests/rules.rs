@@ -34,6 +34,33 @@ fn vouchers_off_the_roster_inactive_or_expired_are_refused() {
 }
 
 #[test]
+fn an_offline_terminal_starts_and_ends_entitlement_by_date() {
+    // NOON is 1 September 2026.
+    let mut world = World::new();
+    world.set_student(|s| s.valid_from = date!(2026 - 09 - 02));
+    for scan in [world.pass(), world.card()] {
+        assert_eq!(world.denial_at(&scan, NOON), Denial::VoucherNotStarted);
+    }
+    world.set_student(|s| s.valid_from = date!(2026 - 09 - 01));
+    world.accepted_at(&world.pass(), NOON);
+
+    let listed = |first, last| shared::sync::DayRange { first, last };
+    world.set_student(|s| {
+        s.entitled = Some(vec![listed(date!(2026 - 07 - 01), date!(2026 - 08 - 31))]);
+    });
+    for scan in [world.pass(), world.card()] {
+        assert_eq!(world.denial_at(&scan, NOON), Denial::NotOnList);
+    }
+    world.set_student(|s| {
+        s.entitled = Some(vec![
+            listed(date!(2026 - 07 - 01), date!(2026 - 08 - 31)),
+            listed(date!(2026 - 09 - 01), date!(2026 - 09 - 30)),
+        ]);
+    });
+    world.accepted_at(&world.card(), NOON);
+}
+
+#[test]
 fn an_unbound_card_is_unknown() {
     let world = World::new();
     let scan = Scan::Card("FFFFFFFFFF".parse().expect("uid"));

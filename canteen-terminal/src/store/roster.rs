@@ -4,7 +4,7 @@
 
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use shared::pass::KeySet;
-use shared::sync::{MealSlot, RosterEntry, SyncResponse};
+use shared::sync::{DayRange, MealSlot, RosterEntry, SyncResponse};
 use shared::{CardUid, VoucherId};
 use time::{Date, OffsetDateTime};
 
@@ -34,24 +34,47 @@ pub struct ApplySummary {
     pub slots: u64,
 }
 
-fn student_of(row: &Row<'_>) -> rusqlite::Result<(String, String, String, bool, String)> {
+/// A roster row as stored: voucher, name, class, active, valid from, valid until, entitled.
+type RawStudent = (
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn student_of(row: &Row<'_>) -> rusqlite::Result<RawStudent> {
     Ok((
         row.get(0)?,
         row.get(1)?,
         row.get(2)?,
         row.get(3)?,
         row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
     ))
 }
 
-fn into_student(raw: (String, String, String, bool, String)) -> Result<Student, StoreError> {
-    let (voucher, name, class_label, active, valid_until) = raw;
+fn into_student(raw: RawStudent) -> Result<Student, StoreError> {
+    let (voucher, name, class_label, active, valid_from, valid_until, entitled) = raw;
+    let entitled = entitled
+        .map(|json| serde_json::from_str::<Vec<DayRange>>(&json))
+        .transpose()
+        .map_err(|_| StoreError::Corrupt("stored entitlement ranges do not parse".into()))?;
     Ok(Student {
         voucher_id: VoucherId::from_uuid(parse_uuid(&voucher)?),
         name,
         class_label,
         active,
+        valid_from: valid_from
+            .as_deref()
+            .map(parse_date)
+            .transpose()?
+            .unwrap_or(Date::MIN),
         valid_until: parse_date(&valid_until)?,
+        entitled,
     })
 }
 
@@ -59,7 +82,8 @@ fn into_student(raw: (String, String, String, bool, String)) -> Result<Student, 
 macro_rules! student_query {
     ($where:literal) => {
         concat!(
-            "SELECT voucher_id, student_name, class_label, active, valid_until FROM roster WHERE ",
+            "SELECT voucher_id, student_name, class_label, active, valid_from, valid_until, entitled \
+             FROM roster WHERE ",
             $where
         )
     };
@@ -192,6 +216,12 @@ impl Store {
 fn upsert_student(tx: &rusqlite::Transaction<'_>, entry: &RosterEntry) -> Result<(), StoreError> {
     let voucher = entry.voucher_id.to_string();
     let card = entry.card_uid.map(|c| c.to_string());
+    let entitled = entry
+        .entitled
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|_| StoreError::Corrupt("entitlement ranges do not serialize".into()))?;
     if let Some(card) = &card {
         tx.prepare_cached(
             "UPDATE roster SET card_uid = NULL WHERE card_uid = ?1 AND voucher_id <> ?2",
@@ -199,12 +229,14 @@ fn upsert_student(tx: &rusqlite::Transaction<'_>, entry: &RosterEntry) -> Result
         .execute(params![card, voucher])?;
     }
     tx.prepare_cached(
-        "INSERT INTO roster (voucher_id, student_name, class_label, card_uid, active, valid_until)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO roster (voucher_id, student_name, class_label, card_uid, active, valid_until,
+            valid_from, entitled)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (voucher_id) DO UPDATE SET
             student_name = excluded.student_name, class_label = excluded.class_label,
             card_uid = excluded.card_uid, active = excluded.active,
-            valid_until = excluded.valid_until",
+            valid_until = excluded.valid_until, valid_from = excluded.valid_from,
+            entitled = excluded.entitled",
     )?
     .execute(params![
         voucher,
@@ -213,6 +245,8 @@ fn upsert_student(tx: &rusqlite::Transaction<'_>, entry: &RosterEntry) -> Result
         card,
         entry.active,
         fmt_date(entry.valid_until),
+        (entry.valid_from > Date::MIN).then(|| fmt_date(entry.valid_from)),
+        entitled,
     ])?;
     Ok(())
 }

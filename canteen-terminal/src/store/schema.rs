@@ -67,6 +67,12 @@ const MIGRATIONS: &[&str] = &[
     -- Today's count on screen.
     CREATE INDEX meals_by_day ON meals (service_day);
     ",
+    // 2: decide by date offline — the first day of validity (NULL: none) and the days on
+    // the school's monthly lists (JSON ranges; NULL: the server sent none).
+    "
+    ALTER TABLE roster ADD COLUMN valid_from TEXT;
+    ALTER TABLE roster ADD COLUMN entitled TEXT;
+    ",
 ];
 
 /// The schema version this program writes.
@@ -90,4 +96,41 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_one_roster_keeps_its_students_and_learns_dates() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(MIGRATIONS[0]).expect("version 1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO roster (voucher_id, student_name, class_label, active, valid_until)
+             VALUES ('v', 'Аружан', '2А', 1, '2027-05-31')",
+            [],
+        )
+        .expect("an old roster row");
+        migrate(&mut conn).expect("migrate");
+        let (name, from, entitled): (String, Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT student_name, valid_from, entitled FROM roster",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("row");
+        assert_eq!(name, "Аружан");
+        assert_eq!(
+            (from, entitled),
+            (None, None),
+            "no dates: validity alone decides"
+        );
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, VERSION);
+    }
 }

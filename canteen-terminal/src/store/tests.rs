@@ -24,6 +24,8 @@ fn entry(name: &str, card: Option<&str>) -> RosterEntry {
         card_uid: card.map(|c| c.parse().expect("uid")),
         active: true,
         valid_until: date!(2027 - 05 - 31),
+        valid_from: time::Date::MIN,
+        entitled: None,
     }
 }
 
@@ -53,6 +55,8 @@ fn meal_of(entry: &RosterEntry, slot: &str, day: Date) -> Meal {
             class_label: entry.class_label.clone(),
             active: true,
             valid_until: entry.valid_until,
+            valid_from: entry.valid_from,
+            entitled: entry.entitled.clone(),
         },
         method: Method::Card,
         service_day: day,
@@ -112,7 +116,7 @@ fn the_file_and_its_wal_are_owner_only() {
 fn migrations_run_once_and_state_survives_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(&dir);
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), 2);
     assert!(!store.state().expect("state").enrolled());
     let enrolled = EnrollResponse {
         terminal_id: Uuid::now_v7(),
@@ -127,7 +131,7 @@ fn migrations_run_once_and_state_survives_reopening() {
         .expect("save");
     drop(store);
     let again = open(&dir);
-    assert_eq!(again.schema_version().expect("version"), 1);
+    assert_eq!(again.schema_version().expect("version"), 2);
     let state = again.state().expect("state");
     assert!(state.enrolled());
     assert_eq!(state.terminal_id, Some(enrolled.terminal_id));

@@ -54,6 +54,8 @@ impl Rig {
                         class_label: "1А".into(),
                         active: true,
                         valid_until: date!(2027 - 05 - 31),
+                        valid_from: time::Date::MIN,
+                        entitled: None,
                     },
                     method: Method::Card,
                     service_day: date!(2026 - 09 - 01),

@@ -337,6 +337,8 @@ mod tests {
                 class_label: "3А".into(),
                 active: true,
                 valid_until: date!(2027 - 05 - 31),
+                valid_from: time::Date::MIN,
+                entitled: None,
             }),
             card_uid: None,
             event_id: None,

@@ -16,7 +16,7 @@ use shared::{Bin, Iin, VoucherId};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-pub use apply::{live_voucher_change, unnamed_representatives, VoucherChange};
+pub use apply::{carried_activation, live_voucher_change, unnamed_representatives, VoucherChange};
 
 use crate::domain::audit::Actor;
 use crate::domain::voucher::SchoolYear;

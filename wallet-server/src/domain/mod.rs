@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod consent;
+pub mod entitlement;
 pub mod feedback;
 pub mod job;
 pub mod list;

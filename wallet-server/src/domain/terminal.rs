@@ -69,6 +69,8 @@ pub struct RosterRow {
     pub state: crate::domain::voucher::VoucherState,
     pub valid_from: Date,
     pub valid_until: Date,
+    /// The days the student is on the school's monthly lists (`domain::entitlement`).
+    pub entitled: Vec<shared::sync::DayRange>,
 }
 
 /// Roster changes since a cursor.

@@ -2,7 +2,7 @@
 //! two meal slots and three enrolled terminals; each case adds students of its own.
 
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use shared::sync::MealSlot;
 use shared::{Bin, Iin, Sex, VoucherId};
@@ -10,10 +10,14 @@ use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::list::RowOutcome;
 use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal, TerminalRecord};
-use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
-use wallet_server::domain::{Category, Programme, School, Student};
+use wallet_server::domain::voucher::VoucherState;
+use wallet_server::domain::{Category, School, Student};
 use wallet_server::store::Store;
+
+#[path = "../support/lists.rs"]
+mod lists;
 
 pub const T0: OffsetDateTime = datetime!(2026-11-01 03:00 UTC);
 /// The server's clock during the pushes: after every meal of the drill.
@@ -51,6 +55,8 @@ pub struct World {
     pub terminals: Vec<TerminalRecord>,
     /// Each case gets students of its own (distinct birth dates).
     cases: AtomicU16,
+    /// Every student listed so far.
+    listed: Mutex<Vec<Student>>,
     /// Verdicts over all cases: accepted, duplicate, rejected (the run must see each).
     pub seen: [AtomicUsize; 3],
 }
@@ -101,52 +107,53 @@ impl World {
             store,
             terminals,
             cases: AtomicU16::new(0),
+            listed: Mutex::new(Vec::new()),
             seen: Default::default(),
         }
     }
 
-    /// Vouchers of this case's students: `ACTIVE` activated, one formed, one unknown.
+    /// Vouchers of this case's students: `ACTIVE` activated, one formed, one unknown. They
+    /// come from the school's November list, sent again by each case with its students
+    /// added (a list replaces the one before, so it names everyone still in play).
     pub async fn vouchers(&self) -> Vec<VoucherId> {
         let case = self.cases.fetch_add(1, Ordering::Relaxed);
+        let students: Vec<Student> = (0..=ACTIVE)
+            .map(|s| {
+                let born =
+                    date!(2016 - 01 - 01) + time::Duration::days(i64::from(case) * 8 + s as i64);
+                Student {
+                    iin: (1000u16..1200)
+                        .find_map(|serial| Iin::generate(born, Sex::Female, serial))
+                        .expect("iin"),
+                    full_name: format!("Свойство {case} {s}"),
+                    school: school().bin,
+                    grade: 2,
+                    class_label: "2Б".into(),
+                    category: Category::Primary,
+                }
+            })
+            .collect();
+        let listed = {
+            let mut listed = self.listed.lock().expect("listed");
+            listed.extend(students.iter().cloned());
+            listed.clone()
+        };
+        let list = lists::primary_list(&school(), "2026-11", &listed, T0);
+        let outcome = self
+            .store
+            .apply_eligibility_list(&list)
+            .await
+            .expect("list");
         let mut ids = Vec::new();
-        for s in 0..=ACTIVE {
-            let born = date!(2016 - 01 - 01) + time::Duration::days(i64::from(case) * 8 + s as i64);
-            let student = Student {
-                iin: (1000u16..1200)
-                    .find_map(|serial| Iin::generate(born, Sex::Female, serial))
-                    .expect("iin"),
-                full_name: format!("Свойство {case} {s}"),
-                school: school().bin,
-                grade: 2,
-                class_label: "2Б".into(),
-                category: Category::Primary,
+        let this_case = &outcome.rows[listed.len() - students.len()..];
+        for (s, (_, row)) in this_case.iter().enumerate() {
+            let RowOutcome::VoucherFormed(id) = row else {
+                panic!("row {s} formed no voucher: {row:?}");
             };
-            self.store
-                .upsert_student(&student, T0)
-                .await
-                .expect("student");
-            let new = NewVoucher {
-                id: VoucherId::new(),
-                programme: Programme::SchoolMeals,
-                student: student.iin,
-                school: student.school,
-                period: SchoolYear {
-                    first_day: date!(2026 - 09 - 01),
-                    last_day: date!(2027 - 05 - 31),
-                },
-                formed_at: T0,
-            };
-            let id = self
-                .store
-                .form_voucher(&new, &audit(new.id.to_string(), "form"))
-                .await
-                .expect("form")
-                .voucher()
-                .id;
             if s < ACTIVE {
                 self.store
                     .transition_voucher(
-                        id,
+                        *id,
                         VoucherState::Formed,
                         VoucherState::Activated,
                         &audit(id.to_string(), "activate"),
@@ -154,7 +161,7 @@ impl World {
                     .await
                     .expect("activate");
             }
-            ids.push(id);
+            ids.push(*id);
         }
         ids.push(VoucherId::new());
         ids

@@ -17,6 +17,9 @@ pub enum VoucherChange {
     RevokeMoved { to: Bin },
     /// The student is no longer on this school's list for the period.
     RevokeDropped,
+    /// The student moved here with an activated voucher: the new one starts activated, so
+    /// the new school's terminals serve the child without the parent doing anything.
+    ActivateMoved { from: Bin },
 }
 
 impl VoucherChange {
@@ -24,6 +27,7 @@ impl VoucherChange {
     pub fn to(&self) -> VoucherState {
         match self {
             VoucherChange::Form => VoucherState::Formed,
+            VoucherChange::ActivateMoved { .. } => VoucherState::Activated,
             VoucherChange::RevokeMoved { .. } | VoucherChange::RevokeDropped => {
                 VoucherState::Revoked
             }
@@ -40,6 +44,10 @@ impl VoucherChange {
             VoucherChange::RevokeMoved { to } => (
                 "revoke",
                 format!("student listed by school {to} for {}", list.period),
+            ),
+            VoucherChange::ActivateMoved { from } => (
+                "activate",
+                format!("activated at school {from} before the student moved"),
             ),
             VoucherChange::RevokeDropped => (
                 "revoke",
@@ -70,6 +78,12 @@ pub fn live_voucher_change(row: &ValidRow, live_school: Bin) -> Option<VoucherCh
     })
 }
 
+/// What a voucher formed for a student who moved from `from` inherits from the old
+/// voucher, in state `old` before the move: its activation, if it had one.
+pub fn carried_activation(from: Bin, old: VoucherState) -> Option<VoucherChange> {
+    (old == VoucherState::Activated).then_some(VoucherChange::ActivateMoved { from })
+}
+
 /// The representatives linked to the student today that the row no longer names: the list
 /// is the truth about who represents the child, so they lose access to its vouchers.
 pub fn unnamed_representatives(row: &ValidRow, linked: &[Iin]) -> Vec<Iin> {
@@ -93,5 +107,13 @@ mod tests {
             VoucherChange::RevokeMoved { to: bin }.to(),
             VoucherState::Revoked
         );
+    }
+
+    #[test]
+    fn a_move_carries_an_activation_and_nothing_else() {
+        let bin: Bin = "050140001238".parse().expect("bin");
+        let carried = carried_activation(bin, VoucherState::Activated).expect("carried");
+        assert_eq!(carried.to(), VoucherState::Activated);
+        assert_eq!(carried_activation(bin, VoucherState::Formed), None);
     }
 }

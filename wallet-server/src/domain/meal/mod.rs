@@ -60,6 +60,8 @@ pub struct VoucherFacts {
     pub updated_at: OffsetDateTime,
     pub valid_from: Date,
     pub valid_until: Date,
+    /// The days the student is on this school's monthly lists (`domain::entitlement`).
+    pub entitled: Vec<shared::sync::DayRange>,
 }
 
 /// Decides whether a meal event is rejected (the reason) given the voucher's facts and the

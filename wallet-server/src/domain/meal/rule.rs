@@ -10,6 +10,7 @@ use shared::time::{service_day, ASTANA};
 use time::{Duration, OffsetDateTime};
 
 use super::VoucherFacts;
+use crate::domain::entitlement;
 use crate::domain::voucher::VoucherState;
 
 /// How far ahead of the server's clock a meal may be stamped (terminal clocks drift).
@@ -75,6 +76,9 @@ pub fn judge(
     if !active_at(facts, event.served_at) {
         return reason("voucher_inactive");
     }
+    if !entitlement::covers(&facts.entitled, event.service_day) {
+        return reason("not_on_list");
+    }
     None
 }
 
@@ -99,6 +103,10 @@ mod tests {
             updated_at: datetime!(2026-11-20 05:00 UTC),
             valid_from: date!(2026 - 09 - 01),
             valid_until: date!(2027 - 05 - 31),
+            entitled: vec![shared::sync::DayRange {
+                first: date!(2026 - 11 - 01),
+                last: date!(2026 - 12 - 10),
+            }],
         }
     }
 
@@ -152,6 +160,48 @@ mod tests {
             )
             .as_deref(),
             Some("voucher_inactive")
+        );
+    }
+
+    #[test]
+    fn a_meal_on_a_day_off_the_months_list_is_not_billed() {
+        let active = facts(VoucherState::Activated); // listed 1 November – 10 December
+        let last_listed = datetime!(2026-12-10 07:00 UTC);
+        let first_unlisted = datetime!(2026-12-11 07:00 UTC);
+        let now = datetime!(2026-12-11 18:00 UTC);
+        assert_eq!(
+            judge(
+                school(),
+                now,
+                &event(last_listed, "day"),
+                Some(&active),
+                &[]
+            ),
+            None
+        );
+        assert_eq!(
+            judge(
+                school(),
+                now,
+                &event(first_unlisted, "day"),
+                Some(&active),
+                &[]
+            )
+            .as_deref(),
+            Some("not_on_list")
+        );
+        let mut never_listed = active.clone();
+        never_listed.entitled.clear();
+        assert_eq!(
+            judge(
+                school(),
+                now,
+                &event(last_listed, "day"),
+                Some(&never_listed),
+                &[]
+            )
+            .as_deref(),
+            Some("not_on_list")
         );
     }
 

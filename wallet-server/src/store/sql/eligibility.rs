@@ -12,11 +12,11 @@ use shared::{Bin, Iin, VoucherId};
 use sqlx::{Acquire, Row};
 
 use crate::domain::list::{
-    live_voucher_change, unnamed_representatives, ListOutcome, RowOutcome, RowRejection, ValidList,
-    ValidRow, VoucherChange,
+    carried_activation, live_voucher_change, unnamed_representatives, ListOutcome, RowOutcome,
+    RowRejection, ValidList, ValidRow, VoucherChange,
 };
 use crate::domain::voucher::{NewVoucher, VoucherState};
-use crate::store::{parse_stored, EligibilityStore, StoreError};
+use crate::store::{parse_stored, EligibilityStore, Formed, StoreError};
 
 super::per_backend! {
     use vouchers::{form_in, transition_in};
@@ -67,6 +67,9 @@ super::per_backend! {
                 }
             }
             let revoked = drop_missing(&mut tx, list, &on_list).await?;
+            for student in entitlements::apply_list(&mut tx, list).await? {
+                student_roster_changed(&mut tx, student).await?;
+            }
             sqlx::query("UPDATE eligibility_lists SET rows_accepted = $1 WHERE id = $2")
                 .bind(i64::try_from(on_list.len()).unwrap_or(i64::MAX))
                 .bind(uuid(list.id))
@@ -128,7 +131,7 @@ super::per_backend! {
         }
         // Name or class may have changed: terminals re-read the student's live vouchers.
         student_roster_changed(conn, s.iin).await?;
-        if !row.forms_voucher {
+        if !row.forms_voucher && !agreed_this_school_year(conn, list, s.iin).await? {
             return Ok(Some(RowOutcome::AwaitingConsent));
         }
         let voucher = form_for_row(conn, list, row).await?;
@@ -143,6 +146,25 @@ super::per_backend! {
         .execute(&mut *conn)
         .await?;
         Ok(Some(RowOutcome::VoucherFormed(voucher)))
+    }
+
+    /// Whether a parent of the student agreed by SMS this school year: consent given stands
+    /// for the year, also at a school the student moves to.
+    async fn agreed_this_school_year(
+        conn: &mut Conn,
+        list: &ValidList,
+        student: Iin,
+    ) -> Result<bool, StoreError> {
+        let agreed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM consent_requests WHERE programme = $1 AND student_iin = $2 \
+             AND period_from = $3 AND state = 'agreed'",
+        )
+        .bind(list.programme.as_str())
+        .bind(student.expose())
+        .bind(date(list.voucher_period.first_day))
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(agreed > 0)
     }
 
     /// Forms (or finds) the row's voucher; a live voucher at another school is revoked first,
@@ -162,10 +184,13 @@ super::per_backend! {
         .bind(date(list.voucher_period.first_day))
         .fetch_optional(&mut *conn)
         .await?;
+        let mut moved_from = None;
         if let Some(live) = live {
             let school: Bin = parse_stored("school BIN", live.try_get("school_bin")?)?;
             if let Some(change) = live_voucher_change(row, school) {
+                let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
                 revoke_live(conn, list, &live, change).await?;
+                moved_from = Some((school, state));
             }
         }
         let new = NewVoucher {
@@ -177,7 +202,15 @@ super::per_backend! {
             formed_at: list.received_at,
         };
         let entry = VoucherChange::Form.audit(list, new.id, None);
-        Ok(form_in(conn, &new, &entry).await?.voucher().id)
+        let formed = form_in(conn, &new, &entry).await?;
+        let voucher = formed.voucher().clone();
+        if let (Formed::New(_), Some((from, old_state))) = (&formed, moved_from) {
+            if let Some(change) = carried_activation(from, old_state) {
+                let entry = change.audit(list, voucher.id, Some(voucher.state));
+                transition_in(conn, voucher.id, voucher.state, change.to(), &entry).await?;
+            }
+        }
+        Ok(voucher.id)
     }
 
     /// Students of this school's list for the period who are not on the new list: their entry

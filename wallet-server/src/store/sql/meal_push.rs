@@ -19,6 +19,7 @@ use crate::domain::meal::batch::{
 use crate::domain::meal::MealJudge;
 use crate::domain::meal::VoucherFacts;
 use crate::domain::terminal::TerminalRecord;
+use crate::domain::Programme;
 use crate::store::{parse_stored, StoreError};
 
 super::per_backend! {
@@ -33,7 +34,8 @@ super::per_backend! {
     ) -> Result<Vec<MealResult>, StoreError> {
         let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
         let known = stored_results(conn, &ids).await?;
-        let facts = voucher_facts(conn, &meal_batch::vouchers_to_look_up(events, &known)).await?;
+        let mut facts = voucher_facts(conn, &meal_batch::vouchers_to_look_up(events, &known)).await?;
+        with_entitlement(conn, terminal.school, &mut facts).await?;
         let steps = meal_batch::plan(events, &known, &facts, slots, judge);
         let first = insert_rows(conn, terminal, &meal_batch::first_round(&steps), now).await?;
         let again = meal_batch::second_round(&steps, &first);
@@ -97,11 +99,32 @@ super::per_backend! {
                     updated_at: get_ts(&r, "updated_at")?,
                     valid_from: get_date(&r, "valid_from")?,
                     valid_until: get_date(&r, "valid_until")?,
+                    entitled: Vec::new(),
                 };
                 out.insert(VoucherId::from_uuid(get_uuid(&r, "id")?), facts);
             }
         }
         Ok(out)
+    }
+
+    /// Adds the entitled days at `school` to the facts of that school's vouchers (another
+    /// school's voucher is refused before its days matter).
+    async fn with_entitlement(
+        conn: &mut Conn,
+        school: shared::Bin,
+        facts: &mut HashMap<VoucherId, VoucherFacts>,
+    ) -> Result<(), StoreError> {
+        let students: Vec<shared::Iin> = facts
+            .values()
+            .filter(|f| f.school == school)
+            .map(|f| f.student)
+            .collect();
+        let ranges =
+            entitlements::ranges_at(conn, Programme::SchoolMeals, school, &students).await?;
+        for f in facts.values_mut().filter(|f| f.school == school) {
+            f.entitled = ranges.get(&f.student).cloned().unwrap_or_default();
+        }
+        Ok(())
     }
 
     /// Inserts the rows in order; returns the event ids actually inserted.

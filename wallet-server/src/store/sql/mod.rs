@@ -20,6 +20,7 @@ pub(crate) mod consent;
 pub(crate) mod console;
 pub(crate) mod dialect;
 pub(crate) mod eligibility;
+pub(crate) mod entitlements;
 pub(crate) mod jobs;
 pub(crate) mod meal_push;
 pub(crate) mod people;

@@ -72,7 +72,10 @@ super::per_backend! {
              FROM vouchers v JOIN students s ON s.iin = v.student_iin \
              WHERE v.school_bin = $1 AND v.programme = 'school_meals' \
              AND v.valid_from <= $2 AND v.valid_until >= $3 AND v.formed_at < $4 \
-             AND NOT (v.state IN ('revoked', 'expired') AND v.updated_at < $5)",
+             AND NOT (v.state IN ('revoked', 'expired') AND v.updated_at < $5) \
+             AND EXISTS (SELECT 1 FROM entitlements e WHERE e.programme = v.programme \
+             AND e.student_iin = v.student_iin AND e.school_bin = v.school_bin \
+             AND e.first_day <= $2 AND e.last_day >= $3)",
         )
         .bind(school.to_string())
         .bind(date(month.last_day()))

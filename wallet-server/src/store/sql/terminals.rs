@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::audit::AuditEntry;
 use crate::domain::meal::MealJudge;
 use crate::domain::terminal::{NewTerminal, RosterPage, RosterRow, TerminalRecord};
-use crate::domain::School;
+use crate::domain::{Programme, School};
 use crate::store::{parse_stored, StoreError, TerminalStore};
 
 /// How often a meal push aborted by a deadlock is tried in all.
@@ -46,6 +46,7 @@ super::per_backend! {
             state: parse_stored("voucher state", r.try_get("state")?)?,
             valid_from: get_date(r, "valid_from")?,
             valid_until: get_date(r, "valid_until")?,
+            entitled: Vec::new(),
         })
     }
 
@@ -178,7 +179,7 @@ super::per_backend! {
                 "v.roster_seq > $2 AND v.roster_seq <= $3"
             };
             let sql = format!(
-                "SELECT v.id, s.full_name, s.class_label, c.card_uid, v.state, v.valid_from, v.valid_until \
+                "SELECT v.id, v.student_iin, s.full_name, s.class_label, c.card_uid, v.state, v.valid_from, v.valid_until \
                  FROM vouchers v JOIN students s ON s.iin = v.student_iin \
                  LEFT JOIN cards c ON c.student_iin = v.student_iin \
                  WHERE v.school_bin = $1 AND {filter} ORDER BY v.roster_seq"
@@ -189,7 +190,21 @@ super::per_backend! {
                 .bind(now_seq)
                 .fetch_all(&mut *conn)
                 .await?;
-            let rows = rows.iter().map(roster_from_row).collect::<Result<_, _>>()?;
+            let mut students = Vec::with_capacity(rows.len());
+            for r in &rows {
+                students.push(parse_stored("student IIN", r.try_get("student_iin")?)?);
+            }
+            let ranges =
+                entitlements::ranges_at(&mut conn, Programme::SchoolMeals, school, &students).await?;
+            let rows = rows
+                .iter()
+                .zip(&students)
+                .map(|(r, s)| {
+                    let mut row = roster_from_row(r)?;
+                    row.entitled = ranges.get(s).cloned().unwrap_or_default();
+                    Ok(row)
+                })
+                .collect::<Result<_, StoreError>>()?;
             Ok(RosterPage {
                 cursor: now_seq,
                 full,

@@ -132,16 +132,19 @@ pub struct SyncQuery {
     pub cursor: i64,
 }
 
-fn roster_entry(row: RosterRow, today: time::Date) -> RosterEntry {
-    let active =
-        row.state == VoucherState::Activated && row.valid_from <= today && today <= row.valid_until;
+/// A roster row as the terminal keeps it: activated vouchers stay, and the terminal decides
+/// by their dates offline (a voucher valid from a day ahead starts on that day without a
+/// pull; a month's list that ends an entitlement ends it on its day).
+fn roster_entry(row: RosterRow) -> RosterEntry {
     RosterEntry {
         voucher_id: row.voucher_id,
         student_name: row.student_name,
         class_label: row.class_label,
         card_uid: row.card,
-        active,
+        active: row.state == VoucherState::Activated,
+        valid_from: row.valid_from,
         valid_until: row.valid_until,
+        entitled: Some(row.entitled),
     }
 }
 
@@ -168,7 +171,6 @@ async fn sync(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let slots = crate::domain::meal::effective_slots(&state.store.meal_slots(school).await?);
-    let today = shared::time::service_day(now);
     let keys = state.keys.read().published();
     Ok(ApiJson(SyncResponse {
         school: SchoolInfo {
@@ -177,11 +179,7 @@ async fn sync(
         },
         cursor: page.cursor,
         full: page.full,
-        roster: page
-            .rows
-            .into_iter()
-            .map(|r| roster_entry(r, today))
-            .collect(),
+        roster: page.rows.into_iter().map(roster_entry).collect(),
         keys,
         slots,
         server_time: state.clock.now(),
