@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use common::canteen::{free_port, Sim, Terminal, TerminalSetup};
-use common::drills::{books_when, enrollment_code, fill_school, meal_key, Pupil, Rng};
+use common::drills::{
+    books_when, enrollment_code, fill_school, meal_key, next_period, relist, Pupil, Rng,
+};
 use common::wallet::{self as w, Term};
 use common::{Server, DEMO_SCHOOL_BIN};
 
@@ -98,6 +100,8 @@ async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_sh
     let server = Server::demo_at(&data, &addr);
     let term = Term::enter(&server).await;
     let (pupils, token) = fill_school(&server, &term.period(), PUPILS).await;
+    // The drill runs for weeks: the next month's list is in before the month turns.
+    relist(&server, &next_period(&term.period()), &pupils).await;
     let code = enrollment_code(&server).await;
 
     let mut sim = Sim::start(dir.path());

@@ -105,12 +105,6 @@ const PATRONYMIC: [&str; 10] = [
 pub async fn fill_school(server: &Server, period: &str, n: usize) -> (Vec<Pupil>, String) {
     assert!(n <= 100, "at most 100 pupils");
     let mother = drill_mother();
-    let rep = w::rep(
-        &mother.expose(),
-        "Испытанова Мария Петровна",
-        "mother",
-        Some("77015550199"),
-    );
     let mut pupils: Vec<Pupil> = (0..n)
         .map(|i| {
             let month = Month::try_from(1 + (i % 12) as u8).expect("month");
@@ -123,23 +117,7 @@ pub async fn fill_school(server: &Server, period: &str, n: usize) -> (Vec<Pupil>
             }
         })
         .collect();
-    let rows = pupils
-        .iter()
-        .map(|p| {
-            w::student(
-                &p.iin.expose(),
-                &p.name,
-                3,
-                "3Д",
-                "primary",
-                vec![rep.clone()],
-            )
-        })
-        .collect();
-    let reception = w::send_list(server, &demo_school_list(period, rows))
-        .await
-        .ok_json();
-    assert_eq!(reception["rejected"], json!([]), "{reception:#}");
+    relist(server, period, &pupils).await;
     let staff = server
         .staff_token("social_pedagogue", DEMO_SCHOOL_BIN)
         .await;
@@ -173,6 +151,40 @@ pub async fn fill_school(server: &Server, period: &str, n: usize) -> (Vec<Pupil>
         w::activate(server, &token, &pupil.voucher).await.ok_json();
     }
     (pupils, token)
+}
+
+/// Sends the demo school's list for `period` (`YYYY-MM`) naming `pupils`: the month's list
+/// decides who may eat, so a drill that runs into the next month sends that month's too.
+pub async fn relist(server: &Server, period: &str, pupils: &[Pupil]) {
+    let rep = w::rep(
+        &drill_mother().expose(),
+        "Испытанова Мария Петровна",
+        "mother",
+        Some("77015550199"),
+    );
+    let rows = pupils
+        .iter()
+        .map(|p| {
+            w::student(
+                &p.iin.expose(),
+                &p.name,
+                3,
+                "3Д",
+                "primary",
+                vec![rep.clone()],
+            )
+        })
+        .collect();
+    let reception = w::send_list(server, &demo_school_list(period, rows))
+        .await
+        .ok_json();
+    assert_eq!(reception["rejected"], json!([]), "{reception:#}");
+}
+
+/// The month after `period` (`YYYY-MM`).
+pub fn next_period(period: &str) -> String {
+    let month: shared::time::YearMonth = period.parse().expect("period");
+    month.next().to_string()
 }
 
 /// A one-time enrollment code for the demo school.

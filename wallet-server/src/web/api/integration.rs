@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::{rfc3339, ApiJson};
 use crate::domain::audit::Actor;
+use crate::domain::consent::ConsentState;
 use crate::domain::list::{ListRequest, Reception, RowOutcome};
 use crate::domain::outbox::{OutboxKind, OutboxState};
 use crate::services::lists::{self, ReceiveError, Received};
@@ -126,7 +127,11 @@ async fn receive_list(
                 voucher_id: Some(id.to_string()),
                 status: "voucher_formed",
                 warnings,
-                consent: None,
+                // A row that needs consent forms its voucher only on a parent's "yes" this
+                // school year (also given at the school the student moved from).
+                consent: row
+                    .filter(|r| !r.forms_voucher)
+                    .map(|_| ConsentState::Agreed.as_str()),
             }),
             RowOutcome::AwaitingConsent => {
                 let consent = consents.get(index).copied().unwrap_or_default();
