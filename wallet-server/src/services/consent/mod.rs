@@ -27,7 +27,7 @@ use crate::domain::consent::{ConsentState, ConsentWindows, Deadline};
 use crate::domain::job::JobKind;
 use crate::domain::job::NewJob;
 use crate::domain::list::{ListOutcome, RowOutcome, ValidList, ValidRow};
-use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
+use crate::domain::outbox::OutboxMessage;
 use crate::domain::voucher::NewVoucher;
 use crate::ports::Contact;
 use crate::services::Deps;
@@ -58,19 +58,9 @@ impl RowConsent {
     }
 }
 
-/// A new SMS for the outbox.
+/// A new SMS for the outbox (held for the daytime when queued at night).
 pub(crate) fn sms(to: &str, text: String, now: OffsetDateTime) -> OutboxMessage {
-    OutboxMessage {
-        id: Uuid::now_v7(),
-        kind: OutboxKind::Sms,
-        recipient: to.to_string(),
-        body: text,
-        state: OutboxState::Pending,
-        attempts: 0,
-        created_at: now,
-        next_attempt_at: now,
-        sent_at: None,
-    }
+    OutboxMessage::sms(to, text, now)
 }
 
 fn voucher_of(list: &ValidList, row: &ValidRow) -> (NewVoucher, AuditEntry) {
