@@ -8,7 +8,9 @@
 //!
 //! Every SMS goes to the outbox in the same transaction as the state change it belongs to,
 //! and every deadline is a durable job (`jobs`), so neither a crash nor a restart loses or
-//! doubles a step. One conversation per student, programme and school year.
+//! doubles a step. A parent who refused or stayed silent (or had no number) is asked again
+//! when the student is on a later month's list, at most once per student and month; an
+//! agreement stands for the school year (`domain::consent::standing`).
 
 mod conversation;
 
@@ -96,6 +98,7 @@ fn no_phone(list: &ValidList, row: &ValidRow) -> NewConsent {
         student: row.student.iin,
         school: row.student.school,
         period: list.voucher_period,
+        month: list.period,
         contact: None,
         reason: Some(reason.into()),
         at: list.received_at,
@@ -158,8 +161,9 @@ fn new_consent(list: &ValidList, row: &ValidRow, contact: Option<Contact>) -> Ne
 }
 
 /// Starts the conversations of a list's rows that wait for consent, in one transaction.
-/// Rows whose conversation already exists (the list sent again, a later month's list) keep
-/// it; their current state is reported.
+/// Rows whose conversation stands (an agreement or an open conversation; a refusal or
+/// silence of this month, e.g. the list sent again) keep it and report its state; a later
+/// month's list asks a parent who refused or stayed silent again.
 pub async fn start_for_list(
     deps: &Deps,
     list: &ValidList,
