@@ -9,11 +9,12 @@ mod consent_support;
 use common::wallet::{self as w, Term};
 use common::Server;
 use consent_support::{
-    consent_state, data_dir, eventually, family, reply, row, set_clock, sms, sms_to, Family,
+    astana, consent_state, data_dir, eventually, family, reminder_due, reply, row, set_clock,
+    settle, sms, sms_to, timeout_due, Family,
 };
 use serde_json::{json, Value};
 use shared::{Iin, Sex};
-use time::{Duration, Month};
+use time::{Date, Duration, Month, Weekday};
 
 /// The people of the test list.
 struct Families {
@@ -223,13 +224,22 @@ async fn a_mother_of_two_answers_for_each_child(server: &Server, f: &Families) {
     assert!(text(&sms_to(server, f.silent.phone).await[1]).contains("3#1"));
 }
 
-/// Three days of silence: one reminder. Three more: timed out, and no SMS for that.
+/// Three full days of silence after the day of the start SMS: one reminder, in the morning.
+/// Three full days after the reminder's day: timed out, and no SMS for that.
 async fn silence_brings_one_reminder_then_the_end(
     server: &Server,
     f: &Families,
     t0: time::OffsetDateTime,
 ) {
-    set_clock(server, t0 + Duration::days(3) + Duration::minutes(1)).await;
+    let remind = reminder_due(t0);
+    // Three days of clock, and a minute before the reminder's morning: nothing yet.
+    for not_yet in [t0 + Duration::days(3), remind - Duration::minutes(1)] {
+        set_clock(server, not_yet).await;
+        settle().await;
+        assert_eq!(sms_to(server, f.silent.phone).await.len(), 2, "{not_yet}");
+        assert_eq!(consent_state(server, &f.silent.child).await, "pending");
+    }
+    set_clock(server, remind + Duration::minutes(1)).await;
     let reminder = eventually("the reminder", || async {
         let all = sms_to(server, f.silent.phone).await;
         (all.len() == 3).then(|| all[2].clone())
@@ -237,7 +247,11 @@ async fn silence_brings_one_reminder_then_the_end(
     .await;
     assert!(text(&reminder).starts_with("Повторное сообщение.\nУважаемый"));
     assert_eq!(consent_state(server, &f.silent.child).await, "reminded");
-    set_clock(server, t0 + Duration::days(6) + Duration::minutes(2)).await;
+    let end = timeout_due(remind);
+    set_clock(server, end - Duration::minutes(1)).await;
+    settle().await;
+    assert_eq!(consent_state(server, &f.silent.child).await, "reminded");
+    set_clock(server, end + Duration::minutes(2)).await;
     eventually("the timeout", || async {
         (consent_state(server, &f.silent.child).await == "timed_out").then_some(())
     })
@@ -274,6 +288,132 @@ async fn the_list_again_reports_where_each_stands(
     assert_eq!(rows[1]["status"], "voucher_formed");
     assert_eq!(rows[5]["consent"], "no_phone");
     assert_eq!(f.sms(server).await.len(), 11, "nothing sent twice");
+}
+
+/// `YYYY-MM` of a day.
+fn month_of(day: Date) -> String {
+    format!("{:04}-{:02}", day.year(), u8::from(day.month()))
+}
+
+/// The first day of the month after `day`'s.
+fn next_month(day: Date) -> Date {
+    (day.replace_day(1).expect("a first") + Duration::days(31))
+        .replace_day(1)
+        .expect("a first")
+}
+
+/// One upper-grade child of a school of its own, listed for `day`'s month.
+fn one_child_list(bin_digit: u8, f: &Family, day: Date) -> Value {
+    let bin = w::bin([0, 4, 0, 1, 4, 0, 0, 0, 7, 2, bin_digit]).to_string();
+    w::list(&bin, "Школа сроков", &month_of(day), vec![row(f)])
+}
+
+/// The example: an SMS sent on Monday at 14:00 gets its reminder no earlier than
+/// Friday 09:00 Astana (the period is Tuesday to Thursday; the night waits for the
+/// morning). An answer at night is held for the morning as well.
+#[tokio::test]
+async fn a_monday_sms_is_reminded_on_friday_morning_and_nights_are_quiet() {
+    let data = data_dir();
+    let server = Server::demo(data.path());
+    let term = Term::enter(&server).await;
+    let mut monday = term.today() + Duration::days(1);
+    while monday.weekday() != Weekday::Monday {
+        monday += Duration::days(1);
+    }
+    let friday = monday + Duration::days(4);
+    let mum = family(7, "+7 701 555 07 07", "77015550707");
+    set_clock(&server, astana(monday, 14, 0)).await;
+    let answer = w::send_list(&server, &one_child_list(2, &mum, monday))
+        .await
+        .ok_json();
+    assert_eq!(answer["accepted"][0]["consent"], "pending", "{answer}");
+    let start = sms_to(&server, mum.phone).await;
+    assert_eq!((start.len(), start[0]["state"].as_str()), (1, Some("sent")));
+    for not_yet in [
+        astana(friday - Duration::days(1), 14, 1),
+        astana(friday, 0, 1),
+        astana(friday, 8, 59),
+    ] {
+        set_clock(&server, not_yet).await;
+        settle().await;
+        assert_eq!(
+            sms_to(&server, mum.phone).await.len(),
+            1,
+            "no reminder at {not_yet}"
+        );
+    }
+    set_clock(&server, astana(friday, 9, 0) + Duration::seconds(30)).await;
+    let reminder = eventually("the reminder at nine", || async {
+        let all = sms_to(&server, mum.phone).await;
+        (all.len() == 2 && all[1]["state"] == "sent").then(|| all[1].clone())
+    })
+    .await;
+    assert!(text(&reminder).starts_with("Повторное сообщение."));
+
+    // 3#2 at 22:00: the answer SMS is queued, and goes out at 09:00 the next morning.
+    set_clock(&server, astana(friday, 22, 0)).await;
+    assert_eq!(reply(&server, mum.phone, "3#2").await["outcome"], "refused");
+    settle().await;
+    let night = sms_to(&server, mum.phone).await;
+    assert_eq!(
+        (night.len(), night[2]["state"].as_str()),
+        (3, Some("pending")),
+        "held for the morning"
+    );
+    set_clock(
+        &server,
+        astana(friday + Duration::days(1), 9, 0) + Duration::seconds(30),
+    )
+    .await;
+    eventually("the answer in the morning", || async {
+        (sms_to(&server, mum.phone).await[2]["state"] == "sent").then_some(())
+    })
+    .await;
+    server.stop();
+}
+
+/// A parent who refused in one month is asked again when the child is on the next month's
+/// list — once: the same list sent again asks nobody twice.
+#[tokio::test]
+async fn a_refusal_is_asked_again_on_a_later_months_list_once() {
+    let data = data_dir();
+    let server = Server::demo(data.path());
+    let term = Term::enter(&server).await;
+    let first = next_month(term.today());
+    let second = next_month(first);
+    let mum = family(8, "+7 701 555 08 08", "77015550808");
+    set_clock(&server, astana(first, 10, 0)).await;
+    let answer = w::send_list(&server, &one_child_list(3, &mum, first))
+        .await
+        .ok_json();
+    assert_eq!(answer["accepted"][0]["consent"], "pending", "{answer}");
+    assert_eq!(reply(&server, mum.phone, "3#2").await["outcome"], "refused");
+    assert_eq!(sms_to(&server, mum.phone).await.len(), 2);
+
+    set_clock(&server, astana(second + Duration::days(4), 10, 0)).await;
+    let next = one_child_list(3, &mum, second);
+    let answer = w::send_list(&server, &next).await.ok_json();
+    let row0 = &answer["accepted"][0];
+    assert_eq!(
+        (row0["status"].as_str(), row0["consent"].as_str()),
+        (Some("awaiting_consent"), Some("pending")),
+        "{answer}"
+    );
+    let asked = sms_to(&server, mum.phone).await;
+    assert_eq!(asked.len(), 3, "a new start SMS: {asked:#?}");
+    assert!(text(&asked[2]).starts_with(&format!("Уважаемый (ая) {}!", mum.mother_name)));
+    assert_eq!(asked[2]["state"], "sent");
+
+    // The same month's list again: nobody is asked twice.
+    let again = w::send_list(&server, &next).await.ok_json();
+    assert_eq!(again["accepted"][0]["consent"], "pending", "{again}");
+    assert_eq!(sms_to(&server, mum.phone).await.len(), 3);
+    // Refused again: that answer stands for the month.
+    assert_eq!(reply(&server, mum.phone, "3#2").await["outcome"], "refused");
+    let again = w::send_list(&server, &next).await.ok_json();
+    assert_eq!(again["accepted"][0]["consent"], "refused", "{again}");
+    assert_eq!(sms_to(&server, mum.phone).await.len(), 4);
+    server.stop();
 }
 
 #[tokio::test]
