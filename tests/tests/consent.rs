@@ -9,8 +9,8 @@ mod consent_support;
 use common::wallet::{self as w, Term};
 use common::Server;
 use consent_support::{
-    astana, consent_state, data_dir, eventually, family, reminder_due, reply, row, set_clock,
-    settle, sms, sms_to, timeout_due, Family,
+    astana, consent_state, consents, data_dir, eventually, family, reminder_due, reply, row,
+    set_clock, settle, sms, sms_to, timeout_due, Family,
 };
 use serde_json::{json, Value};
 use shared::{Iin, Sex};
@@ -403,6 +403,21 @@ async fn a_refusal_is_asked_again_on_a_later_months_list_once() {
     assert_eq!(asked.len(), 3, "a new start SMS: {asked:#?}");
     assert!(text(&asked[2]).starts_with(&format!("Уважаемый (ая) {}!", mum.mother_name)));
     assert_eq!(asked[2]["state"], "sent");
+
+    // Two conversations on record, one per list month, newest first.
+    let months: Vec<Value> = consents(&server)
+        .await
+        .iter()
+        .filter(|c| c["student"]["iin_masked"] == mum.child.to_string())
+        .map(|c| json!([c["month"], c["state"]]))
+        .collect();
+    assert_eq!(
+        months,
+        [
+            json!([month_of(second), "pending"]),
+            json!([month_of(first), "refused"])
+        ]
+    );
 
     // The same month's list again: nobody is asked twice.
     let again = w::send_list(&server, &next).await.ok_json();
