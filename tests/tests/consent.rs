@@ -8,99 +8,20 @@ mod consent_support;
 
 use common::wallet::{self as w, Term};
 use common::Server;
+use consent_support::lists::{month_of, next_month, one_child_list, text, Families};
 use consent_support::{
-    astana, consent_state, consents, data_dir, eventually, family, reminder_due, reply, row,
-    set_clock, settle, sms, sms_to, timeout_due, Family,
+    astana, consent_state, consents, data_dir, eventually, family, reminder_due, reply, set_clock,
+    settle, sms_to, timeout_due,
 };
 use serde_json::{json, Value};
-use shared::{Iin, Sex};
-use time::{Date, Duration, Month, Weekday};
-
-/// The people of the test list.
-struct Families {
-    /// Never answers.
-    silent: Family,
-    agrees: Family,
-    refuses: Family,
-    /// A mother of two: `twins_mum` and `second` are her children.
-    twins_mum: Family,
-    second: Family,
-    /// Nobody has a phone.
-    orphan: Iin,
-    guardian: Iin,
-}
-
-impl Families {
-    fn new() -> Families {
-        Families {
-            silent: family(1, "+7 701 555 01 01", "77015550101"),
-            agrees: family(2, "8 (702) 555-01-02", "77025550102"),
-            refuses: family(3, "77055550103", "77055550103"),
-            twins_mum: family(4, "+77075550104", "77075550104"),
-            second: Family {
-                child: w::iin(2014, Month::May, 5, Sex::Female, 6001),
-                child_name: "Ученица Вторая".into(),
-                ..family(4, "+77075550104", "77075550104")
-            },
-            orphan: w::iin(2011, Month::June, 6, Sex::Male, 6001),
-            guardian: w::iin(1970, Month::July, 7, Sex::Female, 6001),
-        }
-    }
-
-    /// The SMS of the outbox to this list's parents (the demo school's own conversations
-    /// run beside them).
-    async fn sms(&self, server: &Server) -> Vec<Value> {
-        let ours = [
-            self.silent.phone,
-            self.agrees.phone,
-            self.refuses.phone,
-            self.twins_mum.phone,
-        ];
-        sms(server)
-            .await
-            .into_iter()
-            .filter(|m| ours.iter().any(|p| m["to"] == *p))
-            .collect()
-    }
-
-    fn list(&self, term: &Term) -> Value {
-        let bin = w::bin([0, 4, 0, 1, 4, 0, 0, 0, 7, 1, 1]).to_string();
-        let with_phone = [
-            &self.silent,
-            &self.agrees,
-            &self.refuses,
-            &self.twins_mum,
-            &self.second,
-        ];
-        let mut students: Vec<Value> = with_phone.map(row).to_vec();
-        let guardian = w::rep(
-            &self.guardian.expose(),
-            "Опекун Без Телефона",
-            "guardian",
-            None,
-        );
-        students.push(w::student(
-            &self.orphan.expose(),
-            "Без Телефона",
-            8,
-            "8Б",
-            "orphan",
-            vec![guardian],
-        ));
-        w::list(&bin, "Школа SMS", &term.period(), students)
-    }
-}
-
-fn text(sms: &Value) -> &str {
-    sms["text"].as_str().expect("SMS text")
-}
+use time::{Duration, Weekday};
 
 #[tokio::test]
 async fn parents_answer_by_sms_and_silence_has_deadlines() {
     let data = data_dir();
     let server = Server::demo(data.path());
     let term = Term::enter(&server).await;
-    let f = Families::new();
+    let f = Families::all();
     let list = f.list(&term);
     let t0 = term.now();
     the_list_starts_conversations(&server, &f, &list).await;
@@ -288,24 +209,6 @@ async fn the_list_again_reports_where_each_stands(
     assert_eq!(rows[1]["status"], "voucher_formed");
     assert_eq!(rows[5]["consent"], "no_phone");
     assert_eq!(f.sms(server).await.len(), 11, "nothing sent twice");
-}
-
-/// `YYYY-MM` of a day.
-fn month_of(day: Date) -> String {
-    format!("{:04}-{:02}", day.year(), u8::from(day.month()))
-}
-
-/// The first day of the month after `day`'s.
-fn next_month(day: Date) -> Date {
-    (day.replace_day(1).expect("a first") + Duration::days(31))
-        .replace_day(1)
-        .expect("a first")
-}
-
-/// One upper-grade child of a school of its own, listed for `day`'s month.
-fn one_child_list(bin_digit: u8, f: &Family, day: Date) -> Value {
-    let bin = w::bin([0, 4, 0, 1, 4, 0, 0, 0, 7, 2, bin_digit]).to_string();
-    w::list(&bin, "Школа сроков", &month_of(day), vec![row(f)])
 }
 
 /// The example: an SMS sent on Monday at 14:00 gets its reminder no earlier than

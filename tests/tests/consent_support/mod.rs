@@ -4,6 +4,8 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod lists;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
