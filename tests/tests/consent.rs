@@ -8,98 +8,20 @@ mod consent_support;
 
 use common::wallet::{self as w, Term};
 use common::Server;
+use consent_support::lists::{month_of, next_month, one_child_list, text, Families};
 use consent_support::{
-    consent_state, data_dir, eventually, family, reply, row, set_clock, sms, sms_to, Family,
+    astana, consent_state, consents, data_dir, eventually, family, reminder_due, reply, set_clock,
+    settle, sms_to, timeout_due,
 };
 use serde_json::{json, Value};
-use shared::{Iin, Sex};
-use time::{Duration, Month};
-
-/// The people of the test list.
-struct Families {
-    /// Never answers.
-    silent: Family,
-    agrees: Family,
-    refuses: Family,
-    /// A mother of two: `twins_mum` and `second` are her children.
-    twins_mum: Family,
-    second: Family,
-    /// Nobody has a phone.
-    orphan: Iin,
-    guardian: Iin,
-}
-
-impl Families {
-    fn new() -> Families {
-        Families {
-            silent: family(1, "+7 701 555 01 01", "77015550101"),
-            agrees: family(2, "8 (702) 555-01-02", "77025550102"),
-            refuses: family(3, "77055550103", "77055550103"),
-            twins_mum: family(4, "+77075550104", "77075550104"),
-            second: Family {
-                child: w::iin(2014, Month::May, 5, Sex::Female, 6001),
-                child_name: "Ученица Вторая".into(),
-                ..family(4, "+77075550104", "77075550104")
-            },
-            orphan: w::iin(2011, Month::June, 6, Sex::Male, 6001),
-            guardian: w::iin(1970, Month::July, 7, Sex::Female, 6001),
-        }
-    }
-
-    /// The SMS of the outbox to this list's parents (the demo school's own conversations
-    /// run beside them).
-    async fn sms(&self, server: &Server) -> Vec<Value> {
-        let ours = [
-            self.silent.phone,
-            self.agrees.phone,
-            self.refuses.phone,
-            self.twins_mum.phone,
-        ];
-        sms(server)
-            .await
-            .into_iter()
-            .filter(|m| ours.iter().any(|p| m["to"] == *p))
-            .collect()
-    }
-
-    fn list(&self, term: &Term) -> Value {
-        let bin = w::bin([0, 4, 0, 1, 4, 0, 0, 0, 7, 1, 1]).to_string();
-        let with_phone = [
-            &self.silent,
-            &self.agrees,
-            &self.refuses,
-            &self.twins_mum,
-            &self.second,
-        ];
-        let mut students: Vec<Value> = with_phone.map(row).to_vec();
-        let guardian = w::rep(
-            &self.guardian.expose(),
-            "Опекун Без Телефона",
-            "guardian",
-            None,
-        );
-        students.push(w::student(
-            &self.orphan.expose(),
-            "Без Телефона",
-            8,
-            "8Б",
-            "orphan",
-            vec![guardian],
-        ));
-        w::list(&bin, "Школа SMS", &term.period(), students)
-    }
-}
-
-fn text(sms: &Value) -> &str {
-    sms["text"].as_str().expect("SMS text")
-}
+use time::{Duration, Weekday};
 
 #[tokio::test]
 async fn parents_answer_by_sms_and_silence_has_deadlines() {
     let data = data_dir();
     let server = Server::demo(data.path());
     let term = Term::enter(&server).await;
-    let f = Families::new();
+    let f = Families::all();
     let list = f.list(&term);
     let t0 = term.now();
     the_list_starts_conversations(&server, &f, &list).await;
@@ -223,13 +145,22 @@ async fn a_mother_of_two_answers_for_each_child(server: &Server, f: &Families) {
     assert!(text(&sms_to(server, f.silent.phone).await[1]).contains("3#1"));
 }
 
-/// Three days of silence: one reminder. Three more: timed out, and no SMS for that.
+/// Three full days of silence after the day of the start SMS: one reminder, in the morning.
+/// Three full days after the reminder's day: timed out, and no SMS for that.
 async fn silence_brings_one_reminder_then_the_end(
     server: &Server,
     f: &Families,
     t0: time::OffsetDateTime,
 ) {
-    set_clock(server, t0 + Duration::days(3) + Duration::minutes(1)).await;
+    let remind = reminder_due(t0);
+    // Three days of clock, and a minute before the reminder's morning: nothing yet.
+    for not_yet in [t0 + Duration::days(3), remind - Duration::minutes(1)] {
+        set_clock(server, not_yet).await;
+        settle().await;
+        assert_eq!(sms_to(server, f.silent.phone).await.len(), 2, "{not_yet}");
+        assert_eq!(consent_state(server, &f.silent.child).await, "pending");
+    }
+    set_clock(server, remind + Duration::minutes(1)).await;
     let reminder = eventually("the reminder", || async {
         let all = sms_to(server, f.silent.phone).await;
         (all.len() == 3).then(|| all[2].clone())
@@ -237,7 +168,11 @@ async fn silence_brings_one_reminder_then_the_end(
     .await;
     assert!(text(&reminder).starts_with("Повторное сообщение.\nУважаемый"));
     assert_eq!(consent_state(server, &f.silent.child).await, "reminded");
-    set_clock(server, t0 + Duration::days(6) + Duration::minutes(2)).await;
+    let end = timeout_due(remind);
+    set_clock(server, end - Duration::minutes(1)).await;
+    settle().await;
+    assert_eq!(consent_state(server, &f.silent.child).await, "reminded");
+    set_clock(server, end + Duration::minutes(2)).await;
     eventually("the timeout", || async {
         (consent_state(server, &f.silent.child).await == "timed_out").then_some(())
     })
@@ -274,6 +209,129 @@ async fn the_list_again_reports_where_each_stands(
     assert_eq!(rows[1]["status"], "voucher_formed");
     assert_eq!(rows[5]["consent"], "no_phone");
     assert_eq!(f.sms(server).await.len(), 11, "nothing sent twice");
+}
+
+/// The example: an SMS sent on Monday at 14:00 gets its reminder no earlier than
+/// Friday 09:00 Astana (the period is Tuesday to Thursday; the night waits for the
+/// morning). An answer at night is held for the morning as well.
+#[tokio::test]
+async fn a_monday_sms_is_reminded_on_friday_morning_and_nights_are_quiet() {
+    let data = data_dir();
+    let server = Server::demo(data.path());
+    let term = Term::enter(&server).await;
+    let mut monday = term.today() + Duration::days(1);
+    while monday.weekday() != Weekday::Monday {
+        monday += Duration::days(1);
+    }
+    let friday = monday + Duration::days(4);
+    let mum = family(7, "+7 701 555 07 07", "77015550707");
+    set_clock(&server, astana(monday, 14, 0)).await;
+    let answer = w::send_list(&server, &one_child_list(2, &mum, monday))
+        .await
+        .ok_json();
+    assert_eq!(answer["accepted"][0]["consent"], "pending", "{answer}");
+    let start = sms_to(&server, mum.phone).await;
+    assert_eq!((start.len(), start[0]["state"].as_str()), (1, Some("sent")));
+    for not_yet in [
+        astana(friday - Duration::days(1), 14, 1),
+        astana(friday, 0, 1),
+        astana(friday, 8, 59),
+    ] {
+        set_clock(&server, not_yet).await;
+        settle().await;
+        assert_eq!(
+            sms_to(&server, mum.phone).await.len(),
+            1,
+            "no reminder at {not_yet}"
+        );
+    }
+    set_clock(&server, astana(friday, 9, 0) + Duration::seconds(30)).await;
+    let reminder = eventually("the reminder at nine", || async {
+        let all = sms_to(&server, mum.phone).await;
+        (all.len() == 2 && all[1]["state"] == "sent").then(|| all[1].clone())
+    })
+    .await;
+    assert!(text(&reminder).starts_with("Повторное сообщение."));
+
+    // 3#2 at 22:00: the answer SMS is queued, and goes out at 09:00 the next morning.
+    set_clock(&server, astana(friday, 22, 0)).await;
+    assert_eq!(reply(&server, mum.phone, "3#2").await["outcome"], "refused");
+    settle().await;
+    let night = sms_to(&server, mum.phone).await;
+    assert_eq!(
+        (night.len(), night[2]["state"].as_str()),
+        (3, Some("pending")),
+        "held for the morning"
+    );
+    set_clock(
+        &server,
+        astana(friday + Duration::days(1), 9, 0) + Duration::seconds(30),
+    )
+    .await;
+    eventually("the answer in the morning", || async {
+        (sms_to(&server, mum.phone).await[2]["state"] == "sent").then_some(())
+    })
+    .await;
+    server.stop();
+}
+
+/// A parent who refused in one month is asked again when the child is on the next month's
+/// list — once: the same list sent again asks nobody twice.
+#[tokio::test]
+async fn a_refusal_is_asked_again_on_a_later_months_list_once() {
+    let data = data_dir();
+    let server = Server::demo(data.path());
+    let term = Term::enter(&server).await;
+    let first = next_month(term.today());
+    let second = next_month(first);
+    let mum = family(8, "+7 701 555 08 08", "77015550808");
+    set_clock(&server, astana(first, 10, 0)).await;
+    let answer = w::send_list(&server, &one_child_list(3, &mum, first))
+        .await
+        .ok_json();
+    assert_eq!(answer["accepted"][0]["consent"], "pending", "{answer}");
+    assert_eq!(reply(&server, mum.phone, "3#2").await["outcome"], "refused");
+    assert_eq!(sms_to(&server, mum.phone).await.len(), 2);
+
+    set_clock(&server, astana(second + Duration::days(4), 10, 0)).await;
+    let next = one_child_list(3, &mum, second);
+    let answer = w::send_list(&server, &next).await.ok_json();
+    let row0 = &answer["accepted"][0];
+    assert_eq!(
+        (row0["status"].as_str(), row0["consent"].as_str()),
+        (Some("awaiting_consent"), Some("pending")),
+        "{answer}"
+    );
+    let asked = sms_to(&server, mum.phone).await;
+    assert_eq!(asked.len(), 3, "a new start SMS: {asked:#?}");
+    assert!(text(&asked[2]).starts_with(&format!("Уважаемый (ая) {}!", mum.mother_name)));
+    assert_eq!(asked[2]["state"], "sent");
+
+    // Two conversations on record, one per list month, newest first.
+    let months: Vec<Value> = consents(&server)
+        .await
+        .iter()
+        .filter(|c| c["student"]["iin_masked"] == mum.child.to_string())
+        .map(|c| json!([c["month"], c["state"]]))
+        .collect();
+    assert_eq!(
+        months,
+        [
+            json!([month_of(second), "pending"]),
+            json!([month_of(first), "refused"])
+        ]
+    );
+
+    // The same month's list again: nobody is asked twice.
+    let again = w::send_list(&server, &next).await.ok_json();
+    assert_eq!(again["accepted"][0]["consent"], "pending", "{again}");
+    assert_eq!(sms_to(&server, mum.phone).await.len(), 3);
+    // Refused again: that answer stands for the month.
+    assert_eq!(reply(&server, mum.phone, "3#2").await["outcome"], "refused");
+    let again = w::send_list(&server, &next).await.ok_json();
+    assert_eq!(again["accepted"][0]["consent"], "refused", "{again}");
+    assert_eq!(sms_to(&server, mum.phone).await.len(), 4);
+    server.stop();
 }
 
 #[tokio::test]

@@ -12,7 +12,9 @@ use std::time::Duration as StdDuration;
 
 use common::wallet::{self as w, Term};
 use common::Server;
-use consent_support::{consent_state, data_dir, eventually, set_clock, sms, Gateway};
+use consent_support::{
+    consent_state, data_dir, eventually, reminder_due, set_clock, sms, timeout_due, Gateway,
+};
 use serde_json::Value;
 use shared::{Iin, Sex};
 use time::{Duration, Month};
@@ -94,14 +96,14 @@ async fn a_job_killed_between_claim_and_completion_is_not_lost_and_not_doubled()
         1,
         "the start SMS reached the gateway"
     );
-    set_clock(&server, t0 + Duration::days(3) + Duration::minutes(1)).await;
+    set_clock(&server, reminder_due(t0) + Duration::minutes(1)).await;
     wait_for_log(&server, "demo stall: job claimed, not run").await;
     assert_eq!(sms(&server).await.len(), 1, "no reminder yet");
     kill(server);
 
     // Run B: after the lease, the job runs again; the server dies before completing it.
     let server = start_with(data.path(), &url, Some("job:consent_remind:after"));
-    set_clock(&server, t0 + Duration::days(3) + Duration::minutes(5)).await;
+    set_clock(&server, reminder_due(t0) + Duration::minutes(5)).await;
     wait_for_log(&server, "demo stall: job run, not completed").await;
     eventually("the reminder delivered", || async {
         let all = sms(&server).await;
@@ -114,7 +116,7 @@ async fn a_job_killed_between_claim_and_completion_is_not_lost_and_not_doubled()
 
     // Run C: the job runs a third time, changes nothing, and is done.
     let server = start_with(data.path(), &url, None);
-    set_clock(&server, t0 + Duration::days(3) + Duration::minutes(10)).await;
+    set_clock(&server, reminder_due(t0) + Duration::minutes(10)).await;
     let job = eventually("the reminder job done", || async {
         let job = job_of(&server, "consent_remind").await;
         (job["state"] == "done").then_some(job)
@@ -123,7 +125,11 @@ async fn a_job_killed_between_claim_and_completion_is_not_lost_and_not_doubled()
     assert_eq!(job["attempts"], 3, "{job}");
     assert_eq!(sms(&server).await.len(), 2, "one reminder, not two");
     // The timeout still comes: the job the reminder scheduled survived both crashes.
-    set_clock(&server, t0 + Duration::days(6) + Duration::minutes(20)).await;
+    set_clock(
+        &server,
+        timeout_due(reminder_due(t0)) + Duration::minutes(20),
+    )
+    .await;
     eventually("the timeout", || async {
         (consent_state(&server, &child).await == "timed_out").then_some(())
     })

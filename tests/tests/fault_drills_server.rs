@@ -34,7 +34,7 @@ use common::drills::{
 };
 use common::wallet::{self as w, Term};
 use common::DEMO_SCHOOL_BIN;
-use consent_support::{eventually, sms, Gateway};
+use consent_support::{eventually, reminder_due, sms, Gateway};
 
 const PUPILS: usize = 30;
 const DAYS: i64 = 5;
@@ -261,13 +261,14 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
         "{reception:#}"
     );
 
-    // Reminders fall due 3 days on; the clock moves in small steps past them, and after each
-    // step the server is killed a random few milliseconds later and started again.
+    // Reminders fall due after 3 full days, in the morning; the clock moves in small steps
+    // past them, and after each step the server is killed a random few milliseconds later and
+    // started again.
     let mut server = server;
     let t0 = term.now();
     let mut kills = 0;
     for step in 0..6 {
-        let to = t0 + time::Duration::days(3) + time::Duration::minutes(1 + 2 * step);
+        let to = reminder_due(t0) + time::Duration::minutes(1 + 2 * step);
         clock.set(&server, to).await;
         tokio::time::sleep(Duration::from_millis(rng.range(0, 120))).await;
         sigkill(server);
@@ -276,10 +277,7 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
     }
     // The leases of work claimed by a killed process run out; then everything is delivered.
     clock
-        .set(
-            &server,
-            t0 + time::Duration::days(3) + time::Duration::minutes(30),
-        )
+        .set(&server, reminder_due(t0) + time::Duration::minutes(30))
         .await;
     let all = eventually("every SMS sent", || async {
         let all = sms(&server).await;

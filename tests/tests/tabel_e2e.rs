@@ -45,6 +45,8 @@ const KIDS: [(&str, i64, &str); 6] = [
     ("Ким Виктория", 2, "2Б"),
     ("Ахметов Ерлан", 3, "3В"),
 ];
+/// The tenth-grader's mother's phone (upper grades need her consent by SMS).
+const UPPER_GRADE_PHONE: &str = "77015554010";
 /// The табель's order of `KIDS`: class by grade number (1А < 2Б < 3В < 10А), then name.
 const ORDER: [usize; 6] = [3, 2, 1, 4, 5, 0];
 /// The student who never eats in December (and gets the late meal).
@@ -590,7 +592,8 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
     // Month M = December 2026 starts.
     set_clock(&server, datetime!(2026-12-01 04:00 +5)).await;
 
-    // A new school's list: six students with a voucher at once, in three grades.
+    // A new school's list: six students in three grades; the primary grades get a voucher
+    // at once, the tenth-grader once his mother agrees by SMS.
     let bin = w::bin([0, 9, 1, 2, 4, 0, 0, 0, 4, 5, 1]).to_string();
     let mut kids = Vec::new();
     let mut rows = Vec::new();
@@ -599,13 +602,17 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
         let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
         let iin = w::iin(2019 - *grade as i32, Month::March, day, sex, 4001);
         let parent = w::iin(1987, Month::June, day, Sex::Female, 4001);
+        let (category, phone) = match grade {
+            1..=4 => ("primary", None),
+            _ => ("orphan", Some(UPPER_GRADE_PHONE)),
+        };
         rows.push(w::student(
             &iin.expose(),
             name,
             *grade,
             class,
-            "primary",
-            vec![w::rep(&parent.expose(), "Родитель", "mother", None)],
+            category,
+            vec![w::rep(&parent.expose(), "Родитель", "mother", phone)],
         ));
         kids.push(Kid {
             parent,
@@ -617,9 +624,27 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
         .ok_json();
     let accepted = answer["accepted"].as_array().expect("accepted rows");
     assert_eq!(accepted.len(), KIDS.len(), "{answer}");
-    for (kid, row) in kids.iter_mut().zip(accepted) {
-        assert_eq!(row["status"], "voucher_formed", "{answer}");
-        kid.voucher = row["voucher_id"].as_str().expect("voucher id").to_string();
+    for ((kid, row), (_, grade, _)) in kids.iter_mut().zip(accepted).zip(KIDS) {
+        kid.voucher = if grade <= 4 {
+            assert_eq!(row["status"], "voucher_formed", "{answer}");
+            row["voucher_id"].as_str().expect("voucher id").to_string()
+        } else {
+            assert_eq!(row["status"], "awaiting_consent", "{answer}");
+            let integration = server.integration_token().await;
+            let agreed = server
+                .post_json(
+                    "/v1/integration/sms/inbound",
+                    Some(&integration),
+                    &json!({"phone": UPPER_GRADE_PHONE, "text": "3#1"}),
+                )
+                .await
+                .ok_json();
+            assert_eq!(agreed["outcome"], "agreed", "{agreed}");
+            agreed["voucher_id"]
+                .as_str()
+                .expect("voucher id")
+                .to_string()
+        };
     }
     // Each mother activates her child's voucher.
     for kid in &kids {

@@ -56,6 +56,7 @@ const EXPECTED_REJECTIONS: &[(usize, &str)] = &[
     (11, "invalid_representative"),
     (12, "duplicate_in_list"),
     (13, "claimed_by_other_school"),
+    (14, "primary_outside_grades_1_4"),
 ];
 
 /// Sends school Z's list (one child), then the new school's list: a primary-grade child,
@@ -69,7 +70,7 @@ async fn new_school(server: &Server, term: &Term) -> NewSchool {
     let father = w::iin(1987, Month::August, 8, Sex::Male, 3001);
     let primary = w::iin(2018, Month::February, 10, Sex::Female, 3001);
     let upper = w::iin(2013, Month::May, 5, Sex::Male, 3001);
-    let kids: Vec<Iin> = (0..9)
+    let kids: Vec<Iin> = (0..10)
         .map(|i| w::iin(2016, Month::January, 1 + i, Sex::Male, 3001))
         .collect();
     let claimed = w::iin(2017, Month::November, 11, Sex::Female, 3001);
@@ -194,6 +195,8 @@ async fn new_school(server: &Server, term: &Term) -> NewSchool {
             "primary",
             vec![mum()],
         ),
+        // 14: `primary` is grades 1–4; a ninth-grader so labelled would skip consent.
+        w::student(&kid(9), "Алиев Ерасыл", 9, "9А", "primary", vec![mum()]),
     ];
     let list = w::list(&bin, &name, &period, students);
     let answer = w::send_list(server, &list).await.ok_json();

@@ -4,6 +4,8 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod lists;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
@@ -37,6 +39,33 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(StdDuration::from_millis(100)).await;
     }
+}
+
+/// `hour:minute` Astana time on `day`.
+pub fn astana(day: time::Date, hour: u8, minute: u8) -> OffsetDateTime {
+    let at = time::Time::from_hms(hour, minute, 0).expect("a time of day");
+    day.with_time(at).assume_offset(w::ASTANA)
+}
+
+/// When the reminder of a school-meals conversation whose start SMS went out at `start` (in
+/// the daytime) is due, as the issue states the rule: the three full Astana days after the
+/// start's day, then the morning (SMS keep quiet hours), 09:00.
+pub fn reminder_due(start: OffsetDateTime) -> OffsetDateTime {
+    let day = start.to_offset(w::ASTANA).date();
+    astana(day + time::Duration::days(4), 9, 0)
+}
+
+/// When a school-meals conversation whose reminder went out at `reminded` (in the daytime)
+/// times out: when the day after the three full days after the reminder's day begins.
+pub fn timeout_due(reminded: OffsetDateTime) -> OffsetDateTime {
+    let day = reminded.to_offset(w::ASTANA).date();
+    astana(day + time::Duration::days(4), 0, 0)
+}
+
+/// Lets the server's scheduler and outbox worker (which poll every second) run a few times,
+/// before checking that something did *not* happen.
+pub async fn settle() {
+    tokio::time::sleep(StdDuration::from_millis(2_500)).await;
 }
 
 pub async fn set_clock(server: &Server, to: OffsetDateTime) {

@@ -80,6 +80,9 @@ pub enum RowRejection {
     MissingName,
     InvalidGrade,
     UnknownCategory,
+    /// Category `primary` with a grade outside 1–4: primary grades skip consent, so a
+    /// mislabelled upper-grade row would form a voucher nobody agreed to.
+    PrimaryOutsideGrades,
     MissingClass,
     NoRepresentative,
     InvalidRepresentative,
@@ -94,6 +97,7 @@ impl RowRejection {
             RowRejection::MissingName => "missing_name",
             RowRejection::InvalidGrade => "invalid_grade",
             RowRejection::UnknownCategory => "unknown_category",
+            RowRejection::PrimaryOutsideGrades => "primary_outside_grades_1_4",
             RowRejection::MissingClass => "missing_class",
             RowRejection::NoRepresentative => "no_representative",
             RowRejection::InvalidRepresentative => "invalid_representative",
@@ -167,8 +171,9 @@ pub enum ListError {
 /// Most students a school list may carry (the largest schools have a few thousand).
 pub const MAX_ROWS: usize = 10_000;
 
-/// The first grade that is not primary.
-const FIRST_NON_PRIMARY_GRADE: i64 = 5;
+/// The primary grades (начальные классы): a voucher without consent, and the only grades
+/// category `primary` may carry.
+const PRIMARY_GRADES: std::ops::RangeInclusive<i64> = 1..=4;
 
 /// Normalises a Kazakh mobile number to `7XXXXXXXXXX`; `None` if it is not one.
 pub fn normalize_phone(raw: &str) -> Option<String> {
@@ -250,13 +255,15 @@ pub fn validate_row(index: usize, row: &StudentIn, school: Bin) -> Result<ValidR
         .category
         .parse()
         .map_err(|_| RowRejection::UnknownCategory)?;
+    let primary_grade = PRIMARY_GRADES.contains(&row.grade);
+    if category == Category::Primary && !primary_grade {
+        return Err(RowRejection::PrimaryOutsideGrades);
+    }
     if row.class_label.trim().is_empty() {
         return Err(RowRejection::MissingClass);
     }
     let mut warnings = Vec::new();
     let representatives = validate_representatives(&row.representatives, &iin, &mut warnings)?;
-    let primary =
-        (1..FIRST_NON_PRIMARY_GRADE).contains(&row.grade) || category == Category::Primary;
     Ok(ValidRow {
         index,
         student: Student {
@@ -268,7 +275,7 @@ pub fn validate_row(index: usize, row: &StudentIn, school: Bin) -> Result<ValidR
             category,
         },
         representatives,
-        forms_voucher: primary,
+        forms_voucher: primary_grade,
         warnings,
     })
 }

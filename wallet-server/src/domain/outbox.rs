@@ -45,3 +45,21 @@ pub struct OutboxMessage {
     pub next_attempt_at: OffsetDateTime,
     pub sent_at: Option<OffsetDateTime>,
 }
+
+impl OutboxMessage {
+    /// A new SMS queued at `now`. Its first attempt falls in the daytime
+    /// ([`quiet_hours`](super::quiet_hours)): one queued at night waits for 09:00.
+    pub fn sms(to: &str, text: String, now: OffsetDateTime) -> OutboxMessage {
+        OutboxMessage {
+            id: Uuid::now_v7(),
+            kind: OutboxKind::Sms,
+            recipient: to.to_string(),
+            body: text,
+            state: OutboxState::Pending,
+            attempts: 0,
+            created_at: now,
+            next_attempt_at: super::quiet_hours::first_delivery(OutboxKind::Sms, now),
+            sent_at: None,
+        }
+    }
+}

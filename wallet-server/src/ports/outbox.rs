@@ -9,6 +9,9 @@
 //! record, the lease runs out and the message is sent again *with the same idempotency key*
 //! (its id), which the gateway uses to drop the duplicate.
 //!
+//! SMS keep quiet hours (09:00–21:00 Astana, [`quiet_hours`]): at night the worker does not
+//! claim them, and a failed SMS's retry that would fall in the night is set for the morning.
+//!
 //! A kind is claimed only when its adapter exists: without `NOBD_URL` reports, and without
 //! `EOTINISH_URL` complaints, stay `pending` (never marked sent by a stand-in); `notice`
 //! messages are read by the school console, not delivered from here.
@@ -16,11 +19,13 @@
 use std::sync::Arc;
 
 use shared::time::Clock;
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::{mask_phone, DeliveryError, Ports, Sms};
 use crate::domain::job::backoff;
 use crate::domain::outbox::{OutboxKind, OutboxMessage};
+use crate::domain::quiet_hours;
 use crate::ports::StallPoint;
 use crate::store::{Claim, Retry, Store, StoreError};
 
@@ -49,26 +54,30 @@ impl OutboxWorker {
         }
     }
 
-    /// The kinds this worker can deliver: SMS, and those whose sink is configured.
-    fn kinds(&self) -> Vec<OutboxKind> {
+    /// The kinds this worker can deliver at `now`: SMS (in the daytime only, see
+    /// [`quiet_hours`]), and those whose sink is configured. An SMS due at night is not
+    /// claimed, so it waits for the morning with no attempt counted.
+    fn kinds(&self, now: OffsetDateTime) -> Vec<OutboxKind> {
         std::iter::once(OutboxKind::Sms)
             .chain(
                 [OutboxKind::Report, OutboxKind::Complaint]
                     .into_iter()
                     .filter(|k| self.ports.sink(*k).is_some()),
             )
+            .filter(|k| quiet_hours::may_deliver(*k, now))
             .collect()
     }
 
     /// Claims a batch of due messages and delivers them; how many were claimed.
     pub async fn pass(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
         let claim = Claim {
             worker: &self.ports.worker_id,
-            now: self.clock.now(),
+            now,
             lease: LEASE,
             limit: BATCH,
         };
-        let claimed = self.store.claim_messages(&self.kinds(), claim).await?;
+        let claimed = self.store.claim_messages(&self.kinds(now), claim).await?;
         for message in &claimed {
             self.deliver(message).await?;
         }
@@ -129,10 +138,11 @@ impl OutboxWorker {
         let now = self.clock.now();
         let retry = Retry {
             worker: &self.ports.worker_id,
+            // A retry whose backoff ends in the night waits for the morning.
             at: if give_up {
                 now
             } else {
-                now + backoff(m.attempts)
+                quiet_hours::first_delivery(m.kind, now + backoff(m.attempts))
             },
             error: &error,
             give_up,
@@ -173,3 +183,7 @@ pub async fn flush(worker: OutboxWorker, wait: std::time::Duration) {
         Err(_) => ports.wake_outbox(),
     }
 }
+
+#[cfg(test)]
+#[path = "outbox_tests.rs"]
+mod tests;

@@ -42,11 +42,12 @@ pub struct Retry<'a> {
 /// Consent conversations.
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
-    /// Starts conversations in one transaction. For each: if a request for the same
-    /// programme, student and school year exists (other than `no_phone` while a contact is
-    /// now known), it is returned unchanged (and, if agreed, its voucher re-linked, see
-    /// [`NewConsent::voucher`]); otherwise the request is written with its SMS, job and
-    /// audit entry.
+    /// Starts conversations in one transaction. For each: if a request of the same
+    /// programme, student and school year stands for this list's month (the domain's
+    /// `standing`: an agreement, an open conversation, a refusal or silence of this month or a
+    /// later one, a `no_phone` of the month while there is still no number), it is returned
+    /// unchanged (and, if agreed, its voucher re-linked, see [`NewConsent::voucher`]);
+    /// otherwise the request is written with its SMS, job and audit entry.
     async fn start_consents(&self, new: &[NewConsent]) -> Result<Vec<ConsentStarted>, StoreError>;
     async fn consent_request(&self, id: Uuid) -> Result<Option<ConsentRequest>, StoreError>;
     /// The oldest open (`pending` or `reminded`) request of a phone.

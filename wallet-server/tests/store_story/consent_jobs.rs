@@ -1,8 +1,10 @@
 //! The consent-and-jobs chapter of the store story: consent conversations (start once per
-//! student and year, compare-and-set moves with their SMS, jobs and vouchers), the durable
+//! student and month, an agreement standing for the year, compare-and-set moves with their
+//! SMS, jobs and vouchers), the durable
 //! jobs (claim, lease, completion, retry, concurrent claims) and outbox delivery (the same).
 //! Uses its own school and people.
 
+mod again;
 mod delivery;
 
 use std::sync::Arc;
@@ -144,6 +146,7 @@ fn new_consent(kid: Iin, contact: Option<Iin>, at: OffsetDateTime) -> NewConsent
             phone: PHONE.into(),
             language: Language::Kk,
         }),
+        month: shared::time::month_of(at),
         reason: None,
         at,
         sms: contact.map(|_| sms(PHONE, "start", at)),
@@ -200,6 +203,7 @@ async fn consent_story(store: &Arc<dyn Store>, w: &World) -> VoucherId {
     let help = remind_and_help(store, &ra).await;
     let (ra, voucher) = agree_and_refuse(store, w, &help, rb).await;
     later_list(store, w, &ra, voucher, rc).await;
+    again::asking_again(store, w, rb).await;
     voucher
 }
 

@@ -1,8 +1,11 @@
 //! The pure rules of a consent conversation: its states and the moves between them, how a
 //! parent's reply is read, and when a programme's reminder and reply deadlines fall.
 //!
-//! Deadlines are Astana calendar days: the day the SMS goes out counts as the first day, so
-//! "3 calendar days" after a start on Monday ends when Thursday begins (Astana midnight).
+//! Deadlines are civil-law periods (Civil Code of the Republic of Kazakhstan, art. 171) in
+//! Astana calendar days: a period of N days starts the day after the event (the day an SMS
+//! goes out) and ends at the end of its N-th day. "3 calendar days" after an SMS sent on
+//! Monday are Tuesday, Wednesday and Thursday, so the reminder is due when Friday begins —
+//! and, being an SMS, goes out at 09:00 ([`quiet_hours`](crate::domain::quiet_hours)).
 
 mod conversation;
 pub mod texts;
@@ -10,10 +13,11 @@ pub mod texts;
 pub use conversation::*;
 
 use serde::{Deserialize, Serialize};
-use shared::time::{end_of_service_day, service_day, start_of_service_day};
+use shared::time::{end_of_service_day, service_day};
 use time::{Date, Duration, OffsetDateTime};
 
-use crate::domain::{words, Programme};
+use crate::domain::outbox::OutboxKind;
+use crate::domain::{quiet_hours, words, Programme};
 
 /// Where a consent conversation is (DESIGN.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -99,7 +103,7 @@ impl Reply {
 /// How long a parent has to answer after the reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyWindow {
-    /// This many calendar days after the reminder (school meals: 3).
+    /// This many full calendar days after the day of the reminder (school meals: 3).
     DaysAfterReminder(u8),
     /// Until the end of this day of the month the request started in, or of the next
     /// month when the start was later in the month (gas: the 25th).
@@ -109,7 +113,7 @@ pub enum ReplyWindow {
 /// A programme's consent deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsentWindows {
-    /// Calendar days from the start SMS to the reminder.
+    /// Full calendar days after the day of the start SMS before the reminder.
     pub remind_after_days: u8,
     pub reply: ReplyWindow,
 }
@@ -123,9 +127,16 @@ pub enum Deadline {
     Expire(OffsetDateTime),
 }
 
-/// The first instant of the Astana day `days` calendar days after the day of `from`.
-fn calendar_days_after(from: OffsetDateTime, days: u8) -> OffsetDateTime {
-    start_of_service_day(service_day(from) + Duration::days(i64::from(days)))
+/// When a civil-law period of `days` full Astana calendar days after the day of `event` has
+/// run out: the period starts the day after the event's day and ends at the end of its last
+/// day, so this is the first instant of the day after that.
+fn full_days_after(event: OffsetDateTime, days: u8) -> OffsetDateTime {
+    end_of_service_day(service_day(event) + Duration::days(i64::from(days)))
+}
+
+/// When an SMS queued at `queued` goes out (quiet hours).
+fn sms_leaves(queued: OffsetDateTime) -> OffsetDateTime {
+    quiet_hours::first_delivery(OutboxKind::Sms, queued)
 }
 
 /// The `day`-th of the month of `date` (clamped to the month's last day).
@@ -161,9 +172,11 @@ impl ConsentWindows {
         end_of_service_day(last)
     }
 
-    /// The first deadline after the start SMS.
+    /// The first deadline after the start SMS was queued at `started`. The period counts
+    /// from the day the SMS goes out; the reminder, an SMS itself, is due no earlier than the
+    /// morning after the period ran out.
     pub fn after_start(&self, started: OffsetDateTime) -> Deadline {
-        let remind = calendar_days_after(started, self.remind_after_days);
+        let remind = sms_leaves(full_days_after(sms_leaves(started), self.remind_after_days));
         match self.reply {
             ReplyWindow::DaysAfterReminder(_) => Deadline::Remind(remind),
             ReplyWindow::UntilDayOfMonth(day) => {
@@ -177,14 +190,15 @@ impl ConsentWindows {
         }
     }
 
-    /// When the conversation times out, the reminder having gone out at `reminded`.
+    /// When the conversation times out, the reminder having been queued at `reminded`: the
+    /// reply period counts from the day the reminder goes out.
     pub fn expiry_after_reminder(
         &self,
         started: OffsetDateTime,
         reminded: OffsetDateTime,
     ) -> OffsetDateTime {
         match self.reply {
-            ReplyWindow::DaysAfterReminder(days) => calendar_days_after(reminded, days),
+            ReplyWindow::DaysAfterReminder(days) => full_days_after(sms_leaves(reminded), days),
             ReplyWindow::UntilDayOfMonth(day) => Self::month_bound_expiry(started, day),
         }
     }
@@ -237,37 +251,81 @@ mod tests {
     }
 
     #[test]
-    fn school_meals_remind_after_three_calendar_days_and_end_three_days_later() {
+    fn school_meals_remind_after_three_full_days_in_the_morning() {
         let w = ConsentWindows::of(Programme::SchoolMeals);
-        // Monday 14:00 Astana (09:00 UTC): the reminder when Thursday begins in Astana.
-        let start = datetime!(2026-09-07 09:00 UTC);
-        let remind = datetime!(2026-09-09 19:00 UTC); // 2026-09-10 00:00 +05
-        assert_eq!(w.after_start(start), Deadline::Remind(remind));
+        // Monday 14:00: the period is Tuesday, Wednesday, Thursday; the reminder is due when
+        // Friday begins, and quiet hours move it to Friday 09:00.
+        let monday = datetime!(2026-11-30 14:00 +5);
+        assert_eq!(monday.weekday(), time::Weekday::Monday);
+        let friday_nine = datetime!(2026-12-04 09:00 +5);
+        assert_eq!(w.after_start(monday), Deadline::Remind(friday_nine));
+        // Not a minute earlier, whatever the hour of the start on Monday.
+        for hour in [0, 9, 20] {
+            let start = datetime!(2026-11-30 00:00 +5) + Duration::hours(hour);
+            assert_eq!(
+                w.after_start(start),
+                Deadline::Remind(friday_nine),
+                "{hour}h"
+            );
+        }
         // 00:30 Astana on Tuesday is still Monday in UTC: Astana days count.
         assert_eq!(
-            w.after_start(datetime!(2026-09-07 19:30 UTC)),
-            Deadline::Remind(datetime!(2026-09-10 19:00 UTC))
+            w.after_start(datetime!(2026-11-30 19:30 UTC)),
+            Deadline::Remind(datetime!(2026-12-05 09:00 +5))
         );
-        let reminded = remind + Duration::minutes(1);
+        // A list at 23:30 Monday: the start SMS leaves Tuesday 09:00, so the period is
+        // Wednesday to Friday and the reminder Saturday 09:00.
         assert_eq!(
-            w.expiry_after_reminder(start, reminded),
-            datetime!(2026-09-12 19:00 UTC)
+            w.after_start(datetime!(2026-11-30 23:30 +5)),
+            Deadline::Remind(datetime!(2026-12-05 09:00 +5))
         );
-        // Three days of clock movement always reach the deadline.
-        assert!(start + Duration::days(3) >= remind);
+    }
+
+    #[test]
+    fn school_meals_time_out_three_full_days_after_the_day_of_the_reminder() {
+        let w = ConsentWindows::of(Programme::SchoolMeals);
+        let monday = datetime!(2026-11-30 14:00 +5);
+        // The reminder went out Friday 09:00: Saturday, Sunday, Monday; the end when Tuesday
+        // begins.
+        let friday_nine = datetime!(2026-12-04 09:00 +5);
+        let tuesday = datetime!(2026-12-08 00:00 +5);
+        assert_eq!(w.expiry_after_reminder(monday, friday_nine), tuesday);
+        assert_eq!(
+            w.expiry_after_reminder(monday, datetime!(2026-12-04 20:59 +5)),
+            tuesday
+        );
+        // A reminder job that ran late at night: the SMS leaves Saturday morning, and the
+        // parent's three days count from then.
+        assert_eq!(
+            w.expiry_after_reminder(monday, datetime!(2026-12-04 21:00 +5)),
+            datetime!(2026-12-09 00:00 +5)
+        );
     }
 
     #[test]
     fn gas_reminds_after_seven_days_and_closes_after_the_25th() {
         let w = ConsentWindows::of(Programme::Gas);
+        // Saturday the 7th: seven full days are the 8th to the 14th; the reminder the 15th at
+        // 09:00.
         let start = datetime!(2026-11-07 05:00 UTC);
         assert_eq!(
             w.after_start(start),
-            Deadline::Remind(datetime!(2026-11-13 19:00 UTC))
+            Deadline::Remind(datetime!(2026-11-15 09:00 +5))
         );
         assert_eq!(
             w.expiry_after_reminder(start, datetime!(2026-11-14 08:00 UTC)),
             datetime!(2026-11-25 19:00 UTC)
+        );
+        // Started on the 18th: the reminder would be due on the 26th, after the window
+        // closed at the end of the 25th.
+        assert_eq!(
+            w.after_start(datetime!(2026-11-18 05:00 UTC)),
+            Deadline::Expire(datetime!(2026-11-25 19:00 UTC))
+        );
+        // The 17th: the reminder on the 25th at 09:00, inside the window.
+        assert_eq!(
+            w.after_start(datetime!(2026-11-17 05:00 UTC)),
+            Deadline::Remind(datetime!(2026-11-25 09:00 +5))
         );
         // Started on the 20th: no time for a reminder; the window closes after the 25th.
         assert_eq!(

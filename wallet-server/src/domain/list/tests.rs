@@ -70,7 +70,7 @@ fn primary_grades_form_vouchers_others_await_consent() {
         row(1, "primary", 1000),
         row(4, "asp", 1100),
         row(5, "asp", 1200),
-        row(9, "primary", 1300),
+        row(4, "primary", 1300),
         row(0, "orphan", 1400),
     ]))
     .expect("valid");
@@ -121,6 +121,35 @@ fn each_row_rule_has_its_reason() {
     let mut twice = row(3, "asp", 1000);
     twice.representatives.push(mother());
     assert_eq!(rejection(twice), RowRejection::InvalidRepresentative);
+}
+
+#[test]
+fn primary_means_grades_one_to_four() {
+    for grade in [0, 5, 9, 11] {
+        assert_eq!(
+            rejection(row(grade, "primary", 1000)),
+            RowRejection::PrimaryOutsideGrades,
+            "grade {grade}"
+        );
+    }
+    assert_eq!(
+        RowRejection::PrimaryOutsideGrades.code(),
+        "primary_outside_grades_1_4"
+    );
+    // Out-of-range grades keep their own reason; upper grades of other categories wait
+    // for consent.
+    assert_eq!(
+        rejection(row(12, "primary", 1000)),
+        RowRejection::InvalidGrade
+    );
+    let v = validate(&list(vec![
+        row(1, "primary", 1000),
+        row(4, "primary", 1100),
+        row(9, "asp", 1200),
+    ]))
+    .expect("valid");
+    let forms: Vec<_> = v.rows.iter().map(|r| r.forms_voucher).collect();
+    assert_eq!(forms, vec![true, true, false]);
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //!
 //! Every SMS goes to the outbox in the same transaction as the state change it belongs to,
 //! and every deadline is a durable job (`jobs`), so neither a crash nor a restart loses or
-//! doubles a step. One conversation per student, programme and school year.
+//! doubles a step. A parent who refused or stayed silent (or had no number) is asked again
+//! when the student is on a later month's list, at most once per student and month; an
+//! agreement stands for the school year (`domain::consent::standing`).
 
 mod conversation;
 
@@ -27,7 +29,7 @@ use crate::domain::consent::{ConsentState, ConsentWindows, Deadline};
 use crate::domain::job::JobKind;
 use crate::domain::job::NewJob;
 use crate::domain::list::{ListOutcome, RowOutcome, ValidList, ValidRow};
-use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
+use crate::domain::outbox::OutboxMessage;
 use crate::domain::voucher::NewVoucher;
 use crate::ports::Contact;
 use crate::services::Deps;
@@ -58,19 +60,9 @@ impl RowConsent {
     }
 }
 
-/// A new SMS for the outbox.
+/// A new SMS for the outbox (held for the daytime when queued at night).
 pub(crate) fn sms(to: &str, text: String, now: OffsetDateTime) -> OutboxMessage {
-    OutboxMessage {
-        id: Uuid::now_v7(),
-        kind: OutboxKind::Sms,
-        recipient: to.to_string(),
-        body: text,
-        state: OutboxState::Pending,
-        attempts: 0,
-        created_at: now,
-        next_attempt_at: now,
-        sent_at: None,
-    }
+    OutboxMessage::sms(to, text, now)
 }
 
 fn voucher_of(list: &ValidList, row: &ValidRow) -> (NewVoucher, AuditEntry) {
@@ -106,6 +98,7 @@ fn no_phone(list: &ValidList, row: &ValidRow) -> NewConsent {
         student: row.student.iin,
         school: row.student.school,
         period: list.voucher_period,
+        month: list.period,
         contact: None,
         reason: Some(reason.into()),
         at: list.received_at,
@@ -168,8 +161,9 @@ fn new_consent(list: &ValidList, row: &ValidRow, contact: Option<Contact>) -> Ne
 }
 
 /// Starts the conversations of a list's rows that wait for consent, in one transaction.
-/// Rows whose conversation already exists (the list sent again, a later month's list) keep
-/// it; their current state is reported.
+/// Rows whose conversation stands (an agreement or an open conversation; a refusal or
+/// silence of this month, e.g. the list sent again) keep it and report its state; a later
+/// month's list asks a parent who refused or stayed silent again.
 pub async fn start_for_list(
     deps: &Deps,
     list: &ValidList,

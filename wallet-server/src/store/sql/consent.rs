@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::consent::ConsentState;
+use crate::domain::consent::{standing, PastConsent};
 use crate::domain::consent::{ConsentRequest, ConsentStarted, ConsentTransition, NewConsent};
 use crate::domain::voucher::{NewVoucher, SchoolYear};
 use crate::store::{parse_stored, ConsentStore, StoreError};
@@ -20,7 +21,7 @@ super::per_backend! {
     use vouchers::form_in;
 
     const SELECT: &str = "SELECT c.id, c.programme, c.student_iin, s.full_name AS student_name, \
-         c.school_bin, c.period_from, c.period_until, c.representative_iin, \
+         c.school_bin, c.period_from, c.period_until, c.list_period, c.representative_iin, \
          r.full_name AS parent_name, c.phone, c.language, c.state, c.reason, c.created_at, \
          c.updated_at, c.reminded_at, c.finished_at, c.voucher_id \
          FROM consent_requests c JOIN students s ON s.iin = c.student_iin \
@@ -39,6 +40,7 @@ super::per_backend! {
                 first_day: get_date(r, "period_from")?,
                 last_day: get_date(r, "period_until")?,
             },
+            month: parse_stored("list month", r.try_get("list_period")?)?,
             representative: representative
                 .map(|s| parse_stored("representative IIN", &s))
                 .transpose()?,
@@ -94,37 +96,36 @@ super::per_backend! {
         Ok(())
     }
 
-    /// The existing request that stands for this one, if any. The student's row is locked
-    /// first (`FOR_UPDATE`; on SQLite the write transaction already holds the database), so
-    /// two lists starting the same student's conversation queue up here.
+    /// The existing request that stands for this one, if any (the rule is the domain's
+    /// [`standing`]). The student's row is locked first (`FOR_UPDATE`; on SQLite the write
+    /// transaction already holds the database), so two lists starting the same student's
+    /// conversation queue up here.
     async fn existing(conn: &mut Conn, n: &NewConsent) -> Result<Option<Uuid>, StoreError> {
         let lock = format!("SELECT 1 FROM students WHERE iin = $1{FOR_UPDATE}");
         sqlx::query(sqlx::AssertSqlSafe(lock))
             .bind(n.student.expose())
             .execute(&mut *conn)
             .await?;
-        let live: Option<StoredUuid> = sqlx::query_scalar(
-            "SELECT id FROM consent_requests WHERE programme = $1 AND student_iin = $2 \
-             AND period_from = $3 AND state <> 'no_phone'",
+        let rows = sqlx::query(
+            "SELECT id, state, list_period FROM consent_requests WHERE programme = $1 \
+             AND student_iin = $2 AND period_from = $3 ORDER BY created_at DESC, id DESC",
         )
         .bind(n.programme.as_str())
         .bind(n.student.expose())
         .bind(date(n.period.first_day))
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-        if live.is_some() || n.contact.is_some() {
-            return live.map(parse_uuid).transpose();
-        }
-        let no_phone: Option<StoredUuid> = sqlx::query_scalar(
-            "SELECT id FROM consent_requests WHERE programme = $1 AND student_iin = $2 \
-             AND period_from = $3 AND state = 'no_phone' ORDER BY created_at DESC, id DESC LIMIT 1",
-        )
-        .bind(n.programme.as_str())
-        .bind(n.student.expose())
-        .bind(date(n.period.first_day))
-        .fetch_optional(&mut *conn)
-        .await?;
-        no_phone.map(parse_uuid).transpose()
+        let past = rows
+            .iter()
+            .map(|r| {
+                Ok(PastConsent {
+                    id: get_uuid(r, "id")?,
+                    state: parse_stored("consent state", r.try_get("state")?)?,
+                    month: parse_stored("list month", r.try_get("list_period")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(standing(&past, n.month, n.contact.is_some()))
     }
 
     async fn start_one(conn: &mut Conn, n: &NewConsent) -> Result<ConsentStarted, StoreError> {
@@ -147,8 +148,8 @@ super::per_backend! {
         sqlx::query(
             "INSERT INTO consent_requests (id, programme, student_iin, school_bin, period_from, \
              period_until, representative_iin, phone, language, state, reason, created_at, \
-             updated_at, finished_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
+             updated_at, finished_at, list_period) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)",
         )
         .bind(uuid(n.id))
         .bind(n.programme.as_str())
@@ -169,6 +170,7 @@ super::per_backend! {
         .bind(&n.reason)
         .bind(ts(n.at))
         .bind((state == ConsentState::NoPhone).then(|| ts(n.at)))
+        .bind(n.month.to_string())
         .execute(&mut *conn)
         .await?;
         if let Some(sms) = &n.sms {

@@ -53,8 +53,9 @@ pub struct RejectedRow {
     /// Masked IIN, when the row's IIN was readable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iin_masked: Option<String>,
-    /// `invalid_iin`, `missing_name`, `invalid_grade`, `unknown_category`, `missing_class`,
-    /// `no_representative`, `invalid_representative`, `duplicate_in_list`,
+    /// `invalid_iin`, `missing_name`, `invalid_grade`, `unknown_category`,
+    /// `primary_outside_grades_1_4` (category `primary` with a grade other than 1–4),
+    /// `missing_class`, `no_representative`, `invalid_representative`, `duplicate_in_list`,
     /// `claimed_by_other_school`.
     pub reason: &'static str,
 }

@@ -160,6 +160,9 @@ pub struct ConsentEntry {
     pub programme: String,
     pub student: ConsentStudent,
     pub school_bin: String,
+    /// `YYYY-MM`: the month of the list that started this conversation (a parent who refused
+    /// or stayed silent is asked again for a later month's list).
+    pub month: String,
     /// `pending`, `reminded`, `agreed`, `refused`, `timed_out` or `no_phone`.
     pub state: ConsentState,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,6 +199,7 @@ fn consent_entry(c: ConsentRequest) -> ConsentEntry {
             full_name: c.student_name,
         },
         school_bin: c.school.to_string(),
+        month: c.month.to_string(),
         state: c.state,
         phone_masked: c.phone.as_deref().map(mask_phone),
         language: c.language.to_string(),
