@@ -8,10 +8,21 @@ use shared::sync::DayRange;
 use shared::Iin;
 use sqlx::{QueryBuilder, Row as _};
 
-use crate::domain::entitlement::{self, EntitlementRule, Source};
+use crate::domain::entitlement::{self, EntitlementRule};
 use crate::domain::list::ValidList;
 use crate::domain::Programme;
 use crate::store::{parse_stored, StoreError};
+
+/// The ranges a list for month `$3` (school `$1`, programme `$2`) ends: this school's
+/// ranges of the month whose student the list no longer names; its carry-over into the
+/// next month (`$4`) for those students; and another school's ranges of the month for the
+/// students the list names (they moved here).
+const CUT_SCOPE: &str = "programme = $2 AND ( \
+     (school_bin = $1 AND (month = $3 OR (month = $4 AND source = 'carry_over')) \
+      AND NOT EXISTS (SELECT 1 FROM eligibility_entries e WHERE e.programme = $2 AND e.period = $3 \
+      AND e.student_iin = entitlements.student_iin AND e.school_bin = $1)) \
+     OR (school_bin <> $1 AND month = $3 AND student_iin IN (SELECT e.student_iin \
+      FROM eligibility_entries e WHERE e.programme = $2 AND e.period = $3 AND e.school_bin = $1)))";
 
 super::per_backend! {
     use crate::domain::meal::batch::ROWS_PER_STATEMENT;
@@ -23,104 +34,87 @@ super::per_backend! {
         conn: &mut Conn,
         list: &ValidList,
     ) -> Result<HashSet<Iin>, StoreError> {
-        let mut changed = HashSet::new();
         let cut = entitlement::last_day_before(list.received_at);
-        let month = list.period.to_string();
-        let next = list.period.next().to_string();
         let school = list.school.bin.to_string();
         let programme = list.programme.as_str();
-        // Not on this list: this school's ranges of the month, and its carry-over into the
-        // next, end the day before the list arrived.
-        let not_listed = "NOT EXISTS (SELECT 1 FROM eligibility_entries e \
-             WHERE e.programme = entitlements.programme AND e.period = $4 \
-             AND e.student_iin = entitlements.student_iin AND e.school_bin = entitlements.school_bin)";
-        for (target_month, extra) in [(&month, ""), (&next, " AND source = 'carry_over'")] {
-            let scope = format!(
-                "school_bin = $1 AND programme = $2 AND month = $3 AND {not_listed}{extra}"
-            );
-            changed.extend(cut_ranges(conn, &scope, (&school, programme, target_month, &month), cut, list).await?);
-        }
-        // On this list at another school's expense: the student moved here for this month.
-        let moved = "school_bin <> $1 AND programme = $2 AND month = $3 AND student_iin IN \
-             (SELECT e.student_iin FROM eligibility_entries e WHERE e.programme = $2 \
-             AND e.period = $4 AND e.school_bin = $1)";
-        changed.extend(cut_ranges(conn, moved, (&school, programme, &month, &month), cut, list).await?);
-        // On this list: the whole month.
-        let whole = entitlement::listed(list.period);
-        changed.extend(entitle(conn, list, &month, Source::List, whole, "").await?);
-        // Carried into the next month while this school has no list for it and no other
-        // school claims the student for it.
-        let carry = EntitlementRule::of(list.programme).carry_over(list.period);
-        let free = "AND NOT EXISTS (SELECT 1 FROM eligibility_lists l WHERE l.school_bin = e.school_bin \
-             AND l.programme = e.programme AND l.period = $7) \
-             AND NOT EXISTS (SELECT 1 FROM eligibility_entries o WHERE o.programme = e.programme \
-             AND o.period = $7 AND o.student_iin = e.student_iin)";
-        changed.extend(entitle(conn, list, &next, Source::CarryOver, carry.range, free).await?);
-        Ok(changed)
-    }
-
-    /// Ends the ranges `scope` selects on day `cut` (removing those that would end before
-    /// they start). `scope` binds `$1`–`$4` to `params`; returns the students touched.
-    async fn cut_ranges(
-        conn: &mut Conn,
-        scope: &str,
-        params: (&str, &str, &str, &str),
-        cut: time::Date,
-        list: &ValidList,
-    ) -> Result<Vec<Iin>, StoreError> {
-        let (a, b, c, d) = params;
-        let gone = format!("DELETE FROM entitlements WHERE {scope} AND first_day > $5 RETURNING student_iin");
-        let mut touched: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(gone))
-            .bind(a).bind(b).bind(c).bind(d).bind(date(cut))
+        let (month, next) = (list.period.to_string(), list.period.next().to_string());
+        // Cut ranges that would end before they start go; the others end on `cut` ($5).
+        let cut_away =
+            format!("DELETE FROM entitlements WHERE {CUT_SCOPE} AND first_day > $5 RETURNING student_iin");
+        let mut touched: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(cut_away))
+            .bind(&school)
+            .bind(programme)
+            .bind(&month)
+            .bind(&next)
+            .bind(date(cut))
             .fetch_all(&mut *conn)
             .await?;
-        let shortened = format!(
-            "UPDATE entitlements SET last_day = $5, updated_at = $6 WHERE {scope} AND last_day > $5 \
-             RETURNING student_iin"
+        let shorten = format!(
+            "UPDATE entitlements SET last_day = $5, updated_at = $6 WHERE {CUT_SCOPE} \
+             AND last_day > $5 RETURNING student_iin"
         );
         touched.extend(
-            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(shortened))
-                .bind(a).bind(b).bind(c).bind(d).bind(date(cut)).bind(ts(list.received_at))
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(shorten))
+                .bind(&school)
+                .bind(programme)
+                .bind(&month)
+                .bind(&next)
+                .bind(date(cut))
+                .bind(ts(list.received_at))
                 .fetch_all(&mut *conn)
                 .await?,
         );
-        touched.iter().map(|s| parse_stored("student IIN", s)).collect()
-    }
-
-    /// Writes `range` in `month` for every student on `list` (filtered by `extra`, which
-    /// may use `$7`, the month written); a carry-over never overwrites a listed month.
-    async fn entitle(
-        conn: &mut Conn,
-        list: &ValidList,
-        month: &str,
-        source: Source,
-        range: DayRange,
-        extra: &str,
-    ) -> Result<Vec<Iin>, StoreError> {
-        let guard = match source {
-            Source::List => "",
-            Source::CarryOver => "WHERE entitlements.source = 'carry_over'",
-        };
-        let sql = format!(
+        // On this list: the whole month.
+        let whole = entitlement::listed(list.period);
+        let listed = sqlx::query_scalar::<_, String>(
             "INSERT INTO entitlements (programme, student_iin, school_bin, month, source, first_day, \
-             last_day, updated_at) SELECT e.programme, e.student_iin, e.school_bin, $7, $4, $5, $6, $8 \
-             FROM eligibility_entries e WHERE e.school_bin = $1 AND e.programme = $2 AND e.period = $3 \
-             {extra} \
+             last_day, updated_at) SELECT e.programme, e.student_iin, e.school_bin, e.period, 'list', \
+             $4, $5, $6 FROM eligibility_entries e \
+             WHERE e.school_bin = $1 AND e.programme = $2 AND e.period = $3 \
              ON CONFLICT (programme, student_iin, school_bin, month) DO UPDATE SET \
              source = excluded.source, first_day = excluded.first_day, last_day = excluded.last_day, \
-             updated_at = excluded.updated_at {guard} RETURNING student_iin"
+             updated_at = excluded.updated_at RETURNING student_iin",
         );
-        let touched: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(list.school.bin.to_string())
-            .bind(list.programme.as_str())
-            .bind(list.period.to_string())
-            .bind(source.as_str())
-            .bind(date(range.first))
-            .bind(date(range.last))
-            .bind(month)
-            .bind(ts(list.received_at))
-            .fetch_all(&mut *conn)
-            .await?;
+        touched.extend(
+            listed
+                .bind(&school)
+                .bind(programme)
+                .bind(&month)
+                .bind(date(whole.first))
+                .bind(date(whole.last))
+                .bind(ts(list.received_at))
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+        // Carried into the next month while this school has no list for it and no other
+        // school claims the student for it; a carry-over never overwrites a listed month.
+        let carry = EntitlementRule::of(list.programme).carry_over(list.period);
+        let carried = sqlx::query_scalar::<_, String>(
+            "INSERT INTO entitlements (programme, student_iin, school_bin, month, source, first_day, \
+             last_day, updated_at) SELECT e.programme, e.student_iin, e.school_bin, $4, 'carry_over', \
+             $5, $6, $7 FROM eligibility_entries e \
+             WHERE e.school_bin = $1 AND e.programme = $2 AND e.period = $3 \
+             AND NOT EXISTS (SELECT 1 FROM eligibility_lists l WHERE l.school_bin = $1 \
+             AND l.programme = $2 AND l.period = $4) \
+             AND NOT EXISTS (SELECT 1 FROM eligibility_entries o WHERE o.programme = $2 \
+             AND o.period = $4 AND o.student_iin = e.student_iin) \
+             ON CONFLICT (programme, student_iin, school_bin, month) DO UPDATE SET \
+             first_day = excluded.first_day, last_day = excluded.last_day, \
+             updated_at = excluded.updated_at WHERE entitlements.source = 'carry_over' \
+             RETURNING student_iin",
+        );
+        touched.extend(
+            carried
+                .bind(&school)
+                .bind(programme)
+                .bind(&month)
+                .bind(carry.month.to_string())
+                .bind(date(carry.range.first))
+                .bind(date(carry.range.last))
+                .bind(ts(list.received_at))
+                .fetch_all(&mut *conn)
+                .await?,
+        );
         touched.iter().map(|s| parse_stored("student IIN", s)).collect()
     }
 
