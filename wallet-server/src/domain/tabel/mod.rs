@@ -130,7 +130,8 @@ pub struct MealFact {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TabelFacts {
     pub school: School,
-    /// Students with a voucher during the month and on the school's list for some of its days.
+    /// Students with a voucher during the month and on the school's list for the month (a
+    /// student only carried over from the month before shows only through their meals).
     pub students: Vec<(Iin, TabelStudent)>,
     /// Meals whose service day is in the month, all statuses.
     pub meals: Vec<MealFact>,

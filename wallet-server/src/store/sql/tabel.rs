@@ -75,13 +75,14 @@ super::per_backend! {
              AND NOT (v.state IN ('revoked', 'expired') AND v.updated_at < $5) \
              AND EXISTS (SELECT 1 FROM entitlements e WHERE e.programme = v.programme \
              AND e.student_iin = v.student_iin AND e.school_bin = v.school_bin \
-             AND e.first_day <= $2 AND e.last_day >= $3)",
+             AND e.month = $6 AND e.source = 'list')",
         )
         .bind(school.to_string())
         .bind(date(month.last_day()))
         .bind(date(month.first_day()))
         .bind(ts(end_of_service_day(month.last_day())))
         .bind(ts(start_of_service_day(month.first_day())))
+        .bind(month.to_string())
         .fetch_all(&mut *conn)
         .await?;
         rows.iter().map(student_from_row).collect()
