@@ -9,6 +9,7 @@ pub mod feedback;
 pub mod job;
 pub mod list;
 pub mod meal;
+pub mod nobd;
 pub mod outbox;
 pub mod report;
 pub mod tabel;

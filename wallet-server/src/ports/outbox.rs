@@ -9,9 +9,9 @@
 //! record, the lease runs out and the message is sent again *with the same idempotency key*
 //! (its id), which the gateway uses to drop the duplicate.
 //!
-//! A kind is claimed only when its adapter exists: without `NOBD_URL` reports, and without
-//! `EOTINISH_URL` complaints, stay `pending` (never marked sent by a stand-in); `notice`
-//! messages are read by the school console, not delivered from here.
+//! A kind is claimed only when its adapter exists: without `NOBD_URL` reports, statuses and
+//! табель notices, and without `EOTINISH_URL` complaints, stay `pending` (never marked sent by
+//! a stand-in). Notices are also shown in the school console, whatever their delivery.
 
 use std::sync::Arc;
 
@@ -53,9 +53,14 @@ impl OutboxWorker {
     fn kinds(&self) -> Vec<OutboxKind> {
         std::iter::once(OutboxKind::Sms)
             .chain(
-                [OutboxKind::Report, OutboxKind::Complaint]
-                    .into_iter()
-                    .filter(|k| self.ports.sink(*k).is_some()),
+                [
+                    OutboxKind::Report,
+                    OutboxKind::Status,
+                    OutboxKind::Notice,
+                    OutboxKind::Complaint,
+                ]
+                .into_iter()
+                .filter(|k| self.ports.sink(*k).is_some()),
             )
             .collect()
     }

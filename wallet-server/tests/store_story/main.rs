@@ -6,6 +6,7 @@
 
 mod consent_jobs;
 mod console;
+mod corrections;
 mod notices;
 mod tabel;
 mod terminals;
@@ -474,6 +475,7 @@ async fn story_on_sqlite() {
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
     console::story(Arc::new(store.clone())).await;
+    corrections::story(Arc::new(store.clone())).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -531,6 +533,7 @@ async fn story_on_postgres() {
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
     console::story(Arc::new(store.clone())).await;
+    corrections::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -66,12 +66,52 @@ super::per_backend! {
         }
 
         async fn stored_report(&self, day: Date) -> Result<Option<String>, StoreError> {
+            let latest: Option<String> = sqlx::query_scalar(
+                "SELECT body FROM daily_report_versions WHERE report_date = $1 \
+                 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(date(day))
+            .fetch_optional(&self.pool)
+            .await?;
+            if latest.is_some() {
+                return Ok(latest);
+            }
             Ok(
                 sqlx::query_scalar("SELECT body FROM daily_reports WHERE report_date = $1")
                     .bind(date(day))
                     .fetch_optional(&self.pool)
                     .await?,
             )
+        }
+
+        async fn save_report_version(
+            &self,
+            day: Date,
+            version: u32,
+            body: &str,
+            reason: &str,
+            m: &OutboxMessage,
+            now: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            let mut tx = write(self).await?;
+            let inserted = sqlx::query(
+                "INSERT INTO daily_report_versions (report_date, version, body, reason, built_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(date(day))
+            .bind(i64::from(version))
+            .bind(body)
+            .bind(reason)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(false);
+            }
+            jobs::insert_message(&mut tx, m).await?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn save_report(
