@@ -22,7 +22,7 @@ use time::{Date, Month, OffsetDateTime};
 
 use common::wallet::{self as w, Term};
 use common::{Server, DEMO_PARENT_IIN, DEMO_SCHOOL_BIN};
-use consent_support::{eventually, family, reply, row, set_clock, Gateway};
+use consent_support::{eventually, family, reply, row, set_clock, sms_to, Gateway};
 use console_support::Console;
 
 /// Tuesday 24 November 2026, 10:00 Astana: the story's first day.
@@ -195,6 +195,7 @@ async fn rejected_rows_and_consent_outcomes_go_back_to_nobd_once() {
     let server = demo_with_nobd(dir.path(), &url);
     let term = Term::enter(&server).await;
     let asked = family(1, "+7 701 555 00 11", "77015550011");
+    let silent = family(3, "+7 701 555 00 33", "77015550033");
     let silent_child = w::iin(2012, Month::May, 9, Sex::Female, 6101);
     let no_phone_mum = w::iin(1983, Month::June, 3, Sex::Female, 6101);
     let no_phone = w::student(
@@ -217,7 +218,7 @@ async fn rejected_rows_and_consent_outcomes_go_back_to_nobd_once() {
         &bin.to_string(),
         "Школа возвратов",
         &term.period(),
-        vec![row(&asked), no_phone, broken],
+        vec![row(&asked), no_phone, broken, row(&silent)],
     );
     let answer = w::send_list(&server, &list).await.ok_json();
     assert_eq!(answer["rejected"][0]["index"], 2, "{answer}");
@@ -252,13 +253,28 @@ async fn rejected_rows_and_consent_outcomes_go_back_to_nobd_once() {
     assert_eq!(refused.1["student_iin"], asked.child.expose());
     assert!(refused.1["voucher_id"].is_null());
 
+    // The silent mother: reminded, then timed out days later; that goes back too.
+    set_clock(&server, START + time::Duration::days(4)).await;
+    eventually("the reminder", || async {
+        (sms_to(&server, silent.phone).await.len() == 2).then_some(())
+    })
+    .await;
+    set_clock(&server, START + time::Duration::days(8)).await;
+    let timed_out = eventually("the timeout at NOBD", || async {
+        received(&nobd, "consent_outcome")
+            .into_iter()
+            .find(|(_, b)| b["state"] == "timed_out")
+    })
+    .await;
+    assert_eq!(timed_out.1["student_iin"], silent.child.expose());
+
     tokio::time::sleep(StdDuration::from_millis(1500)).await;
     assert_eq!(
         received(&nobd, "list_rows_rejected").len(),
         1,
         "once per list"
     );
-    assert_eq!(received(&nobd, "consent_outcome").len(), 2);
+    assert_eq!(received(&nobd, "consent_outcome").len(), 3);
     // The outbox shows them as `status` messages to NOBD, delivered.
     let outbox = w::outbox(&server).await;
     let statuses: Vec<&Value> = outbox["messages"]
@@ -267,7 +283,7 @@ async fn rejected_rows_and_consent_outcomes_go_back_to_nobd_once() {
         .iter()
         .filter(|m| m["kind"] == "status")
         .collect();
-    assert_eq!(statuses.len(), 3, "{outbox}");
+    assert_eq!(statuses.len(), 4, "{outbox}");
     assert!(statuses
         .iter()
         .all(|m| m["to"] == "nobd" && m["state"] == "sent"));
