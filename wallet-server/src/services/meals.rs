@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use shared::sync::{MealBatch, MealResult};
+use shared::Bin;
 use time::{Date, OffsetDateTime};
 
 use crate::domain::meal::{judge, VoucherFacts};
@@ -25,13 +26,13 @@ pub async fn push(
               facts: Option<&VoucherFacts>,
               slots: &[shared::sync::MealSlot]| { judge(school, now, event, facts, slots) };
     let results = store.record_meals(terminal, batch, now, &rule).await?;
-    correct_reports(store, batch, now).await;
+    correct_reports(store, school, batch, now).await;
     Ok(results)
 }
 
 /// Days of the batch whose daily report is already built: their report may need a new
 /// version. A failure here leaves the meals stored; the daily job's sweep corrects later.
-async fn correct_reports(store: &dyn Store, batch: &MealBatch, now: OffsetDateTime) {
+async fn correct_reports(store: &dyn Store, school: Bin, batch: &MealBatch, now: OffsetDateTime) {
     let late: BTreeSet<Date> = batch
         .events
         .iter()
@@ -39,7 +40,7 @@ async fn correct_reports(store: &dyn Store, batch: &MealBatch, now: OffsetDateTi
         .filter(|&day| reports::is_built(day, now))
         .collect();
     for day in late {
-        if let Err(e) = reports::correct(store, day, now).await {
+        if let Err(e) = reports::correct(store, day, Some(school), now).await {
             tracing::warn!(%day, error = %e, "daily report correction failed; the sweep retries");
         }
     }

@@ -13,6 +13,7 @@
 
 use shared::time::Clock;
 use shared::time::{service_day, start_of_service_day};
+use shared::Bin;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::domain::job::JobKind;
@@ -77,10 +78,13 @@ pub fn is_built(day: Date, now: OffsetDateTime) -> bool {
 }
 
 /// Sends the next version of `day`'s report when its meal figures changed since the latest
-/// version; the version sent, if any. Nothing before the first version exists.
+/// version — of every school, or of `school` only (a push knows its school: one school's
+/// figures are cheap to count) — the version sent, if any. Nothing before the first version
+/// exists.
 pub async fn correct(
     store: &dyn Store,
     day: Date,
+    school: Option<Bin>,
     now: OffsetDateTime,
 ) -> Result<Option<DailyReport>, StoreError> {
     // A racing correction of the same version wins; read again and compare with it.
@@ -90,7 +94,15 @@ pub async fn correct(
         };
         let latest: DailyReport = serde_json::from_str(&stored)
             .map_err(|_| StoreError::Corrupt("stored daily report".into()))?;
-        let Some(next) = correction(&latest, &store.daily_facts(day).await?) else {
+        let facts = match school {
+            Some(bin) => store
+                .school_day_facts(day, bin)
+                .await?
+                .into_iter()
+                .collect(),
+            None => store.daily_facts(day).await?,
+        };
+        let Some(next) = correction(&latest, &facts) else {
             return Ok(None);
         };
         let body = serde_json::to_string(&next)
@@ -123,7 +135,7 @@ pub async fn correct_recent(
     let mut corrected = 0;
     for back in 1..=CORRECTION_DAYS {
         let day = today - Duration::days(back);
-        if correct(store, day, now).await?.is_some() {
+        if correct(store, day, None, now).await?.is_some() {
             corrected += 1;
         }
     }

@@ -333,6 +333,12 @@ pub trait ReportStore: Send + Sync {
         &self,
         day: time::Date,
     ) -> Result<Vec<crate::domain::report::SchoolDay>, StoreError>;
+    /// The same figures of one school (a push corrects its own school's line only).
+    async fn school_day_facts(
+        &self,
+        day: time::Date,
+        school: Bin,
+    ) -> Result<Option<crate::domain::report::SchoolDay>, StoreError>;
     /// The latest version of a day's report as sent (the corrections' newest, else the
     /// first).
     async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;

@@ -120,6 +120,30 @@ pub async fn story(store: Arc<dyn Store>) {
         assert!(states.iter().any(|s| s == state), "{state} in {states:?}");
     }
 
+    // One school's figures are that school's line of the day's figures.
+    let all = store
+        .daily_facts(date!(2026 - 09 - 01))
+        .await
+        .expect("facts");
+    let line = all
+        .iter()
+        .find(|s| s.vouchers_formed > 0)
+        .expect("a school that formed");
+    let bin: shared::Bin = line.bin.parse().expect("bin");
+    let one = store
+        .school_day_facts(date!(2026 - 09 - 01), bin)
+        .await
+        .expect("facts");
+    assert_eq!(one.as_ref(), Some(line));
+    let nowhere = shared::Bin::generate(&[9, 9, 0, 3, 4, 0, 0, 0, 0, 7, 1]).expect("bin");
+    assert_eq!(
+        store
+            .school_day_facts(date!(2026 - 09 - 01), nowhere)
+            .await
+            .expect("facts"),
+        None
+    );
+
     // A school's notices by recipient and kind, oldest first, the newest `limit`.
     let to = "school:050140001238";
     for (i, hour) in [1, 2, 3].into_iter().enumerate() {

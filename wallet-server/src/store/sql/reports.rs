@@ -11,37 +11,55 @@ super::per_backend! {
     use crate::domain::outbox::OutboxMessage;
     use crate::store::{ReportStore, StoreError};
 
+    /// A day's figures per school: `$1`/`$2` the day's bounds, `$3` the day.
+    const DAY_FACTS: &str = "SELECT sc.bin, \
+         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.formed_at >= $1 AND v.formed_at < $2) AS formed, \
+         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.activated_at >= $1 AND v.activated_at < $2) AS activated, \
+         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.state = 'revoked' AND v.updated_at >= $1 AND v.updated_at < $2) AS revoked, \
+         (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS served, \
+         (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'duplicate') AS duplicates, \
+         (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS fed \
+         FROM schools sc";
+
+    fn school_day(r: &DbRow) -> Result<SchoolDay, StoreError> {
+        Ok(SchoolDay {
+            bin: r.try_get("bin")?,
+            vouchers_formed: r.try_get("formed")?,
+            vouchers_activated: r.try_get("activated")?,
+            vouchers_revoked: r.try_get("revoked")?,
+            meals_served: r.try_get("served")?,
+            duplicates: r.try_get("duplicates")?,
+            students_fed: r.try_get("fed")?,
+        })
+    }
+
     #[async_trait]
     impl ReportStore for Store {
         async fn daily_facts(&self, day: Date) -> Result<Vec<SchoolDay>, StoreError> {
-            let rows = sqlx::query(
-                "SELECT sc.bin, \
-                 (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.formed_at >= $1 AND v.formed_at < $2) AS formed, \
-                 (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.activated_at >= $1 AND v.activated_at < $2) AS activated, \
-                 (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.state = 'revoked' AND v.updated_at >= $1 AND v.updated_at < $2) AS revoked, \
-                 (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS served, \
-                 (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'duplicate') AS duplicates, \
-                 (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS fed \
-                 FROM schools sc ORDER BY sc.bin",
-            )
-            .bind(ts(start_of_service_day(day)))
-            .bind(ts(end_of_service_day(day)))
-            .bind(date(day))
-            .fetch_all(&self.pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(SchoolDay {
-                        bin: r.try_get("bin")?,
-                        vouchers_formed: r.try_get("formed")?,
-                        vouchers_activated: r.try_get("activated")?,
-                        vouchers_revoked: r.try_get("revoked")?,
-                        meals_served: r.try_get("served")?,
-                        duplicates: r.try_get("duplicates")?,
-                        students_fed: r.try_get("fed")?,
-                    })
-                })
-                .collect()
+            let sql = format!("{DAY_FACTS} ORDER BY sc.bin");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(ts(start_of_service_day(day)))
+                .bind(ts(end_of_service_day(day)))
+                .bind(date(day))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(school_day).collect()
+        }
+
+        async fn school_day_facts(
+            &self,
+            day: Date,
+            school: Bin,
+        ) -> Result<Option<SchoolDay>, StoreError> {
+            let sql = format!("{DAY_FACTS} WHERE sc.bin = $4");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(ts(start_of_service_day(day)))
+                .bind(ts(end_of_service_day(day)))
+                .bind(date(day))
+                .bind(school.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(school_day).transpose()
         }
 
         async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError> {
