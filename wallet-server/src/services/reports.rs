@@ -68,8 +68,9 @@ pub async fn seed(store: &dyn Store, now: OffsetDateTime) -> Result<(), StoreErr
     Ok(())
 }
 
-/// How far back the daily job looks for days whose meals changed after their report (a
-/// terminal may stay offline for weeks; later meals are no longer reported to NOBD).
+/// How far back the daily job's sweep looks for days whose meals changed after their report:
+/// a terminal may stay offline for weeks. (A push corrects its days however old; the sweep
+/// only catches a correction a crash lost.)
 pub const CORRECTION_DAYS: i64 = 35;
 
 /// The report's build time of `day` has passed at `now`: its meals arriving now are late.
