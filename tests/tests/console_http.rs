@@ -278,6 +278,14 @@ async fn sign_in_cookies_and_bad_input() {
     assert!(stamped.body.contains("уже утверждён"), "{}", stamped.body);
     assert_eq!(stamped.body.matches(r#"id="approval-stamp""#).count(), 1);
     assert!(!stamped.body.contains(r#"id="approve""#));
+    // Signed in through OpenID, the director is named by the provider's `name` claim.
+    assert!(
+        stamped
+            .body
+            .contains("Сейткали Айгуль Бекболатовна (директор)"),
+        "{}",
+        stamped.body
+    );
     // The frozen табель downloads as a PDF.
     let pdf = director
         .get(&format!(

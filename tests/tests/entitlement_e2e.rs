@@ -251,7 +251,10 @@ async fn the_months_list_decides_who_eats_at_which_school() {
     }
     sim_x.cmd(&format!("card {SEITOVA_CARD}"));
     let d = decision(&mut tx, "Сейтова's card at X after the move", "deny");
-    assert_eq!(d["reason"], "not_on_roster", "her voucher at X went with the move: {d}");
+    assert_eq!(
+        d["reason"], "not_on_roster",
+        "her voucher at X went with the move: {d}"
+    );
     let abenov = voucher(&server, &mum, ABENOV, DEMO_SCHOOL_BIN).await;
     sim_x.cmd(&format!("scan {}", pass(&server, &mum, &abenov).await));
     decision(&mut tx, "Абенов, on January's list", "accept");

@@ -657,7 +657,11 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
 
     // Staff, and a canteen terminal enrolled with a code the social pedagogue made.
     let pedagogue = server.staff_token("social_pedagogue", &bin).await;
-    let director = server.staff_token("director", &bin).await;
+    // The identity provider names the director (OpenID `name`): the stamp shows the name.
+    let director = server
+        .dev_token(&json!({"sub": "staff-1", "role": "director", "school": bin,
+            "name": "Сейткали Айгуль Бекболатовна"}))
+        .await;
     let code = server
         .request(
             Method::POST,
@@ -935,11 +939,9 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
         since >= time::Duration::ZERO && since < time::Duration::minutes(5),
         "{stamp}"
     );
-    assert!(
-        stamp["approved_by"]
-            .as_str()
-            .is_some_and(|s| s.contains("директор")),
-        "{stamp}"
+    assert_eq!(
+        stamp["approved_by"], "Сейткали Айгуль Бекболатовна (директор)",
+        "the director by name, not by token subject: {stamp}"
     );
     assert_eq!(from_json(&approved), numbers, "the approved numbers");
     assert_eq!(approved["excluded"], dec.json["excluded"]);
@@ -965,7 +967,10 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
     assert_eq!(frozen_numbers, numbers);
     let records = csv_records(&frozen.csv);
     assert_eq!(csv_line(&records, "Контрольная сумма (SHA-256)")[1], hash);
-    assert!(csv_line(&records, "Утвердил")[1].contains("директор"));
+    assert_eq!(
+        csv_line(&records, "Утвердил")[1],
+        "Сейткали Айгуль Бекболатовна (директор)"
+    );
     assert!(from_xlsx(&frozen.xlsx, day_strings.len() as u32)
         .1
         .contains(&hash));
@@ -1158,5 +1163,9 @@ async fn approval_answer_equals_later_downloads() {
         "the stamp of one approval, answered twice"
     );
     assert_eq!(later, approved);
+    assert_eq!(
+        approved["approval"]["approved_by"], "директор (staff-1)",
+        "a token without a name: the director by subject"
+    );
     server.stop();
 }

@@ -3,12 +3,14 @@
 //! service modules (`vouchers`, and later `eligibility`, `consent`, …).
 
 pub mod audit;
+pub mod collate;
 pub mod consent;
 pub mod entitlement;
 pub mod feedback;
 pub mod job;
 pub mod list;
 pub mod meal;
+pub mod nobd;
 pub mod outbox;
 pub mod quiet_hours;
 pub mod report;

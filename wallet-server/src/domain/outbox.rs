@@ -24,12 +24,16 @@ pub enum OutboxKind {
     Sms,
     Report,
     Complaint,
-    /// A notice to a school's staff (recipient `school:<BIN>`), read in the school console.
+    /// A notice to a school's staff (recipient `school:<BIN>`): shown in the school console
+    /// until its month is approved, and delivered to NOBD (the school's own system).
     Notice,
+    /// A status going back to NOBD (`domain::nobd`): rejected list rows, consent outcomes.
+    Status,
 }
 
 super::words!(OutboxKind, "outbox kind", {
     Sms => "sms", Report => "report", Complaint => "complaint", Notice => "notice",
+    Status => "status",
 });
 
 /// A message waiting in (or delivered from) the durable outbox.
@@ -50,16 +54,38 @@ impl OutboxMessage {
     /// A new SMS queued at `now`. Its first attempt falls in the daytime
     /// ([`quiet_hours`](super::quiet_hours)): one queued at night waits for 09:00.
     pub fn sms(to: &str, text: String, now: OffsetDateTime) -> OutboxMessage {
+        OutboxMessage::pending(Uuid::now_v7(), OutboxKind::Sms, to, text, now)
+    }
+
+    /// A new message queued at `now`, due at once (an SMS: at once in the daytime, see
+    /// [`quiet_hours`](super::quiet_hours)).
+    pub fn pending(
+        id: Uuid,
+        kind: OutboxKind,
+        recipient: &str,
+        body: String,
+        now: OffsetDateTime,
+    ) -> OutboxMessage {
         OutboxMessage {
-            id: Uuid::now_v7(),
-            kind: OutboxKind::Sms,
-            recipient: to.to_string(),
-            body: text,
+            id,
+            kind,
+            recipient: recipient.to_string(),
+            body,
             state: OutboxState::Pending,
             attempts: 0,
             created_at: now,
-            next_attempt_at: super::quiet_hours::first_delivery(OutboxKind::Sms, now),
+            next_attempt_at: super::quiet_hours::first_delivery(kind, now),
             sent_at: None,
         }
+    }
+
+    /// The id of a message that must be queued once whoever builds it and however often:
+    /// a UUIDv8 from SHA-256 of `name` (which names what the message is about). It is also
+    /// the receiver's idempotency key.
+    pub fn derived_id(name: &str) -> Uuid {
+        let digest = ring::digest::digest(&ring::digest::SHA256, name.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest.as_ref()[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
     }
 }

@@ -69,7 +69,8 @@ impl JobHandler for VoucherExpiry {
     }
 }
 
-/// Builds and queues the day's report, then schedules tomorrow's.
+/// Builds and queues the day's report, corrects the days before whose meals changed, then
+/// schedules tomorrow's.
 pub struct DailyReportJob;
 
 #[async_trait]
@@ -83,6 +84,12 @@ impl JobHandler for DailyReportJob {
         let report =
             reports::report_for(deps.store.as_ref(), deps.clock.as_ref(), day, true).await?;
         tracing::info!(%day, schools = report.schools.len(), "daily report built and queued");
+        // Days before whose meals synced late since: their corrections (normally sent at
+        // push time) go out now if a crash lost them.
+        let corrected = reports::correct_recent(deps.store.as_ref(), day, deps.clock.now()).await?;
+        if corrected > 0 {
+            tracing::info!(%day, corrected, "earlier daily reports corrected");
+        }
         Ok(Some(reports::report_job(
             day + Duration::DAY,
             deps.clock.now(),

@@ -2,7 +2,8 @@
 //! addressed to — the daily report to NOBD, a complaint to e-Otinish.
 //!
 //! The one adapter, [`HttpPost`], posts the message body (already JSON) to a configured
-//! `http://` URL with `Idempotency-Key: <outbox message id>`, and reads answers as the SMS
+//! `http://` URL with `Idempotency-Key: <outbox message id>` and `X-Message-Kind: <kind>`
+//! (`report`, `status`, `notice`, `complaint`), and reads answers as the SMS
 //! gateway's are read: 2xx and 409 (already have it) are delivered; 408, 429 and 5xx are
 //! retried with backoff; other 4xx are permanent refusals. A delivery retried after a crash
 //! between the acknowledgement and our record of it carries the same key, so the receiver
@@ -76,6 +77,8 @@ impl MessageSink for HttpPost {
             .client
             .post(&self.url)
             .header("idempotency-key", m.id.to_string())
+            // One NOBD URL takes reports, statuses and notices: the kind says which.
+            .header("x-message-kind", m.kind.as_str())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(m.body.clone())
             .send()

@@ -150,7 +150,7 @@ async fn state_of(store: &Arc<dyn Store>, id: Uuid) -> (OutboxState, i64) {
 #[tokio::test]
 async fn the_worker_delivers_reports_and_complaints_only_where_a_url_is_set() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // NOBD answers 503 once, then 201; e-Otinish is not configured.
+    // NOBD answers 503 once (the report), then 201; e-Otinish is not configured.
     let (url, seen) = receiver(vec![503, 201]).await;
     let ports = Ports {
         nobd: Some(Arc::new(
@@ -190,9 +190,10 @@ async fn the_worker_delivers_reports_and_complaints_only_where_a_url_is_set() {
         state_of(&state.store, complaint.id).await,
         (OutboxState::Pending, 0)
     );
+    // The табель notice goes to NOBD too (the school's own system), marked as one.
     assert_eq!(
         state_of(&state.store, notice.id).await,
-        (OutboxState::Pending, 0)
+        (OutboxState::Sent, 1)
     );
     // After the backoff the retry is due: it goes with the same key and is recorded sent.
     clock
@@ -204,12 +205,22 @@ async fn the_worker_delivers_reports_and_complaints_only_where_a_url_is_set() {
         (OutboxState::Sent, 2)
     );
     let seen = seen.lock().expect("lock").clone();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 3);
     let key = format!("idempotency-key: {}", report.id);
+    let reports: Vec<String> = seen
+        .iter()
+        .map(|r| r.to_lowercase())
+        .filter(|r| r.contains("x-message-kind: report"))
+        .collect();
+    assert_eq!(reports.len(), 2);
     assert!(
-        seen.iter().all(|r| r.to_lowercase().contains(&key)),
+        reports.iter().all(|r| r.contains(&key)),
         "same key on the retry"
     );
+    assert!(seen.iter().any(|r| r
+        .to_lowercase()
+        .contains(&format!("idempotency-key: {}", notice.id))
+        && r.to_lowercase().contains("x-message-kind: notice")));
     worker.drain().await.expect("drain");
-    assert_eq!(seen.len(), 2, "a sent report is not sent again");
+    assert_eq!(seen.len(), 3, "a sent report is not sent again");
 }

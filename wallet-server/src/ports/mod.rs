@@ -35,7 +35,7 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Ports {
     pub sms: Arc<dyn SmsGateway>,
     pub phones: Arc<dyn PhoneDirectory>,
-    /// NOBD, for `report` messages; `None`: reports stay `pending`.
+    /// NOBD, for `report`, `status` and `notice` messages; `None`: they stay `pending`.
     pub nobd: Option<Arc<dyn MessageSink>>,
     /// e-Otinish, for `complaint` messages; `None`: complaints stay `pending`.
     pub eotinish: Option<Arc<dyn MessageSink>>,
@@ -148,14 +148,15 @@ impl Ports {
         Ok(ports)
     }
 
-    /// The sink for messages of `kind`, if one is configured (never for SMS or notices).
+    /// The sink for messages of `kind`, if one is configured (never for SMS): NOBD takes
+    /// the daily reports, the statuses going back to it, and the табель notices (NOBD is the
+    /// school's own system, where its staff see them); e-Otinish the complaints.
     pub fn sink(&self, kind: crate::domain::outbox::OutboxKind) -> Option<&Arc<dyn MessageSink>> {
+        use crate::domain::outbox::OutboxKind;
         match kind {
-            crate::domain::outbox::OutboxKind::Report => self.nobd.as_ref(),
-            crate::domain::outbox::OutboxKind::Complaint => self.eotinish.as_ref(),
-            crate::domain::outbox::OutboxKind::Sms | crate::domain::outbox::OutboxKind::Notice => {
-                None
-            }
+            OutboxKind::Report | OutboxKind::Status | OutboxKind::Notice => self.nobd.as_ref(),
+            OutboxKind::Complaint => self.eotinish.as_ref(),
+            OutboxKind::Sms => None,
         }
     }
 

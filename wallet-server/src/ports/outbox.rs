@@ -12,9 +12,9 @@
 //! SMS keep quiet hours (09:00–21:00 Astana, [`quiet_hours`]): at night the worker does not
 //! claim them, and a failed SMS's retry that would fall in the night is set for the morning.
 //!
-//! A kind is claimed only when its adapter exists: without `NOBD_URL` reports, and without
-//! `EOTINISH_URL` complaints, stay `pending` (never marked sent by a stand-in); `notice`
-//! messages are read by the school console, not delivered from here.
+//! A kind is claimed only when its adapter exists: without `NOBD_URL` reports, statuses and
+//! табель notices, and without `EOTINISH_URL` complaints, stay `pending` (never marked sent by
+//! a stand-in). Notices are also shown in the school console, whatever their delivery.
 
 use std::sync::Arc;
 
@@ -60,9 +60,14 @@ impl OutboxWorker {
     fn kinds(&self, now: OffsetDateTime) -> Vec<OutboxKind> {
         std::iter::once(OutboxKind::Sms)
             .chain(
-                [OutboxKind::Report, OutboxKind::Complaint]
-                    .into_iter()
-                    .filter(|k| self.ports.sink(*k).is_some()),
+                [
+                    OutboxKind::Report,
+                    OutboxKind::Status,
+                    OutboxKind::Notice,
+                    OutboxKind::Complaint,
+                ]
+                .into_iter()
+                .filter(|k| self.ports.sink(*k).is_some()),
             )
             .filter(|k| quiet_hours::may_deliver(*k, now))
             .collect()

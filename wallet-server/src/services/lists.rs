@@ -1,13 +1,14 @@
 //! Receiving a school's eligibility list, the one way in for lists: validate → apply (form,
-//! keep, move or revoke vouchers) → start the consent conversations of the rows that need
-//! one → deliver the SMS that are due. PEP's API call takes all of it; the `--demo` seed
-//! takes the first half ([`accept`]).
+//! keep, move or revoke vouchers) → return the rows not taken to NOBD (`domain::nobd`) →
+//! start the consent conversations of the rows that need one → deliver the SMS that are due.
+//! PEP's API call takes all of it; the `--demo` seed takes the first half ([`accept`]).
 
 use std::collections::HashMap;
 
 use crate::domain::list::{
-    validate_list, ListError, ListOutcome, ListRequest, Reception, ValidList,
+    validate_list, ListError, ListOutcome, ListRequest, Reception, RowOutcome, ValidList,
 };
+use crate::domain::nobd;
 use crate::services::consent::{start_for_list, RowConsent};
 use crate::services::Deps;
 use crate::store::{Store, StoreError};
@@ -38,6 +39,7 @@ pub async fn receive(
     reception: Reception<'_>,
 ) -> Result<Received, ReceiveError> {
     let (list, outcome) = accept(deps.store.as_ref(), request, reception).await?;
+    return_rejected_rows(deps, request, &list, &outcome).await?;
     let consents = start_for_list(deps, &list, &outcome).await?;
     deps.flush_outbox().await;
     Ok(Received {
@@ -45,6 +47,37 @@ pub async fn receive(
         outcome,
         consents,
     })
+}
+
+/// Rows that were not taken go back to NOBD (seed 001: "returned to NOBD"), through the
+/// outbox, once per list content: a list sent again after a crash queues nothing twice.
+async fn return_rejected_rows(
+    deps: &Deps,
+    request: &ListRequest,
+    list: &ValidList,
+    outcome: &ListOutcome,
+) -> Result<(), StoreError> {
+    let as_sent = |index: usize| {
+        request
+            .students
+            .get(index)
+            .map(|s| s.iin.clone())
+            .unwrap_or_default()
+    };
+    let mut rejected: Vec<(usize, String, &'static str)> = list
+        .rejected
+        .iter()
+        .map(|(index, _, why)| (*index, as_sent(*index), why.code()))
+        .chain(outcome.rows.iter().filter_map(|(index, row)| match row {
+            RowOutcome::Rejected(why) => Some((*index, as_sent(*index), why.code())),
+            _ => None,
+        }))
+        .collect();
+    rejected.sort_by_key(|(index, _, _)| *index);
+    if let Some(status) = nobd::rejected_rows(list, &rejected, deps.clock.now()) {
+        deps.store.enqueue_message_once(&status).await?;
+    }
+    Ok(())
 }
 
 /// The first half of [`receive`]: validates the list and applies it, starting no

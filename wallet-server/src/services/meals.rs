@@ -1,11 +1,16 @@
 //! Pushing meals from a terminal: every event judged by the meal rule
 //! (`domain::meal::judge`) for the terminal's school at the server's time, stored once.
+//! Meals of a day whose NOBD report is already built correct that report (a new version).
+
+use std::collections::BTreeSet;
 
 use shared::sync::{MealBatch, MealResult};
-use time::OffsetDateTime;
+use shared::Bin;
+use time::{Date, OffsetDateTime};
 
 use crate::domain::meal::{judge, VoucherFacts};
 use crate::domain::terminal::TerminalRecord;
+use crate::services::reports;
 use crate::store::{Store, StoreError};
 
 /// Stores a terminal's batch; one answer per event, in order. Replaying changes nothing.
@@ -20,5 +25,23 @@ pub async fn push(
         move |event: &shared::sync::MealEvent,
               facts: Option<&VoucherFacts>,
               slots: &[shared::sync::MealSlot]| { judge(school, now, event, facts, slots) };
-    store.record_meals(terminal, batch, now, &rule).await
+    let results = store.record_meals(terminal, batch, now, &rule).await?;
+    correct_reports(store, school, batch, now).await;
+    Ok(results)
+}
+
+/// Days of the batch whose daily report is already built: their report may need a new
+/// version. A failure here leaves the meals stored; the daily job's sweep corrects later.
+async fn correct_reports(store: &dyn Store, school: Bin, batch: &MealBatch, now: OffsetDateTime) {
+    let late: BTreeSet<Date> = batch
+        .events
+        .iter()
+        .map(|e| e.service_day)
+        .filter(|&day| reports::is_built(day, now))
+        .collect();
+    for day in late {
+        if let Err(e) = reports::correct(store, day, Some(school), now).await {
+            tracing::warn!(%day, error = %e, "daily report correction failed; the sweep retries");
+        }
+    }
 }

@@ -3,17 +3,23 @@
 //!
 //! A scheduled job builds each day's report at 23:30 Astana time, stores it and queues it in
 //! the outbox in one transaction; building a stored day again returns the stored content, so
-//! NOBD never receives two different reports for one day.
+//! NOBD never receives two different reports for one day *version*.
+//!
+//! Corrections: meals sync late from offline terminals. When a push brings meals of a day
+//! whose report is already built, [`correct`] stores the next version (the day's meal figures
+//! as they are now, with its reason) and queues it, once: the version is the key of the
+//! stored row and of the outbox id. The daily job also sweeps the [`CORRECTION_DAYS`] days
+//! before, so a correction lost to a crash after the push still goes out.
 
 use shared::time::Clock;
 use shared::time::{service_day, start_of_service_day};
+use shared::Bin;
 use time::{Date, Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::domain::job::JobKind;
 use crate::domain::job::NewJob;
-use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
-use crate::domain::report::{DailyReport, NOBD};
+use crate::domain::outbox::{OutboxKind, OutboxMessage};
+use crate::domain::report::{correction, DailyReport, NOBD};
 use crate::store::{Store, StoreError};
 
 /// The job that builds the report of the Astana day `day`, due at 23:30 that day.
@@ -33,27 +39,20 @@ pub async fn report_for(
         return serde_json::from_str(&stored)
             .map_err(|_| StoreError::Corrupt("stored daily report".into()));
     }
-    let report = DailyReport {
-        date: day,
-        schools: store.daily_facts(day).await?,
-    };
+    let report = DailyReport::first(day, store.daily_facts(day).await?);
     if !queue {
         return Ok(report);
     }
     let body = serde_json::to_string(&report)
         .map_err(|_| StoreError::Corrupt("daily report JSON".into()))?;
     let now = clock.now();
-    let message = OutboxMessage {
-        id: Uuid::now_v7(),
-        kind: OutboxKind::Report,
-        recipient: NOBD.into(),
-        body: body.clone(),
-        state: OutboxState::Pending,
-        attempts: 0,
-        created_at: now,
-        next_attempt_at: now,
-        sent_at: None,
-    };
+    let message = OutboxMessage::pending(
+        report.message_id(),
+        OutboxKind::Report,
+        NOBD,
+        body.clone(),
+        now,
+    );
     // A concurrent build of the same day loses the insert: read back the winner's.
     if !store.save_report(day, &body, &message, now).await? {
         return Box::pin(report_for(store, clock, day, false)).await;
@@ -67,4 +66,79 @@ pub async fn seed(store: &dyn Store, now: OffsetDateTime) -> Result<(), StoreErr
         .schedule_job(&report_job(service_day(now), now))
         .await?;
     Ok(())
+}
+
+/// How far back the daily job's sweep looks for days whose meals changed after their report:
+/// a terminal may stay offline for weeks. (A push corrects its days however old; the sweep
+/// only catches a correction a crash lost.)
+pub const CORRECTION_DAYS: i64 = 35;
+
+/// The report's build time of `day` has passed at `now`: its meals arriving now are late.
+pub fn is_built(day: Date, now: OffsetDateTime) -> bool {
+    now >= report_job(day, now).due_at
+}
+
+/// Sends the next version of `day`'s report when its meal figures changed since the latest
+/// version — of every school, or of `school` only (a push knows its school: one school's
+/// figures are cheap to count) — the version sent, if any. Nothing before the first version
+/// exists.
+pub async fn correct(
+    store: &dyn Store,
+    day: Date,
+    school: Option<Bin>,
+    now: OffsetDateTime,
+) -> Result<Option<DailyReport>, StoreError> {
+    // A racing correction of the same version wins; read again and compare with it.
+    for _ in 0..3 {
+        let Some(stored) = store.stored_report(day).await? else {
+            return Ok(None);
+        };
+        let latest: DailyReport = serde_json::from_str(&stored)
+            .map_err(|_| StoreError::Corrupt("stored daily report".into()))?;
+        let facts = match school {
+            Some(bin) => store
+                .school_day_facts(day, bin)
+                .await?
+                .into_iter()
+                .collect(),
+            None => store.daily_facts(day).await?,
+        };
+        let Some(next) = correction(&latest, &facts) else {
+            return Ok(None);
+        };
+        let body = serde_json::to_string(&next)
+            .map_err(|_| StoreError::Corrupt("daily report JSON".into()))?;
+        let message = OutboxMessage::pending(
+            next.message_id(),
+            OutboxKind::Report,
+            NOBD,
+            body.clone(),
+            now,
+        );
+        let reason = next.reason.clone().unwrap_or_default();
+        if store
+            .save_report_version(day, next.version, &body, &reason, &message, now)
+            .await?
+        {
+            tracing::info!(%day, version = next.version, "daily report corrected");
+            return Ok(Some(next));
+        }
+    }
+    Ok(None)
+}
+
+/// The days before `today` (at most [`CORRECTION_DAYS`]) whose reports changed: corrected.
+pub async fn correct_recent(
+    store: &dyn Store,
+    today: Date,
+    now: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let mut corrected = 0;
+    for back in 1..=CORRECTION_DAYS {
+        let day = today - Duration::days(back);
+        if correct(store, day, None, now).await?.is_some() {
+            corrected += 1;
+        }
+    }
+    Ok(corrected)
 }

@@ -128,4 +128,12 @@ pub trait OutboxStore: Send + Sync {
     /// Puts a message of `worker` back for a later attempt, or fails it for good.
     async fn message_retry(&self, id: Uuid, retry: &Retry<'_>) -> Result<bool, StoreError>;
     async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>, StoreError>;
+    /// The messages of `kind` to `recipient` (whatever their delivery), oldest first, at most
+    /// `limit` of the newest.
+    async fn messages_to(
+        &self,
+        recipient: &str,
+        kind: OutboxKind,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
 }

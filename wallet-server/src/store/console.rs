@@ -18,6 +18,8 @@ pub struct ConsoleSession {
     pub id_hash: String,
     /// The staff member's subject at the identity provider.
     pub subject: String,
+    /// The staff member's name from the identity provider's claims, when it gave one.
+    pub name: Option<String>,
     pub role: Role,
     pub school: Bin,
     /// The token every form of this session must carry.

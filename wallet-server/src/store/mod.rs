@@ -333,6 +333,14 @@ pub trait ReportStore: Send + Sync {
         &self,
         day: time::Date,
     ) -> Result<Vec<crate::domain::report::SchoolDay>, StoreError>;
+    /// The same figures of one school (a push corrects its own school's line only).
+    async fn school_day_facts(
+        &self,
+        day: time::Date,
+        school: Bin,
+    ) -> Result<Option<crate::domain::report::SchoolDay>, StoreError>;
+    /// The latest version of a day's report as sent (the corrections' newest, else the
+    /// first).
     async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;
     /// Schools with a school-meals voucher in `month` (as the табель counts them), by BIN.
     async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError>;
@@ -342,6 +350,17 @@ pub trait ReportStore: Send + Sync {
         &self,
         day: time::Date,
         body: &str,
+        message: &OutboxMessage,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Stores a correction (`version` ≥ 2) of a day's report with its reason and queues its
+    /// message in one transaction; `false` (nothing queued) when that version is stored.
+    async fn save_report_version(
+        &self,
+        day: time::Date,
+        version: u32,
+        body: &str,
+        reason: &str,
         message: &OutboxMessage,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;

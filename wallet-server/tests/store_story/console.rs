@@ -38,6 +38,8 @@ pub async fn story(store: Arc<dyn Store>) {
     let session = |hash: &str, created: time::OffsetDateTime| ConsoleSession {
         id_hash: hash.into(),
         subject: "teacher-1".into(),
+        // The name from the identity provider's claims is kept with the session.
+        name: Some("Нұрланова Сәуле".into()),
         role: Role::SocialPedagogue,
         school: school.bin,
         csrf_token: "csrf".into(),

@@ -297,7 +297,11 @@ pub async fn story(store: Arc<dyn Store>) {
     // January at X lists A only: B and C were only carried over (B's carried meal still
     // shows through the meals); February has no list yet at X.
     assert_eq!(listed(&facts(x.bin, "2027-01").await), vec!["Абаев Арман"]);
-    assert!(facts(x.bin, "2027-01").await.meals.iter().any(|m| m.student == b.iin));
+    assert!(facts(x.bin, "2027-01")
+        .await
+        .meals
+        .iter()
+        .any(|m| m.student == b.iin));
     assert!(listed(&facts(x.bin, "2027-02").await).is_empty());
     assert_eq!(
         listed(&facts(y.bin, "2027-01").await),

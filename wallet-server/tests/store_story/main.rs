@@ -6,6 +6,7 @@
 
 mod consent_jobs;
 mod console;
+mod corrections;
 mod entitlement;
 mod notices;
 mod tabel;
@@ -476,6 +477,7 @@ async fn story_on_sqlite() {
     notices::story(Arc::new(store.clone())).await;
     console::story(Arc::new(store.clone())).await;
     entitlement::story(Arc::new(store.clone())).await;
+    corrections::story(Arc::new(store.clone())).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -534,6 +536,7 @@ async fn story_on_postgres() {
     notices::story(Arc::new(store.clone())).await;
     console::story(Arc::new(store.clone())).await;
     entitlement::story(Arc::new(store.clone())).await;
+    corrections::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -116,7 +116,7 @@ pub async fn story(store: Arc<dyn Store>) {
         2
     );
 
-    // Notices are not the delivery worker's: claiming the deliverable kinds leaves them.
+    // Claiming other kinds leaves the notices (delivered to NOBD only when it is configured).
     let claimed = store
         .claim_messages(
             &[OutboxKind::Sms, OutboxKind::Report, OutboxKind::Complaint],

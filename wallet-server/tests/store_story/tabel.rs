@@ -13,7 +13,7 @@ use wallet_server::domain::meal::VoucherFacts;
 use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal};
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, School, Student};
-use wallet_server::services::tabel::{approve, tabel_for, TabelError};
+use wallet_server::services::tabel::{approve, tabel_for, Approver, TabelError};
 use wallet_server::store::Store;
 
 const PRICE: i64 = 95_000;
@@ -198,9 +198,12 @@ pub async fn story(store: Arc<dyn Store>) {
     assert_eq!(live.excluded.len(), 1);
 
     // Approval: not before the month ends; then frozen; not twice.
-    let director = Actor::Staff {
-        sub: "dir".into(),
-        school: school().bin,
+    let director = Approver {
+        actor: Actor::Staff {
+            sub: "dir".into(),
+            school: school().bin,
+        },
+        name: Some("Сейткали Айгуль".into()),
     };
     assert!(matches!(
         approve(
@@ -226,6 +229,10 @@ pub async fn story(store: Arc<dyn Store>) {
     .await
     .expect("approve");
     let stamp = frozen.approval.clone().expect("stamped");
+    assert_eq!(
+        stamp.approved_by, "Сейткали Айгуль (директор)",
+        "the director by name"
+    );
     assert_eq!(
         stamp.content_hash,
         wallet_server::domain::tabel::content_hash(&frozen)
@@ -354,5 +361,9 @@ async fn daily_report_story(store: &Arc<dyn Store>) {
         Some("{\"v\":1}")
     );
     let reports = store.outbox(1000).await.expect("outbox");
-    assert_eq!(reports.iter().filter(|m| m.recipient == "nobd").count(), 1);
+    // (Statuses to NOBD from the consent chapter are another kind.)
+    let is_report = |m: &&wallet_server::domain::outbox::OutboxMessage| {
+        m.kind == wallet_server::domain::outbox::OutboxKind::Report
+    };
+    assert_eq!(reports.iter().filter(is_report).count(), 1);
 }

@@ -14,6 +14,7 @@ use shared::time::YearMonth;
 use shared::Iin;
 use time::{Date, OffsetDateTime};
 
+use crate::domain::collate::{self, RegisterKey};
 use crate::domain::meal::MealStatus;
 use crate::domain::{Category, School};
 
@@ -245,12 +246,10 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
     }
 }
 
-/// Class in school order, then name.
-fn sort_key(s: &TabelStudent) -> ((u32, String), String) {
-    (
-        crate::domain::class_order(&s.class_label),
-        s.full_name.clone(),
-    )
+/// Class in school order (grade, then letter), then name, as the school's register sorts
+/// them (`domain::collate`: Ә after А, Қ after К, І after И, …).
+fn sort_key(s: &TabelStudent) -> (u32, RegisterKey, RegisterKey) {
+    collate::class_then_name(&s.class_label, &s.full_name)
 }
 
 fn adjustments(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Option<Adjustments> {

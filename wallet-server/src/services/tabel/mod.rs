@@ -59,12 +59,32 @@ pub async fn tabel_for(
     Ok(build(&facts, month, now))
 }
 
+/// Who approves a month: the actor for the audit log and the name for the stamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approver {
+    pub actor: Actor,
+    /// The director's name from the identity provider's claims, when the token had one.
+    pub name: Option<String>,
+}
+
+impl Approver {
+    /// The stamp's "approved by": the director by name, or by token subject when the
+    /// identity provider gave no name.
+    pub fn stamp(&self) -> String {
+        match (&self.name, &self.actor) {
+            (Some(name), _) => format!("{name} (директор)"),
+            (None, Actor::Staff { sub, .. }) => format!("директор ({sub})"),
+            (None, other) => other.to_string(),
+        }
+    }
+}
+
 /// The director approves a finished month: its табель is frozen with a content hash.
 pub async fn approve(
     store: &dyn Store,
     school: Bin,
     month: YearMonth,
-    director: Actor,
+    director: Approver,
     now: OffsetDateTime,
     default_price_tiyn: i64,
 ) -> Result<Tabel, TabelError> {
@@ -89,16 +109,13 @@ pub async fn approve(
     let body = serde_json::to_string(&tabel).map_err(|_| TabelError::CorruptApproval(month))?;
     let record = StoredApproval {
         approved_at: now,
-        approved_by: match &director {
-            Actor::Staff { sub, .. } => format!("директор ({sub})"),
-            other => other.to_string(),
-        },
+        approved_by: director.stamp(),
         content_hash: hash.clone(),
         body,
     };
     let audit = AuditEntry {
         at: now,
-        actor: director,
+        actor: director.actor,
         entity_kind: "tabel",
         entity_id: format!("{school}/{month}"),
         action: "approve".into(),

@@ -1,5 +1,6 @@
 //! Табель notices to each school's social pedagogue, through the outbox (kind `notice`,
-//! recipient `school:<BIN>`, read in the school console):
+//! recipient `school:<BIN>`), delivered to NOBD (the school's own system, `--nobd-url`) and
+//! shown on every page of the school console until the month is approved ([`open_for`]):
 //!
 //! - on the 1st of a month at 09:00 Astana, that the previous month's табель is ready;
 //! - on the 4th at 09:00, a reminder to schools whose табель of that month is not yet
@@ -77,11 +78,7 @@ impl Notice {
     /// The outbox id of this notice to `school` about `month`: the same every time (UUIDv8
     /// from SHA-256 of kind, school and month).
     pub fn message_id(self, school: Bin, month: YearMonth) -> Uuid {
-        let name = format!("{}|{school}|{month}", self.kind());
-        let digest = ring::digest::digest(&ring::digest::SHA256, name.as_bytes());
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest.as_ref()[..16]);
-        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+        OutboxMessage::derived_id(&format!("{}|{school}|{month}", self.kind()))
     }
 
     /// The notice to `school` about `month`.
@@ -186,6 +183,56 @@ pub async fn queue(
         }
     }
     Ok(queued)
+}
+
+/// A notice the school's staff still have to act on: shown on every console page until its
+/// month is approved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenNotice {
+    pub month: YearMonth,
+    pub notice: Notice,
+    pub text_ru: String,
+    pub text_kk: String,
+}
+
+/// How many of a school's latest notices are looked at (a few per month).
+const NOTICES_LOOKED_AT: i64 = 24;
+
+/// The school's notices whose month is not approved yet, the latest one per month, oldest
+/// month first. Read from the outbox, so what is shown is what was delivered.
+pub async fn open_for(store: &dyn Store, school: Bin) -> Result<Vec<OpenNotice>, StoreError> {
+    let messages = store
+        .messages_to(&recipient(school), OutboxKind::Notice, NOTICES_LOOKED_AT)
+        .await?;
+    let mut latest = std::collections::BTreeMap::new();
+    for m in messages {
+        let Ok(body) = serde_json::from_str::<serde_json::Value>(&m.body) else {
+            continue;
+        };
+        let notice = match body["type"].as_str() {
+            Some(t) if t == JobKind::TabelReady.as_str() => Notice::Ready,
+            Some(t) if t == JobKind::TabelReminder.as_str() => Notice::Reminder,
+            _ => continue,
+        };
+        let Some(month) = body["month"].as_str().and_then(|m| m.parse().ok()) else {
+            continue;
+        };
+        // Oldest first: a later notice of the month (the reminder) replaces the earlier.
+        latest.insert(month, notice);
+    }
+    let mut open = Vec::new();
+    for (month, notice) in latest {
+        if store.tabel_approval(school, month).await?.is_none() {
+            let (text_ru, text_kk) = texts(notice, month);
+            open.push(OpenNotice {
+                month,
+                notice,
+                text_ru,
+                text_kk,
+            });
+        }
+    }
+    Ok(open)
 }
 
 /// Schedules the next notice of each kind (idempotent: the job key is the month).

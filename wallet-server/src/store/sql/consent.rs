@@ -181,6 +181,10 @@ super::per_backend! {
         }
         insert_audit(conn, &n.audit).await?;
         let request = fetch(conn, n.id).await?.ok_or(StoreError::NotFound)?;
+        // Ended at once (`no_phone`): the outcome goes back to NOBD with the record.
+        if let Some(status) = crate::domain::nobd::consent_outcome(&request, n.at) {
+            insert_message(conn, &status).await?;
+        }
         Ok(ConsentStarted { request, new: true })
     }
 
@@ -258,6 +262,10 @@ super::per_backend! {
             }
             insert_audit(&mut tx, &t.audit).await?;
             let request = fetch(&mut tx, t.id).await?.ok_or(StoreError::NotFound)?;
+            // An ending move sends its outcome back to NOBD in the same transaction.
+            if let Some(status) = crate::domain::nobd::consent_outcome(&request, t.at) {
+                insert_message(&mut tx, &status).await?;
+            }
             tx.commit().await?;
             Ok(request)
         }

@@ -23,7 +23,7 @@ super::per_backend! {
                 .await?;
             sqlx::query(
                 "INSERT INTO console_sessions (id_hash, subject, role, school_bin, csrf_token, \
-                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 created_at, expires_at, display_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&s.id_hash)
             .bind(&s.subject)
@@ -32,6 +32,7 @@ super::per_backend! {
             .bind(&s.csrf_token)
             .bind(ts(s.created_at))
             .bind(ts(s.expires_at))
+            .bind(&s.name)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -44,8 +45,8 @@ super::per_backend! {
             now: OffsetDateTime,
         ) -> Result<Option<ConsoleSession>, StoreError> {
             let row = sqlx::query(
-                "SELECT id_hash, subject, role, school_bin, csrf_token, created_at, expires_at \
-                 FROM console_sessions WHERE id_hash = $1 AND expires_at > $2",
+                "SELECT id_hash, subject, role, school_bin, csrf_token, created_at, expires_at, \
+                 display_name FROM console_sessions WHERE id_hash = $1 AND expires_at > $2",
             )
             .bind(id_hash)
             .bind(ts(now))
@@ -55,6 +56,7 @@ super::per_backend! {
             Ok(Some(ConsoleSession {
                 id_hash: r.try_get("id_hash")?,
                 subject: r.try_get("subject")?,
+                name: r.try_get("display_name")?,
                 role: parse_role(r.try_get("role")?)?,
                 school: parse_stored("school BIN", r.try_get("school_bin")?)?,
                 csrf_token: r.try_get("csrf_token")?,

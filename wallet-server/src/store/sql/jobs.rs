@@ -311,6 +311,30 @@ super::per_backend! {
                 .await?;
             row.as_ref().map(message_from_row).transpose()
         }
+
+        async fn messages_to(
+            &self,
+            recipient: &str,
+            kind: OutboxKind,
+            limit: i64,
+        ) -> Result<Vec<OutboxMessage>, StoreError> {
+            let sql = format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE recipient = $1 AND kind = $2 \
+                 ORDER BY created_at DESC, id DESC LIMIT $3"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(recipient)
+                .bind(kind.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+            let mut messages = rows
+                .iter()
+                .map(message_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            messages.reverse();
+            Ok(messages)
+        }
     }
 
     /// Runs a queue's claim, `sql`: an UPDATE … RETURNING whose parameters are the kinds ($1),

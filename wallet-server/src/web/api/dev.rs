@@ -32,6 +32,10 @@ pub struct TokenRequest {
     role: Role,
     /// The school's BIN, required for `social_pedagogue` and `director`.
     school: Option<String>,
+    /// The person's full name (the OpenID `name` claim), e.g. the director who approves a
+    /// табель.
+    #[schema(max_length = 200)]
+    name: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -70,6 +74,12 @@ async fn token(
         }
         (None, false) => {}
     }
+    if req.name.as_deref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "`name` must be at most 200 characters",
+        ));
+    }
     if req.sub.trim().is_empty() {
         return Err(ApiError::bad_request(
             "invalid_sub",
@@ -80,10 +90,11 @@ async fn token(
     // machine's clock, and a demo clock started in the past would mint expired tokens.
     let token = tools
         .idp
-        .issue(
+        .issue_named(
             &req.sub,
             req.role,
             req.school.as_deref(),
+            req.name.as_deref(),
             OffsetDateTime::now_utc(),
         )
         .map_err(|e| {

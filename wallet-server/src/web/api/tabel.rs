@@ -162,7 +162,10 @@ async fn approve_tabel(
         state.store.as_ref(),
         bin,
         month,
-        staff_actor(&staff),
+        tabel::Approver {
+            actor: staff_actor(&staff),
+            name: staff.name.clone(),
+        },
         now,
         state.meal_price_tiyn,
     )

@@ -107,7 +107,23 @@ impl DevIdentityProvider {
         school: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.issue_named(sub, role, school, None, now)
+    }
+
+    /// [`issue`](Self::issue) with the person's `name` claim, as a real identity provider
+    /// gives it.
+    pub fn issue_named(
+        &self,
+        sub: &str,
+        role: Role,
+        school: Option<&str>,
+        name: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = Claims {
+            name: name.map(str::to_string),
+            given_name: None,
+            family_name: None,
             sub: sub.to_string(),
             role,
             school: school.map(str::to_string),

@@ -71,6 +71,8 @@ pub struct SchoolStaff {
     pub sub: String,
     pub role: Role,
     pub school: Bin,
+    /// The person's name from the token's claims (`Claims::display_name`), when given.
+    pub name: Option<String>,
 }
 
 impl SchoolStaff {
@@ -92,6 +94,7 @@ impl SchoolStaff {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| ApiError::unauthorized("staff token lacks a valid `school` BIN"))?;
         Ok(SchoolStaff {
+            name: claims.display_name(),
             sub: claims.sub,
             role: claims.role,
             school,

@@ -27,6 +27,42 @@ pub struct Claims {
     pub exp: i64,
     #[serde(default)]
     pub iat: i64,
+    /// The person's full name, when the identity provider gives it (OpenID `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// OpenID `given_name` and `family_name`: the name in parts, used when `name` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+}
+
+/// The longest name we keep from a token (a stamp line, not a document).
+const NAME_MAX_CHARS: usize = 200;
+
+impl Claims {
+    /// The person's name from the identity provider's claims: `name`, else `family_name
+    /// given_name` (a register's order), else none. Control characters are dropped and the
+    /// length bounded; a blank claim counts as absent.
+    pub fn display_name(&self) -> Option<String> {
+        let clean = |s: &str| -> Option<String> {
+            let text: String = s
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let text: String = text.chars().take(NAME_MAX_CHARS).collect();
+            (!text.is_empty()).then_some(text)
+        };
+        if let Some(name) = self.name.as_deref().and_then(clean) {
+            return Some(name);
+        }
+        let parts = [self.family_name.as_deref(), self.given_name.as_deref()];
+        let joined: Vec<String> = parts.into_iter().flatten().filter_map(clean).collect();
+        clean(&joined.join(" "))
+    }
 }
 
 /// Why the verifier could not be built from its configuration.

@@ -139,3 +139,56 @@ fn a_tampered_payload_is_refused() {
     );
     assert!(verifier.verify(&parts.join(".")).is_err());
 }
+
+#[test]
+fn staff_are_named_from_the_identity_providers_claims() {
+    use super::{Claims, SchoolStaff};
+    let (idp, verifier) = setup();
+    let now = OffsetDateTime::now_utc();
+    let school = Some("050140001238");
+    let named = idp
+        .issue_named("d-1", Role::Director, school, Some("Сейткали Айгуль"), now)
+        .expect("sign");
+    let staff = SchoolStaff::from_claims(verifier.verify(&named).expect("valid")).expect("staff");
+    assert_eq!(staff.name.as_deref(), Some("Сейткали Айгуль"));
+    let plain = idp.issue("d-1", Role::Director, school, now).expect("sign");
+    let staff = SchoolStaff::from_claims(verifier.verify(&plain).expect("valid")).expect("staff");
+    assert_eq!(
+        staff.name, None,
+        "no name claim: no name, the subject stays"
+    );
+    assert_eq!(staff.sub, "d-1");
+
+    // `name` wins; else family and given name, in a register's order; blanks and control
+    // characters do not make a name.
+    let claims = |name: Option<&str>, given: Option<&str>, family: Option<&str>| Claims {
+        sub: "s".into(),
+        role: Role::Director,
+        school: None,
+        iss: ISS.into(),
+        aud: AUD.into(),
+        exp: 0,
+        iat: 0,
+        name: name.map(str::to_string),
+        given_name: given.map(str::to_string),
+        family_name: family.map(str::to_string),
+    };
+    let c = claims(Some(" Әлиева\u{7}  Дана "), Some("X"), Some("Y"));
+    assert_eq!(c.display_name().as_deref(), Some("Әлиева Дана"));
+    let c = claims(Some("  "), Some("Айгуль"), Some("Сейткали"));
+    assert_eq!(c.display_name().as_deref(), Some("Сейткали Айгуль"));
+    assert_eq!(
+        claims(None, None, Some("Сейткали"))
+            .display_name()
+            .as_deref(),
+        Some("Сейткали")
+    );
+    assert_eq!(claims(None, Some("\n"), None).display_name(), None);
+    let long = "Я".repeat(500);
+    assert_eq!(
+        claims(Some(&long), None, None)
+            .display_name()
+            .map(|n| n.chars().count()),
+        Some(200)
+    );
+}

@@ -80,6 +80,9 @@ mod tests {
             aud: "a".into(),
             exp,
             iat: 0,
+            name: None,
+            given_name: None,
+            family_name: None,
         }
     }
 

@@ -201,6 +201,14 @@ async fn authorize(
     Ok(Redirect::to(target.as_str()).into_response())
 }
 
+/// The demo person signed in with a role, as the `name` claim gives it.
+fn demo_name(role: Role) -> &'static str {
+    match role {
+        Role::Director => "Сейткали Айгуль Бекболатовна",
+        _ => "Нұрланова Сәуле Маратқызы",
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct TokenRequest {
     #[serde(default)]
@@ -254,6 +262,8 @@ async fn token(State(state): State<AppState>, Form(req): Form<TokenRequest>) -> 
     claims.insert("role".into(), entry.role.to_string().into());
     claims.insert("school".into(), entry.school.clone().into());
     claims.insert("nonce".into(), entry.nonce.clone().into());
+    // A real identity provider names the person; the demo one names each role's demo person.
+    claims.insert("name".into(), demo_name(entry.role).into());
     // Real time, as the verifier checks it (see `/dev/token`).
     let signed_at = time::OffsetDateTime::now_utc();
     match tools

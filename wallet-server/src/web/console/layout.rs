@@ -1,5 +1,6 @@
 //! The frame every console page shares: security headers, the header with the school, the
-//! role, the language switch and sign-out, the navigation, and a message line. Also the
+//! role, the language switch and sign-out, the navigation, the open табель notices (until
+//! their month is approved), and a message line. Also the
 //! small formatting helpers (Astana dates and times, tenge).
 
 use axum::http::header::{self, HeaderName, HeaderValue};
@@ -13,6 +14,7 @@ use super::i18n::T;
 use super::session::Staff;
 use crate::domain::consent::Language;
 use crate::domain::Role;
+use crate::services::tabel::notices::{self, OpenNotice};
 use crate::web::AppState;
 
 /// Headers of every console page: HTML, nothing from elsewhere, never cached, never framed.
@@ -64,6 +66,8 @@ pub struct Ctx {
     pub staff: Staff,
     pub bin: Bin,
     pub school_name: String,
+    /// Табель notices whose month is not approved: shown on every page.
+    pub notices: Vec<OpenNotice>,
 }
 
 impl Ctx {
@@ -75,10 +79,12 @@ impl Ctx {
             .school(bin)
             .await?
             .ok_or(ConsoleError::NotFound)?;
+        let notices = notices::open_for(state.store.as_ref(), bin).await?;
         Ok(Ctx {
             staff,
             bin,
             school_name: school.name,
+            notices,
         })
     }
 
@@ -173,6 +179,7 @@ pub fn page(ctx: &Ctx, nav: Nav, title: &str, flash: Option<Flash>, body: Markup
                     }
                 }
                 main id="main" tabindex="-1" {
+                    (notices_box(ctx))
                     h1 { (title) }
                     @match flash {
                         Some(Flash::Done(t)) => p class="flash done" role="status" { (ctx.t(t)) },
@@ -185,6 +192,29 @@ pub fn page(ctx: &Ctx, nav: Nav, title: &str, flash: Option<Flash>, body: Markup
         }
     };
     (html_headers(), markup).into_response()
+}
+
+/// The open табель notices, each with a link to its month.
+fn notices_box(ctx: &Ctx) -> Markup {
+    if ctx.notices.is_empty() {
+        return html! {};
+    }
+    html! {
+        section class="notices" id="tabel-notices" role="status" aria-label=(ctx.t(T::Notices)) {
+            ul {
+                @for n in &ctx.notices {
+                    li class="notice" data-month=(n.month.to_string()) {
+                        @match ctx.lang() {
+                            Language::Kk => (n.text_kk),
+                            _ => (n.text_ru),
+                        }
+                        " "
+                        a href=(format!("{}/tabel?month={}", ctx.base(), n.month)) { (ctx.t(T::OpenTabel)) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `24.11.2026`

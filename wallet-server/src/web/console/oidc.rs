@@ -146,6 +146,12 @@ struct IdClaims {
     exp: i64,
     #[serde(default)]
     iat: i64,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    given_name: Option<String>,
+    #[serde(default)]
+    family_name: Option<String>,
 }
 
 /// Exchanges the code at the token endpoint and checks the id token; the staff member.
@@ -224,6 +230,9 @@ pub async fn finish(
         aud: client.client_id.clone(),
         exp: claims.exp,
         iat: claims.iat,
+        name: claims.name,
+        given_name: claims.given_name,
+        family_name: claims.family_name,
     };
     SchoolStaff::from_claims(claims).map_err(|e| OidcError::NotStaff(e.message))
 }

@@ -7,15 +7,18 @@
 //!    month's total;
 //! 3. `;Итого за день;;;…` with the meals of every day and of the month;
 //! 4. after a blank line, `Итоги`: label;value lines — money lines carry the tiyn integer in
-//!    the second field and tenge with two decimals (`.` point) in the third;
+//!    the second field and tenge with two decimals and a decimal comma (`2400,00`, a number
+//!    in a Russian- or Kazakh-locale spreadsheet) in the third;
 //! 5. the excluded meals (duplicates, rejected at sync) and the adjustments, when any;
 //! 6. the approval stamp, when approved.
+//!
+//! Times are Astana's, `06.12.2026 14:05`, as in the XLSX and PDF.
 //!
 //! Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) gets a `'`
 //! in front.
 
 use super::{
-    category_ru, day_label, reason_ru, rfc3339, slot_ru, slots_note, status_ru, tenge_plain,
+    astana_time, category_ru, day_label, reason_ru, slot_ru, slots_note, status_ru, tenge_comma,
     RenderError, TITLE,
 };
 use crate::domain::tabel::Tabel;
@@ -123,7 +126,7 @@ fn summary(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
         )?;
     }
     money(w, "Итого к оплате", t.payable_tiyn)?;
-    w.write_record(["Сформирован", &rfc3339(t.generated_at)])?;
+    w.write_record(["Сформирован", &astana_time(t.generated_at)])?;
     Ok(())
 }
 
@@ -183,7 +186,7 @@ fn adjustments(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
                 text(&m.student.class_label),
                 category_ru(m.student.category).to_string(),
                 text(&slot_ru(&m.slot)),
-                rfc3339(m.received_at),
+                astana_time(m.received_at),
             ])?;
         }
     }
@@ -193,7 +196,7 @@ fn adjustments(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
 /// The director's stamp.
 fn approval(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
     if let Some(a) = &t.approval {
-        w.write_record(["Утверждён", &rfc3339(a.approved_at)])?;
+        w.write_record(["Утверждён", &astana_time(a.approved_at)])?;
         w.write_record(["Утвердил", &text(&a.approved_by)])?;
         w.write_record(["Контрольная сумма (SHA-256)", &a.content_hash])?;
     }
@@ -205,7 +208,7 @@ fn money(w: &mut W, label: &str, tiyn: i64) -> Result<(), ::csv::Error> {
     w.write_record([
         format!("{label}, тиын"),
         tiyn.to_string(),
-        tenge_plain(tiyn),
+        tenge_comma(tiyn),
     ])
 }
 

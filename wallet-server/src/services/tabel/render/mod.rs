@@ -5,8 +5,13 @@
 //! recounted here), so the four cannot disagree; `tests.rs` reads each one back and proves it.
 //!
 //! Money: the табель keeps integer tiyn. CSV and XLSX carry every amount twice, as the tiyn
-//! integer (exact, authoritative) and as tenge with two decimals (`2400.00`, a `.` decimal
-//! point in CSV, a real number in XLSX); the PDF prints tenge for people (`2 400,00 ₸`).
+//! integer (exact, authoritative) and as tenge with two decimals (`2400,00`, a decimal comma
+//! in CSV so that a Russian- or Kazakh-locale spreadsheet reads a number, a real number in
+//! XLSX); the PDF prints tenge for people (`2 400,00 ₸`).
+//!
+//! Times: one format, Astana time, `06.12.2026 14:05` ([`astana_time`]), in CSV, XLSX and
+//! PDF; JSON keeps RFC 3339 instants for machines. Dates of days in the CSV and XLSX lists
+//! stay ISO (`2026-11-02`), which every spreadsheet locale reads as a date.
 
 pub mod csv;
 pub mod pdf;
@@ -205,11 +210,20 @@ pub fn day_label(day: &DayColumn) -> String {
     }
 }
 
-/// Tenge with two decimals and a `.` point, for machines: `2400.00`, `-0.50`.
+/// Tenge with two decimals and a `.` point, for machines (the XLSX's cached formula
+/// values): `2400.00`, `-0.05`.
 pub fn tenge_plain(tiyn: i64) -> String {
     let sign = if tiyn < 0 { "-" } else { "" };
     let abs = tiyn.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Tenge for the CSV: two decimals, a decimal comma, no grouping: `2400,00`, `-0,05`. A
+/// Russian- or Kazakh-locale Excel or LibreOffice reads this as a number (a `.` point, or a
+/// plain space between thousands, would make it text there); the CSV's `;` separator leaves
+/// the comma free.
+pub fn tenge_comma(tiyn: i64) -> String {
+    tenge_plain(tiyn).replace('.', ",")
 }
 
 /// Tenge for people: `2 400,00 ₸` (spaces between thousands, a decimal comma).
@@ -232,24 +246,19 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
-/// An instant in Astana time for people: `02.12.2026 09:00 (UTC+5)`.
+/// An instant in Astana time, the one timestamp format of CSV, XLSX and PDF:
+/// `02.12.2026 09:00` (what a Russian- or Kazakh-locale spreadsheet reads as a date and
+/// time). Each document says once that its times are Astana's (see [`slots_note`]).
 pub fn astana_time(instant: OffsetDateTime) -> String {
     let t = instant.to_offset(shared::time::ASTANA);
     format!(
-        "{:02}.{:02}.{} {:02}:{:02} (UTC+5)",
+        "{:02}.{:02}.{} {:02}:{:02}",
         t.day(),
         u8::from(t.month()),
         t.year(),
         t.hour(),
         t.minute()
     )
-}
-
-/// An instant as RFC 3339, the way the JSON writes it.
-pub fn rfc3339(instant: OffsetDateTime) -> String {
-    instant
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| instant.to_string())
 }
 
 /// A date for people: `02.11.2026`.
@@ -262,18 +271,23 @@ pub fn date_ru(date: time::Date) -> String {
     )
 }
 
-/// The slots line: what a number in a day cell means.
+/// Says in which zone every time of the document is.
+pub const TIME_NOTE: &str = "Время — Астана (UTC+5).";
+
+/// The note line: what a number in a day cell means, and the zone of the times.
 pub fn slots_note(tabel: &Tabel) -> String {
     if tabel.slots.len() > 1 {
         let names: Vec<String> = tabel.slots.iter().map(|s| slot_ru(s)).collect();
         format!(
-            "В ячейке дня — число учтённых приёмов пищи ({}).",
+            "В ячейке дня — число учтённых приёмов пищи ({}). {TIME_NOTE}",
             names.join(", ")
         )
     } else {
-        "В ячейке дня — число учтённых приёмов пищи.".to_string()
+        format!("В ячейке дня — число учтённых приёмов пищи. {TIME_NOTE}")
     }
 }
 
+#[cfg(test)]
+mod register_tests;
 #[cfg(test)]
 mod tests;

@@ -22,13 +22,13 @@ use crate::domain::School;
 
 // ---- Fixtures ----
 
-fn iin(serial: u16) -> Iin {
+pub(super) fn iin(serial: u16) -> Iin {
     (serial..serial + 60)
         .find_map(|s| Iin::generate(date!(2016 - 01 - 01), shared::Sex::Female, s))
         .expect("iin")
 }
 
-fn student(class: &str, name: &str, category: Category) -> TabelStudent {
+pub(super) fn student(class: &str, name: &str, category: Category) -> TabelStudent {
     TabelStudent {
         class_label: class.into(),
         full_name: name.into(),
@@ -47,11 +47,11 @@ fn meal(who: Iin, day: Date, slot: &str, status: MealStatus, reason: Option<&str
     }
 }
 
-fn ok(who: Iin, day: Date, slot: &str) -> MealFact {
+pub(super) fn ok(who: Iin, day: Date, slot: &str) -> MealFact {
     meal(who, day, slot, MealStatus::Accepted, None)
 }
 
-fn month() -> YearMonth {
+pub(super) fn month() -> YearMonth {
     "2026-11".parse().expect("month")
 }
 
@@ -184,7 +184,7 @@ fn big_tabel() -> Tabel {
     build(&facts, month(), datetime!(2026-12-01 04:00 UTC))
 }
 
-fn keep(name: &str, bytes: &[u8]) {
+pub(super) fn keep(name: &str, bytes: &[u8]) {
     if let Ok(dir) = std::env::var("TABEL_RENDER_DIR") {
         let path = std::path::Path::new(&dir).join(name);
         std::fs::write(&path, bytes).expect("write a rendered file");
@@ -234,8 +234,11 @@ fn money_days_and_months_read_as_russian() {
     assert_eq!(month_ru(month()), "Ноябрь 2026");
     assert_eq!(
         astana_time(datetime!(2026-12-02 04:15 UTC)),
-        "02.12.2026 09:15 (UTC+5)"
+        "02.12.2026 09:15"
     );
+    assert_eq!(tenge_comma(240_000), "2400,00");
+    assert_eq!(tenge_comma(123_456_789), "1234567,89");
+    assert_eq!(tenge_comma(-5), "-0,05");
     assert_eq!(category_ru(Category::Orphan), "Сироты/без попечения");
     assert_eq!(
         reason_ru(Some("already_ate")),
@@ -276,12 +279,12 @@ fn json_is_the_tabel_itself() {
 
 // ---- CSV ----
 
-struct CsvRead {
-    records: Vec<Vec<String>>,
+pub(super) struct CsvRead {
+    pub(super) records: Vec<Vec<String>>,
 }
 
 impl CsvRead {
-    fn parse(bytes: &[u8]) -> CsvRead {
+    pub(super) fn parse(bytes: &[u8]) -> CsvRead {
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "CSV starts with a BOM");
         let mut reader = ::csv::ReaderBuilder::new()
             .delimiter(b';')
@@ -295,7 +298,7 @@ impl CsvRead {
         CsvRead { records }
     }
 
-    fn find(&self, label: &str) -> &[String] {
+    pub(super) fn find(&self, label: &str) -> &[String] {
         self.records
             .iter()
             .find(|r| r.first().map(String::as_str) == Some(label))
@@ -379,7 +382,7 @@ fn csv_carries_the_same_numbers() {
     let money = |label: &str, tiyn: i64| {
         let line = csv.find(label);
         assert_eq!(line[1], tiyn.to_string(), "{label}");
-        assert_eq!(line[2], tenge_plain(tiyn), "{label}");
+        assert_eq!(line[2], tenge_comma(tiyn), "{label}");
     };
     money("Цена одного питания, тиын", t.totals.meal_price_tiyn);
     money("Сумма за месяц, тиын", t.totals.amount_tiyn);
@@ -409,7 +412,10 @@ fn csv_carries_the_same_numbers() {
         stamp.content_hash
     );
     assert_eq!(csv.find("Утвердил")[1], stamp.approved_by);
-    assert_eq!(csv.find("Утверждён")[1], rfc3339(stamp.approved_at));
+    assert_eq!(csv.find("Утверждён")[1], "02.12.2026 09:15");
+    assert_eq!(csv.find("Сформирован")[1], "01.12.2026 09:00");
+    assert_eq!(late[0][5], "03.11.2026 10:30", "received, Astana time");
+    assert!(csv.find("Примечание")[1].ends_with(TIME_NOTE));
 }
 
 #[test]
@@ -432,7 +438,7 @@ fn number(cell: Option<&Data>) -> f64 {
     }
 }
 
-fn string(cell: Option<&Data>) -> String {
+pub(super) fn string(cell: Option<&Data>) -> String {
     match cell {
         Some(Data::String(s)) => s.clone(),
         Some(Data::Empty) | None => String::new(),
@@ -569,7 +575,7 @@ fn xlsx_carries_the_same_numbers() {
 
 /// The PDF's text as poppler sees it (`-layout` keeps a table row on one line), or `None`
 /// when pdftotext is not installed and not required.
-fn pdf_text(bytes: &[u8]) -> Option<String> {
+pub(super) fn pdf_text(bytes: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("tabel.pdf");
     std::fs::write(&path, bytes).expect("write pdf");
@@ -706,7 +712,11 @@ fn pdf_carries_the_same_numbers() {
     let stamp = t.approval.as_ref().expect("stamp");
     assert!(text.contains(&stamp.content_hash));
     assert!(text.contains(&stamp.approved_by));
-    assert!(text.contains("02.12.2026 09:15 (UTC+5)"));
+    assert!(text.contains("02.12.2026 09:15"));
+    assert!(
+        text.contains(TIME_NOTE),
+        "the zone of the times is said once"
+    );
 }
 
 // ---- All four together ----

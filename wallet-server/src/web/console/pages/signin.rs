@@ -126,6 +126,7 @@ pub async fn callback(
     let session = ConsoleSession {
         id_hash: sha256_hex(&id),
         subject: staff.sub,
+        name: staff.name,
         role: staff.role,
         school: staff.school,
         csrf_token: random_token()?,

@@ -118,7 +118,7 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
             });
         }
     }
-    out.sort_by_cached_key(|r| (crate::domain::class_order(&r.class), r.name.clone()));
+    out.sort_by_cached_key(|r| crate::domain::collate::class_then_name(&r.class, &r.name));
     Ok(out)
 }
 

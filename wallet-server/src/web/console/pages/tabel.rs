@@ -285,7 +285,10 @@ pub async fn approve(
         state.store.as_ref(),
         ctx.bin,
         month,
-        ctx.staff.actor(),
+        tabel::Approver {
+            actor: ctx.staff.actor(),
+            name: ctx.staff.session.name.clone(),
+        },
         state.clock.now(),
         state.meal_price_tiyn,
     )
