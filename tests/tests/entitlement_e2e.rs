@@ -8,6 +8,7 @@
 //! "not on this month's list" in Russian and Kazakh, and Сейтова's voucher there is gone; Y's
 //! terminal serves Сейтова on her voucher (formed with the move, already activated). X's
 //! January табель has no Бекенова, X's December табель still bills both girls' meals.
+//! Both schools' staff see the move in their voucher lists.
 
 mod common;
 
@@ -258,6 +259,23 @@ async fn the_months_list_decides_who_eats_at_which_school() {
     let abenov = voucher(&server, &mum, ABENOV, DEMO_SCHOOL_BIN).await;
     sim_x.cmd(&format!("scan {}", pass(&server, &mum, &abenov).await));
     decision(&mut tx, "Абенов, on January's list", "accept");
+
+    // Both schools' staff see the move.
+    for (school, field, other) in [
+        (DEMO_SCHOOL_BIN.to_string(), "moved_to", y_bin()),
+        (y_bin(), "moved_from", DEMO_SCHOOL_BIN.to_string()),
+    ] {
+        let staff = server.staff_token("social_pedagogue", &school).await;
+        let view = server
+            .get(&format!("/v1/schools/{school}/vouchers"), Some(&staff))
+            .await
+            .ok_json();
+        let seitova = view["vouchers"]
+            .as_array()
+            .and_then(|vs| vs.iter().find(|v| v["student"]["full_name"] == SEITOVA))
+            .unwrap_or_else(|| panic!("Сейтова at {school}: {view:#}"));
+        assert_eq!(seitova[field], other.as_str(), "{seitova}");
+    }
 
     // Y's terminal serves Сейтова on the voucher the move formed, already activated.
     let seitova_y = voucher(&server, &mum, SEITOVA, &y_bin()).await;

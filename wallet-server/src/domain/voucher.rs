@@ -69,6 +69,12 @@ pub struct VoucherView {
     pub card: Option<CardUid>,
     /// Billable meals in the month asked for (0 where no month was asked).
     pub meals_this_month: i64,
+    /// A revoked voucher of a student who then got one at another school this period: that
+    /// school (the student moved there).
+    pub moved_to: Option<Bin>,
+    /// The school whose voucher of the student was revoked before this one was formed (the
+    /// student moved from there).
+    pub moved_from: Option<Bin>,
 }
 
 /// A new voucher about to be formed.

@@ -227,6 +227,19 @@ pub async fn story(store: Arc<dyn Store>) {
         entitled(&store, &y, vc_y).await,
         days(date!(2027 - 01 - 01), date!(2027 - 02 - 10))
     );
+    // Both schools' staff see the move.
+    let month = "2027-01".parse().expect("month");
+    let at_x = store.vouchers_of_school(x.bin, month).await.expect("x");
+    let old_view = at_x.iter().find(|v| v.voucher.id == vc).expect("C at X");
+    assert_eq!(
+        (old_view.moved_to, old_view.moved_from),
+        (Some(y.bin), None)
+    );
+    let at_y = store.vouchers_of_school(y.bin, month).await.expect("y");
+    assert_eq!(at_y.len(), 1);
+    assert_eq!((at_y[0].moved_from, at_y[0].moved_to), (Some(x.bin), None));
+    let stayed = at_x.iter().find(|v| v.voucher.id == va).expect("A at X");
+    assert_eq!((stayed.moved_to, stayed.moved_from), (None, None));
     // At X, C's carry-over ends the day before Y's list arrived.
     let at_x = store.roster_since(x.bin, 0).await.expect("roster");
     assert!(

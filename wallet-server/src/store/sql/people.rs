@@ -39,7 +39,15 @@ super::per_backend! {
          v.valid_from, v.valid_until, v.formed_at, v.activated_at, v.updated_at, \
          s.full_name AS student_name, s.class_label, s.category, sc.name AS school_name, c.card_uid, \
          (SELECT COUNT(*) FROM meals m WHERE m.voucher_id = v.id AND m.status = 'accepted' \
-          AND m.service_day BETWEEN $1 AND $2) AS meals_this_month \
+          AND m.service_day BETWEEN $1 AND $2) AS meals_this_month, \
+         (SELECT n.school_bin FROM vouchers n WHERE v.state = 'revoked' AND n.programme = v.programme \
+          AND n.student_iin = v.student_iin AND n.valid_from = v.valid_from \
+          AND n.school_bin <> v.school_bin AND n.formed_at >= v.updated_at \
+          ORDER BY n.formed_at LIMIT 1) AS moved_to, \
+         (SELECT o.school_bin FROM vouchers o WHERE o.state = 'revoked' AND o.programme = v.programme \
+          AND o.student_iin = v.student_iin AND o.valid_from = v.valid_from \
+          AND o.school_bin <> v.school_bin AND o.updated_at <= v.formed_at \
+          ORDER BY o.updated_at DESC LIMIT 1) AS moved_from \
          FROM vouchers v JOIN students s ON s.iin = v.student_iin \
          JOIN schools sc ON sc.bin = v.school_bin LEFT JOIN cards c ON c.student_iin = v.student_iin";
 
@@ -56,7 +64,14 @@ super::per_backend! {
                 .map(|c| parse_stored("card UID", c))
                 .transpose()?,
             meals_this_month: row.try_get("meals_this_month")?,
+            moved_to: parse_opt_bin(row, "moved_to")?,
+            moved_from: parse_opt_bin(row, "moved_from")?,
         })
+    }
+
+    fn parse_opt_bin(row: &DbRow, col: &str) -> Result<Option<shared::Bin>, StoreError> {
+        let bin: Option<String> = row.try_get(col)?;
+        bin.as_deref().map(|b| parse_stored("school BIN", b)).transpose()
     }
 
     pub(in crate::store) async fn insert_audit(

@@ -48,6 +48,12 @@ pub struct SchoolVoucher {
     pub activated_at: Option<String>,
     /// Billable meals this month (Astana time).
     pub meals_this_month: i64,
+    /// The BIN of the school the student moved to (this voucher was revoked for the move).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<String>,
+    /// The BIN of the school the student moved from (this voucher was formed by the move).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -105,6 +111,8 @@ async fn school_vouchers(
             valid_until: v.voucher.valid_until.to_string(),
             activated_at: v.voucher.activated_at.map(rfc3339),
             meals_this_month: v.meals_this_month,
+            moved_to: v.moved_to.map(|b| b.to_string()),
+            moved_from: v.moved_from.map(|b| b.to_string()),
         })
         .collect();
     Ok(ApiJson(SchoolVouchers {

@@ -35,6 +35,8 @@ struct Row {
     consent: Option<(ConsentState, OffsetDateTime)>,
     activated_at: Option<OffsetDateTime>,
     card: Option<CardUid>,
+    /// The student moved: to (`true`) or from (`false`) the school of this BIN.
+    moved: Option<(bool, shared::Bin)>,
 }
 
 /// When the last SMS of a conversation went out: the confirmation or refusal answer, the
@@ -81,6 +83,10 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
             consent: consents.get(&v.voucher.student).copied(),
             activated_at: v.voucher.activated_at,
             card: v.card,
+            moved: v
+                .moved_to
+                .map(|b| (true, b))
+                .or(v.moved_from.map(|b| (false, b))),
         });
     }
     // Students still waiting for (or refused) consent have no voucher yet; some of the
@@ -115,6 +121,7 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
                 consent: consents.get(iin).copied(),
                 activated_at: None,
                 card: None,
+                moved: None,
             });
         }
     }
@@ -187,7 +194,11 @@ async fn render(
                 th scope="row" { (r.name) br; small class="muted" { (r.iin_masked) } }
                 td { (r.class) }
                 td { (category(r.category, lang)) }
-                td { (voucher_state(r.state, lang)) }
+                td { (voucher_state(r.state, lang))
+                    @if let Some((to, bin)) = r.moved {
+                        br; small class="muted" { (ctx.t(if to { T::MovedTo } else { T::MovedFrom })) " " (bin) }
+                    }
+                }
                 td { @match r.consent {
                     Some((s, at)) => { (consent_state(s, lang)) br; small class="muted" { (ctx.t(T::LastSms)) " " (date(at.to_offset(shared::time::ASTANA).date())) } },
                     None if r.voucher.is_none() => span class="muted" { (ctx.t(T::ConsentNotStarted)) },
