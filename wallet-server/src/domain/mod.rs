@@ -3,6 +3,7 @@
 //! service modules (`vouchers`, and later `eligibility`, `consent`, …).
 
 pub mod audit;
+pub mod calendar;
 pub mod consent;
 pub mod feedback;
 pub mod job;

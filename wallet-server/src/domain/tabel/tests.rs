@@ -19,12 +19,14 @@ fn student(class: &str, name: &str) -> TabelStudent {
 
 fn meal(who: Iin, day: Date, status: MealStatus) -> MealFact {
     MealFact {
+        event_id: uuid::Uuid::now_v7(),
         student: who,
         service_day: day,
         slot: "day".into(),
         status,
         reason: (status != MealStatus::Accepted).then(|| "already_ate".to_string()),
         received_at: datetime!(2026-11-30 10:00 UTC),
+        confirmed_off_day: false,
     }
 }
 
@@ -51,7 +53,55 @@ fn facts() -> TabelFacts {
         other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,
+        calendar: SchoolCalendar::default(),
     }
+}
+
+#[test]
+fn a_holiday_meal_is_held_out_until_confirmed() {
+    let month: YearMonth = "2026-12".parse().expect("month");
+    let mut f = facts();
+    let a = f.students[0].0;
+    f.meals = vec![
+        meal(a, date!(2026 - 12 - 15), MealStatus::Accepted),
+        meal(a, date!(2026 - 12 - 16), MealStatus::Accepted),
+        meal(a, date!(2026 - 12 - 19), MealStatus::Accepted),
+    ];
+    f.late_from_previous.clear();
+    let t = build(&f, month, datetime!(2027-01-02 04:00 UTC));
+    assert_eq!(t.totals.meals, 1, "only the Tuesday is billed");
+    assert_eq!(t.totals.amount_tiyn, 80_000);
+    let held: Vec<_> = t.unbilled.iter().map(|u| (u.service_day, u.day)).collect();
+    assert_eq!(
+        held,
+        vec![
+            (date!(2026 - 12 - 16), DayStatus::Holiday),
+            (date!(2026 - 12 - 19), DayStatus::RestDay)
+        ]
+    );
+    assert_eq!(t.unbilled[0].student.full_name, "Бекова");
+    let column = &t.days[15];
+    assert!(column.holiday && !column.school_day && column.off());
+
+    // The director confirms the holiday meal: it is billed; the Saturday stays out.
+    f.meals[1].confirmed_off_day = true;
+    let t = build(&f, month, datetime!(2027-01-02 04:00 UTC));
+    assert_eq!(t.totals.meals, 2);
+    assert_eq!(t.unbilled.len(), 1);
+    assert_eq!(
+        t.rows[2].marks.get(&date!(2026 - 12 - 16)),
+        Some(&1),
+        "{:?}",
+        t.rows
+    );
+
+    // At a six-day school the Saturday is a school day.
+    f.calendar.weeks.insert(
+        crate::domain::calendar::SchoolYear::of(date!(2026 - 12 - 19)),
+        crate::domain::calendar::SchoolWeek::SixDay,
+    );
+    let t = build(&f, month, datetime!(2027-01-02 04:00 UTC));
+    assert_eq!((t.totals.meals, t.unbilled.len()), (3, 0));
 }
 
 #[test]

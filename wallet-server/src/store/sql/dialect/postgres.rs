@@ -60,7 +60,8 @@ pub(in crate::store) use crate::store::sql::people::postgres::*;
 
 /// This backend's half of the query modules that others call inside their own transactions.
 pub(in crate::store) use crate::store::sql::{
-    jobs::postgres as jobs, meal_push::postgres as meal_push, vouchers::postgres as vouchers,
+    calendar::postgres as calendar, jobs::postgres as jobs, meal_push::postgres as meal_push,
+    tabel::postgres as tabel, vouchers::postgres as vouchers,
 };
 
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).
