@@ -4,6 +4,7 @@
 //! a server (`.ci/run` starts one); each run creates its own database and drops it after.
 //! Set `REQUIRE_POSTGRES=1` to make a missing `TEST_DATABASE_URL` a failure instead of a skip.
 
+mod calendar;
 mod consent_jobs;
 mod console;
 mod notices;
@@ -474,6 +475,7 @@ async fn story_on_sqlite() {
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
     console::story(Arc::new(store.clone())).await;
+    calendar::story(Arc::new(store.clone())).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -531,6 +533,7 @@ async fn story_on_postgres() {
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
     console::story(Arc::new(store.clone())).await;
+    calendar::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -3,7 +3,8 @@
 //!
 //! A change is refused, in the same transaction that would write it, when a month it
 //! touches is already approved for a school it applies to: a frozen табель must stay true to
-//! the calendar it was built on.
+//! the calendar it was built on. A break's change touches the months of every break of the
+//! same year and key (any scope), since it can bring another scope's break in or out of force.
 
 use async_trait::async_trait;
 use shared::time::YearMonth;
@@ -145,6 +146,31 @@ super::per_backend! {
         row.as_ref().map(break_from_row).transpose()
     }
 
+    /// The months of every break of a year and key, whatever its scope: setting or removing
+    /// one scope's break can bring another scope's back into force (or out of it), so all of
+    /// them are touched. Conservative on purpose: money depends on it.
+    async fn key_ranges(
+        conn: &mut Conn,
+        year: SchoolYear,
+        key: &BreakKey,
+    ) -> Result<Vec<(YearMonth, YearMonth)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT first_day, last_day FROM school_breaks WHERE school_year = $1 AND break_key = $2",
+        )
+        .bind(year.to_string())
+        .bind(key.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    YearMonth::of(get_date(r, "first_day")?),
+                    YearMonth::of(get_date(r, "last_day")?),
+                ))
+            })
+            .collect()
+    }
+
     async fn region_of(conn: &mut Conn, school: Bin) -> Result<Option<String>, StoreError> {
         let region: Option<Option<String>> =
             sqlx::query_scalar("SELECT region FROM schools WHERE bin = $1")
@@ -245,9 +271,8 @@ super::per_backend! {
                 }
             }
             CalendarChange::SetBreak(b) => {
-                let old = stored_break(conn, b.school_year, &b.key, &b.scope).await?;
-                let mut ranges = vec![(YearMonth::of(b.from), YearMonth::of(b.to))];
-                ranges.extend(old.map(|o| (YearMonth::of(o.from), YearMonth::of(o.to))));
+                let mut ranges = key_ranges(conn, b.school_year, &b.key).await?;
+                ranges.push((YearMonth::of(b.from), YearMonth::of(b.to)));
                 refuse_if_approved(conn, &reach_of(&b.scope), &ranges).await?;
                 let (level, id) = scope_words(&b.scope);
                 sqlx::query(
@@ -268,11 +293,11 @@ super::per_backend! {
                 .await?;
             }
             CalendarChange::RemoveBreak { school_year, key, scope } => {
-                let old = stored_break(conn, *school_year, key, scope)
+                stored_break(conn, *school_year, key, scope)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-                let range = (YearMonth::of(old.from), YearMonth::of(old.to));
-                refuse_if_approved(conn, &reach_of(scope), &[range]).await?;
+                let ranges = key_ranges(conn, *school_year, key).await?;
+                refuse_if_approved(conn, &reach_of(scope), &ranges).await?;
                 let (level, id) = scope_words(scope);
                 sqlx::query(
                     "DELETE FROM school_breaks WHERE school_year = $1 AND break_key = $2 \
