@@ -8,8 +8,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::calendar::{
-    CalendarChange, DayStatus, DeclaredDay, Region, SchoolBreak, SchoolCalendar, SchoolWeek,
-    SchoolYear,
+    BreakScope, CalendarChange, DayStatus, DeclaredDay, Region, SchoolBreak, SchoolCalendar,
+    SchoolWeek, SchoolYear,
 };
 use crate::store::{Store, StoreError};
 
@@ -40,13 +40,24 @@ impl From<StoreError> for CalendarError {
     }
 }
 
-/// Applies one change, audited, unless it touches an approved month.
+/// Applies one change, audited, unless it touches an approved month; a school's break or
+/// week for an unknown school is `NotFound`.
 pub async fn change(
     store: &dyn Store,
     change: &CalendarChange,
     actor: Actor,
     now: OffsetDateTime,
 ) -> Result<(), CalendarError> {
+    if let CalendarChange::SetBreak(SchoolBreak {
+        scope: BreakScope::School(school),
+        ..
+    }) = change
+    {
+        store
+            .school(*school)
+            .await?
+            .ok_or(CalendarError::NotFound)?;
+    }
     let audit = AuditEntry {
         at: now,
         actor,
@@ -115,4 +126,13 @@ pub async fn school_calendar(
         days_off,
         school_days,
     })
+}
+
+/// A school year's declared dates and its breaks of every scope (national, regional, per
+/// school), as the integration reviews them.
+pub async fn national_calendar(
+    store: &dyn Store,
+    year: SchoolYear,
+) -> Result<(Vec<DeclaredDay>, Vec<SchoolBreak>), CalendarError> {
+    Ok(store.national_calendar(year).await?)
 }

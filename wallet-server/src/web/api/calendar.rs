@@ -175,7 +175,7 @@ async fn national_calendar(
 ) -> Result<ApiJson<NationalCalendar>, ApiError> {
     let Query(q) = query?;
     let year = year_or_now(&state, q.school_year.as_deref())?;
-    let (days, breaks) = state.store.national_calendar(year).await?;
+    let (days, breaks) = calendar::national_calendar(&*state.store, year).await?;
     Ok(ApiJson(NationalCalendar {
         school_year: year.to_string(),
         declared: days.iter().map(DeclaredDayJson::from).collect(),
@@ -306,13 +306,6 @@ async fn set_break(
     ApiJson(req): ApiJson<BreakRequest>,
 ) -> Result<ApiJson<BreakJson>, ApiError> {
     let scope = scope_of(req.region.as_deref(), req.school.as_deref())?;
-    if let BreakScope::School(bin) = &scope {
-        state
-            .store
-            .school(*bin)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-    }
     let b = new_break(
         parse_year(&year)?,
         parse_key(&key)?,
