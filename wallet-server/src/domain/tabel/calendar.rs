@@ -9,7 +9,11 @@ use crate::domain::calendar::{DayStatus, SchoolCalendar};
 
 /// The column of a day, as the school's calendar has it.
 pub fn column(calendar: &SchoolCalendar, date: Date) -> DayColumn {
-    let status = calendar.status(date);
+    column_of(date, calendar.status(date))
+}
+
+/// The column of a day whose status is known.
+pub fn column_of(date: Date, status: DayStatus) -> DayColumn {
     DayColumn {
         date,
         weekend: status == DayStatus::RestDay,

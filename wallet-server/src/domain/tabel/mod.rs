@@ -217,11 +217,16 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
     let mut marks: HashMap<Iin, BTreeMap<Date, u32>> = HashMap::new();
     let mut per_day: BTreeMap<Date, u32> = BTreeMap::new();
     let mut excluded = Vec::new();
-    let unbilled = unbilled(facts, &names, month);
+    // Each day's status once, not once per meal: a big school has tens of thousands.
+    let statuses: Statuses = month
+        .days()
+        .map(|d| (d, facts.calendar.status(d)))
+        .collect();
+    let unbilled = unbilled(facts, &names, &statuses, month);
     for m in facts
         .meals
         .iter()
-        .filter(|m| month.contains(m.service_day) && off_day(facts, m).is_none())
+        .filter(|m| month.contains(m.service_day) && off_day(&statuses, m).is_none())
     {
         if m.status == MealStatus::Accepted {
             *marks
@@ -279,9 +284,9 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         school: facts.school.clone(),
         month,
         slots: facts.slots.clone(),
-        days: month
-            .days()
-            .map(|d| calendar::column(&facts.calendar, d))
+        days: statuses
+            .iter()
+            .map(|(&d, &status)| calendar::column_of(d, status))
             .collect(),
         rows,
         per_day,
@@ -297,22 +302,30 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
 
 /// Why an accepted meal is held out of the amount: its day is not a school day and the
 /// director has not confirmed it.
-fn off_day(facts: &TabelFacts, m: &MealFact) -> Option<DayStatus> {
+fn off_day(statuses: &Statuses, m: &MealFact) -> Option<DayStatus> {
     if m.status != MealStatus::Accepted || m.confirmed_off_day {
         return None;
     }
-    let day = facts.calendar.status(m.service_day);
+    let day = statuses.get(&m.service_day).copied()?;
     (day != DayStatus::SchoolDay).then_some(day)
 }
 
+/// What each day of the month is for the school.
+type Statuses = BTreeMap<Date, DayStatus>;
+
 /// The month's meals on non-school days awaiting the director, by day then student.
-fn unbilled(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Vec<UnbilledMeal> {
+fn unbilled(
+    facts: &TabelFacts,
+    names: &Names<'_>,
+    statuses: &Statuses,
+    month: YearMonth,
+) -> Vec<UnbilledMeal> {
     let mut held: Vec<UnbilledMeal> = facts
         .meals
         .iter()
         .filter(|m| month.contains(m.service_day))
         .filter_map(|m| {
-            off_day(facts, m).map(|day| UnbilledMeal {
+            off_day(statuses, m).map(|day| UnbilledMeal {
                 event_id: m.event_id,
                 student: student_of(names, &m.student),
                 service_day: m.service_day,
