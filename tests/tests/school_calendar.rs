@@ -573,6 +573,14 @@ async fn the_console_sets_the_week_and_breaks_and_confirms_a_sunday_meal() {
             && !seen_by_pedagogue.body.contains(event),
         "only the director confirms"
     );
+    let approve_page = director
+        .get(&format!("{base}/tabel/approve?month=2026-11"))
+        .await;
+    assert!(
+        approve_page.body.contains(r#"id="unbilled-left-out""#),
+        "the approval page says what is left out: {}",
+        approve_page.body
+    );
     let json_before = server
         .get(
             &format!("/v1/schools/{DEMO_SCHOOL_BIN}/tabel?month=2026-11"),

@@ -89,7 +89,7 @@ impl SchoolWeek {
 }
 
 /// What a declared date is (declared nationally: the government's decrees).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeclaredKind {
     /// A public holiday that moves (Kurban Ait) or is declared for the year.

@@ -144,6 +144,7 @@ impl From<&SchoolBreak> for BreakJson {
 pub struct YearQuery {
     /// `YYYY-YYYY`, e.g. `2026-2027`; the current school year when omitted.
     #[serde(default)]
+    #[param(pattern = r"^[0-9]{4}-[0-9]{4}$")]
     pub school_year: Option<String>,
 }
 
@@ -187,7 +188,6 @@ async fn national_calendar(
 #[serde(deny_unknown_fields)]
 pub struct DayRequest {
     /// `holiday`, `workday` or `day_off`.
-    #[schema(value_type = String, example = "holiday")]
     pub kind: DeclaredKind,
     /// E.g. `Курбан айт`, `перенос с 3 января`.
     pub name: String,
@@ -196,7 +196,7 @@ pub struct DayRequest {
 /// Declare a national date: a moving holiday, or a transfer (a rest day that is worked, a
 /// weekday off). Replaces an earlier declaration of the date.
 #[utoipa::path(put, path = "/v1/integration/calendar/days/{date}", tag = "integration",
-    params(("date" = String, Path, description = "YYYY-MM-DD")),
+    params(("date" = String, Path, description = "YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
     request_body = DayRequest, security(("bearer" = [])),
     responses((status = 200, body = DeclaredDayJson),
         (status = 409, description = "month_approved: a school's табель of that month is approved", body = ErrorBody),
@@ -230,7 +230,7 @@ async fn declare_day(
 
 /// Remove a declaration.
 #[utoipa::path(delete, path = "/v1/integration/calendar/days/{date}", tag = "integration",
-    params(("date" = String, Path, description = "YYYY-MM-DD")), security(("bearer" = [])),
+    params(("date" = String, Path, description = "YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")), security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody),
         (status = 409, description = "month_approved", body = ErrorBody)))]
 async fn remove_day(
@@ -293,8 +293,8 @@ fn scope_of(region: Option<&str>, school: Option<&str>) -> Result<BreakScope, Ap
 /// Set a school break (каникулы) for a school year: nationally, for a region or for one
 /// school. The most specific break of a key is the one in force.
 #[utoipa::path(put, path = "/v1/integration/calendar/breaks/{school_year}/{key}", tag = "integration",
-    params(("school_year" = String, Path, description = "YYYY-YYYY"),
-        ("key" = String, Path, description = "autumn, winter, spring, summer, first_grade, …")),
+    params(("school_year" = String, Path, description = "YYYY-YYYY", pattern = r"^[0-9]{4}-[0-9]{4}$"),
+        ("key" = String, Path, description = "autumn, winter, spring, summer, first_grade, …", pattern = r"^[a-z0-9_]{2,40}$")),
     request_body = BreakRequest, security(("bearer" = [])),
     responses((status = 200, body = BreakJson), (status = 404, description = "unknown school", body = ErrorBody),
         (status = 409, description = "month_approved", body = ErrorBody),
@@ -326,8 +326,8 @@ async fn set_break(
 
 /// Remove a break of a scope (national without `region`/`school`).
 #[utoipa::path(delete, path = "/v1/integration/calendar/breaks/{school_year}/{key}", tag = "integration",
-    params(("school_year" = String, Path, description = "YYYY-YYYY"),
-        ("key" = String, Path, description = "The break's key"), ScopeQuery),
+    params(("school_year" = String, Path, description = "YYYY-YYYY", pattern = r"^[0-9]{4}-[0-9]{4}$"),
+        ("key" = String, Path, description = "The break's key", pattern = r"^[a-z0-9_]{2,40}$"), ScopeQuery),
     security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody),
         (status = 409, description = "month_approved", body = ErrorBody)))]

@@ -164,8 +164,8 @@ pub struct SchoolBreakBody {
 /// of the same key for this school).
 #[utoipa::path(put, path = "/v1/schools/{bin}/calendar/breaks/{school_year}/{key}", tag = "school",
     params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"),
-        ("school_year" = String, Path, description = "YYYY-YYYY"),
-        ("key" = String, Path, description = "The break's key")),
+        ("school_year" = String, Path, description = "YYYY-YYYY", pattern = r"^[0-9]{4}-[0-9]{4}$"),
+        ("key" = String, Path, description = "The break's key", pattern = r"^[a-z0-9_]{2,40}$")),
     request_body = SchoolBreakBody, security(("bearer" = [])),
     responses((status = 200, body = BreakJson), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "month_approved", body = ErrorBody),
@@ -199,8 +199,8 @@ async fn set_school_break(
 /// The director removes a break of the school's own.
 #[utoipa::path(delete, path = "/v1/schools/{bin}/calendar/breaks/{school_year}/{key}", tag = "school",
     params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"),
-        ("school_year" = String, Path, description = "YYYY-YYYY"),
-        ("key" = String, Path, description = "The break's key")),
+        ("school_year" = String, Path, description = "YYYY-YYYY", pattern = r"^[0-9]{4}-[0-9]{4}$"),
+        ("key" = String, Path, description = "The break's key", pattern = r"^[a-z0-9_]{2,40}$")),
     security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "month_approved", body = ErrorBody)))]

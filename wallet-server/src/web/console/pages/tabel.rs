@@ -281,6 +281,9 @@ pub async fn confirm(
         div class="cards" {
             div class="card" { span class="big" { (t.totals.meals) } (ctx.t(T::Meals)) }
             div class="card" { span class="big" { (tenge(t.payable_tiyn)) } (ctx.t(T::Payable)) }
+            @if !t.unbilled.is_empty() {
+                div class="card" id="unbilled-left-out" { span class="big" { (t.unbilled.len()) } (ctx.t(T::Unbilled)) }
+            }
         }
         form method="post" action={(base) "/tabel/approve"} class="toolbar" {
             (ctx.csrf_field())
