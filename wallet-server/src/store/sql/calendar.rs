@@ -12,17 +12,11 @@ use shared::Bin;
 use time::Date;
 use uuid::Uuid;
 
+use super::calendar_guard::{year_months, Reach};
 use crate::domain::calendar::{
     months_between, BreakKey, BreakScope, CalendarChange, DeclaredDay, Region, SchoolBreak,
     SchoolCalendar, SchoolYear,
 };
-
-/// Which schools a scope reaches, as the approval check filters them.
-enum Reach<'a> {
-    All,
-    Region(&'a str),
-    School(Bin),
-}
 
 fn scope_words(scope: &BreakScope) -> (&'static str, String) {
     match scope {
@@ -30,13 +24,6 @@ fn scope_words(scope: &BreakScope) -> (&'static str, String) {
         BreakScope::Region(r) => ("region", r.to_string()),
         BreakScope::School(b) => ("school", b.to_string()),
     }
-}
-
-fn year_months(year: SchoolYear) -> (YearMonth, YearMonth) {
-    (
-        YearMonth::of(year.first_day()),
-        YearMonth::of(year.last_day()),
-    )
 }
 
 super::per_backend! {
@@ -63,68 +50,6 @@ super::per_backend! {
         })
     }
 
-    /// The first approved (school, month) between two months among the schools reached.
-    async fn approved_between(
-        conn: &mut Conn,
-        reach: &Reach<'_>,
-        from: YearMonth,
-        to: YearMonth,
-    ) -> Result<Option<String>, StoreError> {
-        let (from, to) = (from.to_string(), to.to_string());
-        let row = match reach {
-            Reach::All => sqlx::query(
-                "SELECT school_bin, month FROM tabel_approvals \
-                 WHERE month >= $1 AND month <= $2 ORDER BY month LIMIT 1",
-            )
-            .bind(from)
-            .bind(to)
-            .fetch_optional(&mut *conn)
-            .await?,
-            Reach::Region(region) => sqlx::query(
-                "SELECT a.school_bin, a.month FROM tabel_approvals a \
-                 JOIN schools s ON s.bin = a.school_bin \
-                 WHERE a.month >= $1 AND a.month <= $2 AND s.region = $3 \
-                 ORDER BY a.month LIMIT 1",
-            )
-            .bind(from)
-            .bind(to)
-            .bind(region.to_string())
-            .fetch_optional(&mut *conn)
-            .await?,
-            Reach::School(bin) => sqlx::query(
-                "SELECT school_bin, month FROM tabel_approvals \
-                 WHERE month >= $1 AND month <= $2 AND school_bin = $3 ORDER BY month LIMIT 1",
-            )
-            .bind(from)
-            .bind(to)
-            .bind(bin.to_string())
-            .fetch_optional(&mut *conn)
-            .await?,
-        };
-        row.map(|r| -> Result<String, StoreError> {
-            let school: String = r.try_get("school_bin")?;
-            let month: String = r.try_get("month")?;
-            Ok(format!("{school}/{month}"))
-        })
-        .transpose()
-    }
-
-    /// Refuses (with `Conflict`) when any of the month ranges is approved for a reached school.
-    async fn refuse_if_approved(
-        conn: &mut Conn,
-        reach: &Reach<'_>,
-        ranges: &[(YearMonth, YearMonth)],
-    ) -> Result<(), StoreError> {
-        for &(from, to) in ranges {
-            if let Some(hit) = approved_between(conn, reach, from, to).await? {
-                return Err(StoreError::Conflict {
-                    current: format!("approved {hit}"),
-                });
-            }
-        }
-        Ok(())
-    }
-
     async fn stored_break(
         conn: &mut Conn,
         year: SchoolYear,
@@ -144,31 +69,6 @@ super::per_backend! {
         .fetch_optional(&mut *conn)
         .await?;
         row.as_ref().map(break_from_row).transpose()
-    }
-
-    /// The months of every break of a year and key, whatever its scope: setting or removing
-    /// one scope's break can bring another scope's back into force (or out of it), so all of
-    /// them are touched. Conservative on purpose: money depends on it.
-    async fn key_ranges(
-        conn: &mut Conn,
-        year: SchoolYear,
-        key: &BreakKey,
-    ) -> Result<Vec<(YearMonth, YearMonth)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT first_day, last_day FROM school_breaks WHERE school_year = $1 AND break_key = $2",
-        )
-        .bind(year.to_string())
-        .bind(key.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    YearMonth::of(get_date(r, "first_day")?),
-                    YearMonth::of(get_date(r, "last_day")?),
-                ))
-            })
-            .collect()
     }
 
     async fn region_of(conn: &mut Conn, school: Bin) -> Result<Option<String>, StoreError> {
@@ -245,7 +145,7 @@ super::per_backend! {
         match change {
             CalendarChange::DeclareDay(d) => {
                 let m = YearMonth::of(d.date);
-                refuse_if_approved(conn, &Reach::All, &[(m, m)]).await?;
+                calendar_guard::refuse_if_approved(conn, &Reach::All, &[(m, m)]).await?;
                 sqlx::query(
                     "INSERT INTO calendar_days (day, kind, name, updated_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
@@ -260,7 +160,7 @@ super::per_backend! {
             }
             CalendarChange::RemoveDay(day) => {
                 let m = YearMonth::of(*day);
-                refuse_if_approved(conn, &Reach::All, &[(m, m)]).await?;
+                calendar_guard::refuse_if_approved(conn, &Reach::All, &[(m, m)]).await?;
                 let gone = sqlx::query("DELETE FROM calendar_days WHERE day = $1")
                     .bind(date(*day))
                     .execute(&mut *conn)
@@ -271,9 +171,9 @@ super::per_backend! {
                 }
             }
             CalendarChange::SetBreak(b) => {
-                let mut ranges = key_ranges(conn, b.school_year, &b.key).await?;
+                let mut ranges = calendar_guard::key_ranges(conn, b.school_year, &b.key).await?;
                 ranges.push((YearMonth::of(b.from), YearMonth::of(b.to)));
-                refuse_if_approved(conn, &reach_of(&b.scope), &ranges).await?;
+                calendar_guard::refuse_if_approved(conn, &calendar_guard::reach_of(&b.scope), &ranges).await?;
                 let (level, id) = scope_words(&b.scope);
                 sqlx::query(
                     "INSERT INTO school_breaks (school_year, break_key, scope_level, scope_id, \
@@ -296,8 +196,8 @@ super::per_backend! {
                 stored_break(conn, *school_year, key, scope)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-                let ranges = key_ranges(conn, *school_year, key).await?;
-                refuse_if_approved(conn, &reach_of(scope), &ranges).await?;
+                let ranges = calendar_guard::key_ranges(conn, *school_year, key).await?;
+                calendar_guard::refuse_if_approved(conn, &calendar_guard::reach_of(scope), &ranges).await?;
                 let (level, id) = scope_words(scope);
                 sqlx::query(
                     "DELETE FROM school_breaks WHERE school_year = $1 AND break_key = $2 \
@@ -312,7 +212,7 @@ super::per_backend! {
             }
             CalendarChange::SetWeek { school, school_year, week } => {
                 region_of(conn, *school).await?;
-                refuse_if_approved(conn, &Reach::School(*school), &[year_months(*school_year)]).await?;
+                calendar_guard::refuse_if_approved(conn, &Reach::School(*school), &[year_months(*school_year)]).await?;
                 sqlx::query(
                     "INSERT INTO school_weeks (school_bin, school_year, week, updated_at) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (school_bin, school_year) DO UPDATE SET \
@@ -330,14 +230,6 @@ super::per_backend! {
             }
         }
         Ok(())
-    }
-
-    fn reach_of(scope: &BreakScope) -> Reach<'_> {
-        match scope {
-            BreakScope::National => Reach::All,
-            BreakScope::Region(r) => Reach::Region(r.as_str()),
-            BreakScope::School(b) => Reach::School(*b),
-        }
     }
 
     /// Moving a school between regions changes which regional breaks apply: refused when a
@@ -362,7 +254,7 @@ super::per_backend! {
             }
         }
         if old != new {
-            refuse_if_approved(conn, &Reach::School(school), &ranges).await?;
+            calendar_guard::refuse_if_approved(conn, &Reach::School(school), &ranges).await?;
         }
         sqlx::query("UPDATE schools SET region = $1 WHERE bin = $2")
             .bind(region.map(|r| r.to_string()))
@@ -430,7 +322,7 @@ super::per_backend! {
             audit: &AuditEntry,
         ) -> Result<bool, StoreError> {
             let mut tx = write(self).await?;
-            refuse_if_approved(&mut tx, &Reach::School(school), &[(month, month)]).await?;
+            calendar_guard::refuse_if_approved(&mut tx, &Reach::School(school), &[(month, month)]).await?;
             let inserted = sqlx::query(
                 "INSERT INTO off_day_confirmations (event_id, school_bin, confirmed_at, confirmed_by) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",

@@ -17,6 +17,7 @@
 //! run time: each backend's code is monomorphic, as before.
 
 pub(crate) mod calendar;
+pub(crate) mod calendar_guard;
 pub(crate) mod consent;
 pub(crate) mod console;
 pub(crate) mod dialect;
