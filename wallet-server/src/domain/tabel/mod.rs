@@ -218,8 +218,10 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
     let mut per_day: BTreeMap<Date, u32> = BTreeMap::new();
     let mut excluded = Vec::new();
     // Each day's status once, not once per meal: a big school has tens of thousands.
-    let statuses: Statuses = month
+    // The previous month's too: its late meals are paid with this one.
+    let statuses: Statuses = previous(month)
         .days()
+        .chain(month.days())
         .map(|d| (d, facts.calendar.status(d)))
         .collect();
     let unbilled = unbilled(facts, &names, &statuses, month);
@@ -278,7 +280,7 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         amount_tiyn: amount(meals, facts.meal_price_tiyn),
         meal_price_tiyn: facts.meal_price_tiyn,
     };
-    let adjustments = adjustments(facts, &names, month);
+    let adjustments = adjustments(facts, &names, &statuses, month);
     let payable_tiyn = totals.amount_tiyn + adjustments.as_ref().map_or(0, |a| a.amount_tiyn);
     Tabel {
         school: facts.school.clone(),
@@ -286,6 +288,7 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         slots: facts.slots.clone(),
         days: statuses
             .iter()
+            .filter(|(d, _)| month.contains(**d))
             .map(|(&d, &status)| calendar::column_of(d, status))
             .collect(),
         rows,
@@ -320,10 +323,18 @@ fn unbilled(
     statuses: &Statuses,
     month: YearMonth,
 ) -> Vec<UnbilledMeal> {
+    // The previous month's late meals on its non-school days are held out too; that month is
+    // approved, so they stay out.
+    let prev = previous(month);
+    let late = facts
+        .late_from_previous
+        .iter()
+        .filter(|m| prev.contains(m.service_day));
     let mut held: Vec<UnbilledMeal> = facts
         .meals
         .iter()
         .filter(|m| month.contains(m.service_day))
+        .chain(late)
         .filter_map(|m| {
             off_day(statuses, m).map(|day| UnbilledMeal {
                 event_id: m.event_id,
@@ -346,13 +357,16 @@ fn sort_key(s: &TabelStudent) -> ((u32, String), String) {
     )
 }
 
-fn adjustments(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Option<Adjustments> {
-    if facts.late_from_previous.is_empty() {
-        return None;
-    }
+fn adjustments(
+    facts: &TabelFacts,
+    names: &Names<'_>,
+    statuses: &Statuses,
+    month: YearMonth,
+) -> Option<Adjustments> {
     let mut rows: Vec<LateMeal> = facts
         .late_from_previous
         .iter()
+        .filter(|m| off_day(statuses, m).is_none())
         .map(|m| LateMeal {
             student: student_of(names, &m.student),
             service_day: m.service_day,
@@ -360,6 +374,9 @@ fn adjustments(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Optio
             received_at: m.received_at,
         })
         .collect();
+    if rows.is_empty() {
+        return None;
+    }
     rows.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student)));
     let meals = u32::try_from(rows.len()).unwrap_or(u32::MAX);
     Some(Adjustments {

@@ -169,3 +169,25 @@ fn the_content_hash_ignores_the_stamp_but_not_the_numbers() {
         "2026-12"
     );
 }
+
+#[test]
+fn a_late_meal_on_a_non_school_day_is_not_paid_as_an_adjustment() {
+    let month: YearMonth = "2026-11".parse().expect("month");
+    let mut f = facts();
+    let c = f.students[2].0;
+    // Sunday 25 October (Republic Day), received after October's approval.
+    f.late_from_previous
+        .push(meal(c, date!(2026 - 10 - 25), MealStatus::Accepted));
+    let t = build(&f, month, datetime!(2026-12-01 04:00 UTC));
+    let adj = t.adjustments.as_ref().expect("the Friday is still paid");
+    assert_eq!((adj.meals, adj.amount_tiyn), (1, 80_000));
+    assert_eq!(
+        t.unbilled
+            .iter()
+            .map(|u| (u.service_day, u.day))
+            .collect::<Vec<_>>(),
+        vec![(date!(2026 - 10 - 25), DayStatus::Holiday)]
+    );
+    assert_eq!(t.days.len(), 30, "only November's columns");
+    assert_eq!(t.payable_tiyn, 320_000);
+}

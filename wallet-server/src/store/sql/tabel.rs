@@ -142,8 +142,14 @@ super::per_backend! {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let students = students_of_month(&mut conn, school, month).await?;
-            let year = SchoolYear::of(month.first_day());
-            let calendar = calendar::load_calendar(&mut conn, school, year, year).await?;
+            // The previous month's school year too: its late meals are judged by its days.
+            let calendar = calendar::load_calendar(
+                &mut conn,
+                school,
+                SchoolYear::of(previous(month).first_day()),
+                SchoolYear::of(month.first_day()),
+            )
+            .await?;
             let meals = meals_between(&mut conn, school, month, None).await?;
             let prev = previous(month);
             let late_from_previous = match approval(&mut conn, school, prev).await? {

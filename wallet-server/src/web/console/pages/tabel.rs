@@ -176,14 +176,14 @@ fn unbilled(ctx: &Ctx, t: &Tabel, month: YearMonth) -> Markup {
                     th scope="row" { (u.student.full_name) } td { (u.student.class_label) }
                     td { (date(u.service_day)) } td { (slot_name(&u.slot, ctx.lang())) }
                     td { (day_status(u.day, ctx.lang())) }
-                    @if can_confirm { td {
+                    @if can_confirm { td { @if month.contains(u.service_day) {
                         form method="post" action={(ctx.base()) "/tabel/confirm-meal"} class="card-form" {
                             (ctx.csrf_field())
                             input type="hidden" name="month" value=(month);
                             input type="hidden" name="event" value=(u.event_id);
                             button type="submit" aria-label={(ctx.t(T::ConfirmMeal)) " " (u.student.full_name) " " (date(u.service_day))} { (ctx.t(T::ConfirmMeal)) }
                         }
-                    } }
+                    } } }
                 } } }
             } }
         }
