@@ -26,6 +26,7 @@ use time::{Date, OffsetDateTime};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::calendar::SchoolCalendar;
 use wallet_server::domain::list::{RowOutcome, ValidList, ValidRow};
 use wallet_server::domain::meal::VoucherFacts;
 use wallet_server::domain::tabel::{build, calendar, Tabel, TabelFacts};
@@ -336,10 +337,7 @@ async fn seed(store: &dyn Store) -> Seeded {
 
     let days: Vec<Date> = month()
         .days()
-        .filter(|d| {
-            let c = calendar::column(*d);
-            !c.weekend && !c.holiday
-        })
+        .filter(|d| calendar::column(&SchoolCalendar::default(), *d).school_day)
         .collect();
     let mut pushed = 0usize;
     let push = |events: Vec<MealEvent>, now: OffsetDateTime| {

@@ -3,6 +3,7 @@
 //! service modules (`vouchers`, and later `eligibility`, `consent`, …).
 
 pub mod audit;
+pub mod calendar;
 pub mod collate;
 pub mod consent;
 pub mod entitlement;

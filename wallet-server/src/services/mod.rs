@@ -10,6 +10,7 @@ use crate::ports::outbox::{flush, OutboxWorker};
 use crate::ports::Ports;
 use crate::store::Store;
 
+pub mod calendar;
 pub mod cards;
 pub mod consent;
 pub mod enrollment;

@@ -325,6 +325,60 @@ pub trait TabelStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// The school calendar and the director's confirmations of meals on non-school days.
+#[async_trait]
+pub trait CalendarStore: Send + Sync {
+    /// What decides a school's days over whole school years `first..=last`: its weeks, the
+    /// declared national dates, and the breaks of the country, its region and itself.
+    /// `NotFound` for an unknown school.
+    async fn school_calendar(
+        &self,
+        school: Bin,
+        first: crate::domain::calendar::SchoolYear,
+        last: crate::domain::calendar::SchoolYear,
+    ) -> Result<crate::domain::calendar::SchoolCalendar, StoreError>;
+    /// The school's region, if set; `NotFound` for an unknown school.
+    async fn school_region(
+        &self,
+        school: Bin,
+    ) -> Result<Option<crate::domain::calendar::Region>, StoreError>;
+    /// A school year's declared dates and its breaks of every scope.
+    async fn national_calendar(
+        &self,
+        year: crate::domain::calendar::SchoolYear,
+    ) -> Result<
+        (
+            Vec<crate::domain::calendar::DeclaredDay>,
+            Vec<crate::domain::calendar::SchoolBreak>,
+        ),
+        StoreError,
+    >;
+    /// Applies one change with its audit entry. `Conflict { current: "approved BIN/YYYY-MM" }`
+    /// when a month the change touches is approved for a school it applies to; `NotFound`
+    /// when it removes what is not there or names an unknown school. Nothing changes then.
+    async fn change_calendar(
+        &self,
+        change: &crate::domain::calendar::CalendarChange,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+    /// Records the director's confirmation of a meal (by event id) of `month`, with its audit
+    /// entry; `true` when new, `false` when it was confirmed before (nothing written).
+    /// `Conflict` when the month is approved.
+    async fn confirm_off_day_meal(
+        &self,
+        school: Bin,
+        event_id: uuid::Uuid,
+        month: YearMonth,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+    /// One meal of a school by its event id, as the табель sees it.
+    async fn school_meal(
+        &self,
+        school: Bin,
+        event_id: uuid::Uuid,
+    ) -> Result<Option<crate::domain::tabel::MealFact>, StoreError>;
+}
+
 /// Daily reports to NOBD.
 #[async_trait]
 pub trait ReportStore: Send + Sync {
@@ -376,6 +430,7 @@ pub trait Store:
     + WalletRecordStore
     + TerminalStore
     + TabelStore
+    + CalendarStore
     + ConsentStore
     + JobStore
     + OutboxStore
@@ -394,6 +449,7 @@ impl<T> Store for T where
         + WalletRecordStore
         + TerminalStore
         + TabelStore
+        + CalendarStore
         + ConsentStore
         + JobStore
         + OutboxStore

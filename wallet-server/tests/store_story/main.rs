@@ -4,6 +4,7 @@
 //! a server (`.ci/run` starts one); each run creates its own database and drops it after.
 //! Set `REQUIRE_POSTGRES=1` to make a missing `TEST_DATABASE_URL` a failure instead of a skip.
 
+mod calendar;
 mod consent_jobs;
 mod console;
 mod corrections;
@@ -478,6 +479,7 @@ async fn story_on_sqlite() {
     console::story(Arc::new(store.clone())).await;
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
+    calendar::story(Arc::new(store.clone())).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -537,6 +539,7 @@ async fn story_on_postgres() {
     console::story(Arc::new(store.clone())).await;
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
+    calendar::story(Arc::new(store.clone())).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -1,7 +1,7 @@
 //! The табель: which student ate on which day of a month, and what the school is paid.
 //!
 //! [`build`] turns the month's facts (students with a voucher, meals, the previous month's
-//! late meals) into a [`Tabel`], purely. Every download format renders the same `Tabel`, so
+//! late meals, the school's calendar) into a [`Tabel`], purely. Every download format renders the same `Tabel`, so
 //! the four formats cannot disagree. An approved month is stored as its JSON and rendered
 //! from there ever after: meals that arrive later go to the next month's adjustments.
 
@@ -14,6 +14,7 @@ use shared::time::YearMonth;
 use shared::Iin;
 use time::{Date, OffsetDateTime};
 
+use crate::domain::calendar::{DayStatus, SchoolCalendar};
 use crate::domain::collate::{self, RegisterKey};
 use crate::domain::meal::MealStatus;
 use crate::domain::{Category, School};
@@ -39,10 +40,43 @@ pub struct TabelRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayColumn {
     pub date: Date,
-    /// Saturday or Sunday.
+    /// A weekly rest day of the school's week (Saturday and Sunday, or Sunday alone).
     pub weekend: bool,
-    /// A public holiday of Kazakhstan.
+    /// A public holiday of Kazakhstan, or a weekday off by a government transfer.
     pub holiday: bool,
+    /// Within a school break (каникулы).
+    #[serde(default)]
+    pub school_break: bool,
+    /// A school day: meals on it are billed; on any other day only once confirmed.
+    /// (Табели frozen before the calendar existed read as school days.)
+    #[serde(default = "school_day_before_calendar")]
+    pub school_day: bool,
+    #[serde(default)]
+    pub status: DayStatus,
+}
+
+fn school_day_before_calendar() -> bool {
+    true
+}
+
+impl DayColumn {
+    /// Not a school day by any sign (shaded on every format).
+    pub fn off(&self) -> bool {
+        !self.school_day || self.weekend || self.holiday || self.school_break
+    }
+}
+
+/// A meal served on a day that is not a school day: recorded, not billed, listed for the
+/// director, who confirms it (then it is billed) or leaves it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnbilledMeal {
+    /// The meal's event id, which a confirmation names.
+    pub event_id: uuid::Uuid,
+    pub student: TabelStudent,
+    pub service_day: Date,
+    pub slot: String,
+    /// Why the day is not a school day.
+    pub day: DayStatus,
 }
 
 /// A meal that is listed but not counted: a duplicate or one rejected at sync.
@@ -108,6 +142,9 @@ pub struct Tabel {
     pub per_day: BTreeMap<Date, u32>,
     pub totals: Totals,
     pub excluded: Vec<ExcludedMeal>,
+    /// Accepted meals on non-school days the director has not confirmed: outside the amount.
+    #[serde(default)]
+    pub unbilled: Vec<UnbilledMeal>,
     pub adjustments: Option<Adjustments>,
     /// What is paid with this табель: the month's amount plus adjustments.
     pub payable_tiyn: i64,
@@ -119,12 +156,15 @@ pub struct Tabel {
 /// A meal as the табель needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MealFact {
+    pub event_id: uuid::Uuid,
     pub student: Iin,
     pub service_day: Date,
     pub slot: String,
     pub status: MealStatus,
     pub reason: Option<String>,
     pub received_at: OffsetDateTime,
+    /// The director confirmed this meal on a non-school day: it is billed.
+    pub confirmed_off_day: bool,
 }
 
 /// Everything the store knows that a табель needs.
@@ -142,6 +182,8 @@ pub struct TabelFacts {
     pub other_students: Vec<(Iin, TabelStudent)>,
     pub slots: Vec<String>,
     pub meal_price_tiyn: i64,
+    /// The school's calendar: which days of the month are school days.
+    pub calendar: SchoolCalendar,
 }
 
 type Names<'a> = HashMap<Iin, &'a TabelStudent>;
@@ -177,7 +219,19 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
     let mut marks: HashMap<Iin, BTreeMap<Date, u32>> = HashMap::new();
     let mut per_day: BTreeMap<Date, u32> = BTreeMap::new();
     let mut excluded = Vec::new();
-    for m in facts.meals.iter().filter(|m| month.contains(m.service_day)) {
+    // Each day's status once, not once per meal: a big school has tens of thousands.
+    // The previous month's too: its late meals are paid with this one.
+    let statuses: Statuses = previous(month)
+        .days()
+        .chain(month.days())
+        .map(|d| (d, facts.calendar.status(d)))
+        .collect();
+    let unbilled = unbilled(facts, &names, &statuses, month);
+    for m in facts
+        .meals
+        .iter()
+        .filter(|m| month.contains(m.service_day) && off_day(&statuses, m).is_none())
+    {
         if m.status == MealStatus::Accepted {
             *marks
                 .entry(m.student)
@@ -228,22 +282,73 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         amount_tiyn: amount(meals, facts.meal_price_tiyn),
         meal_price_tiyn: facts.meal_price_tiyn,
     };
-    let adjustments = adjustments(facts, &names, month);
+    let adjustments = adjustments(facts, &names, &statuses, month);
     let payable_tiyn = totals.amount_tiyn + adjustments.as_ref().map_or(0, |a| a.amount_tiyn);
     Tabel {
         school: facts.school.clone(),
         month,
         slots: facts.slots.clone(),
-        days: month.days().map(calendar::column).collect(),
+        days: statuses
+            .iter()
+            .filter(|(d, _)| month.contains(**d))
+            .map(|(&d, &status)| calendar::column_of(d, status))
+            .collect(),
         rows,
         per_day,
         totals,
         excluded,
+        unbilled,
         adjustments,
         payable_tiyn,
         generated_at,
         approval: None,
     }
+}
+
+/// Why an accepted meal is held out of the amount: its day is not a school day and the
+/// director has not confirmed it.
+fn off_day(statuses: &Statuses, m: &MealFact) -> Option<DayStatus> {
+    if m.status != MealStatus::Accepted || m.confirmed_off_day {
+        return None;
+    }
+    let day = statuses.get(&m.service_day).copied()?;
+    (day != DayStatus::SchoolDay).then_some(day)
+}
+
+/// What each day of the month is for the school.
+type Statuses = BTreeMap<Date, DayStatus>;
+
+/// The month's meals on non-school days awaiting the director, by day then student.
+fn unbilled(
+    facts: &TabelFacts,
+    names: &Names<'_>,
+    statuses: &Statuses,
+    month: YearMonth,
+) -> Vec<UnbilledMeal> {
+    // The previous month's late meals on its non-school days are held out too; that month is
+    // approved, so they stay out.
+    let prev = previous(month);
+    let late = facts
+        .late_from_previous
+        .iter()
+        .filter(|m| prev.contains(m.service_day));
+    let mut held: Vec<UnbilledMeal> = facts
+        .meals
+        .iter()
+        .filter(|m| month.contains(m.service_day))
+        .chain(late)
+        .filter_map(|m| {
+            off_day(statuses, m).map(|day| UnbilledMeal {
+                event_id: m.event_id,
+                student: student_of(names, &m.student),
+                service_day: m.service_day,
+                slot: m.slot.clone(),
+                day,
+            })
+        })
+        .collect();
+    held.sort_by_cached_key(|u| (u.service_day, sort_key(&u.student), u.event_id));
+    held
 }
 
 /// Class in school order (grade, then letter), then name, as the school's register sorts
@@ -252,13 +357,16 @@ fn sort_key(s: &TabelStudent) -> (u32, RegisterKey, RegisterKey) {
     collate::class_then_name(&s.class_label, &s.full_name)
 }
 
-fn adjustments(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Option<Adjustments> {
-    if facts.late_from_previous.is_empty() {
-        return None;
-    }
+fn adjustments(
+    facts: &TabelFacts,
+    names: &Names<'_>,
+    statuses: &Statuses,
+    month: YearMonth,
+) -> Option<Adjustments> {
     let mut rows: Vec<LateMeal> = facts
         .late_from_previous
         .iter()
+        .filter(|m| off_day(statuses, m).is_none())
         .map(|m| LateMeal {
             student: student_of(names, &m.student),
             service_day: m.service_day,
@@ -266,6 +374,9 @@ fn adjustments(facts: &TabelFacts, names: &Names<'_>, month: YearMonth) -> Optio
             received_at: m.received_at,
         })
         .collect();
+    if rows.is_empty() {
+        return None;
+    }
     rows.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student)));
     let meals = u32::try_from(rows.len()).unwrap_or(u32::MAX);
     Some(Adjustments {

@@ -19,12 +19,14 @@ fn student(class: &str, name: &str) -> TabelStudent {
 
 fn meal(who: Iin, day: Date, status: MealStatus) -> MealFact {
     MealFact {
+        event_id: uuid::Uuid::now_v7(),
         student: who,
         service_day: day,
         slot: "day".into(),
         status,
         reason: (status != MealStatus::Accepted).then(|| "already_ate".to_string()),
         received_at: datetime!(2026-11-30 10:00 UTC),
+        confirmed_off_day: false,
     }
 }
 
@@ -51,7 +53,55 @@ fn facts() -> TabelFacts {
         other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,
+        calendar: SchoolCalendar::default(),
     }
+}
+
+#[test]
+fn a_holiday_meal_is_held_out_until_confirmed() {
+    let month: YearMonth = "2026-12".parse().expect("month");
+    let mut f = facts();
+    let a = f.students[0].0;
+    f.meals = vec![
+        meal(a, date!(2026 - 12 - 15), MealStatus::Accepted),
+        meal(a, date!(2026 - 12 - 16), MealStatus::Accepted),
+        meal(a, date!(2026 - 12 - 19), MealStatus::Accepted),
+    ];
+    f.late_from_previous.clear();
+    let t = build(&f, month, datetime!(2027-01-02 04:00 UTC));
+    assert_eq!(t.totals.meals, 1, "only the Tuesday is billed");
+    assert_eq!(t.totals.amount_tiyn, 80_000);
+    let held: Vec<_> = t.unbilled.iter().map(|u| (u.service_day, u.day)).collect();
+    assert_eq!(
+        held,
+        vec![
+            (date!(2026 - 12 - 16), DayStatus::Holiday),
+            (date!(2026 - 12 - 19), DayStatus::RestDay)
+        ]
+    );
+    assert_eq!(t.unbilled[0].student.full_name, "Бекова");
+    let column = &t.days[15];
+    assert!(column.holiday && !column.school_day && column.off());
+
+    // The director confirms the holiday meal: it is billed; the Saturday stays out.
+    f.meals[1].confirmed_off_day = true;
+    let t = build(&f, month, datetime!(2027-01-02 04:00 UTC));
+    assert_eq!(t.totals.meals, 2);
+    assert_eq!(t.unbilled.len(), 1);
+    assert_eq!(
+        t.rows[2].marks.get(&date!(2026 - 12 - 16)),
+        Some(&1),
+        "{:?}",
+        t.rows
+    );
+
+    // At a six-day school the Saturday is a school day.
+    f.calendar.weeks.insert(
+        crate::domain::calendar::SchoolYear::of(date!(2026 - 12 - 19)),
+        crate::domain::calendar::SchoolWeek::SixDay,
+    );
+    let t = build(&f, month, datetime!(2027-01-02 04:00 UTC));
+    assert_eq!((t.totals.meals, t.unbilled.len()), (3, 0));
 }
 
 #[test]
@@ -118,4 +168,26 @@ fn the_content_hash_ignores_the_stamp_but_not_the_numbers() {
         previous("2027-01".parse().expect("m")).to_string(),
         "2026-12"
     );
+}
+
+#[test]
+fn a_late_meal_on_a_non_school_day_is_not_paid_as_an_adjustment() {
+    let month: YearMonth = "2026-11".parse().expect("month");
+    let mut f = facts();
+    let c = f.students[2].0;
+    // Sunday 25 October (Republic Day), received after October's approval.
+    f.late_from_previous
+        .push(meal(c, date!(2026 - 10 - 25), MealStatus::Accepted));
+    let t = build(&f, month, datetime!(2026-12-01 04:00 UTC));
+    let adj = t.adjustments.as_ref().expect("the Friday is still paid");
+    assert_eq!((adj.meals, adj.amount_tiyn), (1, 80_000));
+    assert_eq!(
+        t.unbilled
+            .iter()
+            .map(|u| (u.service_day, u.day))
+            .collect::<Vec<_>>(),
+        vec![(date!(2026 - 10 - 25), DayStatus::Holiday)]
+    );
+    assert_eq!(t.days.len(), 30, "only November's columns");
+    assert_eq!(t.payable_tiyn, 320_000);
 }

@@ -8,6 +8,7 @@ use shared::Bin;
 use time::OffsetDateTime;
 
 pub mod notices;
+pub mod off_day;
 pub mod render;
 
 use crate::domain::audit::{Actor, AuditEntry};

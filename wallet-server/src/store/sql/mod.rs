@@ -16,6 +16,8 @@
 //! PostgreSQL columns would not open unchanged. The expansion costs compile time, not
 //! run time: each backend's code is monomorphic, as before.
 
+pub(crate) mod calendar;
+pub(crate) mod calendar_guard;
 pub(crate) mod consent;
 pub(crate) mod console;
 pub(crate) mod dialect;

@@ -1,4 +1,5 @@
-//! The facts a табель is built from, frozen approvals and meal prices.
+//! The facts a табель is built from (with the school's calendar and the director's
+//! confirmations of meals on non-school days), frozen approvals and meal prices.
 
 use async_trait::async_trait;
 use shared::time::{end_of_service_day, start_of_service_day, YearMonth};
@@ -9,6 +10,7 @@ super::per_backend! {
     use time::OffsetDateTime;
 
     use crate::domain::audit::AuditEntry;
+    use crate::domain::calendar::SchoolYear;
     use crate::domain::{Programme, School};
     use crate::store::{StoreError, TabelStore, parse_stored};
     use crate::domain::tabel::StoredApproval;
@@ -27,14 +29,17 @@ super::per_backend! {
         ))
     }
 
-    fn meal_from_row(r: &DbRow) -> Result<MealFact, StoreError> {
+    /// A meal with whether the director confirmed it on a non-school day (`confirmed`).
+    pub(in crate::store) fn meal_from_row(r: &DbRow) -> Result<MealFact, StoreError> {
         Ok(MealFact {
+            event_id: get_uuid(r, "event_id")?,
             student: parse_stored("student IIN", r.try_get("student_iin")?)?,
             service_day: get_date(r, "service_day")?,
             slot: r.try_get("slot")?,
             status: parse_stored::<MealStatus>("meal status", r.try_get("status")?)?,
             reason: r.try_get("reason")?,
             received_at: get_ts(r, "received_at")?,
+            confirmed_off_day: r.try_get::<SmallInt, _>("confirmed")? != 0,
         })
     }
 
@@ -97,8 +102,11 @@ super::per_backend! {
         let rows =
             match received_after {
                 None => sqlx::query(
-                    "SELECT student_iin, service_day, slot, status, reason, received_at FROM meals \
-                 WHERE school_bin = $1 AND service_day BETWEEN $2 AND $3",
+                    "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
+                 m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
+                 AS confirmed FROM meals m \
+                 LEFT JOIN off_day_confirmations c ON c.event_id = m.event_id \
+                 WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3",
                 )
                 .bind(school.to_string())
                 .bind(date(month.first_day()))
@@ -106,9 +114,12 @@ super::per_backend! {
                 .fetch_all(&mut *conn)
                 .await?,
                 Some(after) => sqlx::query(
-                    "SELECT student_iin, service_day, slot, status, reason, received_at FROM meals \
-                 WHERE school_bin = $1 AND service_day BETWEEN $2 AND $3 AND status = 'accepted' \
-                 AND received_at > $4",
+                    "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
+                 m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
+                 AS confirmed FROM meals m \
+                 LEFT JOIN off_day_confirmations c ON c.event_id = m.event_id \
+                 WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3 \
+                 AND m.status = 'accepted' AND m.received_at > $4",
                 )
                 .bind(school.to_string())
                 .bind(date(month.first_day()))
@@ -135,6 +146,14 @@ super::per_backend! {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let students = students_of_month(&mut conn, school, month).await?;
+            // The previous month's school year too: its late meals are judged by its days.
+            let calendar = calendar::load_calendar(
+                &mut conn,
+                school,
+                SchoolYear::of(previous(month).first_day()),
+                SchoolYear::of(month.first_day()),
+            )
+            .await?;
             let meals = meals_between(&mut conn, school, month, None).await?;
             let prev = previous(month);
             let late_from_previous = match approval(&mut conn, school, prev).await? {
@@ -178,6 +197,7 @@ super::per_backend! {
                 other_students,
                 slots,
                 meal_price_tiyn: price.unwrap_or(default_price_tiyn),
+                calendar,
             })
         }
 

@@ -5,6 +5,7 @@
 //! Routes are registered through `utoipa-axum`, so `/openapi.json` is generated from the
 //! same code that serves the API and cannot drift from it.
 
+mod calendar;
 mod dev;
 mod integration;
 mod json;
@@ -15,6 +16,7 @@ mod path;
 mod prices;
 mod reports;
 mod school;
+mod school_calendar;
 mod school_terminals;
 mod sms;
 pub(crate) mod tabel;
@@ -96,7 +98,9 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(sms::routes())
         .merge(integration::routes(state.max_list_bytes))
         .merge(reports::routes())
-        .merge(prices::routes());
+        .merge(prices::routes())
+        .merge(calendar::routes())
+        .merge(school_calendar::routes());
     if state.demo.is_some() {
         api = api.merge(dev::routes());
     }

@@ -52,6 +52,7 @@ pub enum Nav {
     Tabel,
     Terminals,
     Reports,
+    Calendar,
 }
 
 /// A message at the top of a page.
@@ -111,7 +112,7 @@ impl Ctx {
     }
 }
 
-fn nav_items(ctx: &Ctx) -> [(Nav, T, String); 5] {
+fn nav_items(ctx: &Ctx) -> [(Nav, T, String); 6] {
     let base = ctx.base();
     [
         (Nav::Today, T::NavToday, format!("{base}/today")),
@@ -119,6 +120,7 @@ fn nav_items(ctx: &Ctx) -> [(Nav, T, String); 5] {
         (Nav::Tabel, T::NavTabel, format!("{base}/tabel")),
         (Nav::Terminals, T::NavTerminals, format!("{base}/terminals")),
         (Nav::Reports, T::NavReports, format!("{base}/reports")),
+        (Nav::Calendar, T::NavCalendar, format!("{base}/calendar")),
     ]
 }
 

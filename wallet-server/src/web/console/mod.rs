@@ -33,7 +33,7 @@ use session::{ConsoleForm, Staff};
 
 /// The console's routes (and, with `--demo`, the development OpenID provider's).
 pub fn router(state: &AppState) -> Router<AppState> {
-    use pages::{reports, signin, students, tabel, terminals, today};
+    use pages::{calendar, reports, signin, students, tabel, terminals, today};
     let school = |path: &str| format!("/console/schools/{{bin}}{path}");
     let mut router = Router::new()
         .route("/console", get(home))
@@ -60,7 +60,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(terminals::page).post(terminals::create),
         )
         .route(&school("/terminals/revoke"), post(terminals::revoke))
-        .route(&school("/reports"), get(reports::page));
+        .route(&school("/reports"), get(reports::page))
+        .route(&school("/tabel/confirm-meal"), post(tabel::confirm_meal))
+        .route(&school("/calendar"), get(calendar::page))
+        .route(&school("/calendar/week"), post(calendar::set_week))
+        .route(&school("/calendar/break"), post(calendar::set_break))
+        .route(
+            &school("/calendar/break/remove"),
+            post(calendar::remove_break),
+        );
     if state.demo.is_some() {
         router = router.merge(dev_oidc::routes());
     }

@@ -9,7 +9,8 @@
 //! 4. after a blank line, `Итоги`: label;value lines — money lines carry the tiyn integer in
 //!    the second field and tenge with two decimals and a decimal comma (`2400,00`, a number
 //!    in a Russian- or Kazakh-locale spreadsheet) in the third;
-//! 5. the excluded meals (duplicates, rejected at sync) and the adjustments, when any;
+//! 5. the excluded meals (duplicates, rejected at sync), the meals on non-school days not
+//!    billed (awaiting the director's confirmation) and the adjustments, when any;
 //! 6. the approval stamp, when approved.
 //!
 //! Times are Astana's, `06.12.2026 14:05`, as in the XLSX and PDF.
@@ -18,8 +19,8 @@
 //! in front.
 
 use super::{
-    astana_time, category_ru, day_label, reason_ru, slot_ru, slots_note, status_ru, tenge_comma,
-    RenderError, TITLE,
+    astana_time, category_ru, day_label, day_status_ru, reason_ru, slot_ru, slots_note, status_ru,
+    tenge_comma, RenderError, TITLE, UNBILLED_TITLE,
 };
 use crate::domain::tabel::Tabel;
 
@@ -59,6 +60,9 @@ fn write_all(out: &mut Vec<u8>, t: &Tabel) -> Result<(), ::csv::Error> {
     section(out, |w| summary(w, t))?;
     if !t.excluded.is_empty() {
         section(out, |w| excluded(w, t))?;
+    }
+    if !t.unbilled.is_empty() {
+        section(out, |w| unbilled(w, t))?;
     }
     if t.adjustments.is_some() {
         section(out, |w| adjustments(w, t))?;
@@ -156,6 +160,32 @@ fn excluded(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
             status_ru(m.status).to_string(),
             text(&reason_ru(m.reason.as_deref())),
             text(m.reason.as_deref().unwrap_or("")),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Meals on non-school days, outside the amount until the director confirms them.
+fn unbilled(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
+    w.write_record([UNBILLED_TITLE, &t.unbilled.len().to_string()])?;
+    w.write_record([
+        "Дата",
+        "ФИО",
+        "Класс",
+        "Категория",
+        "Приём пищи",
+        "День",
+        "Код события",
+    ])?;
+    for m in &t.unbilled {
+        w.write_record([
+            m.service_day.to_string(),
+            text(&m.student.full_name),
+            text(&m.student.class_label),
+            category_ru(m.student.category).to_string(),
+            text(&slot_ru(&m.slot)),
+            day_status_ru(m.day).to_string(),
+            m.event_id.to_string(),
         ])?;
     }
     Ok(())

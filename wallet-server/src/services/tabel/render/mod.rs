@@ -19,6 +19,7 @@ pub mod xlsx;
 
 use time::{Month, OffsetDateTime, Weekday};
 
+use crate::domain::calendar::DayStatus;
 use crate::domain::meal::MealStatus;
 use crate::domain::tabel::{DayColumn, Tabel};
 use crate::domain::Category;
@@ -127,6 +128,21 @@ pub fn status_ru(status: MealStatus) -> &'static str {
     }
 }
 
+/// Why a day is not a school day, in Russian (the column of the "not billed" list).
+pub fn day_status_ru(status: DayStatus) -> &'static str {
+    match status {
+        DayStatus::SchoolDay => "учебный день",
+        DayStatus::RestDay => "выходной",
+        DayStatus::Holiday => "праздничный день",
+        DayStatus::DayOff => "перенесённый выходной",
+        DayStatus::SchoolBreak => "каникулы",
+    }
+}
+
+/// Title of the list of meals on non-school days (CSV, XLSX, PDF).
+pub const UNBILLED_TITLE: &str =
+    "Не оплачивается: питание в неучебный день, не подтверждённое директором";
+
 /// Why a meal was not counted, in Russian; an unknown code is shown as it is.
 pub fn reason_ru(code: Option<&str>) -> String {
     let Some(code) = code else {
@@ -190,11 +206,13 @@ fn weekday_ru(day: Weekday) -> &'static str {
     }
 }
 
-/// What marks a day column as not a working day: `пр` for a holiday, else the weekday of a
-/// weekend, else nothing.
+/// What marks a day column as not a working day: `пр` for a holiday, `к` for a school
+/// break, else the weekday of a weekend, else nothing.
 pub fn day_mark(day: &DayColumn) -> Option<&'static str> {
     if day.holiday {
         Some("пр")
+    } else if day.school_break {
+        Some("к")
     } else if day.weekend {
         Some(weekday_ru(day.date.weekday()))
     } else {

@@ -51,6 +51,7 @@ fn class_tabel() -> Tabel {
         other_students: vec![],
         slots: vec!["lunch".into()],
         meal_price_tiyn: 123_456,
+        calendar: Default::default(),
     };
     let mut t = build(&facts, month(), datetime!(2026-12-01 04:00 UTC));
     t.approval = Some(Approval {

@@ -38,12 +38,14 @@ pub(super) fn student(class: &str, name: &str, category: Category) -> TabelStude
 
 fn meal(who: Iin, day: Date, slot: &str, status: MealStatus, reason: Option<&str>) -> MealFact {
     MealFact {
+        event_id: uuid::Uuid::now_v7(),
         student: who,
         service_day: day,
         slot: slot.into(),
         status,
         reason: reason.map(str::to_string),
         received_at: datetime!(2026-11-30 10:00 UTC),
+        confirmed_off_day: false,
     }
 }
 
@@ -61,8 +63,8 @@ fn school_days(month: YearMonth) -> impl Iterator<Item = Date> {
         .filter(|d| !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday))
 }
 
-/// A school with two meal slots; a student fed twice a day, a meal on a Saturday, a
-/// duplicate, a rejected meal, a listed student without meals, October's late meals, and
+/// A school with two meal slots; a student fed twice a day, a meal on a Saturday (confirmed
+/// by the director, so billed), a duplicate, a rejected meal, a listed student without meals, October's late meals, and
 /// the director's stamp.
 fn tabel() -> Tabel {
     let (a, b, c, d, e) = (iin(100), iin(200), iin(300), iin(400), iin(500));
@@ -72,7 +74,10 @@ fn tabel() -> Tabel {
         ok(a, date!(2026 - 11 - 03), "breakfast"),
         ok(a, date!(2026 - 11 - 03), "lunch"),
         ok(a, date!(2026 - 11 - 04), "lunch"),
-        ok(c, date!(2026 - 11 - 07), "lunch"),
+        MealFact {
+            confirmed_off_day: true,
+            ..ok(c, date!(2026 - 11 - 07), "lunch")
+        },
         ok(c, date!(2026 - 11 - 16), "lunch"),
         ok(d, date!(2026 - 11 - 10), "breakfast"),
         meal(
@@ -128,6 +133,7 @@ fn tabel() -> Tabel {
         other_students: vec![],
         slots: vec!["breakfast".into(), "lunch".into()],
         meal_price_tiyn: 95_050,
+        calendar: Default::default(),
     };
     let mut t = build(&facts, month(), datetime!(2026-12-01 04:00 UTC));
     t.approval = Some(Approval {
@@ -180,6 +186,7 @@ fn big_tabel() -> Tabel {
         other_students: vec![],
         slots: vec!["breakfast".into(), "lunch".into()],
         meal_price_tiyn: 80_000,
+        calendar: Default::default(),
     };
     build(&facts, month(), datetime!(2026-12-01 04:00 UTC))
 }
@@ -226,7 +233,8 @@ fn money_days_and_months_read_as_russian() {
     assert_eq!(tenge_plain(-5), "-0.05");
     assert_eq!(group_thousands(1_000), "1 000");
     assert_eq!(group_thousands(999), "999");
-    let col = crate::domain::tabel::calendar::column;
+    let calendar = crate::domain::calendar::SchoolCalendar::default();
+    let col = |d| crate::domain::tabel::calendar::column(&calendar, d);
     assert_eq!(day_label(&col(date!(2026 - 11 - 01))), "01 вс");
     assert_eq!(day_label(&col(date!(2026 - 11 - 07))), "07 сб");
     assert_eq!(day_label(&col(date!(2026 - 11 - 02))), "02");
@@ -853,7 +861,7 @@ fn all_four_formats_carry_the_same_numbers() {
 // ---- Days off ----
 
 #[test]
-fn weekends_and_holidays_are_marked_in_every_format() {
+fn weekends_and_holidays_are_marked_and_holiday_meals_held_out_in_every_format() {
     let who = iin(100);
     let facts = TabelFacts {
         school: School {
@@ -869,6 +877,7 @@ fn weekends_and_holidays_are_marked_in_every_format() {
         other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,
+        calendar: Default::default(),
     };
     let t = build(
         &facts,
@@ -880,9 +889,15 @@ fn weekends_and_holidays_are_marked_in_every_format() {
     assert_eq!(csv.records[0][4 + 4], "05 сб");
     assert_eq!(
         csv.records[1][4 + 15],
-        "1",
-        "a meal on a holiday is still counted"
+        "",
+        "a meal on a holiday is not billed until the director confirms it"
     );
+    let unbilled = csv.list(crate::services::tabel::render::UNBILLED_TITLE);
+    assert_eq!(unbilled.len(), 1, "{unbilled:?}");
+    assert_eq!(unbilled[0][0], "2026-12-16");
+    assert_eq!(unbilled[0][5], "праздничный день");
+    assert_eq!(unbilled[0][6], t.unbilled[0].event_id.to_string());
+    assert_eq!(csv.number("Питаний за месяц"), 1);
     let bytes = render(&t, Format::Xlsx).expect("xlsx");
     let sheet_xml = zip_text(&bytes, "xl/worksheets/sheet1.xml");
     let styles = zip_text(&bytes, "xl/styles.xml");
@@ -891,11 +906,21 @@ fn weekends_and_holidays_are_marked_in_every_format() {
         "shades"
     );
     assert!(sheet_xml.contains("state=\"frozen\""));
+    assert!(
+        zip_text(&bytes, "xl/workbook.xml").contains("Не оплачено"),
+        "the not-billed sheet"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&render(&t, Format::Json).expect("json")).expect("parse");
+    assert_eq!(json["unbilled"][0]["service_day"], "2026-12-16");
+    assert_eq!(json["unbilled"][0]["day"], "holiday");
+    assert_eq!(json["totals"]["amount_tiyn"], 80_000);
     let pdf = render(&t, Format::Pdf).expect("pdf");
     keep("december.pdf", &pdf);
     if let Some(text) = pdf_text(&pdf) {
         assert!(text.contains("праздничный день") && text.contains("выходной"));
-        assert!(text.contains(&tenge_ru(160_000)));
+        assert!(text.contains(&tenge_ru(80_000)), "one billed meal");
+        assert!(text.contains("Не оплачивается"), "the not-billed list");
     }
 }
 
@@ -914,6 +939,7 @@ fn an_empty_month_renders_in_every_format() {
         other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,
+        calendar: Default::default(),
     };
     let t = build(&facts, month(), datetime!(2026-12-01 04:00 UTC));
     for f in Format::ALL {

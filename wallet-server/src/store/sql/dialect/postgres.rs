@@ -60,8 +60,9 @@ pub(in crate::store) use crate::store::sql::people::postgres::*;
 
 /// This backend's half of the query modules that others call inside their own transactions.
 pub(in crate::store) use crate::store::sql::{
+    calendar::postgres as calendar, calendar_guard::postgres as calendar_guard,
     entitlements::postgres as entitlements, jobs::postgres as jobs,
-    meal_push::postgres as meal_push, vouchers::postgres as vouchers,
+    meal_push::postgres as meal_push, tabel::postgres as tabel, vouchers::postgres as vouchers,
 };
 
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).

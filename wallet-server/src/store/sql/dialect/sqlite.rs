@@ -80,8 +80,9 @@ pub(in crate::store) use crate::store::sql::people::sqlite::*;
 
 /// This backend's half of the query modules that others call inside their own transactions.
 pub(in crate::store) use crate::store::sql::{
+    calendar::sqlite as calendar, calendar_guard::sqlite as calendar_guard,
     entitlements::sqlite as entitlements, jobs::sqlite as jobs, meal_push::sqlite as meal_push,
-    vouchers::sqlite as vouchers,
+    tabel::sqlite as tabel, vouchers::sqlite as vouchers,
 };
 
 /// Pushes of one school take turns: nothing to do, `BEGIN IMMEDIATE` holds the only write lock.

@@ -1,5 +1,6 @@
 //! One module per console page.
 
+pub mod calendar;
 pub mod reports;
 pub mod signin;
 pub mod students;

@@ -1,6 +1,7 @@
 //! "Табель": pick a month, see the grid as in the download, download it in the four
 //! formats, and — for the director — approve a finished month after a confirmation page.
-//! The approved month shows its frozen stamp; late meals and duplicates have sections.
+//! The approved month shows its frozen stamp; late meals, duplicates and meals on
+//! non-school days have sections (the director confirms the latter before approving).
 //! Everything goes through `tabel::service`, as the API does.
 
 use axum::extract::{Path, Query, State};
@@ -15,7 +16,7 @@ use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::Format;
 use crate::services::tabel::{self, TabelError};
 use crate::web::console::error::ConsoleError;
-use crate::web::console::i18n::{meal_reason, slot as slot_name, T};
+use crate::web::console::i18n::{day_status, meal_reason, slot as slot_name, T};
 use crate::web::console::layout::{self, date, instant, tenge, Ctx, Flash, Nav};
 use crate::web::console::session::{ConsoleForm, Staff};
 use crate::web::AppState;
@@ -67,6 +68,8 @@ pub async fn page(
         Some("approved") => Some(Flash::Done(T::ApprovedNow)),
         Some("already") => Some(Flash::Problem(T::AlreadyApproved)),
         Some("not_ended") => Some(Flash::Problem(T::MonthNotEnded)),
+        Some("confirmed") => Some(Flash::Done(T::MealConfirmed)),
+        Some("not_off_day") => Some(Flash::Problem(T::NotOffDay)),
         _ => None,
     };
     let (month, flash) = match month_or_now(&state, q.month.as_deref()) {
@@ -141,6 +144,7 @@ fn sheet(ctx: &Ctx, t: &Tabel, month: YearMonth, now: time::OffsetDateTime) -> M
                 } } }
             } }
         }
+        (unbilled(ctx, t, month))
         h2 { (ctx.t(T::Excluded)) }
         @if t.excluded.is_empty() { p class="muted" { (ctx.t(T::NothingYet)) } } @else {
             div class="scroll" { table id="excluded" {
@@ -157,6 +161,35 @@ fn sheet(ctx: &Ctx, t: &Tabel, month: YearMonth, now: time::OffsetDateTime) -> M
     }
 }
 
+/// Meals on non-school days, outside the amount; the director confirms each before approving.
+fn unbilled(ctx: &Ctx, t: &Tabel, month: YearMonth) -> Markup {
+    let can_confirm = ctx.staff.is_director() && t.approval.is_none();
+    html! {
+        h2 { (ctx.t(T::Unbilled)) }
+        @if t.unbilled.is_empty() { p class="muted" { (ctx.t(T::NothingYet)) } } @else {
+            p class="muted" { (ctx.t(T::UnbilledHelp)) }
+            div class="scroll" { table id="unbilled" {
+                thead { tr { th scope="col" { (ctx.t(T::Name)) } th scope="col" { (ctx.t(T::Class)) }
+                    th scope="col" { (ctx.t(T::Day)) } th scope="col" { (ctx.t(T::Slot)) } th scope="col" { (ctx.t(T::DayKind)) }
+                    @if can_confirm { th scope="col" { (ctx.t(T::ConfirmMeal)) } } } }
+                tbody { @for u in &t.unbilled { tr {
+                    th scope="row" { (u.student.full_name) } td { (u.student.class_label) }
+                    td { (date(u.service_day)) } td { (slot_name(&u.slot, ctx.lang())) }
+                    td { (day_status(u.day, ctx.lang())) }
+                    @if can_confirm { td { @if month.contains(u.service_day) {
+                        form method="post" action={(ctx.base()) "/tabel/confirm-meal"} class="card-form" {
+                            (ctx.csrf_field())
+                            input type="hidden" name="month" value=(month);
+                            input type="hidden" name="event" value=(u.event_id);
+                            button type="submit" aria-label={(ctx.t(T::ConfirmMeal)) " " (u.student.full_name) " " (date(u.service_day))} { (ctx.t(T::ConfirmMeal)) }
+                        }
+                    } } }
+                } } }
+            } }
+        }
+    }
+}
+
 fn grid(ctx: &Ctx, t: &Tabel) -> Markup {
     html! {
         div class="scroll" { table class="grid" id="tabel-grid" {
@@ -165,7 +198,7 @@ fn grid(ctx: &Ctx, t: &Tabel) -> Markup {
                 th scope="col" { (ctx.t(T::Name)) }
                 th scope="col" { (ctx.t(T::Class)) }
                 @for d in &t.days {
-                    th scope="col" class=[(d.weekend || d.holiday).then_some("off")] { (d.date.day()) }
+                    th scope="col" class=[d.off().then_some("off")] { (d.date.day()) }
                 }
                 th scope="col" class="num" { (ctx.t(T::Total)) }
             } }
@@ -173,7 +206,7 @@ fn grid(ctx: &Ctx, t: &Tabel) -> Markup {
                 th scope="row" { (r.student.full_name) }
                 td { (r.student.class_label) }
                 @for d in &t.days {
-                    td class=[(d.weekend || d.holiday).then_some("off")] {
+                    td class=[d.off().then_some("off")] {
                         @match r.marks.get(&d.date) { Some(1) => "✓", Some(n) => (n), None => "" }
                     }
                 }
@@ -248,6 +281,9 @@ pub async fn confirm(
         div class="cards" {
             div class="card" { span class="big" { (t.totals.meals) } (ctx.t(T::Meals)) }
             div class="card" { span class="big" { (tenge(t.payable_tiyn)) } (ctx.t(T::Payable)) }
+            @if !t.unbilled.is_empty() {
+                div class="card" id="unbilled-left-out" { span class="big" { (t.unbilled.len()) } (ctx.t(T::Unbilled)) }
+            }
         }
         form method="post" action={(base) "/tabel/approve"} class="toolbar" {
             (ctx.csrf_field())
@@ -301,6 +337,51 @@ pub async fn approve(
         Err(TabelError::AlreadyApproved(_)) => "already",
         Err(TabelError::MonthNotEnded(_) | TabelError::MonthInFuture(_)) => "not_ended",
         Err(e) => return Err(into_console(e)),
+    };
+    let target = format!("{}/tabel?month={month}&msg={msg}", ctx.base());
+    Ok((StatusCode::SEE_OTHER, Redirect::to(&target)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmMealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    event: String,
+}
+
+/// The director confirms a meal on a non-school day: billed from now on (audited).
+pub async fn confirm_meal(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(bin): Path<String>,
+    ConsoleForm(form): ConsoleForm<ConfirmMealForm>,
+) -> Result<Response, ConsoleError> {
+    use crate::services::tabel::off_day::{confirm_off_day_meal, ConfirmError};
+    let ctx = Ctx::load(&state, staff, &bin).await?;
+    ctx.staff.check_csrf(&form.csrf)?;
+    if !ctx.staff.is_director() {
+        return Err(ConsoleError::Forbidden(T::OnlyDirector));
+    }
+    let month: YearMonth = form.month.parse().map_err(|_| ConsoleError::BadRequest)?;
+    let event: uuid::Uuid = form.event.parse().map_err(|_| ConsoleError::NotFound)?;
+    let outcome = confirm_off_day_meal(
+        state.store.as_ref(),
+        ctx.bin,
+        month,
+        event,
+        ctx.staff.actor(),
+        state.clock.now(),
+    )
+    .await;
+    let msg = match outcome {
+        Ok(_) => "confirmed",
+        Err(ConfirmError::MonthApproved(_)) => "already",
+        Err(ConfirmError::SchoolDay(_) | ConfirmError::NotAccepted(_)) => "not_off_day",
+        Err(ConfirmError::NotFound(_)) => return Err(ConsoleError::NotFound),
+        Err(ConfirmError::Store(e)) => return Err(e.into()),
     };
     let target = format!("{}/tabel?month={month}&msg={msg}", ctx.base());
     Ok((StatusCode::SEE_OTHER, Redirect::to(&target)).into_response())

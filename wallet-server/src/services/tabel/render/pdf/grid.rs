@@ -77,7 +77,7 @@ fn grid_table(t: &Tabel) -> Table {
     for d in &t.days {
         let shade = if d.holiday {
             Some(HOLIDAY)
-        } else if d.weekend {
+        } else if d.weekend || d.school_break {
             Some(WEEKEND)
         } else {
             None

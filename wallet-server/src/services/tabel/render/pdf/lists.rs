@@ -94,14 +94,14 @@ pub(super) fn adjustments(l: &mut Layout, t: &Tabel) {
 }
 
 /// A list's bold title, on a new page unless the title, the header and a row fit here.
-fn list_title(l: &mut Layout, title: String) {
+pub(super) fn list_title(l: &mut Layout, title: String) {
     l.ensure(14.0 + 14.0 + 10.0);
     l.y += 4.0;
     l.line(title, 9.0, true, 14.0);
 }
 
 /// A list's table: plain columns `(header, width, alignment)` with a one-line header.
-fn list_table(cols: &[(&str, f32, Align)]) -> Table {
+pub(super) fn list_table(cols: &[(&str, f32, Align)]) -> Table {
     Table {
         cols: cols
             .iter()

@@ -28,6 +28,7 @@ mod lists;
 mod signatures;
 mod summary;
 mod table;
+mod unbilled;
 
 use super::{astana_time, RenderError};
 use crate::domain::tabel::Tabel;
@@ -60,6 +61,7 @@ pub fn render(tabel: &Tabel) -> Result<Vec<u8>, RenderError> {
     grid::grid(&mut layout, tabel);
     summary::summary(&mut layout, tabel);
     lists::excluded(&mut layout, tabel);
+    unbilled::unbilled(&mut layout, tabel);
     lists::adjustments(&mut layout, tabel);
     signatures::signatures(&mut layout, tabel);
     let footer_left = format!(

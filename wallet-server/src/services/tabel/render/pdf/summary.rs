@@ -53,6 +53,13 @@ fn summary_lines(t: &Tabel) -> Vec<(String, String, bool)> {
             false,
         ));
     }
+    if !t.unbilled.is_empty() {
+        lines.push((
+            "Не оплачивается (питание в неучебный день), см. ниже".into(),
+            group_thousands(t.unbilled.len() as u64),
+            false,
+        ));
+    }
     lines
 }
 

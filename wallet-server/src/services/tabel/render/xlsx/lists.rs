@@ -11,7 +11,12 @@ use crate::services::tabel::render::{
 };
 
 /// A list sheet's header row at `row`, frozen above the list.
-fn list_header(ws: &mut Worksheet, row: u32, labels: &[&str], s: &Styles) -> Result<(), XlsxError> {
+pub(super) fn list_header(
+    ws: &mut Worksheet,
+    row: u32,
+    labels: &[&str],
+    s: &Styles,
+) -> Result<(), XlsxError> {
     for (col, label) in labels.iter().enumerate() {
         ws.write_string_with_format(row, col as u16, *label, &s.head)?;
     }

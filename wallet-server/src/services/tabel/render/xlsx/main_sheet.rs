@@ -115,7 +115,7 @@ fn grid_header(ws: &mut Worksheet, t: &Tabel, s: &Styles, g: &Grid) -> Result<()
         let col = FIRST_DAY_COL + i as u16;
         let format = if d.holiday {
             &s.head_holiday
-        } else if d.weekend {
+        } else if d.weekend || d.school_break {
             &s.head_weekend
         } else {
             &s.head
@@ -136,7 +136,7 @@ fn student_rows(ws: &mut Worksheet, t: &Tabel, s: &Styles, g: &Grid) -> Result<(
         .map(|d| {
             if d.holiday {
                 &s.day_holiday
-            } else if d.weekend {
+            } else if d.weekend || d.school_break {
                 &s.day_weekend
             } else {
                 &s.day

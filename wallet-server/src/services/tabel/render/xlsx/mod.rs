@@ -17,6 +17,7 @@ mod lists;
 mod main_sheet;
 mod styles;
 mod summary;
+mod unbilled;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 
@@ -42,6 +43,9 @@ pub fn render(tabel: &Tabel) -> Result<Vec<u8>, RenderError> {
     book.push_worksheet(main_sheet::main_sheet(tabel, &styles)?);
     if !tabel.excluded.is_empty() {
         book.push_worksheet(lists::excluded_sheet(tabel, &styles)?);
+    }
+    if !tabel.unbilled.is_empty() {
+        book.push_worksheet(unbilled::unbilled_sheet(tabel, &styles)?);
     }
     if tabel.adjustments.is_some() {
         book.push_worksheet(lists::adjustments_sheet(tabel, &styles)?);

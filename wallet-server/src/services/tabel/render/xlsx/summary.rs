@@ -130,6 +130,17 @@ fn notes_and_signatures(ws: &mut Worksheet, t: &Tabel, mut r: u32) -> Result<(),
         )?;
         r += 1;
     }
+    if !t.unbilled.is_empty() {
+        ws.write_string(
+            r,
+            1,
+            format!(
+                "Не оплачивается (питание в неучебный день): {} — см. лист «Не оплачено»",
+                t.unbilled.len()
+            ),
+        )?;
+        r += 1;
+    }
     if let Some(adj) = &t.adjustments {
         ws.write_string(
             r,
