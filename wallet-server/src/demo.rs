@@ -10,6 +10,7 @@ use time::{Date, Month};
 
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::list::{ListRequest, Reception, RepresentativeIn, SchoolIn, StudentIn};
+use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::voucher::SchoolYearRule;
 use crate::domain::voucher::VoucherState;
 use crate::domain::{Category, Relation};
@@ -199,7 +200,11 @@ fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedE
 
 /// Seeds the demo schools through the same eligibility intake PEP uses, then activates
 /// one voucher so the wallet shows every state.
-pub async fn seed(deps: &Deps, school_year: &SchoolYearRule) -> Result<DemoInfo, SeedError> {
+pub async fn seed(
+    deps: &Deps,
+    school_year: &SchoolYearRule,
+    programme_dates: ProgrammeDates,
+) -> Result<DemoInfo, SeedError> {
     let now = deps.clock.now();
     let period = shared::time::month_of(now).to_string();
     let schools = [
@@ -218,6 +223,7 @@ pub async fn seed(deps: &Deps, school_year: &SchoolYearRule) -> Result<DemoInfo,
             received_at: now,
             received_by: Actor::Demo,
             school_year,
+            programme_dates,
             content_hash: "demo".into(),
         };
         let (list, _) = lists::accept(deps.store.as_ref(), &request, reception)

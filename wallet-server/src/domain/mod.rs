@@ -10,6 +10,7 @@ pub mod job;
 pub mod list;
 pub mod meal;
 pub mod outbox;
+pub mod programme_dates;
 pub mod quiet_hours;
 pub mod report;
 pub mod tabel;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
 use wallet_server::domain::list::RowOutcome;
 use wallet_server::domain::meal::{judge, VoucherFacts};
+use wallet_server::domain::programme_dates::ProgrammeDates;
 use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal, TerminalRecord};
 use wallet_server::domain::voucher::VoucherState;
 use wallet_server::domain::{Category, School, Student};
@@ -139,7 +140,7 @@ async fn lunch(
     };
     let school = t.school;
     let real = move |e: &MealEvent, f: Option<&VoucherFacts>, s: &[shared::sync::MealSlot]| {
-        judge(school, now, e, f, s)
+        judge(school, &ProgrammeDates::pilot_2026(), now, e, f, s)
     };
     let batch = MealBatch {
         events: vec![event],
