@@ -44,6 +44,12 @@ async fn lists_outside_the_programme_or_past_next_month_are_refused_whole() {
     // `--demo` without dates: the programme runs a year either side of the demo clock
     // (24 November 2026), so October 2025 is outside it and December 2026 inside.
     let server = Server::demo(data.path());
+    let shown = server.stdout.iter().find(|l| l.contains("programme"));
+    assert!(
+        shown.is_some_and(|l| l.contains("2025-11-23 to 2027-11-25")),
+        "the banner shows the demo's programme dates: {:?}",
+        server.stdout
+    );
     let outside = one_child_list("2025-10");
     let bin = outside["school"]["bin"].as_str().expect("bin").to_string();
     let staff = server.staff_token("social_pedagogue", &bin).await;

@@ -158,6 +158,8 @@ pub struct DemoInfo {
     pub parent_to_activate: Iin,
     pub voucher_to_activate: Option<VoucherId>,
     pub activated_voucher: Option<VoucherId>,
+    /// When the demo's programme runs (a year either side of the demo clock by default).
+    pub programme_dates: ProgrammeDates,
 }
 
 fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedError> {
@@ -267,6 +269,7 @@ pub async fn seed(
             .await?
             .filter(|v| v.state == VoucherState::Activated)
             .map(|v| v.id),
+        programme_dates,
     })
 }
 
@@ -326,6 +329,10 @@ pub fn banner(
         .map(|v| v.to_string())
         .unwrap_or_else(|| "<voucher id from the list above>".into());
     let list = example_list().unwrap_or_default().replace("PERIOD", period);
+    let (first, last) = (
+        info.programme_dates.first_day(),
+        info.programme_dates.last_day(),
+    );
     let kid = iin_for(KIDS[0].born, KIDS[0].sex)
         .map(|i| i.expose())
         .unwrap_or_default();
@@ -335,6 +342,7 @@ Social Wallet demo is running.
   listening on {base}
   database     {database}
   API document {base}/openapi.json
+  programme    {first} to {last} (lists are taken up to next month)
   (all people are invented; their IINs only look real)
 
 School console (open in a browser): {console}
