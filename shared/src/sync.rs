@@ -233,6 +233,10 @@ pub enum MealVerdict {
 pub struct MealResult {
     pub event_id: Uuid,
     pub status: MealVerdict,
+    /// Why the meal is not counted: `already_ate` (a duplicate); `unknown_voucher`,
+    /// `other_school`, `served_in_the_future`, `wrong_service_day`, `outside_programme` (the
+    /// service day is outside the programme's dates), `wrong_slot`, `outside_hours`,
+    /// `voucher_inactive` or `not_on_list` (rejected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

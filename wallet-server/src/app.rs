@@ -61,6 +61,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let keys = SharedKeyRing::load_or_create(&config.pass_keys_file, clock.now())
         .with_context(|| format!("loading pass keys from {}", config.pass_keys_file.display()))?;
     keys.spawn_reloader(std::time::Duration::from_secs(30));
+    let programme_dates = config.programme_dates.dates(clock.now());
     Ok(AppState {
         store,
         keys,
@@ -74,6 +75,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         verifier: Arc::new(verifier),
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
+        programme_dates,
         max_body_bytes: config.max_body_bytes,
         max_list_bytes: config.max_list_bytes,
         demo: if config.demo { demo } else { None },

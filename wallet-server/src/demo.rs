@@ -10,6 +10,7 @@ use time::{Date, Month};
 
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::list::{ListRequest, Reception, RepresentativeIn, SchoolIn, StudentIn};
+use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::voucher::SchoolYearRule;
 use crate::domain::voucher::VoucherState;
 use crate::domain::{Category, Relation};
@@ -157,6 +158,8 @@ pub struct DemoInfo {
     pub parent_to_activate: Iin,
     pub voucher_to_activate: Option<VoucherId>,
     pub activated_voucher: Option<VoucherId>,
+    /// When the demo's programme runs (a year either side of the demo clock by default).
+    pub programme_dates: ProgrammeDates,
 }
 
 fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedError> {
@@ -199,7 +202,11 @@ fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedE
 
 /// Seeds the demo schools through the same eligibility intake PEP uses, then activates
 /// one voucher so the wallet shows every state.
-pub async fn seed(deps: &Deps, school_year: &SchoolYearRule) -> Result<DemoInfo, SeedError> {
+pub async fn seed(
+    deps: &Deps,
+    school_year: &SchoolYearRule,
+    programme_dates: ProgrammeDates,
+) -> Result<DemoInfo, SeedError> {
     let now = deps.clock.now();
     let period = shared::time::month_of(now).to_string();
     let schools = [
@@ -218,6 +225,7 @@ pub async fn seed(deps: &Deps, school_year: &SchoolYearRule) -> Result<DemoInfo,
             received_at: now,
             received_by: Actor::Demo,
             school_year,
+            programme_dates,
             content_hash: "demo".into(),
         };
         let (list, _) = lists::accept(deps.store.as_ref(), &request, reception)
@@ -261,6 +269,7 @@ pub async fn seed(deps: &Deps, school_year: &SchoolYearRule) -> Result<DemoInfo,
             .await?
             .filter(|v| v.state == VoucherState::Activated)
             .map(|v| v.id),
+        programme_dates,
     })
 }
 
@@ -320,6 +329,10 @@ pub fn banner(
         .map(|v| v.to_string())
         .unwrap_or_else(|| "<voucher id from the list above>".into());
     let list = example_list().unwrap_or_default().replace("PERIOD", period);
+    let (first, last) = (
+        info.programme_dates.first_day(),
+        info.programme_dates.last_day(),
+    );
     let kid = iin_for(KIDS[0].born, KIDS[0].sex)
         .map(|i| i.expose())
         .unwrap_or_default();
@@ -329,6 +342,7 @@ Social Wallet demo is running.
   listening on {base}
   database     {database}
   API document {base}/openapi.json
+  programme    {first} to {last} (lists are taken up to next month)
   (all people are invented; their IINs only look real)
 
 School console (open in a browser): {console}

@@ -66,7 +66,7 @@ async fn run() -> anyhow::Result<()> {
     };
     let demo_info = match state.demo {
         Some(_) => Some(
-            demo::seed(&state.deps(), &state.school_year)
+            demo::seed(&state.deps(), &state.school_year, state.programme_dates)
                 .await
                 .context("seeding demo data")?,
         ),
@@ -81,7 +81,9 @@ async fn run() -> anyhow::Result<()> {
         &config.console,
         addr,
     ));
-    tracing::info!(%addr, backend = state.store.backend().as_str(), demo = config.demo, "serving");
+    tracing::info!(%addr, backend = state.store.backend().as_str(), demo = config.demo,
+        programme_first_day = %state.programme_dates.first_day(),
+        programme_last_day = %state.programme_dates.last_day(), "serving");
     if let Some(info) = &demo_info {
         let period = shared::time::month_of(state.clock.now()).to_string();
         let console = state.console.console_url();

@@ -12,6 +12,7 @@ use sqlx::{Executor, QueryBuilder};
 use time::{Date, OffsetDateTime};
 use wallet_server::domain::audit::Actor;
 use wallet_server::domain::list::{validate_list, ListRequest, Reception};
+use wallet_server::domain::programme_dates::ProgrammeDates;
 use wallet_server::domain::voucher::SchoolYearRule;
 
 /// Ed25519 signatures per second on this core for `duration`.
@@ -85,6 +86,7 @@ async fn prepare(store: &dyn wallet_server::store::Store, students: usize) -> an
         received_at: now,
         received_by: Actor::Demo,
         school_year: &rule,
+        programme_dates: ProgrammeDates::around(shared::time::service_day(now)),
         content_hash: "loadgen-bare".into(),
     };
     let list = validate_list(&request, reception).map_err(|e| anyhow!("bare list: {e}"))?;

@@ -56,6 +56,8 @@ const SERVER_ENV: &[&str] = &[
     "CONSOLE_OIDC_CLIENT_SECRET_FILE",
     "CONSOLE_OIDC_REDIRECT_URL",
     "WALLET_DEMO_CLOCK",
+    "PROGRAMME_START",
+    "PROGRAMME_END",
 ];
 
 /// The demo school and the second demo school.

@@ -111,6 +111,18 @@ pub struct Cli {
     #[arg(long, env = "EOTINISH_URL", value_name = "URL")]
     pub eotinish_url: Option<String>,
 
+    /// First day of the programme, YYYY-MM-DD: nothing is formed, minted or billed before it
+    /// [default: 2026-02-21, the 2026 pilot; with --demo and neither date set: a year before
+    /// the demo clock]
+    #[arg(long, env = "PROGRAMME_START", value_name = "DATE")]
+    pub programme_start: Option<String>,
+
+    /// Last day of the programme, YYYY-MM-DD, included: nothing is formed, minted or billed
+    /// after it [default: 12 months after the start, less a day; with --demo and neither date
+    /// set: a year after the demo clock]
+    #[arg(long, env = "PROGRAMME_END", value_name = "DATE")]
+    pub programme_end: Option<String>,
+
     /// The wallet link in the consent confirmation SMS
     /// [default: https://egovmobile.page.link/socwallet]
     #[arg(long, env = "WALLET_LINK", value_name = "URL")]

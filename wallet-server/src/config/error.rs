@@ -35,4 +35,11 @@ pub enum ConfigError {
     Stall(String),
     #[error("WALLET_DEMO_CLOCK (--demo-clock) {0}")]
     DemoClock(String),
+    #[error("{setting} must be a date written YYYY-MM-DD: {value:?}")]
+    ProgrammeDate {
+        setting: &'static str,
+        value: String,
+    },
+    #[error("PROGRAMME_END (--programme-end) {0}")]
+    ProgrammeEnd(crate::domain::programme_dates::EndsBeforeStart),
 }

@@ -33,6 +33,8 @@ pub(super) struct FileConfig {
     pub(super) nobd_url: Option<String>,
     pub(super) eotinish_url: Option<String>,
     pub(super) wallet_link: Option<String>,
+    pub(super) programme_start: Option<String>,
+    pub(super) programme_end: Option<String>,
     // school console
     pub(super) public_url: Option<String>,
     pub(super) console_oidc_issuer: Option<String>,

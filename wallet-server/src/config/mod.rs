@@ -19,6 +19,8 @@ pub use cli::{Cli, Command, KeysAction};
 pub use console::{ConsoleConfig, ConsoleInput};
 pub use error::ConfigError;
 
+use crate::domain::programme_dates::ProgrammeDates;
+
 /// Where the verifying keys for access tokens come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwtKeySource {
@@ -69,6 +71,30 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// `--demo` only: where the demo clock starts (`--demo-clock`).
     pub demo_clock: Option<time::OffsetDateTime>,
+    /// When the programme runs (`--programme-start`, `--programme-end`).
+    pub programme_dates: ProgrammeDatesSetting,
+}
+
+/// Where the programme's dates come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgrammeDatesSetting {
+    /// Configured, or the 2026 pilot's by default.
+    Fixed(ProgrammeDates),
+    /// `--demo` without dates: a year either side of the demo clock's first day
+    /// ([`ProgrammeDates::around`]), known only once the clock runs.
+    AroundDemoClock,
+}
+
+impl ProgrammeDatesSetting {
+    /// The dates the server runs with, its clock reading `now` at start.
+    pub fn dates(self, now: time::OffsetDateTime) -> ProgrammeDates {
+        match self {
+            ProgrammeDatesSetting::Fixed(dates) => dates,
+            ProgrammeDatesSetting::AroundDemoClock => {
+                ProgrammeDates::around(shared::time::service_day(now))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

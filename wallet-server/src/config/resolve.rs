@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::file::{load_file, FileConfig};
-use super::{Cli, Config, ConfigError, ConsoleConfig, ConsoleInput, JwtKeySource, LogFormat};
+use super::{
+    Cli, Config, ConfigError, ConsoleConfig, ConsoleInput, JwtKeySource, LogFormat,
+    ProgrammeDatesSetting,
+};
+use crate::domain::programme_dates::{ProgrammeDates, DEFAULT_MONTHS};
 
 impl Config {
     /// Only the pass key file, for `wallet-server keys …`: needs no JWT or database
@@ -25,6 +29,7 @@ impl Config {
         let (sms_gateway_url, bmg_url, wallet_link, demo_stall) =
             resolve_outside(&cli, &file, demo)?;
         let demo_clock = demo_clock(&cli, demo)?;
+        let programme_dates = programme_dates(&cli, &file, demo)?;
         let nobd_url = http_url("NOBD_URL", cli.nobd_url.as_ref().or(file.nobd_url.as_ref()))?;
         let eotinish_url = http_url(
             "EOTINISH_URL",
@@ -74,6 +79,7 @@ impl Config {
             demo_stall,
             console,
             demo_clock,
+            programme_dates,
         })
     }
 }
@@ -230,4 +236,43 @@ fn demo_clock(cli: &Cli, demo: bool) -> Result<Option<time::OffsetDateTime>, Con
                 .map_err(|e| ConfigError::DemoClock(format!("{text:?}: {e}")))
         }
     }
+}
+
+/// The programme's dates: as configured; the 2026 pilot's by default (an end 12 months after
+/// the start when only the start is set); with `--demo` and neither set, around the demo
+/// clock.
+fn programme_dates(
+    cli: &Cli,
+    file: &FileConfig,
+    demo: bool,
+) -> Result<ProgrammeDatesSetting, ConfigError> {
+    let start = cli
+        .programme_start
+        .as_ref()
+        .or(file.programme_start.as_ref());
+    let end = cli.programme_end.as_ref().or(file.programme_end.as_ref());
+    if demo && start.is_none() && end.is_none() {
+        return Ok(ProgrammeDatesSetting::AroundDemoClock);
+    }
+    let first = match start {
+        Some(text) => parse_date("PROGRAMME_START (--programme-start)", text)?,
+        None => ProgrammeDates::pilot_2026().first_day(),
+    };
+    let dates = match end {
+        Some(text) => {
+            let last = parse_date("PROGRAMME_END (--programme-end)", text)?;
+            ProgrammeDates::new(first, last).map_err(ConfigError::ProgrammeEnd)?
+        }
+        None => ProgrammeDates::for_months(first, DEFAULT_MONTHS),
+    };
+    Ok(ProgrammeDatesSetting::Fixed(dates))
+}
+
+/// A `YYYY-MM-DD` date.
+fn parse_date(setting: &'static str, text: &str) -> Result<time::Date, ConfigError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), format).map_err(|_| ConfigError::ProgrammeDate {
+        setting,
+        value: text.to_string(),
+    })
 }

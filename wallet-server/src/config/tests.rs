@@ -247,3 +247,58 @@ fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
     let err = Config::resolve(cli(&["--demo", "--demo-stall", "job:nope:before"])).unwrap_err();
     assert!(matches!(err, ConfigError::Stall(_)), "{err}");
 }
+
+#[test]
+fn programme_dates_default_to_the_pilot_and_follow_the_demo_clock_in_demo() {
+    use crate::domain::programme_dates::ProgrammeDates;
+    use time::macros::{date, datetime};
+    let key = ["--jwt-public-key-file", "k.pem"];
+    let c = Config::resolve(cli(&key)).expect("resolves");
+    assert_eq!(
+        c.programme_dates,
+        ProgrammeDatesSetting::Fixed(ProgrammeDates::pilot_2026())
+    );
+    let demo = Config::resolve(cli(&["--demo"])).expect("resolves");
+    assert_eq!(demo.programme_dates, ProgrammeDatesSetting::AroundDemoClock);
+    let start = datetime!(2031-03-10 10:00 +5);
+    assert_eq!(
+        demo.programme_dates.dates(start),
+        ProgrammeDates::around(date!(2031 - 03 - 10))
+    );
+    // Dates given win in demo too; an end defaults to 12 months after the start.
+    let given =
+        Config::resolve(cli(&["--demo", "--programme-start", "2026-09-01"])).expect("resolves");
+    let dates = given.programme_dates.dates(start);
+    assert_eq!(
+        (dates.first_day(), dates.last_day()),
+        (date!(2026 - 09 - 01), date!(2027 - 08 - 31))
+    );
+    let both = Config::resolve(cli(&[
+        key[0],
+        key[1],
+        "--programme-start",
+        "2026-09-01",
+        "--programme-end",
+        "2027-05-31",
+    ]))
+    .expect("resolves");
+    assert_eq!(
+        both.programme_dates.dates(start).last_day(),
+        date!(2027 - 05 - 31)
+    );
+}
+
+#[test]
+fn programme_dates_must_be_dates_in_order() {
+    let err = Config::resolve(cli(&["--demo", "--programme-start", "21.02.2026"])).unwrap_err();
+    assert!(matches!(err, ConfigError::ProgrammeDate { .. }), "{err}");
+    let err = Config::resolve(cli(&[
+        "--demo",
+        "--programme-start",
+        "2026-09-01",
+        "--programme-end",
+        "2026-08-31",
+    ]))
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::ProgrammeEnd(_)), "{err}");
+}

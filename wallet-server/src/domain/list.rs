@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 pub use apply::{carried_activation, live_voucher_change, unnamed_representatives, VoucherChange};
 
 use crate::domain::audit::Actor;
+use crate::domain::programme_dates::{check_list_month, ListMonthRefusal, ProgrammeDates};
 use crate::domain::voucher::SchoolYear;
 use crate::domain::{Category, Programme, Relation, Representative, School, Student};
 
@@ -166,6 +167,34 @@ pub enum ListError {
     NoSchoolYear,
     #[error("a list holds at most {max} students, this one {got}")]
     TooLarge { max: usize, got: usize },
+    #[error(
+        "the list is for {period}, outside the programme's dates ({first} to {last}): \
+         nothing is formed outside them"
+    )]
+    OutsideProgramme {
+        period: YearMonth,
+        first: time::Date,
+        last: time::Date,
+    },
+    #[error(
+        "the list is for {period}, more than one month ahead: lists are taken up to \
+         {latest} (the month after the current one in Astana)"
+    )]
+    TooFarAhead {
+        period: YearMonth,
+        latest: YearMonth,
+    },
+}
+
+impl ListError {
+    /// The stable error code the API answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ListError::OutsideProgramme { .. } => "outside_programme",
+            ListError::TooFarAhead { .. } => "list_too_far_ahead",
+            _ => "invalid_list",
+        }
+    }
 }
 
 /// Most students a school list may carry (the largest schools have a few thousand).
@@ -285,8 +314,24 @@ pub struct Reception<'a> {
     pub received_at: OffsetDateTime,
     pub received_by: Actor,
     pub school_year: &'a crate::domain::voucher::SchoolYearRule,
+    /// The programme's dates: a list for a month outside them is refused.
+    pub programme_dates: ProgrammeDates,
     /// Hash of the request body, to recognise a list sent twice.
     pub content_hash: String,
+}
+
+/// The month must be in the programme and at most the month after the current one (Astana).
+fn check_period(period: YearMonth, ctx: &Reception<'_>) -> Result<(), ListError> {
+    let dates = &ctx.programme_dates;
+    let current = shared::time::month_of(ctx.received_at);
+    check_list_month(dates, period, current).map_err(|refusal| match refusal {
+        ListMonthRefusal::OutsideProgramme => ListError::OutsideProgramme {
+            period,
+            first: dates.first_day(),
+            last: dates.last_day(),
+        },
+        ListMonthRefusal::TooFarAhead { latest } => ListError::TooFarAhead { period, latest },
+    })
 }
 
 /// Validates a whole list: list-level problems refuse it; row-level ones reject the row.
@@ -300,6 +345,7 @@ pub fn validate_list(req: &ListRequest, ctx: Reception<'_>) -> Result<ValidList,
         _ => return Err(ListError::Programme(req.programme.clone())),
     };
     let period: YearMonth = req.period.parse()?;
+    check_period(period, &ctx)?;
     if req.students.len() > MAX_ROWS {
         return Err(ListError::TooLarge {
             max: MAX_ROWS,

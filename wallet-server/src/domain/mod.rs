@@ -13,6 +13,7 @@ pub mod list;
 pub mod meal;
 pub mod nobd;
 pub mod outbox;
+pub mod programme_dates;
 pub mod quiet_hours;
 pub mod report;
 pub mod tabel;

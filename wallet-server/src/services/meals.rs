@@ -9,22 +9,26 @@ use shared::Bin;
 use time::{Date, OffsetDateTime};
 
 use crate::domain::meal::{judge, VoucherFacts};
+use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::terminal::TerminalRecord;
 use crate::services::reports;
 use crate::store::{Store, StoreError};
 
 /// Stores a terminal's batch; one answer per event, in order. Replaying changes nothing.
+/// A meal on a day outside `programme` is kept and rejected (`outside_programme`).
 pub async fn push(
     store: &dyn Store,
     terminal: &TerminalRecord,
+    programme: ProgrammeDates,
     batch: &MealBatch,
     now: OffsetDateTime,
 ) -> Result<Vec<MealResult>, StoreError> {
     let school = terminal.school;
-    let rule =
-        move |event: &shared::sync::MealEvent,
-              facts: Option<&VoucherFacts>,
-              slots: &[shared::sync::MealSlot]| { judge(school, now, event, facts, slots) };
+    let rule = move |event: &shared::sync::MealEvent,
+                     facts: Option<&VoucherFacts>,
+                     slots: &[shared::sync::MealSlot]| {
+        judge(school, &programme, now, event, facts, slots)
+    };
     let results = store.record_meals(terminal, batch, now, &rule).await?;
     correct_reports(store, school, batch, now).await;
     Ok(results)

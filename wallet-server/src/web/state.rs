@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use shared::time::{Clock, ShiftedClock};
 
+use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::voucher::SchoolYearRule;
 use crate::metrics::Metrics;
 use crate::services::passes::keys::SharedKeyRing;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     pub metrics: Arc<Metrics>,
     pub school_year: SchoolYearRule,
+    /// When the programme runs: nothing is formed, minted or billed outside these dates.
+    pub programme_dates: ProgrammeDates,
     pub max_body_bytes: usize,
     /// The eligibility-list route's own body limit.
     pub max_list_bytes: usize,

@@ -145,7 +145,8 @@ fn batches(events: &[(usize, MealEvent)], schedule: &Schedule) -> Vec<(usize, Ve
 
 async fn push(world: &World, terminal: usize, events: &[MealEvent]) -> Vec<(Uuid, MealVerdict)> {
     let judge = |e: &MealEvent, f: Option<&VoucherFacts>, s: &[MealSlot]| {
-        wallet_server::domain::meal::judge(school().bin, NOW, e, f, s)
+        let programme = wallet_server::domain::programme_dates::ProgrammeDates::pilot_2026();
+        wallet_server::domain::meal::judge(school().bin, &programme, NOW, e, f, s)
     };
     let batch = MealBatch {
         events: events.to_vec(),

@@ -24,6 +24,7 @@ use wallet_server::domain::list::{
     validate_list, ListRequest, Reception, RepresentativeIn, RowOutcome, SchoolIn, StudentIn,
 };
 use wallet_server::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
+use wallet_server::domain::programme_dates::ProgrammeDates;
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, SchoolYearRule, VoucherState};
 use wallet_server::domain::Programme;
 use wallet_server::store::{Store, StoreError};
@@ -95,6 +96,7 @@ async fn world(store: &Arc<dyn Store>) -> World {
         received_at: T0,
         received_by: Actor::Integration("pep".into()),
         school_year: &rule,
+        programme_dates: ProgrammeDates::pilot_2026(),
         content_hash: "consent".into(),
     };
     let list = validate_list(&req, reception).expect("valid list");

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
 use wallet_server::domain::list::RowOutcome;
 use wallet_server::domain::meal::{judge, VoucherFacts};
+use wallet_server::domain::programme_dates::ProgrammeDates;
 use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal, TerminalRecord};
 use wallet_server::domain::voucher::VoucherState;
 use wallet_server::domain::{Category, School, Student};
@@ -119,8 +120,21 @@ async fn terminal(store: &Arc<dyn Store>, at: &School) -> TerminalRecord {
         .expect("enrolled")
 }
 
-/// Pushes one lunch (12:00 Astana on `day`) with the real judge; the verdict and reason.
+/// Pushes one lunch (12:00 Astana on `day`) with the real judge in the 2026 pilot; the
+/// verdict and reason.
 async fn lunch(
+    store: &Arc<dyn Store>,
+    t: &TerminalRecord,
+    voucher: VoucherId,
+    day: Date,
+    now: OffsetDateTime,
+) -> (MealVerdict, Option<String>) {
+    lunch_in(ProgrammeDates::pilot_2026(), store, t, voucher, day, now).await
+}
+
+/// [`lunch`] with the programme's dates the caller brings to the judge.
+async fn lunch_in(
+    programme: ProgrammeDates,
     store: &Arc<dyn Store>,
     t: &TerminalRecord,
     voucher: VoucherId,
@@ -139,7 +153,7 @@ async fn lunch(
     };
     let school = t.school;
     let real = move |e: &MealEvent, f: Option<&VoucherFacts>, s: &[shared::sync::MealSlot]| {
-        judge(school, now, e, f, s)
+        judge(school, &programme, now, e, f, s)
     };
     let batch = MealBatch {
         events: vec![event],
@@ -286,6 +300,13 @@ pub async fn story(store: Arc<dyn Store>) {
     assert_eq!(
         lunch(&store, &tx, va, date!(2027 - 01 - 08), jan8).await,
         (MealVerdict::Accepted, None)
+    );
+    // A programme that ended on 10 January bills nothing after it, listed or not.
+    let ended = ProgrammeDates::new(date!(2026 - 09 - 01), date!(2027 - 01 - 10)).expect("dates");
+    let jan11 = datetime!(2027-01-11 09:00 UTC);
+    assert_eq!(
+        lunch_in(ended, &store, &tx, va, date!(2027 - 01 - 11), jan11).await,
+        (MealVerdict::Rejected, Some("outside_programme".into()))
     );
 
     // The табель: December lists A, B and C at X.

@@ -14,6 +14,7 @@ use wallet_server::domain::list::{
     StudentIn,
 };
 use wallet_server::domain::meal::{MealMethod, MealStatus};
+use wallet_server::domain::programme_dates::ProgrammeDates;
 use wallet_server::domain::terminal::{CardBinding, CardBound, EnrollmentCode};
 use wallet_server::domain::voucher::{SchoolYearRule, VoucherState};
 use wallet_server::services::feedback;
@@ -165,6 +166,7 @@ async fn apply(
             received_at: at,
             received_by: Actor::Integration("pep".into()),
             school_year: &rule,
+            programme_dates: ProgrammeDates::pilot_2026(),
             content_hash: "x".into(),
         },
     )

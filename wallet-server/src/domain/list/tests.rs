@@ -53,6 +53,7 @@ fn validate(req: &ListRequest) -> Result<ValidList, ListError> {
             received_at: datetime!(2026-10-01 04:00 UTC),
             received_by: Actor::Integration("pep".into()),
             school_year: &rule,
+            programme_dates: ProgrammeDates::pilot_2026(),
             content_hash: "h".into(),
         },
     )
@@ -191,6 +192,30 @@ fn list_level_problems_refuse_the_whole_list() {
     let mut l = list(vec![]);
     l.school.name = " ".into();
     assert_eq!(validate(&l).unwrap_err(), ListError::SchoolName);
+}
+
+#[test]
+fn a_month_outside_the_programme_or_past_next_month_is_refused() {
+    // Received 1 October 2026 (Astana); the pilot runs 21 February 2026 – 20 February 2027.
+    let mut l = list(vec![row(2, "primary", 1000)]);
+    l.period = "2026-01".into();
+    let err = validate(&l).unwrap_err();
+    assert_eq!(err.code(), "outside_programme");
+    assert!(err.to_string().contains("2026-02-21"), "{err}");
+    l.period = "2026-12".into();
+    let err = validate(&l).unwrap_err();
+    assert_eq!(
+        err,
+        ListError::TooFarAhead {
+            period: "2026-12".parse().expect("month"),
+            latest: "2026-11".parse().expect("month"),
+        }
+    );
+    assert_eq!(err.code(), "list_too_far_ahead");
+    l.period = "2026-11".into();
+    assert_eq!(validate(&l).expect("next month is taken").rows.len(), 1);
+    l.period = "2026-02".into();
+    assert!(validate(&l).is_ok(), "the pilot's first month is taken");
 }
 
 #[test]

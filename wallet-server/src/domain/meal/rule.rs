@@ -11,6 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::VoucherFacts;
 use crate::domain::entitlement;
+use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::voucher::VoucherState;
 
 /// How far ahead of the server's clock a meal may be stamped (terminal clocks drift).
@@ -46,9 +47,11 @@ fn active_at(facts: &VoucherFacts, served_at: OffsetDateTime) -> bool {
 }
 
 /// The reason a meal is rejected, or `None` when it may be counted. `terminal_school` is
-/// the school of the pushing terminal.
+/// the school of the pushing terminal; `programme` the programme's dates, which the caller
+/// brings (the store knows nothing of them).
 pub fn judge(
     terminal_school: shared::Bin,
+    programme: &ProgrammeDates,
     now: OffsetDateTime,
     event: &MealEvent,
     facts: Option<&VoucherFacts>,
@@ -66,6 +69,10 @@ pub fn judge(
     }
     if service_day(event.served_at) != event.service_day {
         return reason("wrong_service_day");
+    }
+    // Nothing is billed outside the programme, whatever the lists and vouchers say.
+    if !programme.contains(event.service_day) {
+        return reason("outside_programme");
     }
     let slots = effective_slots(slots);
     match slot_at(&slots, minute_of_day(event.served_at)) {
@@ -124,12 +131,17 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 18:00 UTC);
 
+    fn pilot() -> ProgrammeDates {
+        ProgrammeDates::pilot_2026()
+    }
+
     #[test]
     fn a_good_meal_passes_and_each_rule_has_its_reason() {
         let lunch = datetime!(2026-11-24 07:00 UTC); // 12:00 in Astana
         let active = facts(VoucherState::Activated);
-        let ok =
-            |e: &MealEvent, f: Option<&VoucherFacts>, s: &[MealSlot]| judge(school(), NOW, e, f, s);
+        let ok = |e: &MealEvent, f: Option<&VoucherFacts>, s: &[MealSlot]| {
+            judge(school(), &pilot(), NOW, e, f, s)
+        };
         assert_eq!(ok(&event(lunch, "day"), Some(&active), &[]), None);
         assert_eq!(
             ok(&event(lunch, "day"), None, &[]).as_deref(),
@@ -172,6 +184,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 now,
                 &event(last_listed, "day"),
                 Some(&active),
@@ -182,6 +195,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 now,
                 &event(first_unlisted, "day"),
                 Some(&active),
@@ -195,6 +209,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 now,
                 &event(last_listed, "day"),
                 Some(&never_listed),
@@ -202,6 +217,44 @@ mod tests {
             )
             .as_deref(),
             Some("not_on_list")
+        );
+    }
+
+    #[test]
+    fn a_meal_on_a_day_outside_the_programme_is_not_billed() {
+        let active = facts(VoucherState::Activated); // listed 1 November – 10 December
+        let lunch = datetime!(2026-11-24 07:00 UTC);
+        let ends_the_day_before =
+            ProgrammeDates::new(date!(2026 - 02 - 21), date!(2026 - 11 - 23)).expect("dates");
+        let starts_the_day_after =
+            ProgrammeDates::new(date!(2026 - 11 - 25), date!(2027 - 11 - 24)).expect("dates");
+        let just_that_day =
+            ProgrammeDates::new(date!(2026 - 11 - 24), date!(2026 - 11 - 24)).expect("dates");
+        let meal = event(lunch, "day");
+        for outside in [ends_the_day_before, starts_the_day_after] {
+            assert_eq!(
+                judge(school(), &outside, NOW, &meal, Some(&active), &[]).as_deref(),
+                Some("outside_programme")
+            );
+        }
+        assert_eq!(
+            judge(school(), &just_that_day, NOW, &meal, Some(&active), &[]),
+            None
+        );
+        // Outside the programme wins over the list: the day is not billed either way.
+        let mut never_listed = active.clone();
+        never_listed.entitled.clear();
+        assert_eq!(
+            judge(
+                school(),
+                &ends_the_day_before,
+                NOW,
+                &meal,
+                Some(&never_listed),
+                &[]
+            )
+            .as_deref(),
+            Some("outside_programme")
         );
     }
 
@@ -226,6 +279,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 NOW,
                 &event(at(8, 30), "breakfast"),
                 Some(&active),
@@ -236,6 +290,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 NOW,
                 &event(at(8, 30), "lunch"),
                 Some(&active),
@@ -247,6 +302,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 NOW,
                 &event(at(11, 0), "lunch"),
                 Some(&active),
@@ -258,6 +314,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 NOW,
                 &event(at(14, 0), "lunch"),
                 Some(&active),
@@ -274,11 +331,26 @@ mod tests {
         let before = datetime!(2026-11-20 04:00 UTC);
         let after = datetime!(2026-11-20 06:00 UTC);
         assert_eq!(
-            judge(school(), NOW, &event(before, "day"), Some(&revoked), &[]),
+            judge(
+                school(),
+                &pilot(),
+                NOW,
+                &event(before, "day"),
+                Some(&revoked),
+                &[]
+            ),
             None
         );
         assert_eq!(
-            judge(school(), NOW, &event(after, "day"), Some(&revoked), &[]).as_deref(),
+            judge(
+                school(),
+                &pilot(),
+                NOW,
+                &event(after, "day"),
+                Some(&revoked),
+                &[]
+            )
+            .as_deref(),
             Some("voucher_inactive")
         );
         let before_activation = datetime!(2026-09-01 02:00 UTC);
@@ -286,6 +358,7 @@ mod tests {
         assert_eq!(
             judge(
                 school(),
+                &pilot(),
                 NOW,
                 &event(before_activation, "day"),
                 Some(&active),

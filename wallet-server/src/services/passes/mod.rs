@@ -10,6 +10,7 @@ pub mod render;
 use shared::{Iin, VoucherId};
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::programme_dates::ProgrammeDates;
 use crate::services::vouchers::{usable_voucher, VoucherError};
 use crate::store::Store;
 use keys::SharedKeyRing;
@@ -23,21 +24,44 @@ pub enum IssueError {
     /// Too many passes for this voucher in the window; the next may come after this long.
     #[error("too many passes for this voucher")]
     TooMany(Duration),
+    /// Today is outside the programme's dates: nothing is minted.
+    #[error(
+        "the programme runs from {} to {}: no pass today",
+        .0.first_day(),
+        .0.last_day()
+    )]
+    OutsideProgramme(ProgrammeDates),
     #[error("signing the pass failed: {0}")]
     Signing(#[from] shared::pass::KeyError),
 }
 
+/// Where passes come from: the signing keys, the rate limit and the programme's dates.
+pub struct Minting<'a> {
+    pub keys: &'a SharedKeyRing,
+    pub limiter: &'a MintLimiter,
+    pub programme: ProgrammeDates,
+}
+
 /// Issues a pass for a parent's voucher: the voucher must be the parent's and usable now,
-/// the voucher's rate limit must allow one more, and the current key signs it.
+/// today must be in the programme, the voucher's rate limit must allow one more, and the
+/// current key signs it.
 pub async fn issue(
     store: &dyn Store,
-    keys: &SharedKeyRing,
-    limiter: &MintLimiter,
+    minting: &Minting<'_>,
     parent: Iin,
     id: VoucherId,
     now: OffsetDateTime,
 ) -> Result<MintedPass, IssueError> {
+    let Minting {
+        keys,
+        limiter,
+        programme,
+    } = minting;
+    // The voucher first: a stranger's id answers 404 whatever the day.
     let voucher = usable_voucher(store, parent, id, now).await?;
+    if !programme.contains(shared::time::service_day(now)) {
+        return Err(IssueError::OutsideProgramme(*programme));
+    }
     limiter.check(id, now).map_err(IssueError::TooMany)?;
     let ring = keys.read();
     Ok(mint::mint(ring.current(), &voucher, now)?)

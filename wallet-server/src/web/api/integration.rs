@@ -80,7 +80,10 @@ fn content_hash(req: &ListRequest) -> String {
     request_body = ListRequest,
     security(("bearer" = [])),
     responses((status = 200, body = ListResult),
-        (status = 422, description = "The list as a whole is unusable; nothing was stored", body = ErrorBody)))]
+        (status = 422, description = "The list as a whole is unusable; nothing was stored: \
+            `outside_programme` (no day of the list's month is in the programme's dates), \
+            `list_too_far_ahead` (the month is more than one month after the current one in \
+            Astana), `invalid_list` (anything else)", body = ErrorBody)))]
 async fn receive_list(
     State(state): State<AppState>,
     caller: Integration,
@@ -90,6 +93,7 @@ async fn receive_list(
         received_at: state.clock.now(),
         received_by: Actor::Integration(caller.sub),
         school_year: &state.school_year,
+        programme_dates: state.programme_dates,
         content_hash: content_hash(&req),
     };
     let Received {
@@ -99,11 +103,9 @@ async fn receive_list(
     } = lists::receive(&state.deps(), &req, reception)
         .await
         .map_err(|e| match e {
-            ReceiveError::Invalid(e) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_list",
-                e.to_string(),
-            ),
+            ReceiveError::Invalid(e) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+            }
             ReceiveError::Store(e) => e.into(),
         })?;
     let iin_of = |index: usize| list.rows.iter().find(|r| r.index == index);

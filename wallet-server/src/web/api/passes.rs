@@ -109,7 +109,8 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
                 ("pass-valid-until" = String, description = "End of the pass' validity (RFC 3339)"))),
         (status = 404, body = ErrorBody),
         (status = 406, description = "No acceptable format", body = ErrorBody),
-        (status = 409, description = "voucher_not_activated, voucher_expired, voucher_revoked", body = ErrorBody),
+        (status = 409, description = "voucher_not_activated, voucher_expired, voucher_revoked, \
+            or outside_programme (today is outside the programme's dates: nothing is minted)", body = ErrorBody),
         (status = 429, description = "Too many passes for this voucher; see Retry-After", body = ErrorBody,
             headers(("retry-after" = String, description = "Seconds until the next pass may be minted")))))]
 pub(super) async fn mint_pass(
@@ -128,19 +129,23 @@ pub(super) async fn mint_pass(
         )
     })?;
     let now = state.clock.now();
-    let issued = passes::issue(
-        state.store.as_ref(),
-        &state.keys,
-        &state.mint_limiter,
-        parent.iin,
-        id,
-        now,
-    )
-    .await;
+    let minting = passes::Minting {
+        keys: &state.keys,
+        limiter: &state.mint_limiter,
+        programme: state.programme_dates,
+    };
+    let issued = passes::issue(state.store.as_ref(), &minting, parent.iin, id, now).await;
     let pass = match issued {
         Ok(pass) => pass,
         Err(IssueError::TooMany(retry_after)) => return Ok(too_many(retry_after)),
         Err(IssueError::Voucher(e)) => return Err(e.into()),
+        Err(e @ IssueError::OutsideProgramme(_)) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "outside_programme",
+                e.to_string(),
+            ))
+        }
         Err(IssueError::Signing(e)) => {
             tracing::error!(error = %e, "minting a pass failed");
             return Err(ApiError::internal());

@@ -199,7 +199,14 @@ async fn push_meals(
 ) -> Result<ApiJson<MealBatchResult>, ApiError> {
     check_batch(&batch)?;
     let now = state.clock.now();
-    let results = meals::push(state.store.as_ref(), &caller.terminal, &batch, now).await?;
+    let results = meals::push(
+        state.store.as_ref(),
+        &caller.terminal,
+        state.programme_dates,
+        &batch,
+        now,
+    )
+    .await?;
     let accepted = results
         .iter()
         .filter(|r| r.status == shared::sync::MealVerdict::Accepted)

@@ -250,6 +250,7 @@ pub fn meal_reason(code: &str, lang: Language) -> String {
         "wrong_slot" => ("Не тот приём пищи", "Тамақтану уақыты сәйкес емес"),
         "outside_hours" => ("Вне часов питания", "Тамақтану уақытынан тыс"),
         "voucher_inactive" => ("Ваучер не действует", "Ваучер жарамсыз"),
+        "outside_programme" => ("Вне сроков программы", "Бағдарлама мерзімінен тыс"),
         other => return other.to_string(),
     };
     pick(lang, ru, kk).to_string()
@@ -281,6 +282,10 @@ mod tests {
         assert_eq!(
             meal_reason("other_school", Language::Kk),
             "Басқа мектептің оқушысы"
+        );
+        assert_eq!(
+            meal_reason("outside_programme", Language::Ru),
+            "Вне сроков программы"
         );
         assert_eq!(meal_reason("new_code", Language::Ru), "new_code");
     }

@@ -157,6 +157,7 @@ pub fn reason_ru(code: Option<&str>) -> String {
         "wrong_slot" => "Не тот приём пищи",
         "outside_hours" => "Вне времени приёма пищи",
         "voucher_inactive" => "Ваучер не активен",
+        "outside_programme" => "Вне сроков программы",
         other => return other.to_string(),
     }
     .to_string()

@@ -252,6 +252,7 @@ fn money_days_and_months_read_as_russian() {
         reason_ru(Some("already_ate")),
         "Уже питался в этот приём пищи"
     );
+    assert_eq!(reason_ru(Some("outside_programme")), "Вне сроков программы");
     assert_eq!(reason_ru(Some("new_code")), "new_code");
 }
 
