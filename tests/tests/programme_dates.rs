@@ -170,6 +170,21 @@ async fn after_the_programme_no_pass_is_minted_and_no_meal_billed() {
         .await
         .ok_json();
     let terminal = demo_terminal(&server).await;
+    // The roster's listed days stop with the programme: November's carry-over into December
+    // is not sent, so an offline terminal refuses on 1 December too.
+    let pulled = server
+        .get("/v1/terminals/sync", Some(&terminal))
+        .await
+        .ok_json();
+    let entry = pulled["roster"]
+        .as_array()
+        .and_then(|r| r.iter().find(|e| e["voucher_id"] == voucher.as_str()))
+        .unwrap_or_else(|| panic!("the voucher on the roster: {pulled:#}"));
+    let last = entry["entitled"]
+        .as_array()
+        .and_then(|ranges| ranges.last())
+        .unwrap_or_else(|| panic!("listed days: {entry}"));
+    assert_eq!(last["last"], "2026-11-30", "{entry}");
 
     // Wednesday 2 December: the voucher is still activated and the November list still
     // carries over (until the 10th), but the programme has ended.

@@ -86,6 +86,19 @@ impl ProgrammeDates {
     }
 
     /// Whether the programme runs on `day`.
+    /// The part of each range inside the programme (ranges wholly outside it go): what a
+    /// terminal may serve offline.
+    pub fn clip(&self, ranges: &[shared::sync::DayRange]) -> Vec<shared::sync::DayRange> {
+        ranges
+            .iter()
+            .map(|r| shared::sync::DayRange {
+                first: r.first.max(self.first_day),
+                last: r.last.min(self.last_day),
+            })
+            .filter(|r| r.first <= r.last)
+            .collect()
+    }
+
     pub fn contains(&self, day: Date) -> bool {
         self.first_day <= day && day <= self.last_day
     }
@@ -130,6 +143,24 @@ mod tests {
 
     fn month(s: &str) -> YearMonth {
         s.parse().expect("month")
+    }
+
+    #[test]
+    fn an_offline_terminal_serves_only_inside_the_programme() {
+        let pilot = ProgrammeDates::pilot_2026();
+        let r = |first, last| shared::sync::DayRange { first, last };
+        let clipped = pilot.clip(&[
+            r(date!(2026 - 02 - 01), date!(2026 - 02 - 28)),
+            r(date!(2027 - 02 - 01), date!(2027 - 03 - 10)),
+            r(date!(2027 - 03 - 01), date!(2027 - 03 - 31)),
+        ]);
+        assert_eq!(
+            clipped,
+            vec![
+                r(date!(2026 - 02 - 21), date!(2026 - 02 - 28)),
+                r(date!(2027 - 02 - 01), date!(2027 - 02 - 20)),
+            ]
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ApiJson;
+use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::terminal::{NewTerminal, RosterRow};
 use crate::domain::voucher::VoucherState;
 use crate::services::{enrollment, meals};
@@ -134,8 +135,9 @@ pub struct SyncQuery {
 
 /// A roster row as the terminal keeps it: activated vouchers stay, and the terminal decides
 /// by their dates offline (a voucher valid from a day ahead starts on that day without a
-/// pull; a month's list that ends an entitlement ends it on its day).
-fn roster_entry(row: RosterRow) -> RosterEntry {
+/// pull; a month's list that ends an entitlement ends it on its day; the programme's last
+/// day ends them all).
+fn roster_entry(row: RosterRow, programme: &ProgrammeDates) -> RosterEntry {
     RosterEntry {
         voucher_id: row.voucher_id,
         student_name: row.student_name,
@@ -144,7 +146,7 @@ fn roster_entry(row: RosterRow) -> RosterEntry {
         active: row.state == VoucherState::Activated,
         valid_from: row.valid_from,
         valid_until: row.valid_until,
-        entitled: Some(row.entitled),
+        entitled: Some(programme.clip(&row.entitled)),
     }
 }
 
@@ -179,7 +181,11 @@ async fn sync(
         },
         cursor: page.cursor,
         full: page.full,
-        roster: page.rows.into_iter().map(roster_entry).collect(),
+        roster: page
+            .rows
+            .into_iter()
+            .map(|row| roster_entry(row, &state.programme_dates))
+            .collect(),
         keys,
         slots,
         server_time: state.clock.now(),
