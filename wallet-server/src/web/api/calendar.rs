@@ -232,7 +232,8 @@ async fn declare_day(
 #[utoipa::path(delete, path = "/v1/integration/calendar/days/{date}", tag = "integration",
     params(("date" = String, Path, description = "YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")), security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody),
-        (status = 409, description = "month_approved", body = ErrorBody)))]
+        (status = 409, description = "month_approved", body = ErrorBody),
+        (status = 422, description = "invalid_date", body = ErrorBody)))]
 async fn remove_day(
     State(state): State<AppState>,
     caller: Integration,
@@ -330,7 +331,8 @@ async fn set_break(
         ("key" = String, Path, description = "The break's key", pattern = r"^[a-z0-9_]{2,40}$"), ScopeQuery),
     security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody),
-        (status = 409, description = "month_approved", body = ErrorBody)))]
+        (status = 409, description = "month_approved", body = ErrorBody),
+        (status = 422, description = "invalid_school_year, invalid_break or invalid_scope", body = ErrorBody)))]
 async fn remove_break(
     State(state): State<AppState>,
     caller: Integration,

@@ -203,7 +203,8 @@ async fn set_school_break(
         ("key" = String, Path, description = "The break's key", pattern = r"^[a-z0-9_]{2,40}$")),
     security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "month_approved", body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, description = "month_approved", body = ErrorBody),
+        (status = 422, description = "invalid_school_year or invalid_break", body = ErrorBody)))]
 async fn remove_school_break(
     State(state): State<AppState>,
     staff: SchoolStaff,
