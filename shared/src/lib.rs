@@ -8,6 +8,7 @@
 pub mod card;
 pub mod id;
 pub mod pass;
+pub mod private_file;
 pub mod sync;
 pub mod time;
 pub mod voucher;

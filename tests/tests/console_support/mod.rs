@@ -79,6 +79,7 @@ pub struct Page {
     pub content_type: String,
     pub body: String,
     pub bytes: Vec<u8>,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Page {
@@ -117,8 +118,10 @@ pub async fn send(req: reqwest::RequestBuilder) -> Page {
         .iter()
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect();
+    let headers = resp.headers().clone();
     let bytes = resp.bytes().await.expect("body").to_vec();
     Page {
+        headers,
         status,
         location,
         set_cookies,

@@ -506,6 +506,57 @@ async fn story_on_sqlite() {
             0,
             "data directory must be private, got {mode:o}"
         );
+        for file in ["wallet.db", "wallet.db-wal", "wallet.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join("nested").join(file))
+                .expect("database file")
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "{file} must be owner-only, got {mode:o}"
+            );
+        }
+    }
+}
+
+/// A data directory that already exists (made by an installer or an operator with the usual
+/// umask) and a database copied in readable by all: the files end up owner-only.
+#[cfg(unix)]
+#[tokio::test]
+async fn database_files_in_an_existing_directory_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    use wallet_server::store::Health;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mode = |file: &str| {
+        std::fs::metadata(data.join(file))
+            .expect("file")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let path = data.join("wallet.db");
+    let store = SqliteStore::open_file(&path).await.expect("open");
+    store.ping().await.expect("ping");
+    for file in ["wallet.db", "wallet.db-wal", "wallet.db-shm"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    drop(store);
+    for file in ["wallet.db", "wallet.db-wal", "wallet.db-shm"] {
+        if data.join(file).exists() {
+            std::fs::set_permissions(data.join(file), std::fs::Permissions::from_mode(0o644))
+                .expect("loosen");
+        }
+    }
+    let reopened = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("reopen by URL");
+    reopened.ping().await.expect("ping");
+    for file in ["wallet.db", "wallet.db-wal", "wallet.db-shm"] {
+        assert_eq!(mode(file), 0o600, "{file} tightened on open");
     }
 }
 

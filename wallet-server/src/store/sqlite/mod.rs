@@ -44,6 +44,7 @@ impl SqliteStore {
     }
 
     async fn with_options(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        private_files(options.get_filename())?;
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -57,6 +58,34 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
+}
+
+/// The database and its side files hold personal data: created `0600` (SQLite gives its
+/// `-wal` and `-shm` files the database's mode), and tightened when found readable by
+/// others (an existing directory, a copy, an old version's files).
+fn private_files(db: &Path) -> Result<(), StoreError> {
+    if db.as_os_str().is_empty() || db == Path::new(":memory:") {
+        return Ok(());
+    }
+    let refused = |path: &Path, e: std::io::Error| {
+        StoreError::Database(sqlx::Error::Configuration(
+            format!("cannot make {} owner-only: {e}", path.display()).into(),
+        ))
+    };
+    if let Some(was) = shared::private_file::prepare(db).map_err(|e| refused(db, e))? {
+        tracing::warn!(path = %db.display(), mode = format!("{was:o}"),
+            "database file was readable by others; made it owner-only");
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut side = db.as_os_str().to_owned();
+        side.push(suffix);
+        let side = std::path::PathBuf::from(side);
+        if let Some(was) = shared::private_file::tighten(&side).map_err(|e| refused(&side, e))? {
+            tracing::warn!(path = %side.display(), mode = format!("{was:o}"),
+                "database side file was readable by others; made it owner-only");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
