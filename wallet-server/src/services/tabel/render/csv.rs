@@ -15,8 +15,8 @@
 //!
 //! Times are Astana's, `06.12.2026 14:05`, as in the XLSX and PDF.
 //!
-//! Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) gets a `'`
-//! in front.
+//! Text that a spreadsheet would take for a formula gets a `'` in front (`safe_cell`, the
+//! one rule every CSV export uses).
 
 use super::{
     astana_time, category_ru, day_label, day_status_ru, reason_ru, slot_ru, slots_note, status_ru,
@@ -251,9 +251,5 @@ fn count(n: Option<u32>) -> String {
 
 /// Free text, defused against spreadsheet formula injection.
 fn text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
+    super::safe_cell(s)
 }

@@ -310,3 +310,14 @@ pub fn slots_note(tabel: &Tabel) -> String {
 mod register_tests;
 #[cfg(test)]
 mod tests;
+
+/// Text from input as a spreadsheet cell of any CSV export (the табель's, the console's
+/// students list): a leading `=`, `+`, `-`, `@`, tab or CR would make Excel or LibreOffice
+/// read a formula, so such text gets a `'` first and is shown as written.
+pub fn safe_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}

@@ -18,6 +18,7 @@ use crate::domain::terminal::CardBound;
 use crate::domain::voucher::VoucherState;
 use crate::domain::Category;
 use crate::services::cards::{self, BindError};
+use crate::services::tabel::render::safe_cell;
 use crate::web::console::error::ConsoleError;
 use crate::web::console::i18n::{category, consent_state, voucher_state, T};
 use crate::web::console::layout::{self, date, Ctx, Flash, Nav};
@@ -347,8 +348,8 @@ pub async fn csv(
     for r in rows(&state, &ctx).await? {
         let astana = |t: OffsetDateTime| date(t.to_offset(shared::time::ASTANA).date());
         out.write_record([
-            r.name,
-            r.class,
+            safe_cell(&r.name),
+            safe_cell(&r.class),
             category(r.category, lang).to_string(),
             voucher_state(r.state, lang).to_string(),
             r.consent
