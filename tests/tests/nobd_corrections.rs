@@ -46,34 +46,6 @@ fn received(nobd: &Gateway, kind: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-async fn terminal_of_demo_school(server: &Server) -> String {
-    let pedagogue = server
-        .staff_token("social_pedagogue", DEMO_SCHOOL_BIN)
-        .await;
-    let code = server
-        .request(
-            Method::POST,
-            &format!("/v1/schools/{DEMO_SCHOOL_BIN}/terminals"),
-            Some(&pedagogue),
-            None,
-        )
-        .await;
-    assert_eq!(code.status, 201, "{}", code.text);
-    let code = code.json()["code"].as_str().expect("code").to_string();
-    let enrolled = server
-        .post_json(
-            "/v1/terminals/enroll",
-            None,
-            &json!({"code": code, "name": "Касса 1"}),
-        )
-        .await
-        .ok_json();
-    enrolled["token"]
-        .as_str()
-        .expect("device token")
-        .to_string()
-}
-
 fn meal(id: u64, voucher: &str, minute: u8) -> Value {
     json!({
         "event_id": format!("01937000-0000-7000-8000-{id:012x}"),
@@ -124,7 +96,7 @@ async fn late_meals_send_the_days_report_again_as_a_new_version_once() {
     let server = demo_with_nobd(dir.path(), &url);
     let mother = server.parent_token(DEMO_PARENT_IIN).await;
     let aigerim = w::voucher_ids(&w::wallet(&server, &mother).await).remove(0);
-    let terminal = terminal_of_demo_school(&server).await;
+    let terminal = common::drills::demo_terminal_token(&server).await;
 
     // 23:40: the day's report is built (nothing eaten yet: the terminal is offline) and sent.
     set_clock(&server, datetime!(2026-11-24 23:40 +5)).await;

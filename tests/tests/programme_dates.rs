@@ -9,7 +9,6 @@
 
 mod common;
 
-use reqwest::Method;
 use serde_json::{json, Value};
 use shared::Sex;
 use time::macros::datetime;
@@ -89,35 +88,6 @@ async fn set_clock(server: &Server, now: OffsetDateTime) {
         .ok_json();
 }
 
-/// A terminal of the demo school, enrolled with a code its social pedagogue makes.
-async fn demo_terminal(server: &Server) -> String {
-    let pedagogue = server
-        .staff_token("social_pedagogue", DEMO_SCHOOL_BIN)
-        .await;
-    let code = server
-        .request(
-            Method::POST,
-            &format!("/v1/schools/{DEMO_SCHOOL_BIN}/terminals"),
-            Some(&pedagogue),
-            None,
-        )
-        .await;
-    assert_eq!(code.status, 201, "{}", code.text);
-    let code = code.json()["code"].as_str().expect("code").to_string();
-    let enrolled = server
-        .post_json(
-            "/v1/terminals/enroll",
-            None,
-            &json!({"code": code, "name": "Столовая"}),
-        )
-        .await
-        .ok_json();
-    enrolled["token"]
-        .as_str()
-        .expect("device token")
-        .to_string()
-}
-
 /// A lunch at 12:00 Astana on `served_at`'s day, as a terminal pushes it.
 fn lunch(seq: u64, voucher: &str, served_at: OffsetDateTime) -> Value {
     json!({
@@ -169,7 +139,7 @@ async fn after_the_programme_no_pass_is_minted_and_no_meal_billed() {
     w::mint(&server, &parent, &voucher, Some("application/json"))
         .await
         .ok_json();
-    let terminal = demo_terminal(&server).await;
+    let terminal = common::drills::demo_terminal_token(&server).await;
     // The roster's listed days stop with the programme: November's carry-over into December
     // is not sent, so an offline terminal refuses on 1 December too.
     let pulled = server

@@ -187,6 +187,23 @@ pub fn next_period(period: &str) -> String {
     month.next().to_string()
 }
 
+/// The device token of a terminal enrolled at the demo school with a fresh code.
+pub async fn demo_terminal_token(server: &Server) -> String {
+    let code = enrollment_code(server).await;
+    let enrolled = server
+        .post_json(
+            "/v1/terminals/enroll",
+            None,
+            &json!({"code": code, "name": "Столовая, касса 1"}),
+        )
+        .await
+        .ok_json();
+    enrolled["token"]
+        .as_str()
+        .expect("device token")
+        .to_string()
+}
+
 /// A one-time enrollment code for the demo school.
 pub async fn enrollment_code(server: &Server) -> String {
     let staff = server
