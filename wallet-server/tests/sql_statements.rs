@@ -55,14 +55,14 @@ struct Dynamic {
 const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         file: "meal_push.rs",
-        opening: "SELECT event_id, status, reason FROM meals WHERE event_id IN (",
+        opening: "SELECT event_id, status, reason FROM meals WHERE terminal_id = ",
         why: "one placeholder per event of the chunk; every meal push runs it (store story \
               `terminals`, and `meal_rule_props`, on both backends)",
     },
     Dynamic {
         file: "meal_push.rs",
         opening: "SELECT id, school_bin, student_iin, state, activated_at, updated_at, \
-                  valid_from, valid_until FROM vouchers WHERE id IN (",
+                  valid_from, valid_until FROM vouchers WHERE school_bin = ",
         why: "one placeholder per voucher of the chunk; every meal push runs it (store story \
               `terminals`, and `meal_rule_props`, on both backends)",
     },

@@ -143,7 +143,7 @@ async fn sqlite(
                 .push_bind(&r.voucher)
                 .push_bind(&r.student)
                 .push_bind("261140009990")
-                .push_bind(Option::<String>::None)
+                .push_bind(uuid::Uuid::nil().to_string())
                 .push_bind(r.day.to_string())
                 .push_bind("day")
                 .push_bind(stamp(
@@ -240,7 +240,7 @@ async fn postgres_run(
                 .push_bind(uuid::Uuid::parse_str(&r.voucher).unwrap_or_default())
                 .push_bind(&r.student)
                 .push_bind("261140009990")
-                .push_bind(Option::<uuid::Uuid>::None)
+                .push_bind(uuid::Uuid::nil())
                 .push_bind(r.day)
                 .push_bind("day")
                 .push_bind(shared::time::start_of_service_day(r.day) + time::Duration::hours(7))

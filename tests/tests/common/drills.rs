@@ -189,7 +189,12 @@ pub fn next_period(period: &str) -> String {
 
 /// The device token of a terminal enrolled at the demo school with a fresh code.
 pub async fn demo_terminal_token(server: &Server) -> String {
-    let code = enrollment_code(server).await;
+    terminal_token_at(server, DEMO_SCHOOL_BIN).await
+}
+
+/// The device token of a terminal enrolled at school `bin` with a fresh code.
+pub async fn terminal_token_at(server: &Server, bin: &str) -> String {
+    let code = enrollment_code_at(server, bin).await;
     let enrolled = server
         .post_json(
             "/v1/terminals/enroll",
@@ -206,12 +211,15 @@ pub async fn demo_terminal_token(server: &Server) -> String {
 
 /// A one-time enrollment code for the demo school.
 pub async fn enrollment_code(server: &Server) -> String {
-    let staff = server
-        .staff_token("social_pedagogue", DEMO_SCHOOL_BIN)
-        .await;
+    enrollment_code_at(server, DEMO_SCHOOL_BIN).await
+}
+
+/// A one-time enrollment code for school `bin`, made by its social pedagogue.
+pub async fn enrollment_code_at(server: &Server, bin: &str) -> String {
+    let staff = server.staff_token("social_pedagogue", bin).await;
     let resp = server
         .post_json(
-            &format!("/v1/schools/{DEMO_SCHOOL_BIN}/terminals"),
+            &format!("/v1/schools/{bin}/terminals"),
             Some(&staff),
             &json!({}),
         )

@@ -131,7 +131,12 @@ pub trait PeopleStore: Send + Sync {
         student: &Student,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// A student wherever they study (lists and integrations; staff read through
+    /// [`PeopleStore::student_at_school`]).
     async fn student(&self, iin: Iin) -> Result<Option<Student>, StoreError>;
+    /// A student of `school` only: another school's student is `None`, as if unknown.
+    async fn student_at_school(&self, school: Bin, iin: Iin)
+        -> Result<Option<Student>, StoreError>;
 
     async fn upsert_representative(
         &self,
@@ -162,7 +167,15 @@ pub trait VoucherStore: Send + Sync {
         voucher: &NewVoucher,
         audit: &AuditEntry,
     ) -> Result<Formed, StoreError>;
+    /// A voucher of any school (lists, jobs and tests; staff read through
+    /// [`voucher_at_school`](Self::voucher_at_school), parents through the represented ones).
     async fn voucher(&self, id: VoucherId) -> Result<Option<Voucher>, StoreError>;
+    /// A voucher of `school` only: another school's voucher is `None`, as if unknown.
+    async fn voucher_at_school(
+        &self,
+        school: Bin,
+        id: VoucherId,
+    ) -> Result<Option<Voucher>, StoreError>;
     /// Moves a voucher from `from` to `to` atomically with its audit entry. Fails with
     /// `Conflict` (and changes nothing) when the current state is not `from`.
     async fn transition_voucher(
@@ -232,8 +245,13 @@ pub trait SchoolOpsStore: Send + Sync {
 /// Meals and feedback as the wallet shows them.
 #[async_trait]
 pub trait WalletRecordStore: Send + Sync {
-    /// Meals recorded on a voucher, newest first.
-    async fn meals_of_voucher(&self, id: VoucherId) -> Result<Vec<MealRecord>, StoreError>;
+    /// Meals recorded on a voucher, newest first, only if `rep` represents its student and
+    /// only those recorded by the voucher's school (the walls are in the query itself).
+    async fn meals_of_voucher(
+        &self,
+        id: VoucherId,
+        rep: Iin,
+    ) -> Result<Vec<MealRecord>, StoreError>;
     /// Stores feedback and, in the same transaction, the complaint's outbox message.
     async fn add_feedback(
         &self,

@@ -17,7 +17,7 @@ use wallet_server::domain::{Category, School, Student};
 use wallet_server::store::Store;
 
 #[path = "../support/lists.rs"]
-mod lists;
+pub mod lists;
 
 pub const T0: OffsetDateTime = datetime!(2026-11-01 03:00 UTC);
 /// The server's clock during the pushes: after every meal of the drill.

@@ -9,10 +9,11 @@ use time::macros::{date, datetime};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use wallet_server::domain::audit::{Actor, AuditEntry};
+use wallet_server::domain::meal::MealRecord;
 use wallet_server::domain::meal::VoucherFacts;
 use wallet_server::domain::terminal::{CardBinding, EnrollmentCode, NewTerminal, TerminalRecord};
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
-use wallet_server::domain::{Category, Programme, School, Student};
+use wallet_server::domain::{Category, Programme, Relation, Representative, School, Student};
 use wallet_server::store::{Store, StoreError};
 
 const T0: OffsetDateTime = datetime!(2026-11-02 03:00 UTC);
@@ -50,7 +51,34 @@ fn audit(id: String, action: &str) -> AuditEntry {
     }
 }
 
+/// The mother of every student of this chapter: whose wallet shows the meals.
+fn parent() -> Representative {
+    Representative {
+        iin: (1..100)
+            .find_map(|s| Iin::generate(date!(1991 - 01 - 01), Sex::Female, s))
+            .expect("iin"),
+        full_name: "Мама Терминалова".into(),
+        phone: None,
+    }
+}
+
+/// The meals `parent()` sees on a voucher.
+async fn history(store: &Arc<dyn Store>, voucher: VoucherId) -> Vec<MealRecord> {
+    store
+        .meals_of_voucher(voucher, parent().iin)
+        .await
+        .expect("meals")
+}
+
 async fn voucher(store: &Arc<dyn Store>, student: &Student, activate: bool) -> VoucherId {
+    store
+        .upsert_representative(&parent(), T0)
+        .await
+        .expect("parent");
+    store
+        .link_representative(student.iin, parent().iin, Relation::Mother)
+        .await
+        .expect("link");
     let new = NewVoucher {
         id: VoucherId::new(),
         programme: Programme::SchoolMeals,
@@ -336,7 +364,7 @@ async fn meals_story(
             .expect("replay"),
         results
     );
-    assert_eq!(store.meals_of_voucher(va).await.expect("meals").len(), 1);
+    assert_eq!(history(store, va).await.len(), 1);
 
     // The same student at the other terminal, same slot and day: kept as duplicate.
     let again = meal(va, lunch + time::Duration::minutes(5));
@@ -410,7 +438,7 @@ async fn meals_story(
         1,
         "{verdicts:?}"
     );
-    let meals_b = store.meals_of_voucher(vb).await.expect("meals");
+    let meals_b = history(store, vb).await;
     assert_eq!(
         meals_b.len(),
         3,
@@ -439,7 +467,7 @@ async fn in_batch_story(store: &Arc<dyn Store>, t1: &TerminalRecord, va: Voucher
         events,
         unsent_after: Some(7),
     };
-    let before = store.meals_of_voucher(va).await.expect("meals").len();
+    let before = history(store, va).await.len();
     let results = store
         .record_meals(t1, &batch, day + time::Duration::days(800), judge)
         .await
@@ -461,7 +489,7 @@ async fn in_batch_story(store: &Arc<dyn Store>, t1: &TerminalRecord, va: Voucher
     assert!(results[3..]
         .iter()
         .all(|r| r.status == MealVerdict::Accepted));
-    let after = store.meals_of_voucher(va).await.expect("meals").len();
+    let after = history(store, va).await.len();
     assert_eq!(after - before, 702, "the repeated event is stored once");
     // Replayed whole: the same answers, nothing stored.
     let again = store
@@ -469,8 +497,5 @@ async fn in_batch_story(store: &Arc<dyn Store>, t1: &TerminalRecord, va: Voucher
         .await
         .expect("replay");
     assert_eq!(again, results);
-    assert_eq!(
-        store.meals_of_voucher(va).await.expect("meals").len(),
-        after
-    );
+    assert_eq!(history(store, va).await.len(), after);
 }

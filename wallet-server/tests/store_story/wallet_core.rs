@@ -20,6 +20,9 @@ use wallet_server::domain::voucher::{SchoolYearRule, VoucherState};
 use wallet_server::services::feedback;
 use wallet_server::store::{Store, StoreError};
 
+/// The terminal the raw meals are recorded by (meals are a terminal's, by event id).
+const RAW_TERMINAL: uuid::Uuid = uuid::uuid!("0190f0c0-0000-7000-8000-00000000beef");
+
 /// A raw connection for what no store method writes yet (meals arrive with terminal sync).
 pub enum Raw {
     Sqlite(sqlx::SqlitePool),
@@ -46,9 +49,11 @@ impl Raw {
                     .expect("format")
                 };
                 sqlx::query(
-                    "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, service_day, slot, \
-                     served_at, method, status, received_at) VALUES (?, ?, ?, ?, ?, 'day', ?, 'qr', ?, ?)",
+                    "INSERT INTO meals (terminal_id, event_id, voucher_id, student_iin, school_bin, service_day, \
+                     slot, served_at, method, status, received_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, 'day', ?, 'qr', ?, ?)",
                 )
+                .bind(RAW_TERMINAL.to_string())
                 .bind(event.to_string())
                 .bind(voucher.to_string())
                 .bind(student.expose())
@@ -63,8 +68,9 @@ impl Raw {
             }
             Raw::Postgres(pool) => {
                 sqlx::query(
-                    "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, service_day, slot, \
-                     served_at, method, status, received_at) VALUES ($1, $2, $3, $4, $5, 'day', $6, 'qr', $7, $6)",
+                    "INSERT INTO meals (terminal_id, event_id, voucher_id, student_iin, school_bin, service_day, \
+                     slot, served_at, method, status, received_at) \
+                     VALUES ($8, $1, $2, $3, $4, $5, 'day', $6, 'qr', $7, $6)",
                 )
                 .bind(event)
                 .bind(voucher.as_uuid())
@@ -73,6 +79,7 @@ impl Raw {
                 .bind(day)
                 .bind(served)
                 .bind(status)
+                .bind(RAW_TERMINAL)
                 .execute(pool)
                 .await
                 .expect("insert meal");
@@ -390,7 +397,7 @@ async fn meals_feedback_outbox(
     month: shared::time::YearMonth,
 ) {
     assert!(store
-        .meals_of_voucher(voucher)
+        .meals_of_voucher(voucher, parent())
         .await
         .expect("meals")
         .is_empty());
@@ -427,7 +434,10 @@ async fn meals_feedback_outbox(
         "accepted",
     )
     .await;
-    let meals = store.meals_of_voucher(voucher).await.expect("meals");
+    let meals = store
+        .meals_of_voucher(voucher, parent())
+        .await
+        .expect("meals");
     assert_eq!(meals.len(), 4);
     assert!(
         meals.windows(2).all(|w| w[0].served_at >= w[1].served_at),

@@ -6,7 +6,20 @@ use time::OffsetDateTime;
 use wallet_server::domain::audit::Actor;
 use wallet_server::domain::list::{ValidList, ValidRow};
 use wallet_server::domain::voucher::SchoolYearRule;
-use wallet_server::domain::{Programme, School, Student};
+use wallet_server::domain::{Programme, Relation, Representative, School, Student};
+
+/// The mother every student of these lists has: whose wallet shows the meals.
+pub fn parent() -> Representative {
+    Representative {
+        iin: (1..100)
+            .find_map(|s| {
+                shared::Iin::generate(time::macros::date!(1990 - 03 - 04), shared::Sex::Female, s)
+            })
+            .expect("iin"),
+        full_name: "Тестова Мать".into(),
+        phone: None,
+    }
+}
 
 /// The list of `school` for `period` (`YYYY-MM`) naming `students`, received at `at`.
 pub fn primary_list(
@@ -33,7 +46,7 @@ pub fn primary_list(
             .map(|(index, student)| ValidRow {
                 index,
                 student: student.clone(),
-                representatives: Vec::new(),
+                representatives: vec![(parent(), Relation::Mother)],
                 forms_voucher: true,
                 warnings: Vec::new(),
             })

@@ -325,7 +325,7 @@ super::per_backend! {
             calendar_guard::refuse_if_approved(&mut tx, &Reach::School(school), &[(month, month)]).await?;
             let inserted = sqlx::query(
                 "INSERT INTO off_day_confirmations (event_id, school_bin, confirmed_at, confirmed_by) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (school_bin, event_id) DO NOTHING",
             )
             .bind(uuid(event_id))
             .bind(school.to_string())
@@ -350,7 +350,7 @@ super::per_backend! {
             let row = sqlx::query(
                 "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
                  m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
-                 AS confirmed FROM meals m LEFT JOIN off_day_confirmations c ON c.event_id = m.event_id \
+                 AS confirmed FROM meals m LEFT JOIN off_day_confirmations c ON c.school_bin = m.school_bin AND c.event_id = m.event_id \
                  WHERE m.event_id = $1 AND m.school_bin = $2",
             )
             .bind(uuid(event_id))

@@ -33,27 +33,33 @@ super::per_backend! {
         judge: MealJudge<'_>,
     ) -> Result<Vec<MealResult>, StoreError> {
         let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let known = stored_results(conn, &ids).await?;
-        let mut facts = voucher_facts(conn, &meal_batch::vouchers_to_look_up(events, &known)).await?;
+        let known = stored_results(conn, terminal, &ids).await?;
+        let wanted = meal_batch::vouchers_to_look_up(events, &known);
+        let mut facts = voucher_facts(conn, terminal.school, &wanted).await?;
         with_entitlement(conn, terminal.school, &mut facts).await?;
         let steps = meal_batch::plan(events, &known, &facts, slots, judge);
         let first = insert_rows(conn, terminal, &meal_batch::first_round(&steps), now).await?;
         let again = meal_batch::second_round(&steps, &first);
         let second = insert_rows(conn, terminal, &again.iter().collect::<Vec<_>>(), now).await?;
-        let stored = stored_results(conn, &meal_batch::unresolved(&steps, &first, &second)).await?;
+        let unresolved = meal_batch::unresolved(&steps, &first, &second);
+        let stored = stored_results(conn, terminal, &unresolved).await?;
         meal_batch::answers(steps, &first, &second, &stored)
             .map_err(|id| StoreError::Corrupt(format!("meal {id} was neither inserted nor found")))
     }
 
+    /// The answers already given to this terminal's events (another terminal's events with
+    /// the same ids are not its business).
     async fn stored_results(
         conn: &mut Conn,
+        terminal: &TerminalRecord,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, MealResult>, StoreError> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
-                "SELECT event_id, status, reason FROM meals WHERE event_id IN (",
+                "SELECT event_id, status, reason FROM meals WHERE terminal_id = ",
             );
+            q.push_bind(uuid(terminal.id)).push(" AND event_id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(uuid(*id));
@@ -75,16 +81,20 @@ super::per_backend! {
         Ok(out)
     }
 
+    /// The facts of `school`'s vouchers among `ids`: another school's voucher is not found,
+    /// so it is answered as unknown and nothing is stored against it.
     async fn voucher_facts(
         conn: &mut Conn,
+        school: shared::Bin,
         ids: &[VoucherId],
     ) -> Result<HashMap<VoucherId, VoucherFacts>, StoreError> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
                 "SELECT id, school_bin, student_iin, state, activated_at, updated_at, valid_from, valid_until \
-                 FROM vouchers WHERE id IN (",
+                 FROM vouchers WHERE school_bin = ",
             );
+            q.push_bind(school.to_string()).push(" AND id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(uuid(id.as_uuid()));
@@ -107,8 +117,7 @@ super::per_backend! {
         Ok(out)
     }
 
-    /// Adds the entitled days at `school` to the facts of that school's vouchers (another
-    /// school's voucher is refused before its days matter).
+    /// Adds the entitled days at `school` to the facts of its vouchers.
     async fn with_entitlement(
         conn: &mut Conn,
         school: shared::Bin,
@@ -116,12 +125,11 @@ super::per_backend! {
     ) -> Result<(), StoreError> {
         let students: Vec<shared::Iin> = facts
             .values()
-            .filter(|f| f.school == school)
             .map(|f| f.student)
             .collect();
         let ranges =
             entitlements::ranges_at(conn, Programme::SchoolMeals, school, &students).await?;
-        for f in facts.values_mut().filter(|f| f.school == school) {
+        for f in facts.values_mut() {
             f.entitled = ranges.get(&f.student).cloned().unwrap_or_default();
         }
         Ok(())

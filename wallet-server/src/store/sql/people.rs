@@ -95,6 +95,21 @@ super::per_backend! {
         Ok(())
     }
 
+    const STUDENT_COLUMNS: &str = "iin, full_name, school_bin, grade, class_label, category";
+
+    fn student_from_row(r: &DbRow) -> Result<Student, StoreError> {
+        let grade: SmallInt = r.try_get("grade")?;
+        Ok(Student {
+            iin: parse_stored("student IIN", r.try_get("iin")?)?,
+            full_name: r.try_get("full_name")?,
+            school: parse_stored("school BIN", r.try_get("school_bin")?)?,
+            grade: u8::try_from(grade)
+                .map_err(|_| StoreError::Corrupt("stored grade out of range".into()))?,
+            class_label: r.try_get("class_label")?,
+            category: parse_stored("category", r.try_get("category")?)?,
+        })
+    }
+
     pub(in crate::store) async fn fetch_voucher(
         conn: &mut Conn,
         id: VoucherId,
@@ -155,25 +170,27 @@ super::per_backend! {
         }
 
         async fn student(&self, iin: Iin) -> Result<Option<Student>, StoreError> {
-            let row = sqlx::query(
-                "SELECT iin, full_name, school_bin, grade, class_label, category FROM students WHERE iin = $1",
-            )
-            .bind(iin.expose())
-            .fetch_optional(&self.pool)
-            .await?;
-            row.map(|r| {
-                let grade: SmallInt = r.try_get("grade")?;
-                Ok(Student {
-                    iin: parse_stored("student IIN", r.try_get("iin")?)?,
-                    full_name: r.try_get("full_name")?,
-                    school: parse_stored("school BIN", r.try_get("school_bin")?)?,
-                    grade: u8::try_from(grade)
-                        .map_err(|_| StoreError::Corrupt("stored grade out of range".into()))?,
-                    class_label: r.try_get("class_label")?,
-                    category: parse_stored("category", r.try_get("category")?)?,
-                })
-            })
-            .transpose()
+            let sql = format!("SELECT {STUDENT_COLUMNS} FROM students WHERE iin = $1");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(iin.expose())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(student_from_row).transpose()
+        }
+
+        async fn student_at_school(
+            &self,
+            school: Bin,
+            iin: Iin,
+        ) -> Result<Option<Student>, StoreError> {
+            let sql =
+                format!("SELECT {STUDENT_COLUMNS} FROM students WHERE iin = $1 AND school_bin = $2");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(iin.expose())
+                .bind(school.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(student_from_row).transpose()
         }
 
         async fn upsert_representative(

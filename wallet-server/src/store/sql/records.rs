@@ -1,7 +1,7 @@
 //! Card bindings, enrollment codes, meals on a voucher, feedback and the outbox.
 
 use async_trait::async_trait;
-use shared::{CardUid, VoucherId};
+use shared::{CardUid, Iin, VoucherId};
 
 super::per_backend! {
     use sqlx::Row;
@@ -100,12 +100,21 @@ super::per_backend! {
 
     #[async_trait]
     impl WalletRecordStore for Store {
-        async fn meals_of_voucher(&self, id: VoucherId) -> Result<Vec<MealRecord>, StoreError> {
+        async fn meals_of_voucher(
+            &self,
+            id: VoucherId,
+            rep: Iin,
+        ) -> Result<Vec<MealRecord>, StoreError> {
             let rows = sqlx::query(
-                "SELECT event_id, voucher_id, school_bin, service_day, slot, served_at, method, status, reason \
-                 FROM meals WHERE voucher_id = $1 ORDER BY served_at DESC, event_id DESC",
+                "SELECT m.event_id, m.voucher_id, m.school_bin, m.service_day, m.slot, m.served_at, \
+                 m.method, m.status, m.reason FROM meals m \
+                 JOIN vouchers v ON v.id = m.voucher_id AND v.school_bin = m.school_bin \
+                 JOIN student_representatives sr ON sr.student_iin = v.student_iin \
+                 WHERE m.voucher_id = $1 AND sr.representative_iin = $2 \
+                 ORDER BY m.served_at DESC, m.event_id DESC",
             )
             .bind(uuid(id.as_uuid()))
+            .bind(rep.expose())
             .fetch_all(&self.pool)
             .await?;
             rows.iter().map(meal_from_row).collect()

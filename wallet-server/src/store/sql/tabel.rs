@@ -105,7 +105,7 @@ super::per_backend! {
                     "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
                  m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
                  AS confirmed FROM meals m \
-                 LEFT JOIN off_day_confirmations c ON c.event_id = m.event_id \
+                 LEFT JOIN off_day_confirmations c ON c.school_bin = m.school_bin AND c.event_id = m.event_id \
                  WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3",
                 )
                 .bind(school.to_string())
@@ -117,7 +117,7 @@ super::per_backend! {
                     "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
                  m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
                  AS confirmed FROM meals m \
-                 LEFT JOIN off_day_confirmations c ON c.event_id = m.event_id \
+                 LEFT JOIN off_day_confirmations c ON c.school_bin = m.school_bin AND c.event_id = m.event_id \
                  WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3 \
                  AND m.status = 'accepted' AND m.received_at > $4",
                 )

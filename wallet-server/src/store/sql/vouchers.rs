@@ -24,6 +24,21 @@ super::per_backend! {
             fetch_voucher(&mut conn, id).await
         }
 
+        async fn voucher_at_school(
+            &self,
+            school: Bin,
+            id: VoucherId,
+        ) -> Result<Option<Voucher>, StoreError> {
+            let sql =
+                format!("SELECT {VOUCHER_COLUMNS} FROM vouchers v WHERE v.id = $1 AND v.school_bin = $2");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(uuid(id.as_uuid()))
+                .bind(school.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(voucher_from_row).transpose()
+        }
+
         async fn transition_voucher(
             &self,
             id: VoucherId,

@@ -166,7 +166,7 @@ async fn history(
         .voucher_of_representative(id, parent.iin, month)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let meals = state.store.meals_of_voucher(id).await?;
+    let meals = state.store.meals_of_voucher(id, parent.iin).await?;
     Ok(ApiJson(History {
         meals: meals
             .into_iter()

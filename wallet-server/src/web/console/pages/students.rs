@@ -106,12 +106,7 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
         if best.contains_key(iin) {
             continue;
         }
-        if let Some(s) = state
-            .store
-            .student(*iin)
-            .await?
-            .filter(|s| s.school == ctx.bin)
-        {
+        if let Some(s) = state.store.student_at_school(ctx.bin, *iin).await? {
             out.push(Row {
                 voucher: None,
                 iin_masked: iin.to_string(),
@@ -247,12 +242,9 @@ async fn student_of(state: &AppState, ctx: &Ctx, voucher: &str) -> Result<Iin, C
     let id: VoucherId = voucher.parse().map_err(|_| ConsoleError::NotFound)?;
     let v = state
         .store
-        .voucher(id)
+        .voucher_at_school(ctx.bin, id)
         .await?
         .ok_or(ConsoleError::NotFound)?;
-    if v.school != ctx.bin {
-        return Err(ConsoleError::NotFound);
-    }
     Ok(v.student)
 }
 
