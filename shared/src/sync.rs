@@ -184,7 +184,8 @@ pub enum Method {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MealEvent {
-    /// Made on the terminal (UUIDv7); the idempotency key.
+    /// Made on the terminal (UUIDv7); the idempotency key, per terminal (another terminal's
+    /// event with the same id is a different meal).
     pub event_id: Uuid,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub voucher_id: VoucherId,
@@ -233,8 +234,9 @@ pub enum MealVerdict {
 pub struct MealResult {
     pub event_id: Uuid,
     pub status: MealVerdict,
-    /// Why the meal is not counted: `already_ate` (a duplicate); `unknown_voucher`,
-    /// `other_school`, `served_in_the_future`, `wrong_service_day`, `outside_programme` (the
+    /// Why the meal is not counted: `already_ate` (a duplicate); `unknown_voucher` (no voucher
+    /// of the terminal's school has that id: another school's voucher is unknown here, and
+    /// nothing is stored), `served_in_the_future`, `wrong_service_day`, `outside_programme` (the
     /// service day is outside the programme's dates), `wrong_slot`, `outside_hours`,
     /// `voucher_inactive` or `not_on_list` (rejected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
