@@ -344,11 +344,11 @@ async fn bad_inbound_sms_are_refused_and_change_nothing() {
     server
         .post_json(path, None, &body)
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_missing");
     server
         .post_json(path, Some("garbage"), &body)
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_malformed");
     let parent = server.parent_token(common::DEMO_PARENT_IIN).await;
     server
         .post_json(path, Some(&parent), &body)

@@ -352,9 +352,8 @@ async fn every_route_refuses_every_caller_it_does_not_belong_to_and_nothing_chan
                 (_, Audience::Public) => {
                     assert_eq!(foreign.status, 200, "{context}: {}", foreign.text)
                 }
-                (Caller::Anonymous | Caller::GarbageToken, _) => {
-                    foreign.assert_error(401, "unauthorized")
-                }
+                (Caller::Anonymous, _) => foreign.assert_error(401, "token_missing"),
+                (Caller::GarbageToken, _) => foreign.assert_error(401, "token_malformed"),
                 (Caller::Parent, Audience::Wallet) if route.path.contains("{id}") => {
                     // Not hers, nonexistent and malformed: one and the same answer. (A format
                     // we do not make is refused whoever's the voucher: 406 for both kinds of

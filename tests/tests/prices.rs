@@ -82,7 +82,7 @@ async fn a_schools_price_is_set_by_the_integration_and_used_by_the_tabel() {
         .assert_error(403, "forbidden");
     put(None, SCHOOL, json!({"price_tiyn": 1}))
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_missing");
     assert_eq!(tabel_price(&server, &staff, &month).await, 95_050);
 }
 

@@ -77,6 +77,22 @@ impl Idp {
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8))
             .expect("sign token")
     }
+
+    /// A token with any JOSE header (`crit`…), validly signed with this key.
+    fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        let message = format!(
+            "{}.{}",
+            base64_url(header.to_string().as_bytes()),
+            base64_url(claims.to_string().as_bytes())
+        );
+        let signature = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &EncodingKey::from_ed_der(&self.pkcs8),
+            Algorithm::EdDSA,
+        )
+        .expect("sign token");
+        format!("{message}.{signature}")
+    }
 }
 
 /// A valid IIN other than [`PARENT_IIN`].
@@ -259,31 +275,36 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
     };
     let good_signature = good.rsplit('.').next().expect("signature").to_string();
     let now = now();
-    let cases: Vec<(&str, String, &str)> = vec![
+    let cases: Vec<(&str, String, &str, &str)> = vec![
         (
             "alg none",
             raw_token(&json!({"alg": "none", "typ": "JWT"}), &parent_claims(), ""),
             WALLET,
+            "token_algorithm",
         ),
         (
             "alg None",
             raw_token(&json!({"alg": "None", "typ": "JWT"}), &parent_claims(), ""),
             WALLET,
+            "token_algorithm",
         ),
         (
             "alg EdDSA, no signature",
             raw_token(&json!({"alg": "EdDSA", "typ": "JWT"}), &parent_claims(), ""),
             WALLET,
+            "token_signature",
         ),
         (
             "HS256 keyed with the PEM text",
             hs256(pem.as_bytes()),
             WALLET,
+            "token_algorithm",
         ),
         (
             "HS256 keyed with the raw public key",
             hs256(&idp.public),
             WALLET,
+            "token_algorithm",
         ),
         (
             "RS256 header over an EdDSA signature",
@@ -293,6 +314,7 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
                 &good_signature,
             ),
             WALLET,
+            "token_algorithm",
         ),
         (
             "expired an hour ago",
@@ -305,16 +327,19 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
                 None,
             ),
             WALLET,
+            "token_expired",
         ),
         (
             "not valid before an hour from now",
             idp.sign(&with(parent_claims(), "nbf", json!(now + 3600)), None),
             WALLET,
+            "token_not_yet_valid",
         ),
         (
             "no exp",
             idp.sign(&without(parent_claims(), "exp"), None),
             WALLET,
+            "token_claims",
         ),
         (
             "wrong audience",
@@ -323,11 +348,13 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
                 None,
             ),
             WALLET,
+            "token_audience",
         ),
         (
             "no audience",
             idp.sign(&without(parent_claims(), "aud"), None),
             WALLET,
+            "token_audience",
         ),
         (
             "wrong issuer",
@@ -336,61 +363,72 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
                 None,
             ),
             WALLET,
+            "token_issuer",
         ),
         (
             "no issuer",
             idp.sign(&without(parent_claims(), "iss"), None),
             WALLET,
+            "token_issuer",
         ),
         (
             "signed by another key",
             other.sign(&parent_claims(), None),
             WALLET,
+            "token_signature",
         ),
         (
             "payload tampered: another parent",
             tamper(&good, &with(parent_claims(), "sub", json!(other_iin()))),
             WALLET,
+            "token_signature",
         ),
         (
             "payload tampered: parent made director",
             tamper(&good, &claims(PARENT_IIN, "director", Some(SCHOOL_BIN))),
             &school_path,
+            "token_signature",
         ),
         (
             "parent whose sub is not an IIN",
             idp.sign(&claims("123456789012", "parent", None), None),
             WALLET,
+            "token_claims",
         ),
         (
             "parent whose sub is a name",
             idp.sign(&claims("Гульнара", "parent", None), None),
             WALLET,
+            "token_claims",
         ),
         (
             "staff without a school",
             idp.sign(&claims("staff-1", "social_pedagogue", None), None),
             &school_path,
+            "token_claims",
         ),
         (
             "director with a school that is not a BIN",
             idp.sign(&claims("staff-1", "director", Some("123")), None),
             &school_path,
+            "token_claims",
         ),
         (
             "unknown role",
             idp.sign(&claims(PARENT_IIN, "superuser", None), None),
             WALLET,
+            "token_claims",
         ),
     ];
-    for (name, token, path) in &cases {
+    for (name, token, path, code) in &cases {
         let resp = server.get(path, Some(token)).await;
         assert_eq!(
             resp.status, 401,
             "{name}: expected 401, got {} {}",
             resp.status, resp.text
         );
-        resp.assert_error(401, "unauthorized");
+        resp.assert_error(401, code);
+        assert_no_internals(name, &resp);
     }
 
     // The genuine token still works after all that.
@@ -426,7 +464,12 @@ async fn issuer_and_audience_come_from_the_configuration() {
     server
         .get(WALLET, Some(&idp.sign(&parent_claims(), None)))
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_issuer");
+    let configured_issuer = with(parent_claims(), "iss", json!("https://idp.test"));
+    server
+        .get(WALLET, Some(&idp.sign(&configured_issuer, None)))
+        .await
+        .assert_error(401, "token_audience");
 }
 
 #[tokio::test]
@@ -447,13 +490,22 @@ async fn jwks_keys_are_chosen_by_kid() {
         .get(WALLET, Some(&second.sign(&claims, Some("k3"))))
         .await
         .ok_json();
-    for (name, token) in [
-        ("unknown kid k2", idp.sign(&claims, Some("k2"))),
-        ("no kid", idp.sign(&claims, None)),
-        ("kid of another key", second.sign(&claims, Some("k1"))),
+    for (name, token, code) in [
+        (
+            "unknown kid k2",
+            idp.sign(&claims, Some("k2")),
+            "token_unknown_key",
+        ),
+        ("no kid", idp.sign(&claims, None), "token_unknown_key"),
+        (
+            "kid of another key",
+            second.sign(&claims, Some("k1")),
+            "token_signature",
+        ),
         (
             "signed by a key not in the set",
             Idp::generate().sign(&claims, Some("k1")),
+            "token_signature",
         ),
         (
             "alg none with a known kid",
@@ -462,11 +514,132 @@ async fn jwks_keys_are_chosen_by_kid() {
                 &claims,
                 "",
             ),
+            "token_algorithm",
+        ),
+        (
+            "crit with a known kid",
+            idp.sign_with_header(
+                &json!({"alg": "EdDSA", "typ": "JWT", "kid": "k1", "crit": ["exp"], "exp": 1}),
+                &claims,
+            ),
+            "token_critical_header",
         ),
     ] {
         let resp = server.get(WALLET, Some(&token)).await;
         assert_eq!(resp.status, 401, "{name}: {}", resp.text);
-        resp.assert_error(401, "unauthorized");
+        resp.assert_error(401, code);
+        assert_no_internals(name, &resp);
+    }
+}
+
+/// A 401 says what was refused in its own words: no parser's message, no library's name.
+fn assert_no_internals(name: &str, resp: &common::Resp) {
+    for leak in [
+        "serde",
+        "Error(",
+        "missing field",
+        "invalid type",
+        "unknown variant",
+        "expected",
+        "line ",
+        "column",
+        "Json",
+        "Base64",
+        "InvalidToken",
+        "jsonwebtoken",
+    ] {
+        assert!(
+            !resp.text.contains(leak),
+            "{name}: {leak:?} in the answer {}",
+            resp.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_as_real_identity_providers_send_them() {
+    // Keycloak and others send `aud` as a list (RFC 7519 §4.1.3); a JWS header may carry
+    // `crit` (RFC 7515 §4.1.11), which must be refused unless understood (we understand none).
+    let idp = Idp::generate();
+    let (data, keys) = dirs();
+    let jwks = json!({"keys": [idp.jwk("kc-2026")]});
+    let path = write(&keys, "jwks.json", &jwks.to_string());
+    let server = Server::start(data.path(), &["--jwt-jwks-file", s(&path)], &[]);
+    let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": "kc-2026"});
+
+    for aud in [
+        json!(["account", AUDIENCE]),
+        json!([AUDIENCE]),
+        json!([AUDIENCE, "broker", "account"]),
+    ] {
+        let token = idp.sign_with_header(&header, &with(parent_claims(), "aud", aud.clone()));
+        let resp = server.get(WALLET, Some(&token)).await;
+        assert_eq!(resp.status, 200, "aud {aud}: {}", resp.text);
+        // Staff too: the same claims, another extractor.
+        let staff = with(
+            claims("staff-1", "director", Some(SCHOOL_BIN)),
+            "aud",
+            aud.clone(),
+        );
+        server
+            .get(
+                &format!("/v1/schools/{SCHOOL_BIN}/vouchers"),
+                Some(&idp.sign_with_header(&header, &staff)),
+            )
+            .await
+            .assert_error(404, "not_found");
+    }
+    for aud in [json!([]), json!(["account"]), json!(["account", "broker"])] {
+        let token = idp.sign_with_header(&header, &with(parent_claims(), "aud", aud.clone()));
+        let resp = server.get(WALLET, Some(&token)).await;
+        resp.assert_error(401, "token_audience");
+        assert_no_internals(&format!("aud {aud}"), &resp);
+    }
+
+    let plain = idp.sign_with_header(&header, &parent_claims());
+    server.get(WALLET, Some(&plain)).await.ok_json();
+    let mut crit_tokens = Vec::new();
+    for (crit, extension) in [
+        (json!(["exp"]), json!({"exp": 1})),
+        (json!(["b64"]), json!({"b64": false})),
+        (json!(["urn:example:ext"]), json!({"urn:example:ext": true})),
+        (json!([]), json!({})),
+    ] {
+        let mut h = header.clone();
+        h["crit"] = crit.clone();
+        for (k, v) in extension.as_object().expect("object") {
+            h[k] = v.clone();
+        }
+        let token = idp.sign_with_header(&h, &parent_claims());
+        let resp = server.get(WALLET, Some(&token)).await;
+        resp.assert_error(401, "token_critical_header");
+        assert_no_internals(&format!("crit {crit}"), &resp);
+        crit_tokens.push(token);
+    }
+
+    // Each refusal is in the log at info, once, with the token's kid and iss; never the
+    // token, nor the subject it names.
+    let log = server.stderr();
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("bearer token refused"))
+        .collect();
+    assert_eq!(refusals.len(), 7, "one line per refusal:\n{log}");
+    let critical: Vec<&&str> = refusals
+        .iter()
+        .filter(|l| l.contains("reason=\"token_critical_header\""))
+        .collect();
+    assert_eq!(critical.len(), 4, "{log}");
+    for line in &refusals {
+        assert!(line.contains("INFO"), "at info: {line}");
+        assert!(line.contains("kid=\"kc-2026\""), "{line}");
+        assert!(line.contains(&format!("iss=\"{ISSUER}\"")), "{line}");
+        assert!(!line.contains(PARENT_IIN), "the subject is logged: {line}");
+    }
+    for token in &crit_tokens {
+        for segment in token.split('.') {
+            assert!(!log.contains(segment), "the token is logged:\n{log}");
+        }
     }
 }
 

@@ -387,6 +387,30 @@ async fn ops_endpoints_answer_health_readiness_metrics_and_openapi() {
             paths.keys()
         );
     }
+    // The refusal codes of a 401, each explained where the schemes are described.
+    let schemes = &doc["components"]["securitySchemes"];
+    let bearer = schemes["bearer"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    for code in [
+        "token_missing",
+        "token_malformed",
+        "token_algorithm",
+        "token_critical_header",
+        "token_unknown_key",
+        "token_signature",
+        "token_expired",
+        "token_not_yet_valid",
+        "token_issuer",
+        "token_audience",
+        "token_claims",
+    ] {
+        assert!(bearer.contains(&format!("`{code}`: ")), "{code}: {bearer}");
+    }
+    let device = schemes["device_token"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(device.contains("`token_unknown`: "), "{device}");
     // Found by API fuzzing (.ci/fuzz): query parameters were documented as path
     // parameters, and protected operations did not document their 401.
     let outbox = &doc["paths"]["/v1/integration/outbox"]["get"];
@@ -400,6 +424,11 @@ async fn ops_endpoints_answer_health_readiness_metrics_and_openapi() {
                     responses["401"]["content"]["application/json"]["schema"]["$ref"],
                     "#/components/schemas/ErrorBody",
                     "{method} {path} must document its 401"
+                );
+                let said = responses["401"]["description"].as_str().unwrap_or_default();
+                assert!(
+                    said.contains("`token_missing`") && said.contains("`token_malformed`"),
+                    "{method} {path}: the 401 names its codes: {said:?}"
                 );
             }
             if op.get("requestBody").is_some() {
@@ -565,15 +594,15 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
     server
         .get(wallet, None)
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_missing");
     server
         .get(&school_a, None)
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_missing");
     server
         .get(wallet, Some("garbage"))
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_malformed");
     let resp = server
         .send(
             server
@@ -582,7 +611,7 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
             "basic auth",
         )
         .await;
-    resp.assert_error(401, "unauthorized");
+    resp.assert_error(401, "token_malformed");
     let parent = server.parent_token(DEMO_PARENT_IIN).await;
     let mut forged = parent.clone();
     let last = forged.pop().expect("non-empty token");
@@ -590,7 +619,7 @@ async fn bad_input_gets_a_json_error_and_changes_nothing() {
     server
         .get(wallet, Some(&forged))
         .await
-        .assert_error(401, "unauthorized");
+        .assert_error(401, "token_signature");
 
     // Wrong roles.
     server
@@ -939,7 +968,7 @@ async fn logs_never_hold_a_full_iin() {
         server
             .get("/v1/wallet/vouchers", Some(&forged))
             .await
-            .assert_error(401, "unauthorized");
+            .assert_error(401, "token_malformed");
     }
     for (role, bin) in [
         ("social_pedagogue", DEMO_SCHOOL_BIN),

@@ -15,7 +15,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
-    /// Stable machine-readable code, e.g. `unauthorized`, `voucher_revoked`.
+    /// Stable machine-readable code, e.g. `token_expired`, `voucher_revoked`.
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
@@ -43,10 +43,6 @@ impl ApiError {
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {

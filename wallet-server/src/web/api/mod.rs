@@ -70,6 +70,12 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(format!(
+                        "An access token of the identity provider. `aud` may be one audience \
+                         or a list naming this service; a token with `crit` is refused. A \
+                         refused token is answered 401 with one of these codes: {}.",
+                        crate::web::auth::documented_codes("bearer")
+                    )))
                     .build(),
             ),
         );
@@ -78,7 +84,11 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A canteen terminal's device token from enrollment"))
+                    .description(Some(format!(
+                        "A canteen terminal's device token from enrollment. A refused token \
+                         is answered 401 with one of these codes: {}.",
+                        crate::web::auth::documented_codes("device_token")
+                    )))
                     .build(),
             ),
         );

@@ -2,8 +2,9 @@
 //! one place, so no handler has to list them and none can forget one (API fuzzing with
 //! schemathesis checks that every status a route answers is documented):
 //!
-//! - a protected operation (any `security`) may answer `401`; one taking a JWT (scheme
-//!   `bearer`, where a token of another role is refused) also `403`;
+//! - a protected operation (any `security`) may answer `401`, with the codes of its schemes
+//!   (`token_missing`, `token_expired`…; each scheme's description explains them); one
+//!   taking a JWT (scheme `bearer`, where a token of another role is refused) also `403`;
 //! - an operation with a JSON body may answer `400` (not JSON), `413` (too large), `415`
 //!   (not `application/json`) and `422` (JSON of the wrong shape);
 //! - one with query parameters `400` (`invalid_query`); one with path parameters `404` (a
@@ -34,12 +35,10 @@ pub(super) fn add_common_responses(doc: &mut OpenApi) {
 
 fn add_to_operation(operation: &mut Operation) {
     let schemes = security_schemes(operation);
+    let unauthorized = unauthorized_description(&schemes);
     let mut statuses: Vec<(StatusCode, &str)> = Vec::new();
     if !schemes.is_empty() {
-        statuses.push((
-            StatusCode::UNAUTHORIZED,
-            "No, an invalid or an expired token (`unauthorized`)",
-        ));
+        statuses.push((StatusCode::UNAUTHORIZED, &unauthorized));
     }
     if schemes.iter().any(|s| s == "bearer") {
         statuses.push((
@@ -93,7 +92,9 @@ fn add_to_operation(operation: &mut Operation) {
     }
     for (status, response) in responses.iter_mut() {
         if let RefOr::T(response) = response {
-            if response.description.is_empty() {
+            if response.description.is_empty() && status == "401" && !schemes.is_empty() {
+                response.description = unauthorized.clone();
+            } else if response.description.is_empty() {
                 response.description = status
                     .parse::<u16>()
                     .ok()
@@ -104,6 +105,25 @@ fn add_to_operation(operation: &mut Operation) {
             }
         }
     }
+}
+
+/// What a 401 of an operation taking `schemes` means: the codes it may carry (each
+/// explained in the scheme's description).
+fn unauthorized_description(schemes: &[String]) -> String {
+    let mut codes: Vec<&'static str> = Vec::new();
+    for scheme in schemes {
+        for refusal in crate::web::auth::refusals(scheme) {
+            if !codes.contains(&refusal.code()) {
+                codes.push(refusal.code());
+            }
+        }
+    }
+    let codes: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
+    format!(
+        "No token, or the token is refused; `error.code` says why (see the security \
+         scheme): {}",
+        codes.join(", ")
+    )
 }
 
 /// The names of the security schemes an operation accepts.

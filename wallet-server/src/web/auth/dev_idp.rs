@@ -7,7 +7,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use time::OffsetDateTime;
 
-use super::{Claims, JwtVerifier, Role};
+use super::{Audience, Claims, JwtVerifier, Role};
 
 /// Signs demo tokens; pairs with the verifier it returns.
 pub struct DevIdentityProvider {
@@ -98,6 +98,20 @@ impl DevIdentityProvider {
         jsonwebtoken::encode(&header, &claims, &self.key)
     }
 
+    /// A token with any JOSE header and claims, signed with this provider's key (tests make
+    /// the tokens real providers send: `aud` lists, `crit` headers…).
+    #[cfg(test)]
+    pub fn sign_raw(&self, header: &serde_json::Value, claims: &serde_json::Value) -> String {
+        use base64::Engine;
+        let b64 = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let message = format!("{}.{}", b64(header), b64(claims));
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.key, Algorithm::EdDSA)
+            .expect("Ed25519 signing does not fail");
+        format!("{message}.{signature}")
+    }
+
     /// A signed token for `sub` with `role` (and `school` for staff), valid for 12 hours
     /// from `now`.
     pub fn issue(
@@ -128,7 +142,7 @@ impl DevIdentityProvider {
             role,
             school: school.map(str::to_string),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::one(self.audience.as_str()),
             iat: now.unix_timestamp(),
             exp: (now + self.ttl).unix_timestamp(),
         };

@@ -6,32 +6,61 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use shared::{Bin, Iin};
 
+use super::refusal::refuse;
 use super::{Claims, Role, TokenError};
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
+/// The bearer token of the request: `Authorization: Bearer <token>` (scheme in any case).
 fn bearer(parts: &Parts) -> Result<&str, TokenError> {
     let value = parts
         .headers
         .get(AUTHORIZATION)
         .ok_or(TokenError::Missing)?
         .to_str()
-        .map_err(|_| TokenError::Invalid("authorization header is not text".into()))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| TokenError::Invalid("expected `Bearer <token>`".into()))?;
+        .map_err(|_| TokenError::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(TokenError::Invalid("expected `Bearer <token>`".into()));
+        return Err(TokenError::Malformed);
     }
     Ok(token.trim())
 }
 
-fn claims(parts: &Parts, state: &AppState) -> Result<Claims, ApiError> {
-    let token = bearer(parts).map_err(|e| ApiError::unauthorized(e.to_string()))?;
-    state.verifier.verify(token).map_err(|e| {
-        tracing::debug!(reason = %e, "access token refused");
-        ApiError::unauthorized(e.to_string())
+/// The verified claims of the request's token, accepted by `accept` (a role, a subject that
+/// must parse…). A refusal is logged once and answered 401 with its code; `accept`'s other
+/// answers (403) pass as they are.
+fn authenticate<T>(
+    parts: &Parts,
+    state: &AppState,
+    accept: impl FnOnce(Claims) -> Result<T, Refused>,
+) -> Result<T, ApiError> {
+    let token = bearer(parts).map_err(|e| refuse(None, e))?;
+    let claims = state
+        .verifier
+        .verify(token)
+        .map_err(|e| refuse(Some(token), e))?;
+    accept(claims).map_err(|e| match e {
+        Refused::Token(e) => refuse(Some(token), e),
+        Refused::Other(e) => e,
     })
+}
+
+/// Why verified claims were not accepted: the token itself (401), or anything else (403).
+enum Refused {
+    Token(TokenError),
+    Other(ApiError),
+}
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Self {
+        Refused::Other(e)
+    }
+}
+
+impl From<TokenError> for Refused {
+    fn from(e: TokenError) -> Self {
+        Refused::Token(e)
+    }
 }
 
 fn require_role(claims: &Claims, allowed: &[Role]) -> Result<(), ApiError> {
@@ -55,13 +84,14 @@ impl FromRequestParts<AppState> for Parent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let claims = claims(parts, state)?;
-        require_role(&claims, &[Role::Parent])?;
-        let iin = claims
-            .sub
-            .parse()
-            .map_err(|_| ApiError::unauthorized("token subject is not a valid IIN"))?;
-        Ok(Parent { iin })
+        authenticate(parts, state, |claims| {
+            require_role(&claims, &[Role::Parent])?;
+            let iin = claims
+                .sub
+                .parse()
+                .map_err(|_| TokenError::Claims("a parent token's subject must be an IIN"))?;
+            Ok(Parent { iin })
+        })
     }
 }
 
@@ -87,12 +117,21 @@ impl SchoolStaff {
     /// Staff from verified claims: role `social_pedagogue` or `director` and a valid
     /// `school` BIN. The API's bearer tokens and the console's OpenID sign-in both use it.
     pub fn from_claims(claims: Claims) -> Result<SchoolStaff, ApiError> {
+        Self::accept(claims).map_err(|e| match e {
+            Refused::Token(e) => e.into(),
+            Refused::Other(e) => e,
+        })
+    }
+
+    fn accept(claims: Claims) -> Result<SchoolStaff, Refused> {
         require_role(&claims, &[Role::SocialPedagogue, Role::Director])?;
         let school = claims
             .school
             .as_deref()
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ApiError::unauthorized("staff token lacks a valid `school` BIN"))?;
+            .ok_or(TokenError::Claims(
+                "a staff token must name its school by a valid BIN",
+            ))?;
         Ok(SchoolStaff {
             name: claims.display_name(),
             sub: claims.sub,
@@ -114,7 +153,7 @@ impl FromRequestParts<AppState> for SchoolStaff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        SchoolStaff::from_claims(claims(parts, state)?)
+        authenticate(parts, state, SchoolStaff::accept)
     }
 }
 
@@ -128,9 +167,10 @@ impl FromRequestParts<AppState> for Integration {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let claims = claims(parts, state)?;
-        require_role(&claims, &[Role::Integration])?;
-        Ok(Integration { sub: claims.sub })
+        authenticate(parts, state, |claims| {
+            require_role(&claims, &[Role::Integration])?;
+            Ok(Integration { sub: claims.sub })
+        })
     }
 }
 
@@ -144,13 +184,13 @@ impl FromRequestParts<AppState> for TerminalCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        let token = bearer(parts).map_err(|e| refuse(None, e))?;
         let hash = crate::services::enrollment::hash_token(token);
         let terminal = state
             .store
             .terminal_by_token(&hash)
             .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked terminal"))?;
+            .ok_or_else(|| refuse(None, TokenError::UnknownDeviceToken))?;
         Ok(TerminalCaller { terminal })
     }
 }

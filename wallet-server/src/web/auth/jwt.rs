@@ -3,13 +3,22 @@
 //! Everything that makes a token trustworthy is pinned: one asymmetric algorithm (chosen by
 //! configuration, never by the token), the issuer, the audience, and the expiry. `alg: none`
 //! and HMAC tokens are refused whatever key they claim, which closes algorithm confusion.
+//!
+//! `aud` may be one audience or a list of them (RFC 7519 §4.1.3); ours must be among them.
+//! A header with `crit` (RFC 7515 §4.1.11) is refused: it names extensions the recipient
+//! must understand, and we understand none (`jsonwebtoken` ignores the parameter, so the
+//! header is read here first). Every refusal is one [`TokenError`]: a stable code and a
+//! plain sentence, never a parser's message.
 
 use std::collections::HashMap;
 
+use base64::Engine;
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::refusal::TokenError;
 use super::verified::VerifiedTokens;
 use super::Role;
 
@@ -23,7 +32,8 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school: Option<String>,
     pub iss: String,
-    pub aud: String,
+    /// One audience or several (RFC 7519 §4.1.3); ours is among them once verified.
+    pub aud: Audience,
     pub exp: i64,
     #[serde(default)]
     pub iat: i64,
@@ -65,6 +75,53 @@ impl Claims {
     }
 }
 
+/// The `aud` claim: one audience (a string) or several (an array of strings), as RFC 7519
+/// §4.1.3 allows and identity providers such as Keycloak send. Written back as it came: one
+/// audience as a string, several as an array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience(Vec<String>);
+
+impl Audience {
+    /// A single audience.
+    pub fn one(audience: impl Into<String>) -> Self {
+        Audience(vec![audience.into()])
+    }
+
+    /// Whether `audience` is among the token's audiences.
+    pub fn contains(&self, audience: &str) -> bool {
+        self.0.iter().any(|a| a == audience)
+    }
+
+    /// The audiences, in the token's order.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl Serialize for Audience {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(one) => Audience(vec![one]),
+            OneOrMany::Many(many) => Audience(many),
+        })
+    }
+}
+
 /// Why the verifier could not be built from its configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum KeySetupError {
@@ -88,17 +145,6 @@ pub enum KeySetupError {
     EmptyJwks { path: String, alg: Algorithm },
 }
 
-/// Why a token was refused. Shown to clients only as a short reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error("missing bearer token")]
-    Missing,
-    #[error("token is expired")]
-    Expired,
-    #[error("token is not valid: {0}")]
-    Invalid(String),
-}
-
 enum Keys {
     Single(DecodingKey),
     ByKid(HashMap<String, DecodingKey>),
@@ -107,6 +153,9 @@ enum Keys {
 /// Verifies access tokens against pinned algorithm, issuer, audience and keys.
 pub struct JwtVerifier {
     keys: Keys,
+    /// The one algorithm accepted, as tokens name it in `alg` (`EdDSA`, `RS256`…).
+    algorithm: String,
+    audience: String,
     validation: Validation,
     verified: VerifiedTokens,
 }
@@ -131,14 +180,28 @@ fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
     v
 }
 
+/// The name of `alg` as a JOSE header gives it.
+fn algorithm_name(alg: Algorithm) -> String {
+    serde_json::to_value(alg)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{alg:?}"))
+}
+
 impl JwtVerifier {
-    /// A verifier for one known key.
-    pub fn with_key(key: DecodingKey, alg: Algorithm, issuer: &str, audience: &str) -> Self {
+    fn new(keys: Keys, alg: Algorithm, issuer: &str, audience: &str) -> Self {
         JwtVerifier {
-            keys: Keys::Single(key),
+            keys,
+            algorithm: algorithm_name(alg),
+            audience: audience.to_string(),
             validation: validation(alg, issuer, audience),
             verified: VerifiedTokens::default(),
         }
+    }
+
+    /// A verifier for one known key.
+    pub fn with_key(key: DecodingKey, alg: Algorithm, issuer: &str, audience: &str) -> Self {
+        JwtVerifier::new(Keys::Single(key), alg, issuer, audience)
     }
 
     /// A verifier for the public key in a PEM file.
@@ -212,11 +275,7 @@ impl JwtVerifier {
         if keys.is_empty() {
             return Err(KeySetupError::EmptyJwks { path: shown, alg });
         }
-        Ok(JwtVerifier {
-            keys: Keys::ByKid(keys),
-            validation: validation(alg, issuer, audience),
-            verified: VerifiedTokens::default(),
-        })
+        Ok(JwtVerifier::new(Keys::ByKid(keys), alg, issuer, audience))
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry; returns the claims.
@@ -234,22 +293,106 @@ impl JwtVerifier {
 
     /// The full check, every time (no memory), with the claims read as `T` (an OpenID id
     /// token carries a `nonce` besides the access token's claims).
+    ///
+    /// In order: the token's shape and header (`token_malformed`), the algorithm it names
+    /// (`token_algorithm`), `crit` (`token_critical_header`), the key (`token_unknown_key`),
+    /// the signature, then expiry, issuer and audience, then the claims `T` needs
+    /// (`token_claims`).
     pub fn verify_as<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let unverified = Unverified::read(token).ok_or(TokenError::Malformed)?;
+        let header = &unverified.header;
+        if header.get("alg").and_then(|a| a.as_str()) != Some(self.algorithm.as_str()) {
+            return Err(TokenError::Algorithm);
+        }
+        if header.contains_key("crit") {
+            // Any `crit` names extensions we would have to understand (we understand
+            // none); an empty or non-list one is itself invalid (RFC 7515 §4.1.11).
+            return Err(TokenError::CriticalHeader);
+        }
         let key = match &self.keys {
             Keys::Single(key) => key,
-            Keys::ByKid(keys) => header
-                .kid
-                .as_ref()
+            Keys::ByKid(keys) => unverified
+                .kid()
                 .and_then(|kid| keys.get(kid))
-                .ok_or_else(|| TokenError::Invalid("unknown key id".into()))?,
+                .ok_or(TokenError::UnknownKey)?,
         };
-        jsonwebtoken::decode::<T>(token, key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid(e.to_string()),
-            })
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &self.validation)
+            .map_err(|e| refusal(e.kind()))?
+            .claims;
+        let audience_ok = serde_json::from_value::<Audience>(claims["aud"].clone())
+            .is_ok_and(|aud| aud.contains(&self.audience));
+        if !audience_ok {
+            return Err(TokenError::Audience);
+        }
+        serde_json::from_value(claims).map_err(|_| TokenError::Claims(CLAIMS_UNUSABLE))
+    }
+}
+
+/// The sentence of a token whose claims are not what this service reads.
+pub(super) const CLAIMS_UNUSABLE: &str =
+    "the token lacks a claim this service needs (sub, role, exp) or one of them is not usable";
+
+/// What `jsonwebtoken`'s refusal means, as one of our codes.
+fn refusal(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenError::Issuer,
+        ErrorKind::InvalidAudience => TokenError::Audience,
+        ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+            "iss" => TokenError::Issuer,
+            "aud" => TokenError::Audience,
+            _ => TokenError::Claims(CLAIMS_UNUSABLE),
+        },
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => TokenError::Algorithm,
+        ErrorKind::InvalidSignature
+        | ErrorKind::Crypto(_)
+        | ErrorKind::InvalidEcdsaKey
+        | ErrorKind::InvalidRsaKey(_)
+        | ErrorKind::InvalidKeyFormat => TokenError::Signature,
+        _ => TokenError::Malformed,
+    }
+}
+
+/// A token read without any check: its JOSE header, and its payload when that is a JSON
+/// object. Only for choosing the key, refusing what the header asks for, and naming a
+/// refused token's `kid` and `iss` in the log — never for trusting anything.
+#[derive(Debug)]
+pub(super) struct Unverified {
+    pub header: serde_json::Map<String, serde_json::Value>,
+    pub payload: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Unverified {
+    /// `None` unless the token is three base64url segments whose first is a JSON object.
+    pub fn read(token: &str) -> Option<Unverified> {
+        let mut segments = token.split('.');
+        let (header, payload, _signature) = (segments.next()?, segments.next()?, segments.next()?);
+        if segments.next().is_some() {
+            return None;
+        }
+        let object = |segment: &str| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(segment)
+                .ok()?;
+            match serde_json::from_slice(&bytes).ok()? {
+                serde_json::Value::Object(map) => Some(map),
+                _ => None,
+            }
+        };
+        Some(Unverified {
+            header: object(header)?,
+            payload: object(payload),
+        })
+    }
+
+    /// The header's `kid`, when it is a string.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.get("kid").and_then(|k| k.as_str())
+    }
+
+    /// The payload's `iss`, when it is a string (as claimed: not verified).
+    pub fn iss(&self) -> Option<&str> {
+        self.payload.as_ref()?.get("iss").and_then(|i| i.as_str())
     }
 }

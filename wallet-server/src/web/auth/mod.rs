@@ -6,11 +6,13 @@
 mod dev_idp;
 mod extract;
 mod jwt;
+mod refusal;
 mod verified;
 
 pub use dev_idp::DevIdentityProvider;
 pub use extract::{Integration, Parent, SchoolStaff, TerminalCaller};
-pub use jwt::{Claims, JwtVerifier, KeySetupError, TokenError};
+pub use jwt::{Audience, Claims, JwtVerifier, KeySetupError};
+pub use refusal::{documented_codes, refusals, RefusalLog, TokenError};
 
 pub use crate::domain::Role;
 

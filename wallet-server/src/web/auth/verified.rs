@@ -77,7 +77,7 @@ mod tests {
             role: Role::Integration,
             school: None,
             iss: "i".into(),
-            aud: "a".into(),
+            aud: crate::web::auth::Audience::one("a"),
             exp,
             iat: 0,
             name: None,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::settings::OidcClient;
 use crate::domain::Role;
-use crate::web::auth::{Claims, JwtVerifier, SchoolStaff};
+use crate::web::auth::{Audience, Claims, JwtVerifier, SchoolStaff, TokenError};
 
 /// Why sign-in failed. Logged; the visitor sees a plain "sign-in failed" page.
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +18,10 @@ pub enum OidcError {
     Provider(String),
     #[error("the discovery document names issuer {found:?}, expected {expected:?}")]
     Issuer { found: String, expected: String },
-    #[error("id token refused: {0}")]
-    IdToken(String),
+    #[error("the provider's keys (JWKS) are not usable: {0}")]
+    Keys(String),
+    #[error("id token refused ({code}): {0}", code = .0.code())]
+    IdToken(TokenError),
     #[error("the id token's nonce does not match this sign-in")]
     Nonce,
     #[error("the id token is not a school staff member's: {0}")]
@@ -211,10 +213,10 @@ pub async fn finish(
         &client.issuer,
         &client.client_id,
     )
-    .map_err(|e| OidcError::IdToken(e.to_string()))?;
+    .map_err(|e| OidcError::Keys(e.to_string()))?;
     let claims: IdClaims = verifier
         .verify_as(&answer.id_token)
-        .map_err(|e| OidcError::IdToken(e.to_string()))?;
+        .map_err(OidcError::IdToken)?;
     let nonce_ok = claims
         .nonce
         .as_deref()
@@ -227,7 +229,7 @@ pub async fn finish(
         role: claims.role,
         school: claims.school,
         iss: client.issuer.clone(),
-        aud: client.client_id.clone(),
+        aud: Audience::one(client.client_id.as_str()),
         exp: claims.exp,
         iat: claims.iat,
         name: claims.name,
