@@ -153,3 +153,50 @@ async fn a_console_back_that_cannot_be_a_header_goes_home_never_500() {
         .await;
     assert_eq!(fine.location.as_deref(), Some(students.as_str()));
 }
+
+#[tokio::test]
+async fn a_parent_complains_three_times_a_day_per_voucher_even_across_restarts() {
+    use common::wallet as w;
+    let data = tempfile::tempdir().expect("data dir");
+    let server = Server::demo(data.path());
+    let mother = server.parent_token(&w::demo::mother().expose()).await;
+    let voucher = w::voucher_ids(&w::wallet(&server, &mother).await).remove(0);
+    let path = format!("/v1/wallet/vouchers/{voucher}/feedback");
+    let complaint = serde_json::json!({"rating": 1, "complaint": "Суп опять холодный"});
+    for n in 1..=3 {
+        let taken = server.post_json(&path, Some(&mother), &complaint).await;
+        assert_eq!(taken.status, 201, "complaint {n}: {}", taken.text);
+    }
+    let queued = w::outbox(&server).await;
+    let refused = server.post_json(&path, Some(&mother), &complaint).await;
+    refused.assert_error(429, "too_many_complaints");
+    let retry: i64 = refused
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    // Until Astana midnight of the story's day.
+    let midnight = time::macros::datetime!(2026-11-25 00:00 +5);
+    let left = (midnight - common::story_now()).whole_seconds();
+    assert!(
+        (left - 60..=left + 1).contains(&retry),
+        "Retry-After {retry}, {left} s left"
+    );
+    assert_eq!(
+        w::outbox(&server).await,
+        queued,
+        "nothing queued for e-Otinish"
+    );
+    // A rating alone is still taken.
+    let rating = server
+        .post_json(&path, Some(&mother), &serde_json::json!({"rating": 4}))
+        .await;
+    assert_eq!(rating.status, 201, "{}", rating.text);
+    // The count is in the database: a restart does not reset it.
+    server.stop();
+    let server = Server::demo(data.path());
+    let mother = server.parent_token(&w::demo::mother().expose()).await;
+    server
+        .post_json(&path, Some(&mother), &complaint)
+        .await
+        .assert_error(429, "too_many_complaints");
+}
