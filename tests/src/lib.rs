@@ -46,3 +46,10 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 pub mod loadgen;
+
+/// Creates a data directory for a server as the server wants it: owner-only (`0700`), since
+/// `wallet-server` refuses a data directory open to group or others.
+pub fn private_dir(path: &std::path::Path) {
+    shared::private_file::create_dir(path)
+        .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+}

@@ -232,7 +232,7 @@ fn only_meal<'a>(meals: &'a [Value], who: &str) -> &'a Value {
 async fn terminal_decides_online_offline_and_after_a_crash_and_the_server_bills_what_was_green() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     // The terminal's --server is fixed, so the server must come back on the same port.
     let addr = format!("127.0.0.1:{}", free_port());
     let mut server = Server::demo_at(&data, &addr);

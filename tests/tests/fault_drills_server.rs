@@ -49,7 +49,7 @@ async fn server_killed_during_meal_pushes_loses_nothing_and_bills_nothing_twice(
     let mut rng = Rng::from_env("DRILL_SEED");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     let addr = format!("127.0.0.1:{}", free_port());
     let server = demo_server(&data, &addr, None, &[]);
     let term = Term::enter(&server).await;

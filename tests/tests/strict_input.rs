@@ -200,3 +200,41 @@ async fn a_parent_complains_three_times_a_day_per_voucher_even_across_restarts()
         .await
         .assert_error(429, "too_many_complaints");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_data_directory_open_to_others_or_read_only_is_refused_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (status, output) = common::run_expecting_exit_on(&data, &["--demo"]);
+    assert!(!status.success(), "{output}");
+    let fix = format!("chmod 700 {}", data.display());
+    assert!(
+        output.contains("open to group or others (mode 755)") && output.contains(&fix),
+        "{output}"
+    );
+    assert!(
+        std::fs::read_dir(&data).expect("read").next().is_none(),
+        "nothing written into it"
+    );
+    // The fix the message gives works.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    Server::demo(&data).stop();
+    assert!(data.join("wallet.db").is_file());
+
+    // A directory nobody may write in (procfs; chmod would not stop root): the error names
+    // the directory and what was tried, not only SQLite's "readonly database".
+    #[cfg(target_os = "linux")]
+    {
+        let (status, output) =
+            common::run_expecting_exit_on(std::path::Path::new("/proc/self/fd"), &["--demo"]);
+        assert!(!status.success(), "{output}");
+        assert!(
+            output.contains("cannot write in the data directory /proc/self/fd"),
+            "{output}"
+        );
+    }
+}

@@ -19,9 +19,21 @@ use crate::web::{AppState, DemoTools};
 
 /// Builds the state from configuration: opens the store, loads or generates keys.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    // The data directory holds the SQLite database and, by default, the pass keys: checked
+    // (owner-only, writable) before either is opened, so a problem names the directory.
+    if config.database_url.is_none() || config.pass_keys_file.starts_with(&config.data_dir) {
+        shared::private_file::check_data_dir(&config.data_dir)?;
+    }
+    let database = match &config.database_url {
+        Some(_) => "the database (DATABASE_URL)".to_string(),
+        None => format!(
+            "the database {}",
+            config.data_dir.join("wallet.db").display()
+        ),
+    };
     let store = store::open(config.database_url.as_deref(), &config.data_dir)
         .await
-        .context("opening the database")?;
+        .with_context(|| format!("opening {database}"))?;
     let (verifier, demo, clock): (JwtVerifier, _, Arc<dyn Clock>) = match &config.jwt_keys {
         JwtKeySource::DemoGenerated => {
             let (idp, verifier) =

@@ -456,13 +456,19 @@ impl Resp {
 /// [`START_TIMEOUT`].
 pub fn run_expecting_exit(args: &[&str]) -> (ExitStatus, String) {
     let scratch = tempfile::tempdir().expect("scratch dir");
+    run_expecting_exit_on(&scratch.path().join("data"), args)
+}
+
+/// [`run_expecting_exit`] on the data directory `data_dir`.
+pub fn run_expecting_exit_on(data_dir: &Path, args: &[&str]) -> (ExitStatus, String) {
+    let scratch = tempfile::tempdir().expect("scratch dir");
     let out_path = scratch.path().join("stdout.log");
     let err_path = scratch.path().join("stderr.log");
     let mut cmd = server_command(scratch.path());
     cmd.arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--data-dir")
-        .arg(scratch.path().join("data"))
+        .arg(data_dir)
         .args(args)
         .stdout(File::create(&out_path).expect("stdout file"))
         .stderr(File::create(&err_path).expect("stderr file"));
