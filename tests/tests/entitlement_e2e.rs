@@ -152,7 +152,7 @@ fn marks_of(tabel: &Value, name: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_months_list_decides_who_eats_at_which_school() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let data = dir.path().join("data");
     tests::private_dir(&data);
     // 1 December 2026, 10:00 in Astana.

@@ -22,7 +22,7 @@ async fn post_raw(server: &Server, path: &str, body: &str) -> common::Resp {
 
 #[tokio::test]
 async fn a_json_key_given_twice_at_any_depth_is_refused_naming_the_key() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     // Once the second `role` won: an integration token for whoever asked.
     let twice = format!(r#"{{"sub":"{DEMO_PARENT_IIN}","role":"parent","role":"integration"}}"#);
@@ -60,7 +60,7 @@ async fn a_json_key_given_twice_at_any_depth_is_refused_naming_the_key() {
 
 #[tokio::test]
 async fn dates_and_months_outside_the_years_served_are_refused() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let integration = server.integration_token().await;
     let report = |date: &str| format!("/v1/integration/reports/daily?date={date}");
@@ -117,7 +117,7 @@ async fn dates_and_months_outside_the_years_served_are_refused() {
 #[tokio::test]
 async fn a_console_back_that_cannot_be_a_header_goes_home_never_500() {
     use console_support::Console;
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let staff = Console::sign_in(&server, "social_pedagogue", DEMO_SCHOOL_BIN).await;
     let students = format!("/console/schools/{DEMO_SCHOOL_BIN}/students");
@@ -157,7 +157,7 @@ async fn a_console_back_that_cannot_be_a_header_goes_home_never_500() {
 #[tokio::test]
 async fn a_parent_complains_three_times_a_day_per_voucher_even_across_restarts() {
     use common::wallet as w;
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let mother = server.parent_token(&w::demo::mother().expose()).await;
     let voucher = w::voucher_ids(&w::wallet(&server, &mother).await).remove(0);
@@ -205,7 +205,7 @@ async fn a_parent_complains_three_times_a_day_per_voucher_even_across_restarts()
 #[test]
 fn a_data_directory_open_to_others_or_read_only_is_refused_naming_it() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("data dir");
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -236,5 +236,69 @@ fn a_data_directory_open_to_others_or_read_only_is_refused_naming_it() {
             output.contains("cannot write in the data directory /proc/self/fd"),
             "{output}"
         );
+    }
+}
+
+/// One request over a raw TCP connection (no client library would send such a head);
+/// returns the status and the body.
+async fn raw_exchange(server: &Server, path: &str, extra_header: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra_header}\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("send the head");
+    let mut answer = Vec::new();
+    tokio::time::timeout(common::HTTP_TIMEOUT, stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer in time")
+        .expect("read the answer");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn oversized_headers_get_our_json_error_not_an_empty_431() {
+    let data = tests::private_tempdir();
+    let server = Server::demo(data.path());
+    for (path, size) in [
+        ("/v1/wallet/vouchers", 1_000_000),
+        ("/v1/wallet/vouchers", 20 * 1024),
+        ("/console/", 64 * 1024),
+    ] {
+        let header = format!("Authorization: Bearer {}", "A".repeat(size));
+        let (status, body) = raw_exchange(&server, path, &header).await;
+        assert_eq!(status, 431, "{path} with {size} bytes: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{path} with {size} bytes: not JSON ({e}): {body:?}"));
+        assert_eq!(json["error"]["code"], "headers_too_large", "{json}");
+    }
+    // Ordinary heads pass: a 4 KiB header is read and judged by the route.
+    let header = format!("Authorization: Bearer {}", "A".repeat(4096));
+    let (status, body) = raw_exchange(&server, "/v1/wallet/vouchers", &header).await;
+    assert_eq!(status, 401, "{body}");
+    // The OpenAPI document lists 431 for every operation.
+    let doc = server.get("/openapi.json", None).await.ok_json();
+    let ops = doc["paths"].as_object().expect("paths");
+    for (path, item) in ops {
+        for (method, op) in item.as_object().expect("item") {
+            assert!(
+                op["responses"].get("431").is_some(),
+                "{method} {path} documents no 431"
+            );
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! The composition root: builds the web state, the ports and the workers from the
 //! configuration, and serves with graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -136,13 +135,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()>
         );
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let app = crate::web::router(state);
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP");
+    let served = crate::web::listen::serve(listener, app, shutdown_signal())
+        .await
+        .context("serving HTTP");
     workers.stop(std::time::Duration::from_secs(5)).await;
     served
 }
