@@ -68,7 +68,7 @@ fn init_logging(cli: &Cli) -> anyhow::Result<()> {
 fn open_log(path: &Path) -> anyhow::Result<std::fs::File> {
     use anyhow::Context;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
+        shared::private_file::create_dir(parent)
             .with_context(|| format!("creating the log directory {}", parent.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();

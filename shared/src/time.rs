@@ -37,6 +37,50 @@ pub fn end_of_service_day(day: Date) -> OffsetDateTime {
     start_of_service_day(day) + Duration::DAY
 }
 
+/// The years a date or a month from outside may name: the programme's era with room on
+/// either side. Anything wider is a typo or a probe (`1900-01`, `-2026-12-05`, `20260-01-01`)
+/// and is refused where it is read, so no voucher, report or calendar day is ever formed
+/// for it.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Why a text is not a date this service takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateTextError {
+    #[error("a date is written YYYY-MM-DD (e.g. 2026-09-01), got {0:?}")]
+    Malformed(String),
+    #[error("{0:?} is not a date this service handles (years 2000 to 2100)")]
+    OutOfRange(String),
+}
+
+/// A calendar date written exactly `YYYY-MM-DD`: four digits of year (no sign, no fifth
+/// digit), an existing month and day, and a year in [`YEARS`]. The one parser for dates
+/// that come from outside (query, path, body, form, configuration).
+pub fn parse_date(text: &str) -> Result<Date, DateTextError> {
+    let malformed = || DateTextError::Malformed(text.to_string());
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return Err(malformed());
+    }
+    let number =
+        |range: std::ops::Range<usize>| text[range].parse::<i32>().map_err(|_| malformed());
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    if !YEARS.contains(&year) {
+        return Err(DateTextError::OutOfRange(text.to_string()));
+    }
+    let month = u8::try_from(month)
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .ok_or_else(malformed)?;
+    let day = u8::try_from(day).map_err(|_| malformed())?;
+    Date::from_calendar_date(year, month, day).map_err(|_| malformed())
+}
+
 /// A calendar month, written `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct YearMonth {
@@ -46,14 +90,13 @@ pub struct YearMonth {
 
 /// Why a string is not a `YYYY-MM` month.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("month must be written YYYY-MM (e.g. 2026-09), got {0:?}")]
+#[error("month must be written YYYY-MM (e.g. 2026-09) with a year from 2000 to 2100, got {0:?}")]
 pub struct YearMonthError(String);
 
 impl YearMonth {
+    /// A month of a year in [`YEARS`].
     pub fn new(year: i32, month: Month) -> Option<Self> {
-        (1900..=9999)
-            .contains(&year)
-            .then_some(YearMonth { year, month })
+        YEARS.contains(&year).then_some(YearMonth { year, month })
     }
 
     pub fn of(date: Date) -> Self {
@@ -315,6 +358,11 @@ mod tests {
             "",
             "2026-01-01",
             "abcd-ef",
+            "1900-01",
+            "1999-12",
+            "2101-01",
+            "-202-01",
+            "+2026-01",
         ] {
             assert!(
                 bad.parse::<YearMonth>().is_err(),
@@ -323,6 +371,46 @@ mod tests {
         }
         assert!(feb.contains(date!(2028 - 02 - 29)));
         assert!(!feb.contains(date!(2028 - 03 - 01)));
+    }
+
+    #[test]
+    fn a_date_from_outside_is_exactly_yyyy_mm_dd_in_the_years_served() {
+        assert_eq!(parse_date("2026-12-05"), Ok(date!(2026 - 12 - 05)));
+        assert_eq!(parse_date("2028-02-29"), Ok(date!(2028 - 02 - 29)));
+        assert_eq!(parse_date("2000-01-01"), Ok(date!(2000 - 01 - 01)));
+        assert_eq!(parse_date("2100-12-31"), Ok(date!(2100 - 12 - 31)));
+        for malformed in [
+            "-2026-12-05",
+            "+2026-12-05",
+            "20260-12-05",
+            "2026-12-5",
+            "2026-13-01",
+            "2026-02-29",
+            "2026-00-10",
+            "2026-12-00",
+            "2026/12/05",
+            " 2026-12-05",
+            "2026-12-05T00:00",
+            "２０２６-12-05",
+            "",
+        ] {
+            assert!(
+                matches!(parse_date(malformed), Err(DateTextError::Malformed(_))),
+                "{malformed:?}"
+            );
+        }
+        for far in [
+            "1900-01-01",
+            "1999-12-31",
+            "2101-01-01",
+            "9999-12-31",
+            "0000-01-01",
+        ] {
+            assert!(
+                matches!(parse_date(far), Err(DateTextError::OutOfRange(_))),
+                "{far:?}"
+            );
+        }
     }
 
     #[test]

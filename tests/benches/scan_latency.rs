@@ -246,7 +246,7 @@ fn main() {
         .expect("tokio runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     let server = Server::demo(&data);
     eprintln!(
         "scan_latency: preparing {STUDENTS} students on {}",

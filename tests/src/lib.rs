@@ -46,3 +46,27 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 pub mod loadgen;
+
+/// Creates a data directory for a server as the server wants it: owner-only (`0700`), since
+/// `wallet-server` refuses a data directory open to group or others.
+pub fn private_dir(path: &std::path::Path) {
+    shared::private_file::create_dir(path)
+        .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+}
+
+/// A temporary directory only its owner may enter (`0700`), for a server's data: the server
+/// refuses a data directory open to group or others, and `tempfile` makes its directories
+/// `0755` under the usual umask.
+pub fn private_tempdir() -> tempfile::TempDir {
+    private_tempdir_builder()
+        .tempdir()
+        .expect("a private temporary directory")
+}
+
+/// A `tempfile` builder for `0700` directories (loadgen names its directories).
+pub fn private_tempdir_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    builder
+}

@@ -230,9 +230,9 @@ fn only_meal<'a>(meals: &'a [Value], who: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_decides_online_offline_and_after_a_crash_and_the_server_bills_what_was_green() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     // The terminal's --server is fixed, so the server must come back on the same port.
     let addr = format!("127.0.0.1:{}", free_port());
     let mut server = Server::demo_at(&data, &addr);
@@ -617,7 +617,7 @@ async fn terminal_decides_online_offline_and_after_a_crash_and_the_server_bills_
 /// the school's list for the month, revoking everyone it did not name.)
 #[tokio::test]
 async fn demo_restart_keeps_the_students_a_later_list_added() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = Server::demo(dir.path());
     let term = Term::enter(&server).await;
     w::send_list(&server, &demo_school_list_with_extras(&term))

@@ -145,7 +145,7 @@ async fn staff_work_in_the_console_in_a_browser() {
         println!("SKIPPED console_e2e: {why}");
         return;
     }
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let console_line = server.stdout.iter().find(|l| l.contains("/console/"));
     assert!(

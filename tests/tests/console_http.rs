@@ -72,7 +72,7 @@ async fn set_clock(server: &Server, now: OffsetDateTime) {
 
 #[tokio::test]
 async fn sign_in_cookies_and_bad_input() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let students = format!("/console/schools/{DEMO_SCHOOL_BIN}/students");
     let card_form = format!("{students}/card");
@@ -400,7 +400,7 @@ async fn terminals_are_enrolled_and_revoked(server: &Server, staff: &Console<'_>
 /// students export as text (`'` first), as in the табель's CSV.
 #[tokio::test]
 async fn the_students_export_defuses_formulas() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = Server::demo(dir.path());
     let term = common::wallet::Term::enter(&server).await;
     let rep = common::wallet::rep(

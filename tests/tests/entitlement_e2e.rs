@@ -152,9 +152,9 @@ fn marks_of(tabel: &Value, name: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_months_list_decides_who_eats_at_which_school() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     // 1 December 2026, 10:00 in Astana.
     let server = Server::demo_from(&data, datetime!(2026-12-01 05:00 UTC));
     let december = demo_school_list(

@@ -233,7 +233,7 @@ async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_n
         return;
     };
     let mut rng = Rng::from_env("DRILL_SEED");
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let url = cluster.url();
     let server = Server::start(data.path(), &["--demo", "--database-url", &url], &[]);
     let term = Term::enter(&server).await;

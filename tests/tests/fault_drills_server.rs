@@ -47,9 +47,9 @@ fn decision_for(card: &str) -> impl Fn(&Value) -> bool + '_ {
 async fn server_killed_during_meal_pushes_loses_nothing_and_bills_nothing_twice() {
     let started = Instant::now();
     let mut rng = Rng::from_env("DRILL_SEED");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     let addr = format!("127.0.0.1:{}", free_port());
     let server = demo_server(&data, &addr, None, &[]);
     let term = Term::enter(&server).await;
@@ -248,7 +248,7 @@ async fn server_killed_while_jobs_and_sms_run_sends_every_sms_once() {
         ("SMS_GATEWAY_URL", url.as_str()),
         ("NOBD_URL", nobd_url.as_str()),
     ];
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let addr = format!("127.0.0.1:{}", free_port());
     let server = demo_server(dir.path(), &addr, None, &env);
     let term = Term::enter(&server).await;

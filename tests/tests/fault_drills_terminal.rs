@@ -93,9 +93,9 @@ async fn next_day(server: &Server, terminal: &mut Terminal, base: time::OffsetDa
 async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_showed_green() {
     let started = Instant::now();
     let mut rng = Rng::from_env("DRILL_SEED");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     let addr = format!("127.0.0.1:{}", free_port());
     let server = Server::demo_at(&data, &addr);
     let term = Term::enter(&server).await;

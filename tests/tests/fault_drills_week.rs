@@ -83,9 +83,9 @@ fn serve_day(rng: &mut Rng, sim: &mut Sim, terminal: &mut Terminal, pupils: &[Pu
 async fn a_week_offline_on_two_terminals_bills_each_pupil_once_per_day_and_the_tabel_agrees() {
     let started = Instant::now();
     let mut rng = Rng::from_env("DRILL_SEED");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data dir");
+    tests::private_dir(&data);
     let addr = format!("127.0.0.1:{}", free_port());
     let server = demo_server(&data, &addr, None, &[]);
     let term = Term::enter(&server).await;

@@ -293,7 +293,7 @@ const MALFORMED: &[&str] = &[
 
 #[tokio::test]
 async fn every_route_refuses_every_caller_it_does_not_belong_to_and_nothing_changes() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     // The owners' controls mint passes: the vouchers must be valid today.
     let _term = w::Term::enter(&server).await;
@@ -441,7 +441,7 @@ async fn every_route_refuses_every_caller_it_does_not_belong_to_and_nothing_chan
 /// (Regression: axum's own path rejection once answered `400 text/plain`.)
 #[tokio::test]
 async fn a_non_utf8_id_or_bin_answers_like_any_other_malformed_one() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let world = World::new(&server).await;
     let mut wrong = Vec::new();
@@ -482,7 +482,7 @@ async fn a_non_utf8_id_or_bin_answers_like_any_other_malformed_one() {
 /// e.g. after losing custody — kept seeing the voucher and minting passes for the child.)
 #[tokio::test]
 async fn a_representative_dropped_from_the_list_loses_access() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let term = w::Term::enter(&server).await;
     let bin = w::bin([0, 2, 0, 2, 4, 0, 0, 0, 3, 1, 0]).to_string();

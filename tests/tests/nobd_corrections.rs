@@ -92,7 +92,7 @@ fn report_versions(nobd: &Gateway) -> BTreeMap<u64, (String, usize)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_meals_send_the_days_report_again_as_a_new_version_once() {
     let (nobd, url) = Gateway::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = demo_with_nobd(dir.path(), &url);
     let mother = server.parent_token(DEMO_PARENT_IIN).await;
     let aigerim = w::voucher_ids(&w::wallet(&server, &mother).await).remove(0);
@@ -163,7 +163,7 @@ async fn late_meals_send_the_days_report_again_as_a_new_version_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_rows_and_consent_outcomes_go_back_to_nobd_once() {
     let (nobd, url) = Gateway::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = demo_with_nobd(dir.path(), &url);
     let term = Term::enter(&server).await;
     let asked = family(1, "+7 701 555 00 11", "77015550011");
@@ -265,7 +265,7 @@ async fn rejected_rows_and_consent_outcomes_go_back_to_nobd_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tabel_notice_is_delivered_and_shown_on_every_page_until_approval() {
     let (nobd, url) = Gateway::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = demo_with_nobd(dir.path(), &url);
     let today = format!("/console/schools/{DEMO_SCHOOL_BIN}/today");
     let students = format!("/console/schools/{DEMO_SCHOOL_BIN}/students");

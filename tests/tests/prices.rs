@@ -10,7 +10,7 @@ const SCHOOL: &str = "050140001238";
 
 #[tokio::test]
 async fn a_schools_price_is_set_by_the_integration_and_used_by_the_tabel() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo(data.path());
     let integration = server.integration_token().await;
     let staff = server.staff_token("social_pedagogue", SCHOOL).await;

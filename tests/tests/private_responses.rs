@@ -133,7 +133,7 @@ fn url_of(path: &str, op: &Value, callers: &Callers) -> String {
 
 #[tokio::test]
 async fn no_answer_with_personal_data_is_cached_or_sniffed() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = Server::demo(dir.path());
     let callers = Callers::new(&server).await;
     let doc = server.get("/openapi.json", None).await.ok_json();

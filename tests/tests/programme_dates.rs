@@ -39,7 +39,7 @@ fn one_child_list(period: &str) -> Value {
 
 #[tokio::test]
 async fn lists_outside_the_programme_or_past_next_month_are_refused_whole() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     // `--demo` without dates: the programme runs a year either side of the demo clock
     // (24 November 2026), so October 2025 is outside it and December 2026 inside.
     let server = Server::demo(data.path());
@@ -114,7 +114,7 @@ async fn tabel(server: &Server, month: &str) -> Value {
 
 #[tokio::test]
 async fn after_the_programme_no_pass_is_minted_and_no_meal_billed() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     // The programme ends on Monday 30 November 2026, a week after the story clock.
     let server = Server::start(
         data.path(),

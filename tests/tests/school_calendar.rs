@@ -151,7 +151,7 @@ fn held(days: &[(u8, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meals_on_non_school_days_wait_for_the_director() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo_from(data.path(), STORY_START);
     let s = school(&server).await;
     let bin = s.bin.clone();

@@ -30,7 +30,7 @@ fn noon(day: Date) -> OffsetDateTime {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_sets_the_week_and_breaks_and_confirms_a_sunday_meal() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     // Tuesday 24 November 2026.
     let server = Server::demo_from(data.path(), STORY_START);
     let base = format!("/console/schools/{DEMO_SCHOOL_BIN}");

@@ -239,7 +239,7 @@ impl Terminal {
 
 #[test]
 fn terminal_reads_simulated_devices_through_noise_and_unplugging() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let (mut sim, qr, card) = Sim::start(dir.path(), &[]);
     let mut terminal = Terminal::start(dir.path(), &qr, &card, &[]);
 
@@ -297,7 +297,7 @@ fn terminal_reads_simulated_devices_through_noise_and_unplugging() {
 
 #[test]
 fn terminal_accepts_a_scanner_with_another_line_ending() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let (mut sim, qr, card) = Sim::start(dir.path(), &["--qr-line-ending", "crlf"]);
     let mut terminal = Terminal::start(dir.path(), &qr, &card, &["--qr-line-ending", "cr"]);
     sim.cmd("scan SW1:ONE");

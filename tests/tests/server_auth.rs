@@ -180,10 +180,7 @@ fn pem_server(idp: &Idp, data: &TempDir, keys: &TempDir, extra: &[&str]) -> Serv
 }
 
 fn dirs() -> (TempDir, TempDir) {
-    (
-        tempfile::tempdir().expect("data dir"),
-        tempfile::tempdir().expect("keys dir"),
-    )
+    (tests::private_tempdir(), tests::private_tempdir())
 }
 
 #[tokio::test]
@@ -656,7 +653,7 @@ fn refuses_to_start_without_a_key_to_verify_tokens() {
 #[test]
 fn refuses_to_start_with_a_symmetric_or_unusable_key_configuration() {
     let idp = Idp::generate();
-    let keys = tempfile::tempdir().expect("keys dir");
+    let keys = tests::private_tempdir();
     let pem = write(&keys, "idp.pem", &idp.pem());
     let jwks = write(
         &keys,

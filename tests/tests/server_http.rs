@@ -18,7 +18,7 @@ use time::{Date, Month, OffsetDateTime, UtcOffset};
 use common::{Server, DEMO_PARENT_IIN, DEMO_SCHOOL_BIN, DEMO_SCHOOL_NAME, OTHER_SCHOOL_BIN};
 
 fn data_dir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("data dir")
+    tests::private_tempdir()
 }
 
 /// The demo people's birth dates and sexes, as in `wallet-server/src/demo.rs`.

@@ -585,8 +585,8 @@ fn assert_frozen(download: &Value, approved: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
-    let data = tempfile::tempdir().expect("data dir");
-    let scratch = tempfile::tempdir().expect("scratch dir");
+    let data = tests::private_tempdir();
+    let scratch = tests::private_tempdir();
     let server = Server::demo_from(data.path(), STORY_START);
 
     // Month M = December 2026 starts.
@@ -1118,7 +1118,7 @@ async fn tabel_of_a_month_in_four_formats_approved_and_adjusted() {
 /// (Regression: the answer once stamped nanoseconds while the store keeps microseconds.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_answer_equals_later_downloads() {
-    let data = tempfile::tempdir().expect("data dir");
+    let data = tests::private_tempdir();
     let server = Server::demo_from(data.path(), STORY_START);
     set_clock(&server, datetime!(2026-12-01 04:00 +5)).await;
     let bin = w::bin([0, 9, 1, 2, 4, 0, 0, 0, 9, 1, 3]).to_string();

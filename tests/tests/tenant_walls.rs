@@ -138,7 +138,7 @@ async fn story(server: &Server) {
 
 #[tokio::test]
 async fn a_terminal_touches_only_its_own_school_on_sqlite() {
-    let dir = tempfile::tempdir().expect("data dir");
+    let dir = tests::private_tempdir();
     let server = Server::demo(dir.path());
     story(&server).await;
 }
@@ -154,7 +154,7 @@ async fn a_terminal_touches_only_its_own_school_on_postgres() {
         return;
     };
     let (name, url) = scratch_db::create_database(&admin, "walls").await;
-    let dir = tempfile::tempdir().expect("data dir");
+    let dir = tests::private_tempdir();
     {
         let server = Server::start(dir.path(), &["--demo", "--database-url", &url], &[]);
         story(&server).await;

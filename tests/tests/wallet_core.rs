@@ -18,7 +18,7 @@ use common::wallet::{self as w, demo, Term};
 use common::{Resp, Server, DEMO_SCHOOL_BIN, OTHER_SCHOOL_BIN};
 
 fn data_dir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("data dir")
+    tests::private_tempdir()
 }
 
 /// A school seen for the first time, its list, and what the server answered.

@@ -1,7 +1,6 @@
 //! The composition root: builds the web state, the ports and the workers from the
 //! configuration, and serves with graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -19,9 +18,21 @@ use crate::web::{AppState, DemoTools};
 
 /// Builds the state from configuration: opens the store, loads or generates keys.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    // The data directory holds the SQLite database and, by default, the pass keys: checked
+    // (owner-only, writable) before either is opened, so a problem names the directory.
+    if config.database_url.is_none() || config.pass_keys_file.starts_with(&config.data_dir) {
+        shared::private_file::check_data_dir(&config.data_dir)?;
+    }
+    let database = match &config.database_url {
+        Some(_) => "the database (DATABASE_URL)".to_string(),
+        None => format!(
+            "the database {}",
+            config.data_dir.join("wallet.db").display()
+        ),
+    };
     let store = store::open(config.database_url.as_deref(), &config.data_dir)
         .await
-        .context("opening the database")?;
+        .with_context(|| format!("opening {database}"))?;
     let (verifier, demo, clock): (JwtVerifier, _, Arc<dyn Clock>) = match &config.jwt_keys {
         JwtKeySource::DemoGenerated => {
             let (idp, verifier) =
@@ -124,13 +135,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()>
         );
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let app = crate::web::router(state);
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP");
+    let served = crate::web::listen::serve(listener, app, shutdown_signal())
+        .await
+        .context("serving HTTP");
     workers.stop(std::time::Duration::from_secs(5)).await;
     served
 }

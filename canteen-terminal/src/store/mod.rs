@@ -234,7 +234,7 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
         source,
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(err)?;
+        shared::private_file::create_dir(parent).map_err(err)?;
     }
     if let Some(was) = shared::private_file::prepare(path).map_err(err)? {
         tracing::warn!(path = %path.display(), mode = format!("{was:o}"),

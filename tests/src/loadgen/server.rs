@@ -69,7 +69,7 @@ pub async fn spawn(
     extra: &[String],
 ) -> anyhow::Result<Spawned> {
     let port = free_port()?;
-    let data = tempfile::Builder::new()
+    let data = crate::private_tempdir_builder()
         .prefix("loadgen-server-")
         .tempdir()?;
     let mut cmd = match cpu {

@@ -151,7 +151,7 @@ pub async fn footprint(
     students: usize,
     days: u32,
 ) -> anyhow::Result<Footprint> {
-    let dir = tempfile::Builder::new()
+    let dir = crate::private_tempdir_builder()
         .prefix("loadgen-terminal-")
         .tempdir()?;
     let integration = api.token("loadgen", "integration", None).await?;

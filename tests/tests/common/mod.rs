@@ -184,7 +184,7 @@ impl Server {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Server, String> {
-        let scratch = tempfile::tempdir().expect("scratch dir");
+        let scratch = tests::private_tempdir();
         let stderr_path = scratch.path().join("stderr.log");
         let stderr = File::create(&stderr_path).expect("create stderr log");
         let mut cmd = server_command(scratch.path());
@@ -455,14 +455,20 @@ impl Resp {
 /// and what it printed (stdout then stderr). Fails the test if it is still running after
 /// [`START_TIMEOUT`].
 pub fn run_expecting_exit(args: &[&str]) -> (ExitStatus, String) {
-    let scratch = tempfile::tempdir().expect("scratch dir");
+    let scratch = tests::private_tempdir();
+    run_expecting_exit_on(&scratch.path().join("data"), args)
+}
+
+/// [`run_expecting_exit`] on the data directory `data_dir`.
+pub fn run_expecting_exit_on(data_dir: &Path, args: &[&str]) -> (ExitStatus, String) {
+    let scratch = tests::private_tempdir();
     let out_path = scratch.path().join("stdout.log");
     let err_path = scratch.path().join("stderr.log");
     let mut cmd = server_command(scratch.path());
     cmd.arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--data-dir")
-        .arg(scratch.path().join("data"))
+        .arg(data_dir)
         .args(args)
         .stdout(File::create(&out_path).expect("stdout file"))
         .stderr(File::create(&err_path).expect("stderr file"));

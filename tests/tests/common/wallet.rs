@@ -343,7 +343,7 @@ pub fn zbar_decode(png_bytes: &[u8]) -> Option<String> {
         eprintln!("zbarimg not on PATH: decoding with rqrr only");
         return None;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tests::private_tempdir();
     let file = dir.path().join("pass.png");
     std::fs::write(&file, png_bytes).expect("write the PNG");
     let out = Command::new("zbarimg")

@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub const SETTLE: StdDuration = StdDuration::from_secs(15);
 
 pub fn data_dir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("data dir")
+    tests::private_tempdir()
 }
 
 /// Polls `check` until it returns `Some`, at most [`SETTLE`].

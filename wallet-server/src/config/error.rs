@@ -35,7 +35,7 @@ pub enum ConfigError {
     Stall(String),
     #[error("WALLET_DEMO_CLOCK (--demo-clock) {0}")]
     DemoClock(String),
-    #[error("{setting} must be a date written YYYY-MM-DD: {value:?}")]
+    #[error("{setting} must be a date written YYYY-MM-DD in the years 2000 to 2100: {value:?}")]
     ProgrammeDate {
         setting: &'static str,
         value: String,

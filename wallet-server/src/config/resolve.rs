@@ -268,10 +268,9 @@ fn programme_dates(
     Ok(ProgrammeDatesSetting::Fixed(dates))
 }
 
-/// A `YYYY-MM-DD` date.
+/// A `YYYY-MM-DD` date, read like every date from outside.
 fn parse_date(setting: &'static str, text: &str) -> Result<time::Date, ConfigError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text.trim(), format).map_err(|_| ConfigError::ProgrammeDate {
+    shared::time::parse_date(text.trim()).map_err(|_| ConfigError::ProgrammeDate {
         setting,
         value: text.to_string(),
     })

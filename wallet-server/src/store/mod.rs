@@ -20,7 +20,7 @@ use shared::{Bin, Iin, VoucherId};
 use time::OffsetDateTime;
 
 use crate::domain::audit::{AuditEntry, AuditRecord};
-use crate::domain::feedback::Feedback;
+use crate::domain::feedback::{ComplaintLimit, Feedback, FeedbackStored};
 use crate::domain::list::{ListOutcome, ValidList};
 use crate::domain::meal::{MealJudge, MealRecord};
 use crate::domain::outbox::OutboxMessage;
@@ -252,12 +252,15 @@ pub trait WalletRecordStore: Send + Sync {
         id: VoucherId,
         rep: Iin,
     ) -> Result<Vec<MealRecord>, StoreError>;
-    /// Stores feedback and, in the same transaction, the complaint's outbox message.
+    /// Stores feedback and, in the same transaction, the complaint's outbox message — unless
+    /// it is a complaint and the parent's complaints on the voucher since `limit.since`
+    /// already number `limit.max`: then nothing is stored.
     async fn add_feedback(
         &self,
         feedback: &Feedback,
         outbox: Option<&OutboxMessage>,
-    ) -> Result<(), StoreError>;
+        limit: &ComplaintLimit,
+    ) -> Result<FeedbackStored, StoreError>;
     /// Outbox messages, newest first (at most `limit`).
     async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError>;
 }

@@ -66,6 +66,22 @@ impl ApiError {
         )
     }
 
+    /// 429 with `Retry-After` (whole seconds, at least 1): the one shape of every limit.
+    pub fn too_many_requests(
+        code: &'static str,
+        message: impl Into<String>,
+        retry_after: time::Duration,
+    ) -> Response {
+        let seconds = retry_after.whole_seconds().max(1);
+        let mut response = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
@@ -100,6 +116,18 @@ impl From<StoreError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+/// A date from outside: 422 `invalid_date` when it is not `YYYY-MM-DD`, 422
+/// `date_out_of_range` when its year is outside the years the service handles.
+impl From<shared::time::DateTextError> for ApiError {
+    fn from(e: shared::time::DateTextError) -> Self {
+        let code = match e {
+            shared::time::DateTextError::Malformed(_) => "invalid_date",
+            shared::time::DateTextError::OutOfRange(_) => "date_out_of_range",
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
     }
 }
 

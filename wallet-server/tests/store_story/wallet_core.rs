@@ -9,6 +9,7 @@ use time::macros::{date, datetime};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use wallet_server::domain::audit::Actor;
+use wallet_server::domain::feedback::{ComplaintLimit, FeedbackStored};
 use wallet_server::domain::list::{
     validate_list, ListRequest, Reception, RepresentativeIn, RowOutcome, RowRejection, SchoolIn,
     StudentIn,
@@ -492,14 +493,21 @@ async fn meals_feedback_outbox(
     // Feedback with a complaint lands with its outbox message, in one transaction.
     let form = feedback::FeedbackForm::parse(2, Some("Суп холодный".into())).expect("form");
     let (record, message) = feedback::record(&view, parent(), form, T0);
-    store
-        .add_feedback(&record, message.as_ref())
-        .await
-        .expect("feedback");
+    let today = ComplaintLimit::of_day(T0);
+    assert_eq!(
+        store
+            .add_feedback(&record, message.as_ref(), &today)
+            .await
+            .expect("feedback"),
+        FeedbackStored::Stored
+    );
     let plain = feedback::FeedbackForm::parse(5, None).expect("form");
     let (record2, none) = feedback::record(&view, parent(), plain, T0 + time::Duration::seconds(1));
     assert!(none.is_none());
-    store.add_feedback(&record2, None).await.expect("feedback");
+    store
+        .add_feedback(&record2, None, &today)
+        .await
+        .expect("feedback");
     let outbox = store.outbox(10).await.expect("outbox");
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].recipient, "e-otinish");
@@ -509,7 +517,62 @@ async fn meals_feedback_outbox(
         "never the child's IIN"
     );
     // A second feedback with the same id is refused and queues nothing.
-    let dup = store.add_feedback(&record, message.as_ref()).await;
+    let dup = store.add_feedback(&record, message.as_ref(), &today).await;
     assert!(dup.is_err());
     assert_eq!(store.outbox(10).await.expect("outbox").len(), 1);
+    complaints_are_limited_per_day(store.as_ref(), &view, T0).await;
+}
+
+/// Three complaints a day on a voucher (one made above): the fourth stores and queues
+/// nothing; a rating alone is still taken; the next service day counts afresh.
+async fn complaints_are_limited_per_day(
+    store: &dyn Store,
+    view: &wallet_server::domain::voucher::VoucherView,
+    t0: OffsetDateTime,
+) {
+    let give = |complaint: Option<&str>, at: OffsetDateTime| {
+        let form = feedback::FeedbackForm::parse(1, complaint.map(str::to_string)).expect("form");
+        feedback::record(view, parent(), form, at)
+    };
+    let queued = || async { store.outbox(100).await.expect("outbox").len() };
+    let before = queued().await;
+    for n in 1..=3 {
+        let at = t0 + time::Duration::minutes(n);
+        let (record, message) = give(Some("Опять холодный суп"), at);
+        let stored = store
+            .add_feedback(&record, message.as_ref(), &ComplaintLimit::of_day(at))
+            .await
+            .expect("feedback");
+        let expected = if n < 3 {
+            FeedbackStored::Stored
+        } else {
+            FeedbackStored::ComplaintLimitReached
+        };
+        assert_eq!(stored, expected, "complaint {n} of the day after the first");
+    }
+    assert_eq!(
+        queued().await,
+        before + 2,
+        "the refused complaint queued nothing"
+    );
+    let later = t0 + time::Duration::hours(1);
+    let (rating, none) = give(None, later);
+    let limit = ComplaintLimit::of_day(later);
+    assert_eq!(
+        store
+            .add_feedback(&rating, none.as_ref(), &limit)
+            .await
+            .expect("rating"),
+        FeedbackStored::Stored
+    );
+    let tomorrow = ComplaintLimit::of_day(t0).lifts_at;
+    let (record, message) = give(Some("И сегодня"), tomorrow);
+    assert_eq!(
+        store
+            .add_feedback(&record, message.as_ref(), &ComplaintLimit::of_day(tomorrow))
+            .await
+            .expect("feedback"),
+        FeedbackStored::Stored
+    );
+    assert_eq!(queued().await, before + 3);
 }

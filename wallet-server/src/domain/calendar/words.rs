@@ -11,7 +11,7 @@ use time::{Date, Month};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarWordError {
     #[error(
-        "a school year is written YYYY-YYYY with consecutive years (e.g. 2026-2027), got {0:?}"
+        "a school year is written YYYY-YYYY with consecutive years from 2000 to 2100 (e.g. 2026-2027), got {0:?}"
     )]
     SchoolYear(String),
     #[error("a {what} is 2 to 40 characters a-z, 0-9 and _ (e.g. almaty_city), got {value:?}")]
@@ -26,8 +26,8 @@ pub struct SchoolYear {
 
 impl SchoolYear {
     pub fn starting(start: i32) -> Option<Self> {
-        (1900..=9998)
-            .contains(&start)
+        // Both of its years are years the service handles.
+        (shared::time::YEARS.contains(&start) && shared::time::YEARS.contains(&(start + 1)))
             .then_some(SchoolYear { start })
     }
 

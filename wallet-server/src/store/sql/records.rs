@@ -7,7 +7,7 @@ super::per_backend! {
     use sqlx::Row;
 
     use crate::domain::terminal::{CardBinding, CardBound, EnrollmentCode};
-    use crate::domain::feedback::Feedback;
+    use crate::domain::feedback::{ComplaintLimit, Feedback, FeedbackStored};
     use crate::domain::meal::MealRecord;
     use crate::domain::outbox::OutboxMessage;
     use crate::store::{SchoolOpsStore, StoreError, WalletRecordStore, parse_stored};
@@ -124,8 +124,24 @@ super::per_backend! {
             &self,
             f: &Feedback,
             outbox: Option<&OutboxMessage>,
-        ) -> Result<(), StoreError> {
+            limit: &ComplaintLimit,
+        ) -> Result<FeedbackStored, StoreError> {
             let mut tx = write(self).await?;
+            if f.complaint.is_some() {
+                // Counted in the write transaction (SQLite: one writer at a time).
+                let made: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM feedback WHERE voucher_id = $1 AND representative_iin = $2 \
+                     AND complaint IS NOT NULL AND created_at >= $3",
+                )
+                .bind(uuid(f.voucher_id.as_uuid()))
+                .bind(f.representative.expose())
+                .bind(ts(limit.since))
+                .fetch_one(&mut *tx)
+                .await?;
+                if made >= limit.max {
+                    return Ok(FeedbackStored::ComplaintLimitReached);
+                }
+            }
             sqlx::query(
                 "INSERT INTO feedback (id, voucher_id, representative_iin, rating, complaint, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -142,7 +158,7 @@ super::per_backend! {
                 jobs::insert_message(&mut tx, m).await?;
             }
             tx.commit().await?;
-            Ok(())
+            Ok(FeedbackStored::Stored)
         }
 
         async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {

@@ -28,7 +28,7 @@ impl SqliteStore {
     /// directory, and applies migrations.
     pub async fn open_file(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir).map_err(|e| {
+            shared::private_file::create_dir(dir).map_err(|e| {
                 StoreError::Database(sqlx::Error::Configuration(
                     format!("cannot create data directory {}: {e}", dir.display()).into(),
                 ))
@@ -86,21 +86,4 @@ fn private_files(db: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }

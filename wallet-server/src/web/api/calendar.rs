@@ -46,11 +46,7 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 pub(super) fn parse_date(raw: &str) -> Result<Date, ApiError> {
-    Date::parse(
-        raw,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| unprocessable("invalid_date", format!("{raw:?} is not a YYYY-MM-DD date")))
+    Ok(shared::time::parse_date(raw)?)
 }
 
 pub(super) fn parse_year(raw: &str) -> Result<SchoolYear, ApiError> {
@@ -200,7 +196,7 @@ pub struct DayRequest {
     request_body = DayRequest, security(("bearer" = [])),
     responses((status = 200, body = DeclaredDayJson),
         (status = 409, description = "month_approved: a school's табель of that month is approved", body = ErrorBody),
-        (status = 422, description = "invalid_date or invalid_name", body = ErrorBody)))]
+        (status = 422, description = "invalid_date, date_out_of_range or invalid_name", body = ErrorBody)))]
 async fn declare_day(
     State(state): State<AppState>,
     caller: Integration,
@@ -233,7 +229,7 @@ async fn declare_day(
     params(("date" = String, Path, description = "YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")), security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody),
         (status = 409, description = "month_approved", body = ErrorBody),
-        (status = 422, description = "invalid_date", body = ErrorBody)))]
+        (status = 422, description = "invalid_date or date_out_of_range", body = ErrorBody)))]
 async fn remove_day(
     State(state): State<AppState>,
     caller: Integration,
@@ -299,7 +295,7 @@ fn scope_of(region: Option<&str>, school: Option<&str>) -> Result<BreakScope, Ap
     request_body = BreakRequest, security(("bearer" = [])),
     responses((status = 200, body = BreakJson), (status = 404, description = "unknown school", body = ErrorBody),
         (status = 409, description = "month_approved", body = ErrorBody),
-        (status = 422, description = "invalid_break, invalid_date, invalid_region, invalid_scope", body = ErrorBody)))]
+        (status = 422, description = "invalid_break, invalid_date, date_out_of_range, invalid_region, invalid_scope", body = ErrorBody)))]
 async fn set_break(
     State(state): State<AppState>,
     caller: Integration,

@@ -5,6 +5,11 @@
 //! The body is first read as a `serde_json::Value` and only then mapped onto `T`, so a
 //! well-formed body with a wrong type (e.g. `"role": 5`) is always 422, never 400.
 //!
+//! A key twice in one object, at any depth, is refused (422 `invalid_body`, naming the key):
+//! `serde_json` keeps the last, so `{"role": "parent", "role": "integration"}` would mean
+//! what a proxy or a log that kept the first never saw. [`StrictValue`] builds the value and
+//! sees every key as it is read.
+//!
 //! Two rules make the body mean what its JSON Schema in `/openapi.json` says (found by API
 //! fuzzing): every request body is a JSON object, so an array is refused (serde would
 //! otherwise read a struct from `["code", null]`); and a number with a zero fraction is an
@@ -29,8 +34,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let axum::Json(mut value) =
-            axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        let axum::Json(StrictValue(mut value)) =
+            axum::Json::<StrictValue>::from_request(req, state).await?;
         if !value.is_object() {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -46,6 +51,77 @@ where
                 format!("the request body does not have the expected shape: {e}"),
             )
         })
+    }
+}
+
+/// A JSON value read with no key twice in any object.
+struct StrictValue(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+/// Builds a `serde_json::Value` like its own visitor, refusing a key seen twice.
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        // JSON text has no NaN or infinity; `Null` would only be reached by a non-JSON source.
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if fields.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key {key:?}: a key may appear only once in an object"
+                )));
+            }
+            let StrictValue(value) = map.next_value()?;
+            fields.insert(key, value);
+        }
+        Ok(fields.into())
     }
 }
 
@@ -126,6 +202,52 @@ mod tests {
         assert_eq!(
             read(r#"{"code":"x","n":1e300}"#).await,
             Err((StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"))
+        );
+        assert_eq!(
+            read("\u{0}").await,
+            Err((StatusCode::BAD_REQUEST, "malformed_json"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_twice_in_any_object_is_refused() {
+        for body in [
+            r#"{"code":"x","n":1,"code":"y"}"#,
+            r#"{"code":"x","n":1,"list":[],"extra":{"a":1,"a":2}}"#,
+            r#"{"code":"x","n":1,"list":[{"k":[{"b":0,"b":0}]}]}"#,
+        ] {
+            assert_eq!(
+                read(body).await,
+                Err((StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")),
+                "{body}"
+            );
+        }
+        let req = axum::http::Request::post("/")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"code":"x","code":"y","n":1}"#))
+            .expect("request");
+        let err = ApiJson::<Body2>::from_request(req, &()).await.unwrap_err();
+        assert!(
+            err.message.contains(r#"duplicate key "code""#),
+            "{}",
+            err.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_value_reads_as_serde_json_reads_it() {
+        // The same key in two different objects is two keys.
+        let text = r#"{"a":[1,-2,3.5,true,null,"s",{"a":{}}],"c":18446744073709551615}"#;
+        let req = axum::http::Request::post("/")
+            .header("content-type", "application/json")
+            .body(Body::from(text))
+            .expect("request");
+        let ApiJson(v) = ApiJson::<serde_json::Value>::from_request(req, &())
+            .await
+            .expect("read");
+        assert_eq!(
+            v,
+            serde_json::from_str::<serde_json::Value>(text).expect("json")
         );
         assert_eq!(
             read("\u{0}").await,

@@ -8,7 +8,8 @@
 //! - an operation with a JSON body may answer `400` (not JSON), `413` (too large), `415`
 //!   (not `application/json`) and `422` (JSON of the wrong shape);
 //! - one with query parameters `400` (`invalid_query`); one with path parameters `404` (a
-//!   malformed or unknown id is simply not found).
+//!   malformed or unknown id is simply not found);
+//! - every operation `431` (`headers_too_large`: request headers over 16 KiB, `web::listen`).
 //!
 //! Each is the shared `ErrorBody`. A status an operation documents itself keeps its own
 //! wording; a response without a description gets the status' reason phrase.
@@ -84,6 +85,10 @@ fn add_to_operation(operation: &mut Operation) {
             "No such resource, or not the caller's (`not_found`)",
         ));
     }
+    statuses.push((
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "The request's headers are larger than 16 KiB (`headers_too_large`)",
+    ));
     let responses = &mut operation.responses.responses;
     for (status, description) in statuses {
         responses
@@ -211,10 +216,10 @@ mod tests {
 
         assert_eq!(
             statuses(&doc, "/a/{id}"),
-            ["200", "400", "401", "403", "404", "413", "415", "422"]
+            ["200", "400", "401", "403", "404", "413", "415", "422", "431"]
         );
-        assert_eq!(statuses(&doc, "/sync"), ["200", "400", "401"]);
-        assert_eq!(statuses(&doc, "/healthz"), ["200"]);
+        assert_eq!(statuses(&doc, "/sync"), ["200", "400", "401", "431"]);
+        assert_eq!(statuses(&doc, "/healthz"), ["200", "431"]);
         let item = doc.paths.paths.get("/a/{id}").expect("path");
         let responses = &item.post.as_ref().expect("op").responses.responses;
         let RefOr::T(own) = &responses["404"] else {

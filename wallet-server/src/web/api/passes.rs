@@ -2,7 +2,7 @@
 //! or JSON, whichever the `Accept` header prefers.
 
 use axum::extract::State;
-use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -193,16 +193,11 @@ fn respond(format: PassFormat, pass: mint::MintedPass) -> Result<Response, ApiEr
 
 fn too_many(retry_after: time::Duration) -> Response {
     let seconds = retry_after.whole_seconds().max(1);
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
+    ApiError::too_many_requests(
         "too_many_passes",
         format!("too many passes for this voucher; try again in {seconds} s"),
+        retry_after,
     )
-    .into_response();
-    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-        response.headers_mut().insert(RETRY_AFTER, v);
-    }
-    response
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use time::Date;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,20 +32,16 @@ pub struct ReportQuery {
     params(ReportQuery),
     security(("bearer" = [])),
     responses((status = 200, body = DailyReport),
-        (status = 400, description = "invalid_date", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, description = "date_in_future", body = ErrorBody)))]
+        (status = 422, description = "invalid_date (not YYYY-MM-DD), date_out_of_range (a year \
+            outside 2000 to 2100) or date_in_future", body = ErrorBody)))]
 async fn daily_report(
     State(state): State<AppState>,
     _caller: Integration,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<ApiJson<DailyReport>, ApiError> {
     let Query(query) = query?;
-    let day = Date::parse(
-        &query.date,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| ApiError::bad_request("invalid_date", "date must be YYYY-MM-DD"))?;
+    let day = shared::time::parse_date(&query.date)?;
     if day > shared::time::service_day(state.clock.now()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

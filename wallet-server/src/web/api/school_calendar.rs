@@ -169,7 +169,7 @@ pub struct SchoolBreakBody {
     request_body = SchoolBreakBody, security(("bearer" = [])),
     responses((status = 200, body = BreakJson), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "month_approved", body = ErrorBody),
-        (status = 422, description = "invalid_break or invalid_date", body = ErrorBody)))]
+        (status = 422, description = "invalid_break, invalid_date or date_out_of_range", body = ErrorBody)))]
 async fn set_school_break(
     State(state): State<AppState>,
     staff: SchoolStaff,

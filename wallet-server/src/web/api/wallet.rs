@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shared::VoucherId;
 use utoipa::ToSchema;
@@ -12,6 +13,7 @@ use utoipa_axum::routes;
 
 use super::ApiPath;
 use super::{rfc3339, ApiJson};
+use crate::domain::feedback::{ComplaintLimit, FeedbackStored};
 use crate::domain::meal::{MealMethod, MealStatus};
 use crate::domain::voucher::{VoucherState, VoucherView};
 use crate::services::feedback;
@@ -211,13 +213,16 @@ pub struct FeedbackAccepted {
     request_body = FeedbackRequest,
     security(("bearer" = [])),
     responses((status = 201, body = FeedbackAccepted), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "too_many_complaints: this parent already complained about \
+            this voucher 3 times today (Astana time); see Retry-After", body = ErrorBody,
+            headers(("retry-after" = String, description = "Seconds until the next service day")))))]
 async fn give_feedback(
     State(state): State<AppState>,
     parent: Parent,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<FeedbackRequest>,
-) -> Result<(StatusCode, ApiJson<FeedbackAccepted>), ApiError> {
+) -> Result<Response, ApiError> {
     let id = voucher_id(&id)?;
     let now = state.clock.now();
     let form = feedback::FeedbackForm::parse(req.rating, req.complaint)?;
@@ -227,12 +232,24 @@ async fn give_feedback(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let (record, outbox) = feedback::record(&view, parent.iin, form, now);
-    state.store.add_feedback(&record, outbox.as_ref()).await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(FeedbackAccepted {
-            id: record.id.to_string(),
-            complaint_queued: outbox.is_some(),
-        }),
-    ))
+    let limit = ComplaintLimit::of_day(now);
+    let stored = state
+        .store
+        .add_feedback(&record, outbox.as_ref(), &limit)
+        .await?;
+    if stored == FeedbackStored::ComplaintLimitReached {
+        return Ok(ApiError::too_many_requests(
+            "too_many_complaints",
+            format!(
+                "at most {} complaints about a voucher a day; the next one is taken tomorrow",
+                limit.max
+            ),
+            limit.lifts_at - now,
+        ));
+    }
+    let accepted = FeedbackAccepted {
+        id: record.id.to_string(),
+        complaint_queued: outbox.is_some(),
+    };
+    Ok((StatusCode::CREATED, ApiJson(accepted)).into_response())
 }

@@ -119,11 +119,46 @@ async fn switch_language(
         .store
         .set_staff_language(&staff.session.subject, lang, state.clock.now())
         .await?;
-    // Only back to a console page of this server.
-    let back = if form.back.starts_with("/console/") && !form.back.contains("//") {
-        form.back
-    } else {
-        "/console/".into()
-    };
-    Ok(Redirect::to(&back))
+    Ok(Redirect::to(
+        console_path(&form.back).unwrap_or("/console/"),
+    ))
+}
+
+/// `raw` when it is a path to a console page of this server that can go into a `Location`
+/// header as it is: no scheme or host, no `//` or `\` a browser would read as another host,
+/// and only visible ASCII (a CR, LF or NUL would make the header invalid: once a 500).
+fn console_path(raw: &str) -> Option<&str> {
+    let visible = raw.bytes().all(|b| b.is_ascii_graphic());
+    (raw.starts_with("/console/") && visible && !raw.contains("//") && !raw.contains('\\'))
+        .then_some(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_path;
+
+    #[test]
+    fn only_a_console_path_fit_for_a_header_is_followed() {
+        for good in [
+            "/console/",
+            "/console/schools/050140001238/tabel?month=2026-11",
+        ] {
+            assert_eq!(console_path(good), Some(good));
+        }
+        for bad in [
+            "",
+            "/",
+            "//evil.example/console/",
+            "/console//evil.example",
+            "/console/\\evil.example",
+            "/\\evil.example/console/",
+            "https://evil.example/console/",
+            "/console/x\r\nSet-Cookie: a=b",
+            "/console/x\0",
+            "/console/ x",
+            "/console/табель",
+        ] {
+            assert_eq!(console_path(bad), None, "{bad:?}");
+        }
+    }
 }

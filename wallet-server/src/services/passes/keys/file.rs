@@ -42,7 +42,7 @@ pub(super) fn read_key_file(path: &Path) -> Result<Vec<u8>, KeyRingError> {
 pub(super) fn check_owner_only(path: &Path, meta: &fs::Metadata) -> Result<(), KeyRingError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if shared::private_file::open_to_others(mode) {
         return Err(KeyRingError::Permissions {
             path: path.to_path_buf(),
             mode,
@@ -78,18 +78,7 @@ pub(super) fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, KeyRingError
 
 /// Creates the key file's directory, owner-only, if it is missing.
 pub(super) fn create_private_dir(path: &Path) -> Result<(), KeyRingError> {
-    let dir = parent_dir(path);
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|source| KeyRingError::Write {
+    shared::private_file::create_dir(parent_dir(path)).map_err(|source| KeyRingError::Write {
         path: path.to_path_buf(),
         source,
     })

@@ -227,11 +227,7 @@ pub struct BreakForm {
 }
 
 fn form_date(raw: &str) -> Option<Date> {
-    Date::parse(
-        raw,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
+    shared::time::parse_date(raw).ok()
 }
 
 pub async fn set_break(
