@@ -95,7 +95,20 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: a 401 names the scheme; an error code only when a token was sent.
+            let challenge = if self.code == "token_missing" {
+                "Bearer"
+            } else {
+                "Bearer error=\"invalid_token\""
+            };
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(challenge),
+            );
+        }
+        response
     }
 }
 
@@ -196,5 +209,26 @@ mod tests {
         let api = ApiError::from(StoreError::Corrupt("bad".into()));
         assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!StoreError::NotFound.is_unavailable());
+    }
+
+    #[test]
+    fn a_401_names_the_bearer_scheme_and_an_error_only_when_a_token_was_sent() {
+        let challenge = |code| {
+            ApiError::new(StatusCode::UNAUTHORIZED, code, "refused")
+                .into_response()
+                .headers()
+                .get(axum::http::header::WWW_AUTHENTICATE)
+                .map(|v| v.to_str().expect("ascii").to_string())
+        };
+        assert_eq!(challenge("token_missing").as_deref(), Some("Bearer"));
+        assert_eq!(
+            challenge("token_expired").as_deref(),
+            Some("Bearer error=\"invalid_token\"")
+        );
+        let forbidden = ApiError::new(StatusCode::FORBIDDEN, "forbidden", "no").into_response();
+        assert!(forbidden
+            .headers()
+            .get(axum::http::header::WWW_AUTHENTICATE)
+            .is_none());
     }
 }
