@@ -229,6 +229,23 @@ pub trait SchoolOpsStore: Send + Sync {
     async fn create_enrollment_code(&self, code: &EnrollmentCode) -> Result<(), StoreError>;
 }
 
+/// The per-voucher pass mint counts (`services::passes::mint`), shared by every server
+/// process on the database.
+#[async_trait]
+pub trait MintLimitStore: Send + Sync {
+    /// Counts one mint of `voucher` in the window starting at `window_start` if fewer than
+    /// `limit` (≥ 1) are counted there; `false`, and nothing counted, when the window is full.
+    /// Atomic: concurrent calls, in any process, never count past `limit`.
+    async fn count_mint(
+        &self,
+        voucher: VoucherId,
+        window_start: OffsetDateTime,
+        limit: u32,
+    ) -> Result<bool, StoreError>;
+    /// Deletes the counts of windows that started before `before`; how many.
+    async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
 /// Meals and feedback as the wallet shows them.
 #[async_trait]
 pub trait WalletRecordStore: Send + Sync {
@@ -427,6 +444,7 @@ pub trait Store:
     + VoucherStore
     + EligibilityStore
     + SchoolOpsStore
+    + MintLimitStore
     + WalletRecordStore
     + TerminalStore
     + TabelStore
@@ -446,6 +464,7 @@ impl<T> Store for T where
         + VoucherStore
         + EligibilityStore
         + SchoolOpsStore
+        + MintLimitStore
         + WalletRecordStore
         + TerminalStore
         + TabelStore

@@ -2,10 +2,10 @@
 //!
 //! A pass is valid from the moment it is minted until the end of the current service day
 //! (Astana time), and never beyond the voucher's last day. The rate limit keeps a stolen
-//! token or a stuck client from minting thousands of passes for one child.
+//! token or a stuck client from minting thousands of passes for one child; its counts live
+//! in the store (`mint_windows`), not in the process.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use shared::pass::{KeyError, PassClaims, PassSigner};
 use shared::time::{end_of_service_day, service_day};
@@ -13,6 +13,7 @@ use shared::VoucherId;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::voucher::Voucher;
+use crate::store::{MintLimitStore, StoreError};
 
 /// A minted pass and its validity window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,46 +49,61 @@ pub fn mint(
     })
 }
 
-/// At most `limit` passes per voucher in any fixed window of `window`.
+/// At most `limit` passes per voucher in each fixed window of `window`, counted in the store
+/// so that a restart forgets nothing and several server processes on one database share the
+/// one allowance. Windows are aligned on the Unix epoch (a 600 s window starts at :00, :10, …),
+/// so every process computes the same window from its clock.
 #[derive(Debug)]
 pub struct MintLimiter {
     limit: u32,
     window: Duration,
-    counts: Mutex<HashMap<VoucherId, (OffsetDateTime, u32)>>,
+    /// Mints counted by this process, to sweep past windows out now and then.
+    counted: AtomicU64,
 }
 
-/// Entries kept before stale windows are swept out.
-const SWEEP_AT: usize = 100_000;
+/// Every this many mints (and at the first) a process deletes the windows that have ended:
+/// a rare indexed DELETE instead of a scheduled job that would need to know the window.
+const SWEEP_EVERY: u64 = 1024;
 
 impl MintLimiter {
+    /// `limit` is at least 1 and `window` at least one second.
     pub fn new(limit: u32, window: Duration) -> Self {
         MintLimiter {
-            limit,
-            window,
-            counts: Mutex::new(HashMap::new()),
+            limit: limit.max(1),
+            window: window.max(Duration::SECOND),
+            counted: AtomicU64::new(0),
         }
     }
 
-    /// Counts one mint; `Err(retry_after)` when the voucher is over its limit.
-    pub fn check(&self, voucher: VoucherId, now: OffsetDateTime) -> Result<(), Duration> {
-        let mut counts = match self.counts.lock() {
-            Ok(guard) => guard,
-            // A panic elsewhere while holding the lock must not disable minting.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if counts.len() >= SWEEP_AT {
-            let window = self.window;
-            counts.retain(|_, (start, _)| now - *start < window);
+    /// The start of the window `now` falls in.
+    pub fn window_start(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let secs = self.window.whole_seconds();
+        let start = now.unix_timestamp().div_euclid(secs) * secs;
+        // In range: `start` is at most `now` and at least one window before it.
+        OffsetDateTime::from_unix_timestamp(start).unwrap_or(now)
+    }
+
+    /// Counts one mint; `Ok(Err(retry_after))` when the voucher is over its limit.
+    pub async fn check(
+        &self,
+        store: &dyn MintLimitStore,
+        voucher: VoucherId,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let start = self.window_start(now);
+        if self.counted.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
+            match store.forget_mint_windows(start).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(windows = n, "past mint windows deleted"),
+                // Only housekeeping: the next sweep tries again.
+                Err(e) => tracing::warn!(error = %e, "deleting past mint windows failed"),
+            }
         }
-        let entry = counts.entry(voucher).or_insert((now, 0));
-        if now - entry.0 >= self.window {
-            *entry = (now, 0);
+        if store.count_mint(voucher, start, self.limit).await? {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(start + self.window - now))
         }
-        if entry.1 >= self.limit {
-            return Err(entry.0 + self.window - now);
-        }
-        entry.1 += 1;
-        Ok(())
     }
 }
 
@@ -140,21 +156,23 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_allows_the_limit_then_says_when_to_retry() {
+    fn every_process_computes_the_same_window_from_its_clock() {
         let limiter = MintLimiter::new(3, Duration::minutes(10));
-        let id = VoucherId::new();
-        let other = VoucherId::new();
-        let t0 = datetime!(2026-11-24 02:00 UTC);
-        for _ in 0..3 {
-            limiter.check(id, t0).expect("under the limit");
-        }
-        let retry = limiter.check(id, t0 + Duration::minutes(4)).unwrap_err();
-        assert_eq!(retry, Duration::minutes(6));
-        limiter
-            .check(other, t0)
-            .expect("other vouchers are not affected");
-        limiter
-            .check(id, t0 + Duration::minutes(10))
-            .expect("a new window");
+        let start = datetime!(2026-11-24 02:00 UTC);
+        assert_eq!(limiter.window_start(start), start);
+        assert_eq!(
+            limiter.window_start(datetime!(2026-11-24 02:09:59.9 UTC)),
+            start
+        );
+        assert_eq!(
+            limiter.window_start(datetime!(2026-11-24 02:10 UTC)),
+            start + Duration::minutes(10)
+        );
+        // A window of zero would divide by zero: it is one second.
+        let tiny = MintLimiter::new(0, Duration::ZERO);
+        assert_eq!(
+            tiny.window_start(start + Duration::milliseconds(1500)),
+            start + Duration::SECOND
+        );
     }
 }

@@ -33,6 +33,9 @@ pub enum IssueError {
     OutsideProgramme(ProgrammeDates),
     #[error("signing the pass failed: {0}")]
     Signing(#[from] shared::pass::KeyError),
+    /// Counting the mint failed: no pass without the count.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Where passes come from: the signing keys, the rate limit and the programme's dates.
@@ -62,7 +65,10 @@ pub async fn issue(
     if !programme.contains(shared::time::service_day(now)) {
         return Err(IssueError::OutsideProgramme(*programme));
     }
-    limiter.check(id, now).map_err(IssueError::TooMany)?;
+    limiter
+        .check(store, id, now)
+        .await?
+        .map_err(IssueError::TooMany)?;
     let ring = keys.read();
     Ok(mint::mint(ring.current(), &voucher, now)?)
 }

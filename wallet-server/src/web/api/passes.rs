@@ -139,6 +139,7 @@ pub(super) async fn mint_pass(
         Ok(pass) => pass,
         Err(IssueError::TooMany(retry_after)) => return Ok(too_many(retry_after)),
         Err(IssueError::Voucher(e)) => return Err(e.into()),
+        Err(IssueError::Store(e)) => return Err(e.into()),
         Err(e @ IssueError::OutsideProgramme(_)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
