@@ -222,8 +222,10 @@ pub trait EligibilityStore: Send + Sync {
 #[async_trait]
 pub trait SchoolOpsStore: Send + Sync {
     /// Binds a card to a student of `school`. Rebinding the same pair is harmless; a new card
-    /// replaces the student's old one; a card bound to another student is a `Conflict`; a
-    /// student not of this school is `NotFound`.
+    /// replaces the student's old one; a card bound to another student of this school is a
+    /// `Conflict`; a card bound at another school is taken over (unbound from that school's
+    /// student with an audit entry and a roster change, in the same transaction); a student
+    /// not of this school is `NotFound`.
     async fn bind_card(&self, binding: &CardBinding) -> Result<CardBound, StoreError>;
     /// Stores a one-time enrollment code by its hash.
     async fn create_enrollment_code(&self, code: &EnrollmentCode) -> Result<(), StoreError>;
