@@ -21,7 +21,7 @@ const LIMITED: [&str; 5] = [
     "3600",
 ];
 
-fn args<'a>(backend: &'a Backend) -> Vec<&'a str> {
+fn args(backend: &Backend) -> Vec<&str> {
     let mut args = LIMITED.to_vec();
     args.extend(backend.args());
     args

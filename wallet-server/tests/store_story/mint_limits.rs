@@ -8,7 +8,7 @@ use shared::VoucherId;
 use time::macros::datetime;
 use time::Duration;
 use wallet_server::services::passes::mint::MintLimiter;
-use wallet_server::store::{MintLimitStore, Store};
+use wallet_server::store::Store;
 
 const LIMIT: u32 = 5;
 

@@ -91,7 +91,11 @@ impl MintLimiter {
         now: OffsetDateTime,
     ) -> Result<Result<(), Duration>, StoreError> {
         let start = self.window_start(now);
-        if self.counted.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
+        if self
+            .counted
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY)
+        {
             match store.forget_mint_windows(start).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(windows = n, "past mint windows deleted"),
