@@ -79,7 +79,7 @@ fn count_at_once(
             handles.push(tokio::spawn(async move {
                 for _ in 0..share {
                     let id = shared::VoucherId::new();
-                    let counted = limiter.check(store.as_ref(), id, now).await;
+                    let counted = limiter.check(&store, id, now).await;
                     assert_eq!(counted.expect("store"), Ok(()));
                 }
             }));

@@ -6,14 +6,16 @@
 //! in the store (`mint_windows`), not in the process.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use shared::pass::{KeyError, PassClaims, PassSigner};
 use shared::time::{end_of_service_day, service_day};
 use shared::VoucherId;
 use time::{Duration, OffsetDateTime};
 
+use super::mint_batch::MintCounter;
 use crate::domain::voucher::Voucher;
-use crate::store::{MintLimitStore, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// A minted pass and its validity window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub struct MintLimiter {
     window: Duration,
     /// Mints counted by this process, to sweep past windows out now and then.
     counted: AtomicU64,
+    counter: MintCounter,
 }
 
 /// Every this many mints (and at the first) a process deletes the windows that have ended:
@@ -72,6 +75,7 @@ impl MintLimiter {
             limit: limit.max(1),
             window: window.max(Duration::SECOND),
             counted: AtomicU64::new(0),
+            counter: MintCounter::default(),
         }
     }
 
@@ -86,27 +90,45 @@ impl MintLimiter {
     /// Counts one mint; `Ok(Err(retry_after))` when the voucher is over its limit.
     pub async fn check(
         &self,
-        store: &dyn MintLimitStore,
+        store: &Arc<dyn Store>,
         voucher: VoucherId,
         now: OffsetDateTime,
     ) -> Result<Result<(), Duration>, StoreError> {
         let start = self.window_start(now);
-        if self
-            .counted
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(SWEEP_EVERY)
-        {
-            match store.forget_mint_windows(start).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(windows = n, "past mint windows deleted"),
-                // Only housekeeping: the next sweep tries again.
-                Err(e) => tracing::warn!(error = %e, "deleting past mint windows failed"),
+        self.sweep_now_and_then(store.as_ref(), start).await;
+        let counted = match store.backend() {
+            // One writer at a time holds SQLite: waiting counts share a commit.
+            Backend::Sqlite => {
+                let counter = self
+                    .counter
+                    .count(store.clone(), voucher, start, self.limit);
+                counter.await?
             }
-        }
-        if store.count_mint(voucher, start, self.limit).await? {
-            Ok(Ok(()))
+            // PostgreSQL locks the one row and commits many writers together by itself.
+            Backend::Postgres => {
+                let counted = store.count_mints(&[(voucher, start)], self.limit).await?;
+                counted.first().copied().unwrap_or(false)
+            }
+        };
+        Ok(if counted {
+            Ok(())
         } else {
-            Ok(Err(start + self.window - now))
+            Err(start + self.window - now)
+        })
+    }
+
+    /// Deletes the windows before `start` at this process' first mint and every
+    /// [`SWEEP_EVERY`]th after.
+    async fn sweep_now_and_then(&self, store: &dyn Store, start: OffsetDateTime) {
+        let n = self.counted.fetch_add(1, Ordering::Relaxed);
+        if !n.is_multiple_of(SWEEP_EVERY) {
+            return;
+        }
+        match store.forget_mint_windows(start).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(windows = n, "past mint windows deleted"),
+            // Only housekeeping: the next sweep tries again.
+            Err(e) => tracing::warn!(error = %e, "deleting past mint windows failed"),
         }
     }
 }
