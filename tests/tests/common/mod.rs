@@ -5,6 +5,7 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod canteen;
 pub mod drills;
 pub mod wallet;

@@ -84,8 +84,12 @@ pub struct RosterPage {
 }
 
 impl CardBinding {
-    /// The audit entry of this binding (`replaced`: the student's card before it).
-    pub fn audit(&self, replaced: Option<CardUid>) -> AuditEntry {
+    /// The audit entry of this binding (`replaced`: the student's card before it;
+    /// `taken_from`: the other school the card was bound at, see [`CardBinding::takeover_audit`]).
+    pub fn audit(&self, replaced: Option<CardUid>, taken_from: Option<Bin>) -> AuditEntry {
+        let taken = taken_from
+            .map(|from| format!("; taken over from a student of school {from}"))
+            .unwrap_or_default();
         AuditEntry {
             at: self.at,
             actor: self.by.clone(),
@@ -94,7 +98,23 @@ impl CardBinding {
             action: "bind".into(),
             from_state: replaced.map(|c| format!("replaces {c}")),
             to_state: Some("bound".into()),
-            reason: Some(format!("bound to a student of school {}", self.school)),
+            reason: Some(format!(
+                "bound to a student of school {}{taken}",
+                self.school
+            )),
+        }
+    }
+
+    /// The other school's side of this binding when the card was bound there: it is unbound
+    /// from that school's student by this binding's author. Students are named by school
+    /// only, never by IIN or name.
+    pub fn takeover_audit(&self, from: Bin) -> AuditEntry {
+        AuditEntry {
+            reason: Some(format!(
+                "unbound from a student of school {from}: taken over by a student of school {}",
+                self.school
+            )),
+            ..card_unbound_audit(self.card, from, &self.by, self.at)
         }
     }
 }

@@ -12,8 +12,9 @@ use crate::store::{Store, StoreError};
 /// Why a card cannot be bound.
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
-    /// The card is bound to another student; it must be unbound there first.
-    #[error("this card is bound to another student; unbind it there first")]
+    /// The card is bound to another student of the same school; it must be unbound there
+    /// first. (A card bound at another school is taken over: that is no answer of its own.)
+    #[error("this card is bound to another student of this school; unbind it there first")]
     Taken,
     #[error(transparent)]
     Store(StoreError),
@@ -21,6 +22,14 @@ pub enum BindError {
 
 /// Binds `card` to `student` of `school` (replacing the student's previous card). Binding
 /// the same card again changes nothing.
+///
+/// A card bound to a student of another school is taken over: unbound there (audited on both
+/// sides, that school's terminals drop it at their next roster pull) and bound here, with the
+/// same answer as a free card. Answering "bound elsewhere" would tell anyone who can bind
+/// which cards exist at other schools, and would let a card be squatted by binding it first
+/// at a school it does not belong to; the school whose student holds the card in hand wins.
+/// Within one school a clash stays a refusal ([`BindError::Taken`]): the staff see their own
+/// students, and a silent move between two of them is more likely a mistake.
 pub async fn bind(
     store: &dyn Store,
     school: Bin,

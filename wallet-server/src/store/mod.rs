@@ -235,11 +235,30 @@ pub trait EligibilityStore: Send + Sync {
 #[async_trait]
 pub trait SchoolOpsStore: Send + Sync {
     /// Binds a card to a student of `school`. Rebinding the same pair is harmless; a new card
-    /// replaces the student's old one; a card bound to another student is a `Conflict`; a
-    /// student not of this school is `NotFound`.
+    /// replaces the student's old one; a card bound to another student of this school is a
+    /// `Conflict`; a card bound at another school is taken over (unbound from that school's
+    /// student with an audit entry and a roster change, in the same transaction); a student
+    /// not of this school is `NotFound`.
     async fn bind_card(&self, binding: &CardBinding) -> Result<CardBound, StoreError>;
     /// Stores a one-time enrollment code by its hash.
     async fn create_enrollment_code(&self, code: &EnrollmentCode) -> Result<(), StoreError>;
+}
+
+/// The per-voucher pass mint counts (`services::passes::mint`), shared by every server
+/// process on the database.
+#[async_trait]
+pub trait MintLimitStore: Send + Sync {
+    /// Counts, in order and in one transaction, one mint of each `(voucher, window_start)` if
+    /// fewer than `limit` (≥ 1) are counted in that window; `false` (nothing counted) for a
+    /// full window. Atomic: concurrent calls, in any process, never count past `limit`; on an
+    /// error nothing is counted.
+    async fn count_mints(
+        &self,
+        mints: &[(VoucherId, OffsetDateTime)],
+        limit: u32,
+    ) -> Result<Vec<bool>, StoreError>;
+    /// Deletes the counts of windows that started before `before`; how many.
+    async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Meals and feedback as the wallet shows them.
@@ -448,6 +467,7 @@ pub trait Store:
     + VoucherStore
     + EligibilityStore
     + SchoolOpsStore
+    + MintLimitStore
     + WalletRecordStore
     + TerminalStore
     + TabelStore
@@ -467,6 +487,7 @@ impl<T> Store for T where
         + VoucherStore
         + EligibilityStore
         + SchoolOpsStore
+        + MintLimitStore
         + WalletRecordStore
         + TerminalStore
         + TabelStore

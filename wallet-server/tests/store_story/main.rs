@@ -9,6 +9,7 @@ mod consent_jobs;
 mod console;
 mod corrections;
 mod entitlement;
+mod mint_limits;
 mod notices;
 mod tabel;
 mod terminals;
@@ -480,6 +481,8 @@ async fn story_on_sqlite() {
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
     calendar::story(Arc::new(store.clone())).await;
+    let second = SqliteStore::open_file(&path).await.expect("a second pool");
+    mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -591,6 +594,8 @@ async fn story_on_postgres() {
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
     calendar::story(Arc::new(store.clone())).await;
+    let second = PostgresStore::connect(&url).await.expect("a second pool");
+    mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -336,9 +336,9 @@ async fn cards_and_codes(store: &Arc<dyn Store>, ks: &[Kid]) {
             .expect("again"),
         CardBound::Unchanged
     );
-    // Another student of another school cannot take the card…
+    // Another student of the same school cannot take the card…
     let taken = store
-        .bind_card(&bind(ks[2].iin, school_b(), card))
+        .bind_card(&bind(ks[1].iin, school_a(), card))
         .await
         .unwrap_err();
     assert!(matches!(taken, StoreError::Conflict { .. }), "{taken:?}");
@@ -348,11 +348,41 @@ async fn cards_and_codes(store: &Arc<dyn Store>, ks: &[Kid]) {
         store.bind_card(&bind(ks[2].iin, school_a(), other)).await,
         Err(StoreError::NotFound)
     ));
+    // A student of another school takes the card over, as if it were free; school A's
+    // roster has it nowhere (ks[0] has no live voucher left here: the HTTP test
+    // `card_takeover` shows the roster change of one that has).
+    let cursor = store
+        .roster_since(school_a(), 0)
+        .await
+        .expect("roster")
+        .cursor;
+    assert_eq!(
+        store
+            .bind_card(&bind(ks[2].iin, school_b(), card))
+            .await
+            .expect("take over"),
+        CardBound::Bound { replaced: None }
+    );
+    let delta = store.roster_since(school_a(), cursor).await.expect("delta");
+    let full = store.roster_since(school_a(), 0).await.expect("roster");
+    assert!(delta
+        .rows
+        .iter()
+        .chain(&full.rows)
+        .all(|r| r.card != Some(card)));
+    let trail = store
+        .audit_trail("card", &card.to_string())
+        .await
+        .expect("trail");
+    let actions: Vec<&str> = trail.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["bind", "unbind", "bind"]);
+    let unbound = trail[1].reason.as_deref().unwrap_or_default();
+    assert!(unbound.contains(&school_a().to_string()) && unbound.contains(&school_b().to_string()));
     // A new card replaces the student's old one.
     let new_card: CardUid = "0A1B2C3D4F".parse().expect("uid");
     assert_eq!(
         store
-            .bind_card(&bind(ks[0].iin, school_a(), new_card))
+            .bind_card(&bind(ks[2].iin, school_b(), new_card))
             .await
             .expect("replace"),
         CardBound::Bound {
@@ -360,7 +390,7 @@ async fn cards_and_codes(store: &Arc<dyn Store>, ks: &[Kid]) {
         }
     );
     let views = store
-        .vouchers_of_school(school_a(), "2026-10".parse().expect("m"))
+        .vouchers_of_school(school_b(), "2026-11".parse().expect("m"))
         .await
         .expect("list");
     assert!(views.iter().any(|v| v.card == Some(new_card)));

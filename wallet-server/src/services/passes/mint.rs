@@ -2,17 +2,20 @@
 //!
 //! A pass is valid from the moment it is minted until the end of the current service day
 //! (Astana time), and never beyond the voucher's last day. The rate limit keeps a stolen
-//! token or a stuck client from minting thousands of passes for one child.
+//! token or a stuck client from minting thousands of passes for one child; its counts live
+//! in the store (`mint_windows`), not in the process.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use shared::pass::{KeyError, PassClaims, PassSigner};
 use shared::time::{end_of_service_day, service_day};
 use shared::VoucherId;
 use time::{Duration, OffsetDateTime};
 
+use super::mint_batch::MintCounter;
 use crate::domain::voucher::Voucher;
+use crate::store::{Backend, Store, StoreError};
 
 /// A minted pass and its validity window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,46 +51,85 @@ pub fn mint(
     })
 }
 
-/// At most `limit` passes per voucher in any fixed window of `window`.
+/// At most `limit` passes per voucher in each fixed window of `window`, counted in the store
+/// so that a restart forgets nothing and several server processes on one database share the
+/// one allowance. Windows are aligned on the Unix epoch (a 600 s window starts at :00, :10, …),
+/// so every process computes the same window from its clock.
 #[derive(Debug)]
 pub struct MintLimiter {
     limit: u32,
     window: Duration,
-    counts: Mutex<HashMap<VoucherId, (OffsetDateTime, u32)>>,
+    /// Mints counted by this process, to sweep past windows out now and then.
+    counted: AtomicU64,
+    counter: MintCounter,
 }
 
-/// Entries kept before stale windows are swept out.
-const SWEEP_AT: usize = 100_000;
+/// Every this many mints (and at the first) a process deletes the windows that have ended:
+/// a rare indexed DELETE instead of a scheduled job that would need to know the window.
+const SWEEP_EVERY: u64 = 1024;
 
 impl MintLimiter {
+    /// `limit` is at least 1 and `window` at least one second.
     pub fn new(limit: u32, window: Duration) -> Self {
         MintLimiter {
-            limit,
-            window,
-            counts: Mutex::new(HashMap::new()),
+            limit: limit.max(1),
+            window: window.max(Duration::SECOND),
+            counted: AtomicU64::new(0),
+            counter: MintCounter::default(),
         }
     }
 
-    /// Counts one mint; `Err(retry_after)` when the voucher is over its limit.
-    pub fn check(&self, voucher: VoucherId, now: OffsetDateTime) -> Result<(), Duration> {
-        let mut counts = match self.counts.lock() {
-            Ok(guard) => guard,
-            // A panic elsewhere while holding the lock must not disable minting.
-            Err(poisoned) => poisoned.into_inner(),
+    /// The start of the window `now` falls in.
+    pub fn window_start(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let secs = self.window.whole_seconds();
+        let start = now.unix_timestamp().div_euclid(secs) * secs;
+        // In range: `start` is at most `now` and at least one window before it.
+        OffsetDateTime::from_unix_timestamp(start).unwrap_or(now)
+    }
+
+    /// Counts one mint; `Ok(Err(retry_after))` when the voucher is over its limit.
+    pub async fn check(
+        &self,
+        store: &Arc<dyn Store>,
+        voucher: VoucherId,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let start = self.window_start(now);
+        self.sweep_now_and_then(store.as_ref(), start).await;
+        let counted = match store.backend() {
+            // One writer at a time holds SQLite: waiting counts share a commit.
+            Backend::Sqlite => {
+                let counter = self
+                    .counter
+                    .count(store.clone(), voucher, start, self.limit);
+                counter.await?
+            }
+            // PostgreSQL locks the one row and commits many writers together by itself.
+            Backend::Postgres => {
+                let counted = store.count_mints(&[(voucher, start)], self.limit).await?;
+                counted.first().copied().unwrap_or(false)
+            }
         };
-        if counts.len() >= SWEEP_AT {
-            let window = self.window;
-            counts.retain(|_, (start, _)| now - *start < window);
+        Ok(if counted {
+            Ok(())
+        } else {
+            Err(start + self.window - now)
+        })
+    }
+
+    /// Deletes the windows before `start` at this process' first mint and every
+    /// [`SWEEP_EVERY`]th after.
+    async fn sweep_now_and_then(&self, store: &dyn Store, start: OffsetDateTime) {
+        let n = self.counted.fetch_add(1, Ordering::Relaxed);
+        if !n.is_multiple_of(SWEEP_EVERY) {
+            return;
         }
-        let entry = counts.entry(voucher).or_insert((now, 0));
-        if now - entry.0 >= self.window {
-            *entry = (now, 0);
+        match store.forget_mint_windows(start).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(windows = n, "past mint windows deleted"),
+            // Only housekeeping: the next sweep tries again.
+            Err(e) => tracing::warn!(error = %e, "deleting past mint windows failed"),
         }
-        if entry.1 >= self.limit {
-            return Err(entry.0 + self.window - now);
-        }
-        entry.1 += 1;
-        Ok(())
     }
 }
 
@@ -140,21 +182,23 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_allows_the_limit_then_says_when_to_retry() {
+    fn every_process_computes_the_same_window_from_its_clock() {
         let limiter = MintLimiter::new(3, Duration::minutes(10));
-        let id = VoucherId::new();
-        let other = VoucherId::new();
-        let t0 = datetime!(2026-11-24 02:00 UTC);
-        for _ in 0..3 {
-            limiter.check(id, t0).expect("under the limit");
-        }
-        let retry = limiter.check(id, t0 + Duration::minutes(4)).unwrap_err();
-        assert_eq!(retry, Duration::minutes(6));
-        limiter
-            .check(other, t0)
-            .expect("other vouchers are not affected");
-        limiter
-            .check(id, t0 + Duration::minutes(10))
-            .expect("a new window");
+        let start = datetime!(2026-11-24 02:00 UTC);
+        assert_eq!(limiter.window_start(start), start);
+        assert_eq!(
+            limiter.window_start(datetime!(2026-11-24 02:09:59.9 UTC)),
+            start
+        );
+        assert_eq!(
+            limiter.window_start(datetime!(2026-11-24 02:10 UTC)),
+            start + Duration::minutes(10)
+        );
+        // A window of zero would divide by zero: it is one second.
+        let tiny = MintLimiter::new(0, Duration::ZERO);
+        assert_eq!(
+            tiny.window_start(start + Duration::milliseconds(1500)),
+            start + Duration::SECOND
+        );
     }
 }

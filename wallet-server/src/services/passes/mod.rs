@@ -4,8 +4,11 @@
 
 pub mod keys;
 pub mod mint;
+pub mod mint_batch;
 pub mod qr;
 pub mod render;
+
+use std::sync::Arc;
 
 use shared::{Iin, VoucherId};
 use time::{Duration, OffsetDateTime};
@@ -33,6 +36,9 @@ pub enum IssueError {
     OutsideProgramme(ProgrammeDates),
     #[error("signing the pass failed: {0}")]
     Signing(#[from] shared::pass::KeyError),
+    /// Counting the mint failed: no pass without the count.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Where passes come from: the signing keys, the rate limit and the programme's dates.
@@ -46,7 +52,7 @@ pub struct Minting<'a> {
 /// today must be in the programme, the voucher's rate limit must allow one more, and the
 /// current key signs it.
 pub async fn issue(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     minting: &Minting<'_>,
     parent: Iin,
     id: VoucherId,
@@ -58,11 +64,14 @@ pub async fn issue(
         programme,
     } = minting;
     // The voucher first: a stranger's id answers 404 whatever the day.
-    let voucher = usable_voucher(store, parent, id, now).await?;
+    let voucher = usable_voucher(store.as_ref(), parent, id, now).await?;
     if !programme.contains(shared::time::service_day(now)) {
         return Err(IssueError::OutsideProgramme(*programme));
     }
-    limiter.check(id, now).map_err(IssueError::TooMany)?;
+    limiter
+        .check(store, id, now)
+        .await?
+        .map_err(IssueError::TooMany)?;
     let ring = keys.read();
     Ok(mint::mint(ring.current(), &voucher, now)?)
 }

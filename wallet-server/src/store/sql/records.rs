@@ -1,7 +1,7 @@
 //! Card bindings, enrollment codes, meals on a voucher, feedback and the outbox.
 
 use async_trait::async_trait;
-use shared::{CardUid, Iin, VoucherId};
+use shared::{Bin, CardUid, Iin, VoucherId};
 
 super::per_backend! {
     use sqlx::Row;
@@ -24,19 +24,18 @@ super::per_backend! {
             if school.as_deref() != Some(b.school.to_string().as_str()) {
                 return Err(StoreError::NotFound);
             }
-            let holder: Option<String> =
-                sqlx::query_scalar("SELECT student_iin FROM cards WHERE card_uid = $1")
-                    .bind(b.card.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match holder {
-                Some(h) if h == b.student.expose() => return Ok(CardBound::Unchanged),
-                Some(_) => {
-                    return Err(StoreError::Conflict {
-                        current: "bound to another student".into(),
-                    })
+            let mut taken_from = None;
+            if let Some((holder, holder_school)) = card_holder(&mut tx, b.card).await? {
+                if holder == b.student {
+                    return Ok(CardBound::Unchanged);
                 }
-                None => {}
+                if holder_school == b.school {
+                    return Err(StoreError::Conflict {
+                        current: "bound to another student of this school".into(),
+                    });
+                }
+                take_over_card(&mut tx, b, holder, holder_school).await?;
+                taken_from = Some(holder_school);
             }
             let old: Option<String> =
                 sqlx::query_scalar("SELECT card_uid FROM cards WHERE student_iin = $1")
@@ -61,7 +60,7 @@ super::per_backend! {
             .bind(b.by.to_record())
             .execute(&mut *tx)
             .await?;
-            let audit = b.audit(replaced);
+            let audit = b.audit(replaced, taken_from);
             insert_audit(&mut tx, &audit).await?;
             student_roster_changed(&mut tx, b.student).await?;
             tx.commit().await?;
@@ -82,6 +81,42 @@ super::per_backend! {
             .await?;
             Ok(())
         }
+    }
+
+    /// The student a card is bound to, with the student's school (where the card's terminals
+    /// are).
+    async fn card_holder(conn: &mut Conn, card: CardUid) -> Result<Option<(Iin, Bin)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.student_iin, s.school_bin FROM cards c \
+             JOIN students s ON s.iin = c.student_iin WHERE c.card_uid = $1",
+        )
+        .bind(card.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.map(|r| {
+            Ok((
+                parse_stored("student IIN", r.try_get("student_iin")?)?,
+                parse_stored("school BIN", r.try_get("school_bin")?)?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// A card bound at another school moves to `b`'s student: it is unbound from `holder`
+    /// with the other school's audit entry, and the holder's roster rows change so that
+    /// school's terminals drop the card at their next pull.
+    async fn take_over_card(
+        conn: &mut Conn,
+        b: &CardBinding,
+        holder: Iin,
+        holder_school: Bin,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM cards WHERE card_uid = $1")
+            .bind(b.card.to_string())
+            .execute(&mut *conn)
+            .await?;
+        insert_audit(&mut *conn, &b.takeover_audit(holder_school)).await?;
+        student_roster_changed(conn, holder).await
     }
 
     fn meal_from_row(r: &DbRow) -> Result<MealRecord, StoreError> {

@@ -134,11 +134,12 @@ pub(super) async fn mint_pass(
         limiter: &state.mint_limiter,
         programme: state.programme_dates,
     };
-    let issued = passes::issue(state.store.as_ref(), &minting, parent.iin, id, now).await;
+    let issued = passes::issue(&state.store, &minting, parent.iin, id, now).await;
     let pass = match issued {
         Ok(pass) => pass,
         Err(IssueError::TooMany(retry_after)) => return Ok(too_many(retry_after)),
         Err(IssueError::Voucher(e)) => return Err(e.into()),
+        Err(IssueError::Store(e)) => return Err(e.into()),
         Err(e @ IssueError::OutsideProgramme(_)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

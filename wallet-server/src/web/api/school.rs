@@ -150,14 +150,15 @@ fn unprocessable(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
-/// Bind an ID card to a student of this school. A card bound to another student is refused.
+/// Bind an ID card to a student of this school. A card bound to another student of this
+/// school is refused; a card bound at another school is taken over (answered like a free card).
 #[utoipa::path(post, path = "/v1/schools/{bin}/cards", tag = "school",
     params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN")),
     request_body = BindCardRequest,
     security(("bearer" = [])),
     responses((status = 200, body = CardBindingResult),
         (status = 404, description = "No such school or student of it", body = ErrorBody),
-        (status = 409, description = "card_taken", body = ErrorBody),
+        (status = 409, description = "card_taken: bound to another student of this school", body = ErrorBody),
         (status = 422, description = "invalid_iin or invalid_card_uid", body = ErrorBody)))]
 async fn bind_card(
     State(state): State<AppState>,

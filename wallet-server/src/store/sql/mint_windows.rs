@@ -1,0 +1,69 @@
+//! The per-voucher pass mint counts: one row per voucher and fixed window, so the limit
+//! (`services::passes::mint`) holds across restarts and across server processes on one
+//! database.
+//!
+//! A mint is counted by one statement, an upsert whose update only runs while the window has
+//! room: `RETURNING` yields the new count, or no row when the window is full. PostgreSQL
+//! re-checks the condition on the latest row version under the row lock, SQLite holds the
+//! database's write lock for the transaction, so concurrent mints never count past the limit.
+//! Several counts share one transaction (one commit): on SQLite the server batches them, see
+//! `services::passes::mint_batch`.
+
+use async_trait::async_trait;
+use shared::VoucherId;
+use time::OffsetDateTime;
+
+super::per_backend! {
+    use crate::store::{MintLimitStore, StoreError};
+
+    async fn count_one(
+        conn: &mut Conn,
+        voucher: VoucherId,
+        window_start: OffsetDateTime,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let minted: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO mint_windows (voucher_id, window_start, minted) VALUES ($1, $2, 1) \
+             ON CONFLICT (voucher_id, window_start) \
+             DO UPDATE SET minted = mint_windows.minted + 1 WHERE mint_windows.minted < $3 \
+             RETURNING minted",
+        )
+        .bind(uuid(voucher.as_uuid()))
+        .bind(ts(window_start))
+        .bind(i64::from(limit))
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(minted.is_some())
+    }
+
+    #[async_trait]
+    impl MintLimitStore for Store {
+        async fn count_mints(
+            &self,
+            mints: &[(VoucherId, OffsetDateTime)],
+            limit: u32,
+        ) -> Result<Vec<bool>, StoreError> {
+            if let [(voucher, window_start)] = mints {
+                // One statement is atomic on its own: no transaction round trips.
+                let mut conn = self.pool.acquire().await?;
+                return Ok(vec![count_one(&mut conn, *voucher, *window_start, limit).await?]);
+            }
+            let mut tx = write(self).await?;
+            let mut counted = Vec::with_capacity(mints.len());
+            for (voucher, window_start) in mints {
+                counted.push(count_one(&mut tx, *voucher, *window_start, limit).await?);
+            }
+            tx.commit().await?;
+            Ok(counted)
+        }
+
+        async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+            let deleted = sqlx::query("DELETE FROM mint_windows WHERE window_start < $1")
+                .bind(ts(before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            Ok(deleted)
+        }
+    }
+}

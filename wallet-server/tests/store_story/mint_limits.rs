@@ -1,0 +1,99 @@
+//! The mint-limit chapter of the store story: the per-voucher pass count lives in the store,
+//! so a new limiter (a restarted process, or another one) sees what was counted, concurrent
+//! mints never count past the limit, and past windows are swept out — on every backend.
+
+use std::sync::Arc;
+
+use shared::VoucherId;
+use time::macros::datetime;
+use time::Duration;
+use wallet_server::services::passes::mint::MintLimiter;
+use wallet_server::store::Store;
+
+const LIMIT: u32 = 5;
+
+/// `second` is another pool on the same database, as another server process would hold.
+pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let window = Duration::minutes(10);
+    let t0 = datetime!(2026-11-24 02:00 UTC);
+    let voucher = VoucherId::new();
+    let limiter = MintLimiter::new(LIMIT, window);
+    for i in 0..LIMIT {
+        let at = t0 + Duration::seconds(i64::from(i));
+        let counted = limiter.check(&store, voucher, at).await;
+        assert_eq!(counted.expect("store"), Ok(()), "mint {i}");
+    }
+    let later = t0 + Duration::minutes(4);
+    assert_eq!(
+        limiter.check(&store, voucher, later).await.expect("store"),
+        Err(Duration::minutes(6)),
+        "over the limit, retry when the window ends"
+    );
+
+    // A restarted or another process starts with a new limiter: the count is the store's.
+    let restarted = MintLimiter::new(LIMIT, window);
+    assert_eq!(
+        restarted
+            .check(&second, voucher, later)
+            .await
+            .expect("store"),
+        Err(Duration::minutes(6))
+    );
+    // Other vouchers have their own allowance; the next window starts afresh.
+    let other = VoucherId::new();
+    assert_eq!(
+        restarted.check(&store, other, later).await.expect("store"),
+        Ok(())
+    );
+    let next = t0 + window;
+    assert_eq!(
+        restarted.check(&store, voucher, next).await.expect("store"),
+        Ok(())
+    );
+
+    concurrent_mints_never_pass_the_limit([&store, &second], next).await;
+
+    // A limiter's first mint swept the windows before its own: the first window's full
+    // count is gone (a count there starts afresh), and the sweep deletes that new row too.
+    assert_eq!(
+        store.count_mints(&[(voucher, t0)], 1).await.expect("count"),
+        [true]
+    );
+    assert_eq!(store.forget_mint_windows(next).await.expect("sweep"), 1);
+    // The current window's count was kept; in one call, counts go in order.
+    let other_next = VoucherId::new();
+    assert_eq!(
+        store
+            .count_mints(
+                &[(voucher, next), (other_next, next), (other_next, next)],
+                1
+            )
+            .await
+            .expect("count"),
+        [false, true, false]
+    );
+}
+
+/// Many mints of one voucher at once, half through each pool with a limiter of its own (two
+/// processes): exactly `LIMIT` are counted.
+async fn concurrent_mints_never_pass_the_limit(
+    stores: [&Arc<dyn Store>; 2],
+    at: time::OffsetDateTime,
+) {
+    let voucher = VoucherId::new();
+    let limiters = [0, 1].map(|_| Arc::new(MintLimiter::new(LIMIT, Duration::minutes(10))));
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (store, limiter) = (stores[i % 2].clone(), limiters[i % 2].clone());
+        tasks.push(tokio::spawn(async move {
+            limiter.check(&store, voucher, at).await
+        }));
+    }
+    let mut allowed = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("store").is_ok() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, LIMIT, "concurrent mints counted");
+}
