@@ -106,7 +106,21 @@ impl Rule {
 
     #[cfg(feature = "openapi")]
     fn schema(&self, required: bool) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        self.schema_of(required, false)
+    }
+
+    #[cfg(feature = "openapi")]
+    fn schema_of(
+        &self,
+        required: bool,
+        nullable: bool,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let schema_type = if nullable {
+            SchemaType::from_iter([Type::String, Type::Null])
+        } else {
+            SchemaType::new(Type::String)
+        };
         let blank = if required {
             "not blank"
         } else {
@@ -118,7 +132,7 @@ impl Rule {
             "one line"
         };
         ObjectBuilder::new()
-            .schema_type(Type::String)
+            .schema_type(schema_type)
             .description(Some(format!(
                 "{}: at most {} characters, no control characters ({lf}), surrounding \
                  spaces trimmed, {blank}",
@@ -302,6 +316,14 @@ impl<T: BoundedText> MaybeBlank<T> {
     }
 }
 
+impl<T: BoundedText> FromStr for MaybeBlank<T> {
+    type Err = TextError;
+
+    fn from_str(raw: &str) -> Result<Self, TextError> {
+        MaybeBlank::parse(raw.to_string())
+    }
+}
+
 impl<T> From<Option<T>> for MaybeBlank<T> {
     fn from(value: Option<T>) -> Self {
         MaybeBlank(value)
@@ -327,18 +349,19 @@ impl<'de, T: BoundedText> Deserialize<'de> for MaybeBlank<T> {
     }
 }
 
+/// The JSON Schema of a [`MaybeBlank<T>`] field, for `#[schema(schema_with = ...)]` (utoipa
+/// cannot derive schemas of generic field types on its own).
 #[cfg(feature = "openapi")]
-impl<T: BoundedText> utoipa::PartialSchema for MaybeBlank<T> {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        T::RULE.schema(false)
-    }
+pub fn maybe_blank_schema<T: BoundedText>() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>
+{
+    T::RULE.schema(false)
 }
 
+/// The JSON Schema of an `Option<MaybeBlank<T>>` field: also `null`.
 #[cfg(feature = "openapi")]
-impl<T: BoundedText + utoipa::ToSchema> utoipa::ToSchema for MaybeBlank<T> {
-    fn name() -> Cow<'static, str> {
-        Cow::Owned(format!("{}OrBlank", T::name()))
-    }
+pub fn optional_maybe_blank_schema<T: BoundedText>(
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    T::RULE.schema_of(false, true)
 }
 
 /// Number of bytes in a pass nonce (`shared::pass::PassClaims::nonce`).
