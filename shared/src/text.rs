@@ -84,8 +84,7 @@ impl Rule {
 
     /// The trimmed text; blank is refused.
     pub fn required(&self, raw: &str) -> Result<String, TextError> {
-        self.clean(raw)?
-            .ok_or(TextError::Blank { what: self.what })
+        self.clean(raw)?.ok_or(TextError::Blank { what: self.what })
     }
 
     /// The JSON Schema pattern of the rule: no control character (but LF where allowed),
@@ -352,8 +351,8 @@ impl<'de, T: BoundedText> Deserialize<'de> for MaybeBlank<T> {
 /// The JSON Schema of a [`MaybeBlank<T>`] field, for `#[schema(schema_with = ...)]` (utoipa
 /// cannot derive schemas of generic field types on its own).
 #[cfg(feature = "openapi")]
-pub fn maybe_blank_schema<T: BoundedText>() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>
-{
+pub fn maybe_blank_schema<T: BoundedText>(
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     T::RULE.schema(false)
 }
 

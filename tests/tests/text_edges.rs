@@ -99,7 +99,11 @@ async fn the_probes_reproductions_are_refused_and_nothing_is_stored() {
             let list = demo_school_list(&period, vec![row(1234, name, class)]);
             let answer = w::send_list(&server, &list).await;
             answer.assert_error(422, "invalid_body");
-            assert!(answer.text.contains("control characters"), "{}", answer.text);
+            assert!(
+                answer.text.contains("control characters"),
+                "{}",
+                answer.text
+            );
         }
     }
     assert_eq!(w::school_view(&server, DEMO_SCHOOL_BIN).await, before);
@@ -143,7 +147,10 @@ async fn the_probes_reproductions_are_refused_and_nothing_is_stored() {
         .post_json("/v1/terminals/meals", Some(&terminal), &meal("day", None))
         .await
         .ok_json();
-    assert_eq!(answer["results"][0]["event_id"], "01937000-0000-7000-8000-00000000e001");
+    assert_eq!(
+        answer["results"][0]["event_id"],
+        "01937000-0000-7000-8000-00000000e001"
+    );
 
     // A formula as a name is accepted as text and defused in the XLSX табель.
     let evil = r#"=HYPERLINK("http://evil.example/","Click")"#;

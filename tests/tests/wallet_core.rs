@@ -686,10 +686,22 @@ async fn feedback_queues_complaints_for_e_otinish_without_the_childs_iin() {
             json!({"rating": 2, "complaint": "я".repeat(4001)}),
             "invalid_body",
         ),
-        (json!({"rating": 2, "complaint": "суп\u{0}"}), "invalid_body"),
-        (json!({"rating": 2, "complaint": "суп\rхолодный"}), "invalid_body"),
-        (json!({"rating": 2, "complaint": "\u{1b}[2J"}), "invalid_body"),
-        (json!({"rating": 2, "complaint": "суп\u{7}"}), "invalid_body"),
+        (
+            json!({"rating": 2, "complaint": "суп\u{0}"}),
+            "invalid_body",
+        ),
+        (
+            json!({"rating": 2, "complaint": "суп\rхолодный"}),
+            "invalid_body",
+        ),
+        (
+            json!({"rating": 2, "complaint": "\u{1b}[2J"}),
+            "invalid_body",
+        ),
+        (
+            json!({"rating": 2, "complaint": "суп\u{7}"}),
+            "invalid_body",
+        ),
         (json!({"rating": "5"}), "invalid_body"),
         (json!({"rating": 4.5}), "invalid_body"),
         (json!({"complaint": "x"}), "invalid_body"),

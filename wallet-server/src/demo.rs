@@ -182,7 +182,10 @@ fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedE
         }
         students.push(StudentIn {
             iin: iin.expose(),
-            full_name: k.name.parse().map_err(|_| SeedError::Data("student name"))?,
+            full_name: k
+                .name
+                .parse()
+                .map_err(|_| SeedError::Data("student name"))?,
             grade: i64::from(k.grade),
             class_label: k.class.parse().map_err(|_| SeedError::Data("class"))?,
             category: k.category.as_str().into(),

@@ -9,14 +9,17 @@ use super::*;
 fn names_are_trimmed_and_keep_any_script() {
     let name: PersonName = "  Әлия Қасымқызы  ".parse().expect("name");
     assert_eq!(name, "Әлия Қасымқызы");
-    for ok in ["שרה כהן", "Zoë\u{301}", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀", "=HYPERLINK(\"x\")"] {
+    for ok in ["שרה כהן", "Zoë\u{301}", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀", "=HYPERLINK(\"x\")"]
+    {
         assert_eq!(ok.parse::<PersonName>().expect(ok).as_str(), ok);
     }
 }
 
 #[test]
 fn every_control_character_is_refused_with_its_position() {
-    let controls = ['\0', '\r', '\n', '\t', '\x1b', '\x07', '\x7f', '\u{85}', '\u{9f}'];
+    let controls = [
+        '\0', '\r', '\n', '\t', '\x1b', '\x07', '\x7f', '\u{85}', '\u{9f}',
+    ];
     for c in controls {
         let err = format!("Ан{c}на").parse::<ClassLabel>().unwrap_err();
         assert_eq!(
@@ -43,14 +46,18 @@ fn length_is_counted_in_characters_as_sent() {
         err.to_string(),
         "a full name has at most 200 characters, this one has 201"
     );
-    assert!(format!(" {} ", "a".repeat(199)).parse::<PersonName>().is_err());
+    assert!(format!(" {} ", "a".repeat(199))
+        .parse::<PersonName>()
+        .is_err());
 }
 
 #[test]
 fn blank_is_refused_unless_maybe_blank() {
     assert_eq!(
         "  ".parse::<SlotName>().unwrap_err(),
-        TextError::Blank { what: "a slot name" }
+        TextError::Blank {
+            what: "a slot name"
+        }
     );
     let blank = MaybeBlank::<PersonName>::parse("   ".into()).expect("blank");
     assert_eq!(blank.value(), None);
@@ -74,11 +81,20 @@ fn pass_nonces_are_sixteen_lower_case_hex_digits() {
     let nonce: PassNonce = "ab010203040506ff".parse().expect("nonce");
     assert_eq!(nonce.as_bytes(), [0xab, 1, 2, 3, 4, 5, 6, 0xff]);
     assert_eq!(nonce.to_string(), "ab010203040506ff");
-    for bad in ["AB010203040506FF", "ab0102030405060", "ab010203040506ffa", "zz010203040506ff", "é1010203040506f"] {
+    for bad in [
+        "AB010203040506FF",
+        "ab0102030405060",
+        "ab010203040506ffa",
+        "zz010203040506ff",
+        "é1010203040506f",
+    ] {
         assert!(bad.parse::<PassNonce>().is_err(), "{bad}");
     }
     let json = serde_json::to_string(&nonce).expect("json");
-    assert_eq!(serde_json::from_str::<PassNonce>(&json).expect("back"), nonce);
+    assert_eq!(
+        serde_json::from_str::<PassNonce>(&json).expect("back"),
+        nonce
+    );
 }
 
 #[test]
@@ -87,7 +103,10 @@ fn patterns_say_the_rule() {
         PersonName::RULE.pattern(true),
         r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     );
-    assert_eq!(FreeText::RULE.pattern(false), r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$");
+    assert_eq!(
+        FreeText::RULE.pattern(false),
+        r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$"
+    );
 }
 
 proptest! {

@@ -295,10 +295,7 @@ pub fn validate_row(index: usize, row: &StudentIn, school: Bin) -> Result<ValidR
     if category == Category::Primary && !primary_grade {
         return Err(RowRejection::PrimaryOutsideGrades);
     }
-    let class_label = row
-        .class_label
-        .value()
-        .ok_or(RowRejection::MissingClass)?;
+    let class_label = row.class_label.value().ok_or(RowRejection::MissingClass)?;
     let mut warnings = Vec::new();
     let representatives = validate_representatives(&row.representatives, &iin, &mut warnings)?;
     Ok(ValidRow {

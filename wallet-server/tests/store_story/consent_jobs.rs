@@ -66,7 +66,9 @@ async fn world(store: &Arc<dyn Store>) -> World {
     let other = iin(date!(1980 - 05 - 05), Sex::Male);
     let rep = |who: Iin, phone: Option<&str>| RepresentativeIn {
         iin: who.expose(),
-        full_name: format!("Родитель {}", &who.expose()[..4]).parse().expect("name"),
+        full_name: format!("Родитель {}", &who.expose()[..4])
+            .parse()
+            .expect("name"),
         relation: if who == mother { "mother" } else { "father" }.into(),
         phone: phone.map(str::to_string),
     };

@@ -480,7 +480,8 @@ async fn meals_feedback_outbox(
     );
 
     // Feedback with a complaint lands with its outbox message, in one transaction.
-    let form = feedback::FeedbackForm::parse(2, Some("Суп холодный".parse().expect("text"))).expect("form");
+    let form = feedback::FeedbackForm::parse(2, Some("Суп холодный".parse().expect("text")))
+        .expect("form");
     let (record, message) = feedback::record(&view, parent(), form, T0);
     store
         .add_feedback(&record, message.as_ref())

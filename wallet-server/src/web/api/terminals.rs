@@ -4,11 +4,11 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shared::Label;
 use shared::sync::{
     EnrollRequest, EnrollResponse, MealBatch, MealBatchResult, RosterEntry, SchoolInfo,
     SyncResponse, MAX_BATCH,
 };
+use shared::Label;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

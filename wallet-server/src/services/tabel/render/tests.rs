@@ -445,12 +445,17 @@ fn xlsx_defuses_formulas_like_the_csv_and_fits_any_title() {
     let bytes = render(&t, Format::Xlsx).expect("xlsx");
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("open xlsx");
     let sheet = book.worksheet_range("Табель").expect("sheet");
-    let cells: Vec<String> = sheet.used_cells().map(|(_, _, c)| string(Some(c))).collect();
+    let cells: Vec<String> = sheet
+        .used_cells()
+        .map(|(_, _, c)| string(Some(c)))
+        .collect();
     assert!(cells.contains(&"'=HYPERLINK(\"http://x\")".to_string()));
     assert!(cells.contains(&"'-1+2".to_string()));
     assert!(cells.iter().all(|c| c.chars().count() <= 32_767));
     let formulas = book.worksheet_formula("Табель").expect("formulas");
-    assert!(formulas.used_cells().all(|(_, _, f)| !f.contains("HYPERLINK")));
+    assert!(formulas
+        .used_cells()
+        .all(|(_, _, f)| !f.contains("HYPERLINK")));
 }
 
 // ---- XLSX ----

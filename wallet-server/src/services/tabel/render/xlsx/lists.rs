@@ -4,8 +4,8 @@
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::styles::Styles;
-use super::write_text;
 use super::summary::tenge_cell;
+use super::write_text;
 use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{
     astana_time, category_ru, month_ru, reason_ru, slot_ru, status_ru,

@@ -6,8 +6,8 @@ use rust_xlsxwriter::utility::cell_range;
 use rust_xlsxwriter::{Format, Formula, Worksheet, XlsxError};
 
 use super::styles::Styles;
-use super::write_text;
 use super::summary::summary;
+use super::write_text;
 use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{astana_time, category_ru, day_label, month_ru, slots_note};
 use crate::services::tabel::render::{TITLE, TITLE_KK};
