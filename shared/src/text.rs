@@ -123,7 +123,7 @@ impl Rule {
         let blank = if required {
             "not blank"
         } else {
-            "blank means none"
+            "may be blank (the field says what blank means)"
         };
         let lf = if self.line_feeds {
             "line feeds allowed"
