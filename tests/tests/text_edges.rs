@@ -152,6 +152,24 @@ async fn the_probes_reproductions_are_refused_and_nothing_is_stored() {
         "01937000-0000-7000-8000-00000000e001"
     );
 
+    // Other labels people type: a terminal's name, a meal slot's name.
+    let code = common::drills::enrollment_code(&server).await;
+    server
+        .post_json(
+            "/v1/terminals/enroll",
+            None,
+            &json!({"code": code, "name": "Касса\u{7}"}),
+        )
+        .await
+        .assert_error(422, "invalid_body");
+    let director = server.staff_token("director", DEMO_SCHOOL_BIN).await;
+    let slots = json!({"slots": [{"name": "обед\n", "start": "12:00", "end": "14:00"}]});
+    let path = format!("/v1/schools/{DEMO_SCHOOL_BIN}/meal-slots");
+    server
+        .request(reqwest::Method::PUT, &path, Some(&director), Some(&slots))
+        .await
+        .assert_error(422, "invalid_body");
+
     // A formula as a name is accepted as text and defused in the XLSX табель.
     let evil = r#"=HYPERLINK("http://evil.example/","Click")"#;
     let list = demo_school_list(&period, vec![row(1235, evil, "-1+2")]);
