@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser, ValueEnum};
-use shared::Bin;
+use shared::{Bin, Label};
 
 use crate::scanner::line::DEFAULT_MAX_LINE;
 use crate::scanner::LineEnding;
@@ -94,9 +94,10 @@ pub struct Cli {
     )]
     pub enroll: Option<String>,
 
-    /// Name of this terminal as school staff will see it, sent at enrollment.
+    /// Name of this terminal as school staff will see it, sent at enrollment (one line, at
+    /// most 100 characters).
     #[arg(long, env = "CANTEEN_TERMINAL_NAME", value_name = "NAME")]
-    pub terminal_name: Option<String>,
+    pub terminal_name: Option<Label>,
 
     /// Serial device of the QR scanner (at least one of --qr-port and --card-port).
     #[arg(long, env = "CANTEEN_QR_PORT", value_name = "PATH")]

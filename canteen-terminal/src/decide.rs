@@ -9,7 +9,7 @@
 use shared::pass::{self, KeySet, PassError};
 use shared::sync::{slot_at, DayRange, MealSlot, Method};
 use shared::time::{service_day, ASTANA};
-use shared::{Bin, CardUid, VoucherId};
+use shared::{Bin, CardUid, PassNonce, VoucherId};
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::reason::Denial;
@@ -91,8 +91,8 @@ pub struct Meal {
     pub slot: String,
     /// The corrected time of the scan.
     pub served_at: OffsetDateTime,
-    /// The pass nonce (hex) when a pass was scanned.
-    pub pass_nonce: Option<String>,
+    /// The pass nonce when a pass was scanned.
+    pub pass_nonce: Option<PassNonce>,
 }
 
 /// A refusal, with the student when they are known (the worker sees who was refused).
@@ -176,7 +176,7 @@ pub fn decide<R: Roster>(scan: &Scan, ctx: &DecisionContext<'_, R>) -> Result<De
 }
 
 /// The student a pass text stands for, with the pass nonce; or why the pass is refused.
-type PassOutcome = Result<(Student, Option<String>), Denial>;
+type PassOutcome = Result<(Student, Option<PassNonce>), Denial>;
 
 fn student_of_pass<R: Roster>(
     text: &str,
@@ -191,7 +191,7 @@ fn student_of_pass<R: Roster>(
         return Ok(Err(Denial::OtherSchool));
     }
     Ok(match ctx.roster.by_voucher(claims.voucher_id)? {
-        Some(student) => Ok((student, Some(hex(&claims.nonce)))),
+        Some(student) => Ok((student, Some(PassNonce::from_bytes(claims.nonce)))),
         None => Err(Denial::NotOnRoster),
     })
 }
@@ -219,10 +219,6 @@ pub fn current_slot(slots: &[MealSlot], now: OffsetDateTime) -> Option<String> {
         return Some(MealSlot::whole_day().name);
     }
     slot_at(slots, minute).map(|slot| slot.name.clone())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -2,17 +2,21 @@
 //!
 //! Anything the two sides must agree on lives here and only here: identifiers of people
 //! and schools ([`id`]), card UIDs ([`card`]), voucher ids ([`voucher`]), the signed
-//! dynamic QR pass ([`pass`]), the terminal sync messages ([`sync`]) and the rules of time
-//! ([`time`]). Neither binary depends on the other; both depend on this crate.
+//! dynamic QR pass ([`pass`]), the terminal sync messages ([`sync`]), clean bounded text from
+//! outside ([`text`]) and the rules of time ([`time`]). Neither binary depends on the other; both depend on this crate.
 
 pub mod card;
 pub mod id;
 pub mod pass;
 pub mod private_file;
 pub mod sync;
+pub mod text;
 pub mod time;
 pub mod voucher;
 
 pub use card::CardUid;
 pub use id::{Bin, IdError, Iin, Sex};
+pub use text::{
+    ClassLabel, FreeText, Label, MaybeBlank, PassNonce, PersonName, SchoolName, SlotName, TextError,
+};
 pub use voucher::VoucherId;

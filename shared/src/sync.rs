@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::card::CardUid;
 use crate::id::Bin;
 use crate::pass::PublicKey;
+use crate::text::{Label, PassNonce, SlotName};
 use crate::voucher::VoucherId;
 
 /// Most meal events accepted in one push.
@@ -32,7 +33,7 @@ pub struct EnrollRequest {
     pub code: String,
     /// A name staff will recognise (e.g. "Столовая, касса 1").
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Label>,
 }
 
 /// What an enrolled terminal receives, once.
@@ -189,16 +190,16 @@ pub struct MealEvent {
     pub event_id: Uuid,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub voucher_id: VoucherId,
-    pub slot: String,
+    pub slot: SlotName,
     pub service_day: Date,
     /// The terminal's time, corrected by its last known offset to the server.
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub served_at: OffsetDateTime,
     pub method: Method,
-    /// The pass nonce (hex) when a pass was scanned.
+    /// The pass nonce when a pass was scanned.
     #[serde(default)]
-    pub pass_nonce: Option<String>,
+    pub pass_nonce: Option<PassNonce>,
 }
 
 /// A push of meals.
@@ -316,7 +317,7 @@ mod tests {
         let event = MealEvent {
             event_id: Uuid::now_v7(),
             voucher_id: VoucherId::new(),
-            slot: "day".into(),
+            slot: "day".parse().expect("slot"),
             service_day: time::macros::date!(2026 - 11 - 24),
             served_at: time::macros::datetime!(2026-11-24 06:30 UTC),
             method: Method::Card,

@@ -680,9 +680,27 @@ async fn feedback_queues_complaints_for_e_otinish_without_the_childs_iin() {
         (json!({"rating": 6, "complaint": "x"}), "invalid_rating"),
         (json!({"rating": 0, "complaint": "x"}), "invalid_rating"),
         (json!({"rating": -1}), "invalid_rating"),
+        // Complaints are `shared::text::FreeText`: at most 4,000 characters, line feeds but
+        // no other control character.
         (
             json!({"rating": 2, "complaint": "я".repeat(4001)}),
-            "complaint_too_long",
+            "invalid_body",
+        ),
+        (
+            json!({"rating": 2, "complaint": "суп\u{0}"}),
+            "invalid_body",
+        ),
+        (
+            json!({"rating": 2, "complaint": "суп\rхолодный"}),
+            "invalid_body",
+        ),
+        (
+            json!({"rating": 2, "complaint": "\u{1b}[2J"}),
+            "invalid_body",
+        ),
+        (
+            json!({"rating": 2, "complaint": "суп\u{7}"}),
+            "invalid_body",
         ),
         (json!({"rating": "5"}), "invalid_body"),
         (json!({"rating": 4.5}), "invalid_body"),
@@ -1021,7 +1039,6 @@ async fn bad_lists_and_bodies_are_refused_and_store_nothing() {
     for (pointer, value) in [
         ("/school/bin", json!(bad_bin)),
         ("/school/bin", json!("12345")),
-        ("/school/name", json!("  ")),
         ("/programme", json!("gas")),
         ("/programme", json!("School_Meals")),
         ("/period", json!("2026-13")),
@@ -1038,6 +1055,20 @@ async fn bad_lists_and_bodies_are_refused_and_store_nothing() {
             .post_json(lists, Some(&integration), list)
             .await
             .assert_error(422, "invalid_list");
+    }
+    // Text that would be rendered is checked as the body is read (`shared::text`).
+    for (pointer, value) in [
+        ("/school/name", json!("  ")),
+        ("/school/name", json!("Школа\u{0}")),
+        ("/students/0/full_name", json!("Я".repeat(201))),
+        ("/students/0/class_label", json!("2\r\nА")),
+    ] {
+        let mut list = good.clone();
+        *list.pointer_mut(pointer).expect("pointer") = value;
+        server
+            .post_json(lists, Some(&integration), &list)
+            .await
+            .assert_error(422, "invalid_body");
     }
 
     // Nothing was stored: the school does not exist for its own staff, the mother has no

@@ -256,7 +256,7 @@ fn meal(voucher: VoucherId, day: Date, minute: i64) -> MealEvent {
     MealEvent {
         event_id: Uuid::now_v7(),
         voucher_id: voucher,
-        slot: "day".into(),
+        slot: shared::SlotName::whole_day(),
         service_day: day,
         served_at: start_of_service_day(day) + time::Duration::minutes(11 * 60 + minute),
         method: if minute % 3 == 0 {

@@ -174,7 +174,7 @@ fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedE
                     iin: iin_for(a.born, a.sex)
                         .ok_or(SeedError::Data("adult IIN"))?
                         .expose(),
-                    full_name: a.name.into(),
+                    full_name: a.name.parse().map_err(|_| SeedError::Data("adult name"))?,
                     relation: relation.as_str().into(),
                     phone: a.phone.map(str::to_string),
                 });
@@ -182,9 +182,12 @@ fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedE
         }
         students.push(StudentIn {
             iin: iin.expose(),
-            full_name: k.name.into(),
+            full_name: k
+                .name
+                .parse()
+                .map_err(|_| SeedError::Data("student name"))?,
             grade: i64::from(k.grade),
-            class_label: k.class.into(),
+            class_label: k.class.parse().map_err(|_| SeedError::Data("class"))?,
             category: k.category.as_str().into(),
             representatives,
         });
@@ -192,7 +195,7 @@ fn list_for(school: &str, name: &str, period: &str) -> Result<ListRequest, SeedE
     Ok(ListRequest {
         school: SchoolIn {
             bin: school.into(),
-            name: name.into(),
+            name: name.parse().map_err(|_| SeedError::Data("school name"))?,
         },
         programme: "school_meals".into(),
         period: period.into(),

@@ -74,7 +74,7 @@ impl Store {
             meal.slot,
             fmt_ts(meal.served_at),
             method_text(meal.method),
-            meal.pass_nonce,
+            meal.pass_nonce.map(|n| n.to_string()),
             meal.student.name,
             meal.student.class_label,
         ]);
@@ -116,7 +116,10 @@ impl Store {
             events.push(MealEvent {
                 event_id: parse_uuid(&event_id)?,
                 voucher_id: VoucherId::from_uuid(parse_uuid(&voucher)?),
-                slot,
+                // Checked again on the way out: a slot the server would refuse stops here.
+                slot: slot
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("slot: {e}")))?,
                 service_day: parse_date(&day)?,
                 served_at: parse_ts(&served_at)?,
                 method: match method.as_str() {
@@ -124,7 +127,10 @@ impl Store {
                     "card" => Method::Card,
                     other => return Err(StoreError::Corrupt(format!("method {other}"))),
                 },
-                pass_nonce,
+                pass_nonce: pass_nonce
+                    .map(|n| n.parse())
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("pass nonce: {e}")))?,
             });
         }
         Ok(events)

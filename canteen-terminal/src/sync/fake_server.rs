@@ -97,7 +97,7 @@ impl Server for FakeServer {
                 .push(batch.events.iter().map(|e| e.event_id).collect());
             let mut results = Vec::new();
             for event in &batch.events {
-                let key = (event.voucher_id, event.service_day, event.slot.clone());
+                let key = (event.voucher_id, event.service_day, event.slot.to_string());
                 let status = *s.verdicts.entry(event.event_id).or_insert_with(|| {
                     if s.billed.insert(key) {
                         MealVerdict::Accepted

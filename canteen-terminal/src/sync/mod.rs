@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use shared::sync::{EnrollRequest, MealBatch};
 use shared::time::Clock;
-use shared::Bin;
+use shared::{Bin, Label};
 use time::OffsetDateTime;
 
 pub use backoff::{jitter_unit, Backoff};
@@ -41,7 +41,7 @@ pub struct SyncConfig {
     /// One-time enrollment code, used only when the terminal has no valid token.
     pub enroll_code: Option<String>,
     /// Name sent with the enrollment.
-    pub terminal_name: Option<String>,
+    pub terminal_name: Option<Label>,
     /// Meals per push.
     pub batch_size: usize,
 }

@@ -29,7 +29,7 @@ fn rig(code: Option<&str>) -> Rig {
         server_url: "http://server".into(),
         school: SCHOOL.parse().expect("bin"),
         enroll_code: code.map(str::to_owned),
-        terminal_name: Some("Касса 1".into()),
+        terminal_name: Some("Касса 1".parse().expect("label")),
         batch_size: 500,
     };
     let clock = Arc::new(ManualClock::at(NOW));
@@ -226,7 +226,7 @@ fn a_meal_served_at_two_terminals_is_flagged_duplicate() {
     let event = rig.syncer.store().unsent(1).expect("unsent").remove(0);
     rig.server.with(|s| {
         s.billed
-            .insert((event.voucher_id, event.service_day, event.slot.clone()))
+            .insert((event.voucher_id, event.service_day, event.slot.to_string()))
     });
     let report = rig.syncer.cycle();
     assert_eq!(report.push.duplicate, 1);

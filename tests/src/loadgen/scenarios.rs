@@ -130,7 +130,7 @@ impl Counter {
         Some(MealEvent {
             event_id: uuid::Uuid::now_v7(),
             voucher_id: voucher.parse().ok()?,
-            slot: slot.name.clone(),
+            slot: slot.name.parse().ok()?,
             service_day: day,
             served_at,
             method: ScanMethod::Qr,

@@ -11,8 +11,9 @@ mod apply;
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
+use shared::text::maybe_blank_schema;
 use shared::time::YearMonth;
-use shared::{Bin, Iin, VoucherId};
+use shared::{Bin, ClassLabel, Iin, MaybeBlank, PersonName, SchoolName, VoucherId};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -23,8 +24,11 @@ use crate::domain::programme_dates::{check_list_month, ListMonthRefusal, Program
 use crate::domain::voucher::SchoolYear;
 use crate::domain::{Category, Programme, Relation, Representative, School, Student};
 
-/// A list as received (field names fixed by DESIGN.md §7.1). Rows keep their raw strings so
-/// that one bad row is reported, not the whole list refused.
+/// A list as received (field names fixed by DESIGN.md §7.1). Rows keep their raw identifiers
+/// and codes so that one bad row is reported, not the whole list refused; text that will be
+/// rendered (names, class labels) is `shared::text` already — control characters or an
+/// over-long value refuse the whole list (`422 invalid_body`, nothing stored), a blank one
+/// rejects its row.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListRequest {
@@ -46,18 +50,20 @@ pub struct SchoolIn {
     /// 12 digits with a valid check digit.
     #[schema(pattern = r"^[0-9]{12}$")]
     pub bin: String,
-    /// Not only spaces.
-    #[schema(pattern = r"\S")]
-    pub name: String,
+    pub name: SchoolName,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudentIn {
     pub iin: String,
-    pub full_name: String,
+    /// Blank: the row is rejected (`missing_name`).
+    #[schema(schema_with = maybe_blank_schema::<PersonName>)]
+    pub full_name: MaybeBlank<PersonName>,
     pub grade: i64,
-    pub class_label: String,
+    /// Blank: the row is rejected (`missing_class`).
+    #[schema(schema_with = maybe_blank_schema::<ClassLabel>)]
+    pub class_label: MaybeBlank<ClassLabel>,
     /// `asp`, `low_income`, `orphan` or `primary`.
     pub category: String,
     pub representatives: Vec<RepresentativeIn>,
@@ -67,7 +73,9 @@ pub struct StudentIn {
 #[serde(deny_unknown_fields)]
 pub struct RepresentativeIn {
     pub iin: String,
-    pub full_name: String,
+    /// Blank: the row is rejected (`invalid_representative`).
+    #[schema(schema_with = maybe_blank_schema::<PersonName>)]
+    pub full_name: MaybeBlank<PersonName>,
     /// `mother`, `father` or `guardian`.
     pub relation: String,
     #[serde(default)]
@@ -157,8 +165,6 @@ pub struct ListOutcome {
 pub enum ListError {
     #[error("school.bin is not a valid BIN: {0}")]
     SchoolBin(shared::IdError),
-    #[error("school.name must not be empty")]
-    SchoolName,
     #[error("programme {0:?} does not take eligibility lists (expected school_meals)")]
     Programme(String),
     #[error(transparent)]
@@ -245,7 +251,10 @@ fn validate_representatives(
             .relation
             .parse()
             .map_err(|_| RowRejection::InvalidRepresentative)?;
-        if r.full_name.trim().is_empty() || iin == *student || !seen.insert(iin) {
+        let Some(full_name) = r.full_name.value() else {
+            return Err(RowRejection::InvalidRepresentative);
+        };
+        if iin == *student || !seen.insert(iin) {
             return Err(RowRejection::InvalidRepresentative);
         }
         let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
@@ -261,7 +270,7 @@ fn validate_representatives(
         out.push((
             Representative {
                 iin,
-                full_name: r.full_name.trim().to_string(),
+                full_name: full_name.to_string(),
                 phone,
             },
             relation,
@@ -273,9 +282,7 @@ fn validate_representatives(
 /// Checks one row without the database.
 pub fn validate_row(index: usize, row: &StudentIn, school: Bin) -> Result<ValidRow, RowRejection> {
     let iin: Iin = row.iin.parse().map_err(|_| RowRejection::InvalidIin)?;
-    if row.full_name.trim().is_empty() {
-        return Err(RowRejection::MissingName);
-    }
+    let full_name = row.full_name.value().ok_or(RowRejection::MissingName)?;
     let grade = u8::try_from(row.grade)
         .ok()
         .filter(|g| *g <= 11)
@@ -288,19 +295,17 @@ pub fn validate_row(index: usize, row: &StudentIn, school: Bin) -> Result<ValidR
     if category == Category::Primary && !primary_grade {
         return Err(RowRejection::PrimaryOutsideGrades);
     }
-    if row.class_label.trim().is_empty() {
-        return Err(RowRejection::MissingClass);
-    }
+    let class_label = row.class_label.value().ok_or(RowRejection::MissingClass)?;
     let mut warnings = Vec::new();
     let representatives = validate_representatives(&row.representatives, &iin, &mut warnings)?;
     Ok(ValidRow {
         index,
         student: Student {
             iin,
-            full_name: row.full_name.trim().to_string(),
+            full_name: full_name.to_string(),
             school,
             grade,
-            class_label: row.class_label.trim().to_string(),
+            class_label: class_label.to_string(),
             category,
         },
         representatives,
@@ -337,9 +342,6 @@ fn check_period(period: YearMonth, ctx: &Reception<'_>) -> Result<(), ListError>
 /// Validates a whole list: list-level problems refuse it; row-level ones reject the row.
 pub fn validate_list(req: &ListRequest, ctx: Reception<'_>) -> Result<ValidList, ListError> {
     let bin: Bin = req.school.bin.parse().map_err(ListError::SchoolBin)?;
-    if req.school.name.trim().is_empty() {
-        return Err(ListError::SchoolName);
-    }
     let programme = match req.programme.parse::<Programme>() {
         Ok(Programme::SchoolMeals) => Programme::SchoolMeals,
         _ => return Err(ListError::Programme(req.programme.clone())),
@@ -374,7 +376,7 @@ pub fn validate_list(req: &ListRequest, ctx: Reception<'_>) -> Result<ValidList,
         id: uuid::Uuid::now_v7(),
         school: School {
             bin,
-            name: req.school.name.trim().to_string(),
+            name: req.school.name.to_string(),
         },
         programme,
         period,

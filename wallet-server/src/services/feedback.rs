@@ -1,16 +1,13 @@
 //! Parents' feedback: a rating of the service and, optionally, a complaint that goes to
 //! e-Otinish through the durable outbox (stored in the same transaction as the feedback).
 
-use shared::Iin;
+use shared::{FreeText, Iin};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::feedback::Feedback;
 use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
 use crate::domain::voucher::VoucherView;
-
-/// Longest complaint accepted, in characters.
-pub const MAX_COMPLAINT_CHARS: usize = 4000;
 
 /// Where complaints are addressed in the outbox.
 pub const E_OTINISH: &str = "e-otinish";
@@ -20,8 +17,6 @@ pub const E_OTINISH: &str = "e-otinish";
 pub enum FeedbackError {
     #[error("rating must be a whole number from 1 to 5")]
     Rating,
-    #[error("a complaint holds at most {MAX_COMPLAINT_CHARS} characters")]
-    ComplaintTooLong,
 }
 
 impl FeedbackError {
@@ -29,7 +24,6 @@ impl FeedbackError {
     pub fn code(&self) -> &'static str {
         match self {
             FeedbackError::Rating => "invalid_rating",
-            FeedbackError::ComplaintTooLong => "complaint_too_long",
         }
     }
 }
@@ -38,26 +32,17 @@ impl FeedbackError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackForm {
     pub rating: u8,
-    pub complaint: Option<String>,
+    pub complaint: Option<FreeText>,
 }
 
 impl FeedbackForm {
-    /// Rating 1–5; a complaint is trimmed, empty means none, and is at most
-    /// [`MAX_COMPLAINT_CHARS`] long.
-    pub fn parse(rating: i64, complaint: Option<String>) -> Result<FeedbackForm, FeedbackError> {
+    /// Rating 1–5; the complaint is already clean text (`shared::text`: trimmed, at most
+    /// 4,000 characters, line breaks but no other control characters).
+    pub fn parse(rating: i64, complaint: Option<FreeText>) -> Result<FeedbackForm, FeedbackError> {
         let rating = u8::try_from(rating)
             .ok()
             .filter(|r| (1..=5).contains(r))
             .ok_or(FeedbackError::Rating)?;
-        let complaint = complaint
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty());
-        if complaint
-            .as_ref()
-            .is_some_and(|c| c.chars().count() > MAX_COMPLAINT_CHARS)
-        {
-            return Err(FeedbackError::ComplaintTooLong);
-        }
         Ok(FeedbackForm { rating, complaint })
     }
 }
@@ -74,7 +59,7 @@ pub fn record(
         voucher_id: voucher.voucher.id,
         representative: parent,
         rating: form.rating,
-        complaint: form.complaint.clone(),
+        complaint: form.complaint.as_ref().map(FreeText::to_string),
         created_at: now,
     };
     let outbox = form.complaint.map(|text| {
@@ -87,7 +72,7 @@ pub fn record(
             "school_name": voucher.school_name,
             "voucher_id": voucher.voucher.id.to_string(),
             "rating": form.rating,
-            "text": text,
+            "text": text.as_str(),
         });
         OutboxMessage {
             id: Uuid::now_v7(),
@@ -115,22 +100,5 @@ mod tests {
             assert_eq!(err.code(), "invalid_rating", "{bad}");
         }
         assert_eq!(FeedbackForm::parse(5, None).expect("ok").rating, 5);
-    }
-
-    #[test]
-    fn complaints_are_trimmed_and_bounded() {
-        let form = FeedbackForm::parse(2, Some("  холодный суп  ".into())).expect("ok");
-        assert_eq!(form.complaint.as_deref(), Some("холодный суп"));
-        assert_eq!(
-            FeedbackForm::parse(3, Some("   ".into()))
-                .expect("ok")
-                .complaint,
-            None
-        );
-        let long = "я".repeat(MAX_COMPLAINT_CHARS + 1);
-        assert_eq!(
-            FeedbackForm::parse(1, Some(long)).unwrap_err().code(),
-            "complaint_too_long"
-        );
     }
 }

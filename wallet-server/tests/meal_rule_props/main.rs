@@ -67,7 +67,7 @@ impl Spec {
         MealEvent {
             event_id: Uuid::now_v7(),
             voucher_id: vouchers[self.student],
-            slot: SLOTS[slot].0.into(),
+            slot: SLOTS[slot].0.parse().expect("slot"),
             service_day: day,
             served_at,
             method: Method::Card,

@@ -148,7 +148,7 @@ async fn eat(
         .map(|&day| MealEvent {
             event_id: Uuid::now_v7(),
             voucher_id: voucher,
-            slot: "day".into(),
+            slot: shared::SlotName::whole_day(),
             service_day: day,
             served_at: shared::time::start_of_service_day(day) + time::Duration::hours(7),
             method: Method::Card,

@@ -66,22 +66,24 @@ async fn world(store: &Arc<dyn Store>) -> World {
     let other = iin(date!(1980 - 05 - 05), Sex::Male);
     let rep = |who: Iin, phone: Option<&str>| RepresentativeIn {
         iin: who.expose(),
-        full_name: format!("Родитель {}", &who.expose()[..4]),
+        full_name: format!("Родитель {}", &who.expose()[..4])
+            .parse()
+            .expect("name"),
         relation: if who == mother { "mother" } else { "father" }.into(),
         phone: phone.map(str::to_string),
     };
     let student = |i: usize, reps: Vec<RepresentativeIn>| StudentIn {
         iin: kids[i].expose(),
-        full_name: format!("Ученик {i}"),
+        full_name: format!("Ученик {i}").parse().expect("name"),
         grade: 7,
-        class_label: "7А".into(),
+        class_label: "7А".parse().expect("class"),
         category: "asp".into(),
         representatives: reps,
     };
     let req = ListRequest {
         school: SchoolIn {
             bin: school().to_string(),
-            name: "Школа согласий".into(),
+            name: "Школа согласий".parse().expect("school"),
         },
         programme: "school_meals".into(),
         period: "2026-11".into(),

@@ -145,7 +145,7 @@ async fn lunch_in(
     let event = MealEvent {
         event_id: Uuid::now_v7(),
         voucher_id: voucher,
-        slot: "day".into(),
+        slot: shared::SlotName::whole_day(),
         service_day: day,
         served_at,
         method: Method::Card,

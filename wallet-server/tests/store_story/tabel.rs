@@ -84,7 +84,7 @@ fn meal(voucher: VoucherId, day: time::Date) -> MealEvent {
     MealEvent {
         event_id: Uuid::now_v7(),
         voucher_id: voucher,
-        slot: "day".into(),
+        slot: shared::SlotName::whole_day(),
         service_day: day,
         served_at: at,
         method: Method::Card,

@@ -128,11 +128,11 @@ fn meal(voucher: VoucherId, at: OffsetDateTime) -> MealEvent {
     MealEvent {
         event_id: Uuid::now_v7(),
         voucher_id: voucher,
-        slot: "day".into(),
+        slot: shared::SlotName::whole_day(),
         service_day: shared::time::service_day(at),
         served_at: at,
         method: Method::Qr,
-        pass_nonce: Some("0011223344556677".into()),
+        pass_nonce: Some("0011223344556677".parse().expect("nonce")),
     }
 }
 

@@ -139,7 +139,7 @@ fn request(bin: Bin, kids: &[Kid], period: &str) -> ListRequest {
     ListRequest {
         school: SchoolIn {
             bin: bin.to_string(),
-            name: format!("Школа {bin}"),
+            name: format!("Школа {bin}").parse().expect("school"),
         },
         programme: "school_meals".into(),
         period: period.into(),
@@ -147,13 +147,13 @@ fn request(bin: Bin, kids: &[Kid], period: &str) -> ListRequest {
             .iter()
             .map(|k| StudentIn {
                 iin: k.iin.expose(),
-                full_name: format!("Ученик {}", k.grade),
+                full_name: format!("Ученик {}", k.grade).parse().expect("name"),
                 grade: k.grade,
-                class_label: format!("{}Б", k.grade),
+                class_label: format!("{}Б", k.grade).parse().expect("class"),
                 category: k.category.into(),
                 representatives: vec![RepresentativeIn {
                     iin: parent().expose(),
-                    full_name: "Родитель".into(),
+                    full_name: "Родитель".parse().expect("name"),
                     relation: "mother".into(),
                     phone: Some("87011112233".into()),
                 }],
@@ -521,7 +521,8 @@ async fn meals_feedback_outbox(
     );
 
     // Feedback with a complaint lands with its outbox message, in one transaction.
-    let form = feedback::FeedbackForm::parse(2, Some("Суп холодный".into())).expect("form");
+    let form = feedback::FeedbackForm::parse(2, Some("Суп холодный".parse().expect("text")))
+        .expect("form");
     let (record, message) = feedback::record(&view, parent(), form, T0);
     let today = ComplaintLimit::of_day(T0);
     assert_eq!(
@@ -561,7 +562,8 @@ async fn complaints_are_limited_per_day(
     t0: OffsetDateTime,
 ) {
     let give = |complaint: Option<&str>, at: OffsetDateTime| {
-        let form = feedback::FeedbackForm::parse(1, complaint.map(str::to_string)).expect("form");
+        let form = feedback::FeedbackForm::parse(1, complaint.map(|c| c.parse().expect("text")))
+            .expect("form");
         feedback::record(view, parent(), form, at)
     };
     let queued = || async { store.outbox(100).await.expect("outbox").len() };

@@ -16,7 +16,7 @@ fn iin(born: time::Date, serial: u16) -> String {
 fn mother() -> RepresentativeIn {
     RepresentativeIn {
         iin: iin(date!(1988 - 01 - 02), 100),
-        full_name: "Бекова Сауле".into(),
+        full_name: "Бекова Сауле".parse().expect("name"),
         relation: "mother".into(),
         phone: Some("+7 701 000 00 01".into()),
     }
@@ -25,9 +25,9 @@ fn mother() -> RepresentativeIn {
 fn row(grade: i64, category: &str, serial: u16) -> StudentIn {
     StudentIn {
         iin: iin(date!(2016 - 03 - 04), serial),
-        full_name: "Бекова Алия".into(),
+        full_name: "Бекова Алия".parse().expect("name"),
         grade,
-        class_label: format!("{grade}А"),
+        class_label: format!("{grade}А").parse().expect("class"),
         category: category.into(),
         representatives: vec![mother()],
     }
@@ -37,7 +37,7 @@ fn list(students: Vec<StudentIn>) -> ListRequest {
     ListRequest {
         school: SchoolIn {
             bin: SCHOOL.into(),
-            name: "Школа №1".into(),
+            name: "Школа №1".parse().expect("school"),
         },
         programme: "school_meals".into(),
         period: "2026-10".into(),
@@ -105,10 +105,10 @@ fn each_row_rule_has_its_reason() {
         RowRejection::UnknownCategory
     );
     let mut nameless = row(3, "asp", 1000);
-    nameless.full_name = "  ".into();
+    nameless.full_name = "  ".parse().expect("blank");
     assert_eq!(rejection(nameless), RowRejection::MissingName);
     let mut classless = row(3, "asp", 1000);
-    classless.class_label = String::new();
+    classless.class_label = "".parse().expect("blank");
     assert_eq!(rejection(classless), RowRejection::MissingClass);
     let mut alone = row(3, "asp", 1000);
     alone.representatives.clear();
@@ -189,9 +189,37 @@ fn list_level_problems_refuse_the_whole_list() {
     let mut l = list(vec![]);
     l.period = "2026-13".into();
     assert!(matches!(validate(&l), Err(ListError::Period(_))));
-    let mut l = list(vec![]);
-    l.school.name = " ".into();
-    assert_eq!(validate(&l).unwrap_err(), ListError::SchoolName);
+}
+
+#[test]
+fn rendered_text_is_checked_when_the_list_is_read() {
+    let json = serde_json::to_value(list(vec![row(2, "primary", 1000)])).expect("json");
+    let read = |path: &[&str], value: &str| {
+        let mut v = json.clone();
+        let mut at = &mut v;
+        for key in path {
+            at = match key.parse::<usize>() {
+                Ok(i) => &mut at[i],
+                Err(_) => &mut at[*key],
+            };
+        }
+        *at = value.into();
+        serde_json::from_value::<ListRequest>(v)
+    };
+    let name = ["students", "0", "full_name"];
+    let class = ["students", "0", "class_label"];
+    let parent = ["students", "0", "representatives", "0", "full_name"];
+    for path in [&name[..], &class, &parent, &["school", "name"]] {
+        for bad in ["Ан\0на", "Ан\rна", "Ан\nна", "\u{1b}[31m", "a\u{7}"] {
+            assert!(read(path, bad).is_err(), "{path:?} {bad:?}");
+        }
+        let err = read(path, &"я".repeat(600)).unwrap_err().to_string();
+        assert!(err.contains("at most"), "{err}");
+    }
+    assert!(read(&["school", "name"], " ").is_err());
+    // A blank name or class still costs only its row.
+    let l = read(&name, "  ").expect("blank name is read");
+    assert_eq!(rejection(l.students[0].clone()), RowRejection::MissingName);
 }
 
 #[test]

@@ -76,7 +76,7 @@ pub fn judge(
     }
     let slots = effective_slots(slots);
     match slot_at(&slots, minute_of_day(event.served_at)) {
-        Some(slot) if slot.name == event.slot => {}
+        Some(slot) if event.slot == slot.name.as_str() => {}
         Some(_) => return reason("wrong_slot"),
         None => return reason("outside_hours"),
     }
@@ -121,7 +121,7 @@ mod tests {
         MealEvent {
             event_id: Uuid::now_v7(),
             voucher_id: VoucherId::new(),
-            slot: slot.into(),
+            slot: slot.parse().expect("slot"),
             service_day: service_day(served_at),
             served_at,
             method: Method::Qr,

@@ -157,13 +157,13 @@ super::per_backend! {
                     .push_bind(school.clone())
                     .push_bind(uuid(terminal.id))
                     .push_bind(date(e.service_day))
-                    .push_bind(e.slot.clone())
+                    .push_bind(e.slot.to_string())
                     .push_bind(ts(e.served_at))
                     .push_bind(method_word(e))
                     .push_bind(row.status)
                     .push_bind(row.reason.clone())
                     .push_bind(ts(now))
-                    .push_bind(e.pass_nonce.clone());
+                    .push_bind(e.pass_nonce.map(|n| n.to_string()));
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING event_id");
             for r in q.build().fetch_all(&mut *conn).await? {

@@ -6,7 +6,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use shared::Bin;
+use shared::{Bin, Label};
 use time::Date;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -186,7 +186,7 @@ pub struct DayRequest {
     /// `holiday`, `workday` or `day_off`.
     pub kind: DeclaredKind,
     /// E.g. `Курбан айт`, `перенос с 3 января`.
-    pub name: String,
+    pub name: Label,
 }
 
 /// Declare a national date: a moving holiday, or a transfer (a rest day that is worked, a
@@ -196,7 +196,7 @@ pub struct DayRequest {
     request_body = DayRequest, security(("bearer" = [])),
     responses((status = 200, body = DeclaredDayJson),
         (status = 409, description = "month_approved: a school's табель of that month is approved", body = ErrorBody),
-        (status = 422, description = "invalid_date, date_out_of_range or invalid_name", body = ErrorBody)))]
+        (status = 422, description = "invalid_date, date_out_of_range, or invalid_body (e.g. the name)", body = ErrorBody)))]
 async fn declare_day(
     State(state): State<AppState>,
     caller: Integration,
@@ -204,14 +204,10 @@ async fn declare_day(
     ApiJson(req): ApiJson<DayRequest>,
 ) -> Result<ApiJson<DeclaredDayJson>, ApiError> {
     let date = parse_date(&date)?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(unprocessable("invalid_name", "name is 1 to 100 characters"));
-    }
     let day = DeclaredDay {
         date,
         kind: req.kind,
-        name: name.to_string(),
+        name: req.name.into_string(),
     };
     let change = CalendarChange::DeclareDay(day.clone());
     calendar::change(

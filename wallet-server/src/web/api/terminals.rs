@@ -8,6 +8,7 @@ use shared::sync::{
     EnrollRequest, EnrollResponse, MealBatch, MealBatchResult, RosterEntry, SchoolInfo,
     SyncResponse, MAX_BATCH,
 };
+use shared::Label;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,9 +29,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(push_meals))
 }
 
-/// Longest terminal name kept.
-const MAX_NAME_CHARS: usize = 100;
-
 /// Enroll a new terminal with a one-time code from school staff; returns its device token.
 #[utoipa::path(post, path = "/v1/terminals/enroll", tag = "terminal",
     request_body = EnrollRequest,
@@ -43,10 +41,7 @@ async fn enroll(
 ) -> Result<ApiJson<EnrollResponse>, ApiError> {
     let name = req
         .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(|n| n.chars().take(MAX_NAME_CHARS).collect())
+        .map(Label::into_string)
         .unwrap_or_else(|| "terminal".to_string());
     let token = enrollment::new_device_token().map_err(|e| {
         tracing::error!(error = %e, "device token");

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use shared::VoucherId;
+use shared::text::optional_maybe_blank_schema;
+use shared::{FreeText, MaybeBlank, VoucherId};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -194,10 +195,10 @@ pub struct FeedbackRequest {
     /// 1 (bad) to 5 (excellent).
     #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
-    /// Optional complaint, forwarded to e-Otinish.
+    /// Optional complaint, forwarded to e-Otinish; blank means none.
     #[serde(default)]
-    #[schema(max_length = 4000)]
-    pub complaint: Option<String>,
+    #[schema(schema_with = optional_maybe_blank_schema::<FreeText>)]
+    pub complaint: Option<MaybeBlank<FreeText>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -225,7 +226,8 @@ async fn give_feedback(
 ) -> Result<Response, ApiError> {
     let id = voucher_id(&id)?;
     let now = state.clock.now();
-    let form = feedback::FeedbackForm::parse(req.rating, req.complaint)?;
+    let complaint = req.complaint.and_then(MaybeBlank::into_option);
+    let form = feedback::FeedbackForm::parse(req.rating, complaint)?;
     let view = state
         .store
         .voucher_of_representative(id, parent.iin, shared::time::month_of(now))

@@ -311,9 +311,9 @@ mod register_tests;
 #[cfg(test)]
 mod tests;
 
-/// Text from input as a spreadsheet cell of any CSV export (the табель's, the console's
-/// students list): a leading `=`, `+`, `-`, `@`, tab or CR would make Excel or LibreOffice
-/// read a formula, so such text gets a `'` first and is shown as written.
+/// Text from input as a spreadsheet cell of any export (the табель's CSV and XLSX, the
+/// console's students CSV): a leading `=`, `+`, `-`, `@`, tab or CR would make Excel or
+/// LibreOffice read a formula, so such text gets a `'` first and is shown as written.
 pub fn safe_cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")

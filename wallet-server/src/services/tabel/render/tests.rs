@@ -435,6 +435,29 @@ fn csv_defuses_formulas_in_names() {
     assert_eq!(csv.records[1][1], "'=HYPERLINK(\"http://x\")");
 }
 
+#[test]
+fn xlsx_defuses_formulas_like_the_csv_and_fits_any_title() {
+    let mut t = tabel();
+    t.rows[0].student.full_name = "=HYPERLINK(\"http://x\")".into();
+    t.rows[0].student.class_label = "-1+2".into();
+    // Input is bounded far below a cell; a title line quoting a long name still fits.
+    t.school.name = "Ш".repeat(40_000);
+    let bytes = render(&t, Format::Xlsx).expect("xlsx");
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("open xlsx");
+    let sheet = book.worksheet_range("Табель").expect("sheet");
+    let cells: Vec<String> = sheet
+        .used_cells()
+        .map(|(_, _, c)| string(Some(c)))
+        .collect();
+    assert!(cells.contains(&"'=HYPERLINK(\"http://x\")".to_string()));
+    assert!(cells.contains(&"'-1+2".to_string()));
+    assert!(cells.iter().all(|c| c.chars().count() <= 32_767));
+    let formulas = book.worksheet_formula("Табель").expect("formulas");
+    assert!(formulas
+        .used_cells()
+        .all(|(_, _, f)| !f.contains("HYPERLINK")));
+}
+
 // ---- XLSX ----
 
 fn number(cell: Option<&Data>) -> f64 {

@@ -5,6 +5,7 @@ use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::styles::Styles;
 use super::summary::tenge_cell;
+use super::write_text;
 use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{
     astana_time, category_ru, month_ru, reason_ru, slot_ru, status_ru,
@@ -64,10 +65,10 @@ pub(super) fn excluded_sheet(t: &Tabel, s: &Styles) -> Result<Worksheet, XlsxErr
     for (i, m) in t.excluded.iter().enumerate() {
         let r = 3 + i as u32;
         ws.write_string_with_format(r, 0, m.service_day.to_string(), &s.center)?;
-        ws.write_string_with_format(r, 1, &m.student.full_name, &s.text)?;
-        ws.write_string_with_format(r, 2, &m.student.class_label, &s.center)?;
+        write_text(&mut ws, r, 1, &m.student.full_name, &s.text)?;
+        write_text(&mut ws, r, 2, &m.student.class_label, &s.center)?;
         ws.write_string_with_format(r, 3, category_ru(m.student.category), &s.text)?;
-        ws.write_string_with_format(r, 4, slot_ru(&m.slot), &s.text)?;
+        write_text(&mut ws, r, 4, &slot_ru(&m.slot), &s.text)?;
         ws.write_string_with_format(r, 5, status_ru(m.status), &s.text)?;
         ws.write_string_with_format(r, 6, reason_ru(m.reason.as_deref()), &s.text)?;
         ws.write_string_with_format(r, 7, m.reason.as_deref().unwrap_or(""), &s.text)?;
@@ -114,10 +115,10 @@ pub(super) fn adjustments_sheet(t: &Tabel, s: &Styles) -> Result<Worksheet, Xlsx
     for (i, m) in adj.rows.iter().enumerate() {
         let r = 3 + i as u32;
         ws.write_string_with_format(r, 0, m.service_day.to_string(), &s.center)?;
-        ws.write_string_with_format(r, 1, &m.student.full_name, &s.text)?;
-        ws.write_string_with_format(r, 2, &m.student.class_label, &s.center)?;
+        write_text(&mut ws, r, 1, &m.student.full_name, &s.text)?;
+        write_text(&mut ws, r, 2, &m.student.class_label, &s.center)?;
         ws.write_string_with_format(r, 3, category_ru(m.student.category), &s.text)?;
-        ws.write_string_with_format(r, 4, slot_ru(&m.slot), &s.text)?;
+        write_text(&mut ws, r, 4, &slot_ru(&m.slot), &s.text)?;
         ws.write_string_with_format(r, 5, astana_time(m.received_at), &s.text)?;
     }
     let mut r = 4 + adj.rows.len() as u32;

@@ -7,6 +7,7 @@ use rust_xlsxwriter::{Format, Formula, Worksheet, XlsxError};
 
 use super::styles::Styles;
 use super::summary::summary;
+use super::write_text;
 use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{astana_time, category_ru, day_label, month_ru, slots_note};
 use crate::services::tabel::render::{TITLE, TITLE_KK};
@@ -95,7 +96,7 @@ fn title_lines(ws: &mut Worksheet, t: &Tabel, s: &Styles) -> Result<u32, XlsxErr
         ),
     ];
     for (i, (line, format)) in lines.iter().enumerate() {
-        ws.write_string_with_format(i as u32, 0, line, format)?;
+        write_text(ws, i as u32, 0, line, format)?;
     }
     Ok(lines.len() as u32)
 }
@@ -146,8 +147,8 @@ fn student_rows(ws: &mut Worksheet, t: &Tabel, s: &Styles, g: &Grid) -> Result<(
     for (i, row) in t.rows.iter().enumerate() {
         let r = g.first + i as u32;
         ws.write_number_with_format(r, 0, (i + 1) as f64, &s.center)?;
-        ws.write_string_with_format(r, 1, &row.student.full_name, &s.text)?;
-        ws.write_string_with_format(r, 2, &row.student.class_label, &s.center)?;
+        write_text(ws, r, 1, &row.student.full_name, &s.text)?;
+        write_text(ws, r, 2, &row.student.class_label, &s.center)?;
         ws.write_string_with_format(r, 3, category_ru(row.student.category), &s.text)?;
         for (j, d) in t.days.iter().enumerate() {
             let col = FIRST_DAY_COL + j as u16;

@@ -10,6 +10,11 @@
 //!
 //! Document properties carry a title and the generation time, never a person's name.
 //!
+//! Every cell whose text comes from input (names, class labels, slot names, the title lines
+//! that quote them) goes through [`write_text`]: the CSV's `safe_cell` rule, so a name such
+//! as `=HYPERLINK(…)` reads `'=HYPERLINK(…)` in both downloads and stays text when copied
+//! elsewhere, and never more characters than a cell holds.
+//!
 //! This file assembles the workbook; `styles` holds the cell formats, `main_sheet` the title
 //! and grid of «Табель», `summary` the totals under the grid, and `lists` the two list sheets.
 
@@ -19,9 +24,9 @@ mod styles;
 mod summary;
 mod unbilled;
 
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
-use super::{month_ru, RenderError, TITLE};
+use super::{month_ru, safe_cell, RenderError, TITLE};
 use crate::domain::tabel::Tabel;
 use styles::Styles;
 
@@ -51,4 +56,26 @@ pub fn render(tabel: &Tabel) -> Result<Vec<u8>, RenderError> {
         book.push_worksheet(lists::adjustments_sheet(tabel, &styles)?);
     }
     Ok(book.save_to_buffer()?)
+}
+
+/// Most characters an Excel cell holds.
+const MAX_CELL_CHARS: usize = 32_767;
+
+/// Writes text from input into a cell: defused like the CSV's cells (`safe_cell`), and cut
+/// to what a cell holds (input is bounded far below; this keeps a long title line from
+/// failing the whole download).
+fn write_text(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    format: &Format,
+) -> Result<(), XlsxError> {
+    let cell = safe_cell(text);
+    let cell = match cell.char_indices().nth(MAX_CELL_CHARS) {
+        Some((end, _)) => &cell[..end],
+        None => &cell[..],
+    };
+    ws.write_string_with_format(row, col, cell, format)?;
+    Ok(())
 }

@@ -5,6 +5,7 @@ use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::lists::list_header;
 use super::styles::Styles;
+use super::write_text;
 use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{category_ru, day_status_ru, slot_ru, UNBILLED_TITLE};
 
@@ -39,10 +40,10 @@ pub(super) fn unbilled_sheet(t: &Tabel, s: &Styles) -> Result<Worksheet, XlsxErr
     for (i, m) in t.unbilled.iter().enumerate() {
         let r = 3 + i as u32;
         ws.write_string_with_format(r, 0, m.service_day.to_string(), &s.center)?;
-        ws.write_string_with_format(r, 1, &m.student.full_name, &s.text)?;
-        ws.write_string_with_format(r, 2, &m.student.class_label, &s.center)?;
+        write_text(&mut ws, r, 1, &m.student.full_name, &s.text)?;
+        write_text(&mut ws, r, 2, &m.student.class_label, &s.center)?;
         ws.write_string_with_format(r, 3, category_ru(m.student.category), &s.text)?;
-        ws.write_string_with_format(r, 4, slot_ru(&m.slot), &s.text)?;
+        write_text(&mut ws, r, 4, &slot_ru(&m.slot), &s.text)?;
         ws.write_string_with_format(r, 5, day_status_ru(m.day), &s.text)?;
         ws.write_string_with_format(r, 6, m.event_id.to_string(), &s.text)?;
     }
