@@ -10,12 +10,10 @@
 
 mod common;
 
-#[path = "../../wallet-server/tests/support/scratch_db.rs"]
-mod scratch_db;
-
 use serde_json::{json, Value};
 use shared::time::ASTANA;
 
+use common::backend::Backend;
 use common::drills::terminal_token_at;
 use common::wallet::{self as w, demo};
 use common::{Server, DEMO_SCHOOL_BIN, OTHER_SCHOOL_BIN};
@@ -137,29 +135,16 @@ async fn story(server: &Server) {
 }
 
 #[tokio::test]
-async fn a_terminal_touches_only_its_own_school_on_sqlite() {
-    let dir = tests::private_tempdir();
-    let server = Server::demo(dir.path());
-    story(&server).await;
-}
-
-#[tokio::test]
-async fn a_terminal_touches_only_its_own_school_on_postgres() {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").is_err(),
-            "REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
-        );
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let (name, url) = scratch_db::create_database(&admin, "walls").await;
-    let dir = tests::private_tempdir();
-    {
-        let server = Server::start(dir.path(), &["--demo", "--database-url", &url], &[]);
-        story(&server).await;
+async fn a_terminal_touches_only_its_own_school() {
+    for backend in Backend::all().await {
+        let dir = tests::private_tempdir();
+        let mut args = vec!["--demo"];
+        args.extend(backend.args());
+        {
+            let server = Server::start(dir.path(), &args, &[]);
+            eprintln!("tenant walls on {}", backend.name());
+            story(&server).await;
+        }
+        backend.drop_database().await;
     }
-    scratch_db::drop_database(&admin, &name)
-        .await
-        .expect("drop the scratch database");
 }

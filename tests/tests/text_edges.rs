@@ -79,7 +79,7 @@ fn live_formula(cell: &str) -> bool {
 
 #[tokio::test]
 async fn the_probes_reproductions_are_refused_and_nothing_is_stored() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = Server::demo(dir.path());
     let period = Term::enter(&server).await.period();
     let before = w::school_view(&server, DEMO_SCHOOL_BIN).await;
@@ -200,7 +200,7 @@ fn any_text(max_len: usize) -> impl Strategy<Value = String> {
 
 #[test]
 fn any_text_through_intake_comes_out_of_every_export_defused() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tests::private_tempdir();
     let server = Server::demo(dir.path());
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (period, staff) = rt.block_on(async {
