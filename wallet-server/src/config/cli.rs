@@ -153,6 +153,11 @@ pub struct Cli {
     /// [default: <public-url>/console/auth/callback]
     #[arg(long, env = "CONSOLE_OIDC_REDIRECT_URL", value_name = "URL")]
     pub console_oidc_redirect_url: Option<String>,
+
+    /// The one algorithm the identity provider signs id tokens with: EdDSA, RS256 or ES256
+    /// (most providers use RS256) [default: --jwt-algorithm; the built-in demo provider EdDSA]
+    #[arg(long, env = "CONSOLE_OIDC_ALGORITHM", value_name = "ALG")]
+    pub console_oidc_algorithm: Option<String>,
     // --- end school console ---
     /// Testing only, with --demo: stall a worker at job:<kind>:before|after or
     /// outbox:after_send so a test can kill the process there

@@ -41,6 +41,7 @@ pub(super) struct FileConfig {
     pub(super) console_oidc_client_id: Option<String>,
     pub(super) console_oidc_client_secret_file: Option<PathBuf>,
     pub(super) console_oidc_redirect_url: Option<String>,
+    pub(super) console_oidc_algorithm: Option<String>,
 }
 
 /// Reads and parses the TOML file.

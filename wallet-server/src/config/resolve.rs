@@ -150,6 +150,11 @@ fn console(
     jwt_algorithm: jsonwebtoken::Algorithm,
 ) -> Result<ConsoleConfig, ConfigError> {
     let either = |a: &Option<String>, b: &Option<String>| a.clone().or(b.clone());
+    // The console's provider may sign with another algorithm than the API's token issuer.
+    let algorithm = match either(&cli.console_oidc_algorithm, &file.console_oidc_algorithm) {
+        Some(name) => parse_algorithm(&name)?,
+        None => jwt_algorithm,
+    };
     ConsoleConfig::resolve(
         ConsoleInput {
             public_url: either(&cli.public_url, &file.public_url),
@@ -166,7 +171,7 @@ fn console(
             ),
         },
         demo,
-        jwt_algorithm,
+        algorithm,
     )
 }
 
@@ -212,7 +217,8 @@ fn resolve_outside(cli: &Cli, file: &FileConfig, demo: bool) -> Result<Outside, 
     Ok((sms, bmg, link, stall))
 }
 
-/// The signature algorithm access tokens must use; asymmetric ones only.
+/// The signature algorithm access tokens (or the console's id tokens) must use; asymmetric
+/// ones only.
 fn parse_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, ConfigError> {
     use jsonwebtoken::Algorithm::*;
     match name {

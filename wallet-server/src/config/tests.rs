@@ -50,6 +50,24 @@ fn symmetric_algorithms_are_refused() {
 }
 
 #[test]
+fn the_console_provider_may_sign_with_its_own_algorithm() {
+    let c = Config::resolve(cli(&[
+        "--demo",
+        "--console-oidc-issuer",
+        "http://idp.example",
+        "--console-oidc-algorithm",
+        "RS256",
+    ]))
+    .expect("resolves");
+    assert_eq!(c.jwt_algorithm, jsonwebtoken::Algorithm::EdDSA);
+    assert_eq!(c.console.algorithm, Some(jsonwebtoken::Algorithm::RS256));
+    let same = Config::resolve(cli(&["--demo"])).expect("resolves");
+    assert_eq!(same.console.algorithm, Some(same.jwt_algorithm));
+    let err = Config::resolve(cli(&["--demo", "--console-oidc-algorithm", "HS256"])).unwrap_err();
+    assert!(matches!(err, ConfigError::Algorithm(_)), "{err}");
+}
+
+#[test]
 fn flags_beat_the_file_and_the_file_beats_defaults() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("wallet.toml");

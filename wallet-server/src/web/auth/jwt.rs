@@ -141,13 +141,18 @@ pub enum KeySetupError {
         path: String,
         source: serde_json::Error,
     },
-    #[error("{path} holds no key with a `kid` usable for {alg:?}")]
+    #[error("{path} holds no key usable for {alg:?}")]
     EmptyJwks { path: String, alg: Algorithm },
 }
 
 enum Keys {
     Single(DecodingKey),
-    ByKid(HashMap<String, DecodingKey>),
+    /// A JWKS: a token names its key by `kid`; a token without `kid` may use the set's only
+    /// key (OpenID Connect Core §10.1 asks for `kid` only when a set holds several).
+    Set {
+        by_kid: HashMap<String, DecodingKey>,
+        only: Option<DecodingKey>,
+    },
 }
 
 /// Verifies access tokens against pinned algorithm, issuer, audience and keys.
@@ -229,7 +234,8 @@ impl JwtVerifier {
         Ok(Self::with_key(key, alg, issuer, audience))
     }
 
-    /// A verifier for the keys of a JWKS file; tokens must name one by `kid`.
+    /// A verifier for the keys of a JWKS file; tokens name one by `kid` (or the file holds
+    /// only one).
     pub fn from_jwks_file(
         path: &std::path::Path,
         alg: Algorithm,
@@ -258,9 +264,9 @@ impl JwtVerifier {
             path: shown.clone(),
             source,
         })?;
-        let mut keys = HashMap::new();
+        let mut keys = Vec::new();
         for jwk in &set.keys {
-            let (Some(kid), Ok(key)) = (&jwk.common.key_id, DecodingKey::from_jwk(jwk)) else {
+            let Ok(key) = DecodingKey::from_jwk(jwk) else {
                 continue;
             };
             // A JWK that names an algorithm must name ours.
@@ -269,13 +275,24 @@ impl JwtVerifier {
                 .key_algorithm
                 .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"));
             if usable {
-                keys.insert(kid.clone(), key);
+                keys.push((jwk.common.key_id.clone(), key));
             }
         }
-        if keys.is_empty() {
-            return Err(KeySetupError::EmptyJwks { path: shown, alg });
-        }
-        Ok(JwtVerifier::new(Keys::ByKid(keys), alg, issuer, audience))
+        let only = match keys.as_slice() {
+            [] => return Err(KeySetupError::EmptyJwks { path: shown, alg }),
+            [(_, key)] => Some(key.clone()),
+            _ => None,
+        };
+        let by_kid = keys
+            .into_iter()
+            .filter_map(|(kid, key)| Some((kid?, key)))
+            .collect();
+        Ok(JwtVerifier::new(
+            Keys::Set { by_kid, only },
+            alg,
+            issuer,
+            audience,
+        ))
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry; returns the claims.
@@ -311,10 +328,11 @@ impl JwtVerifier {
         }
         let key = match &self.keys {
             Keys::Single(key) => key,
-            Keys::ByKid(keys) => unverified
-                .kid()
-                .and_then(|kid| keys.get(kid))
-                .ok_or(TokenError::UnknownKey)?,
+            Keys::Set { by_kid, only } => match header.get("kid") {
+                None => only.as_ref(),
+                Some(_) => unverified.kid().and_then(|kid| by_kid.get(kid)),
+            }
+            .ok_or(TokenError::UnknownKey)?,
         };
         let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &self.validation)
             .map_err(|e| refusal(e.kind()))?

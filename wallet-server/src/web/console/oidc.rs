@@ -119,7 +119,8 @@ pub fn authorization_url(
             ("response_type", "code"),
             ("client_id", client.client_id.as_str()),
             ("redirect_uri", client.redirect_url.as_str()),
-            ("scope", "openid"),
+            // `profile`: the console shows the staff member's name from the id token.
+            ("scope", "openid profile"),
             ("state", pending.state.as_str()),
             ("nonce", pending.nonce.as_str()),
             ("code_challenge", challenge(&pending.verifier).as_str()),
