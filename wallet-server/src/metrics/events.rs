@@ -49,7 +49,14 @@ impl EventCounters {
     pub(super) fn register(registry: &mut Registry) -> Self {
         fn family<L>(registry: &mut Registry, name: &str, help: &str) -> Family<L, Counter>
         where
-            L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static,
+            L: EncodeLabelSet
+                + Clone
+                + std::hash::Hash
+                + Eq
+                + std::fmt::Debug
+                + Send
+                + Sync
+                + 'static,
         {
             let f = Family::<L, Counter>::default();
             registry.register(name, help, f.clone());
@@ -75,7 +82,9 @@ impl EventCounters {
         };
         // Known series start at zero, so rates and alerts see them before the first event.
         for outcome in [MintOutcome::Minted, MintOutcome::RateLimited] {
-            let _ = counters.passes.get_or_create(&PassLabels { outcome: outcome.as_str() });
+            let _ = counters.passes.get_or_create(&PassLabels {
+                outcome: outcome.as_str(),
+            });
         }
         for verdict in ["accepted", "duplicate"] {
             let _ = counters.meals.get_or_create(&labels(verdict, None));
@@ -100,12 +109,18 @@ impl EventCounters {
     }
 
     pub(super) fn pass(&self, outcome: MintOutcome) {
-        self.passes.get_or_create(&PassLabels { outcome: outcome.as_str() }).inc();
+        self.passes
+            .get_or_create(&PassLabels {
+                outcome: outcome.as_str(),
+            })
+            .inc();
     }
 
     pub(super) fn list_rows(&self, accepted: usize, rejected_reasons: &[&'static str]) {
         let n = u64::try_from(accepted).unwrap_or(u64::MAX);
-        self.list_rows.get_or_create(&labels("accepted", None)).inc_by(n);
+        self.list_rows
+            .get_or_create(&labels("accepted", None))
+            .inc_by(n);
         for reason in rejected_reasons {
             self.list_rows
                 .get_or_create(&labels("rejected", Some(reason)))

@@ -86,7 +86,10 @@ mod tests {
     fn histograms_pass_through() {
         let om = "# HELP h Latency.\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 0.1\nh_count 1\n# EOF\n";
         let text = text_004(om);
-        assert!(text.contains("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\n"), "{text}");
+        assert!(
+            text.contains("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\n"),
+            "{text}"
+        );
         assert!(!text.contains("# EOF"));
     }
 }

@@ -87,7 +87,8 @@ impl StoreGauges {
 
     /// Replaces every gauge's value with the snapshot's.
     pub(super) fn set(&self, s: &OpsSnapshot) {
-        let age = |t: Option<OffsetDateTime>| t.map_or(0.0, |t| (s.now - t).as_seconds_f64().max(0.0));
+        let age =
+            |t: Option<OffsetDateTime>| t.map_or(0.0, |t| (s.now - t).as_seconds_f64().max(0.0));
         self.outbox_pending.clear();
         self.outbox_failed.clear();
         self.outbox_oldest_pending.clear();
@@ -110,8 +111,12 @@ impl StoreGauges {
                 let l = kind_labels(&f.kind);
                 self.outbox_pending.get_or_create(&l).set(f.pending);
                 self.outbox_failed.get_or_create(&l).set(f.failed);
-                self.outbox_oldest_pending.get_or_create(&l).set(age(f.oldest_pending));
-                self.outbox_oldest_due.get_or_create(&l).set(age(f.oldest_due));
+                self.outbox_oldest_pending
+                    .get_or_create(&l)
+                    .set(age(f.oldest_pending));
+                self.outbox_oldest_due
+                    .get_or_create(&l)
+                    .set(age(f.oldest_due));
             }
         }
         if let Some(jobs) = &s.jobs {
@@ -131,24 +136,39 @@ impl StoreGauges {
         if let Some(terminals) = &s.terminals {
             let mut by_age = [0_i64; 4];
             for school in terminals {
-                let l = SchoolLabels { school_bin: school.school.to_string() };
-                self.school_contact.get_or_create(&l).set(age(Some(school.last_contact)));
+                let l = SchoolLabels {
+                    school_bin: school.school.to_string(),
+                };
+                self.school_contact
+                    .get_or_create(&l)
+                    .set(age(Some(school.last_contact)));
                 for (total, n) in by_age.iter_mut().zip(school.by_age) {
                     *total += n;
                 }
             }
             for (bucket, n) in ContactAge::ALL.into_iter().zip(by_age) {
-                self.terminals_by_age.get_or_create(&AgeLabels { age: bucket.as_str() }).set(n);
+                self.terminals_by_age
+                    .get_or_create(&AgeLabels {
+                        age: bucket.as_str(),
+                    })
+                    .set(n);
             }
         }
         self.db_up.set(i64::from(s.acquire_wait.is_some()));
-        self.acquire_wait.set(s.acquire_wait.map_or(0.0, |d| d.as_secs_f64()));
-        self.pool.get_or_create(&StateLabels { state: "in_use" }).set(i64::from(s.pool.in_use()));
-        self.pool.get_or_create(&StateLabels { state: "idle" }).set(i64::from(s.pool.idle));
+        self.acquire_wait
+            .set(s.acquire_wait.map_or(0.0, |d| d.as_secs_f64()));
+        self.pool
+            .get_or_create(&StateLabels { state: "in_use" })
+            .set(i64::from(s.pool.in_use()));
+        self.pool
+            .get_or_create(&StateLabels { state: "idle" })
+            .set(i64::from(s.pool.idle));
         self.pool_max.set(i64::from(s.pool.max));
     }
 }
 
 fn kind_labels(kind: &str) -> KindLabels {
-    KindLabels { kind: kind.to_string() }
+    KindLabels {
+        kind: kind.to_string(),
+    }
 }

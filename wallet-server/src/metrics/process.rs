@@ -22,10 +22,26 @@ impl ProcessGauges {
             open_fds: Default::default(),
             max_fds: Default::default(),
         };
-        registry.register("process_resident_memory_bytes", "Resident memory size in bytes", g.resident.clone());
-        registry.register("process_virtual_memory_bytes", "Virtual memory size in bytes", g.virtual_memory.clone());
-        registry.register("process_open_fds", "Number of open file descriptors", g.open_fds.clone());
-        registry.register("process_max_fds", "Maximum number of open file descriptors (the soft limit)", g.max_fds.clone());
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            g.resident.clone(),
+        );
+        registry.register(
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes",
+            g.virtual_memory.clone(),
+        );
+        registry.register(
+            "process_open_fds",
+            "Number of open file descriptors",
+            g.open_fds.clone(),
+        );
+        registry.register(
+            "process_max_fds",
+            "Maximum number of open file descriptors (the soft limit)",
+            g.max_fds.clone(),
+        );
         g
     }
 
@@ -62,7 +78,11 @@ fn status_kib(status: &str, key: &str) -> Option<f64> {
 /// The soft limit of `Max open files` in `/proc/self/limits` (`unlimited` is left out).
 fn max_open_files(limits: &str) -> Option<i64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -78,7 +98,10 @@ mod tests {
         let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
                       Max open files            1024                 524288               files\n";
         assert_eq!(max_open_files(limits), Some(1024));
-        assert_eq!(max_open_files("Max open files  unlimited unlimited files\n"), None);
+        assert_eq!(
+            max_open_files("Max open files  unlimited unlimited files\n"),
+            None
+        );
     }
 
     #[test]
@@ -86,7 +109,11 @@ mod tests {
         let mut registry = Registry::default();
         let g = ProcessGauges::register(&mut registry);
         g.refresh();
-        assert!(g.resident.get() > 1024.0 * 1024.0, "rss {}", g.resident.get());
+        assert!(
+            g.resident.get() > 1024.0 * 1024.0,
+            "rss {}",
+            g.resident.get()
+        );
         assert!(g.open_fds.get() >= 3, "fds {}", g.open_fds.get());
         assert!(g.max_fds.get() >= g.open_fds.get());
     }

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use time::OffsetDateTime;
 
-use crate::domain::ops::{ContactAge, JobFacts, OutboxFacts, PoolFacts, SchoolContact, JOB_OVERDUE_AFTER};
+use crate::domain::ops::{
+    ContactAge, JobFacts, OutboxFacts, PoolFacts, SchoolContact, JOB_OVERDUE_AFTER,
+};
 
 /// The instant bounds of the contact-age buckets, newest first: `now - bound`.
 fn contact_bounds(now: OffsetDateTime) -> [OffsetDateTime; 3] {

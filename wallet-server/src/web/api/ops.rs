@@ -76,7 +76,10 @@ async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, Api
         (String = "text/plain; version=0.0.4"),
         (String = "application/openmetrics-text; version=1.0.0")))))]
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
-    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let format = exposition_format(accept);
     let snapshot = services::ops::snapshot(state.store.as_ref(), state.clock.now()).await;
     (
@@ -104,7 +107,10 @@ mod tests {
         let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
                           version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         assert_eq!(exposition_format(prometheus), Format::OpenMetrics);
-        assert_eq!(exposition_format("text/plain; version=0.0.4"), Format::Text004);
+        assert_eq!(
+            exposition_format("text/plain; version=0.0.4"),
+            Format::Text004
+        );
         assert_eq!(exposition_format(""), Format::Text004);
         assert_eq!(exposition_format("*/*"), Format::Text004);
         assert_eq!(exposition_format("application/json"), Format::Text004);
@@ -112,6 +118,9 @@ mod tests {
             exposition_format("text/plain;q=0.9, application/openmetrics-text;q=0.5"),
             Format::Text004
         );
-        assert_eq!(exposition_format("application/openmetrics-text;q=0"), Format::Text004);
+        assert_eq!(
+            exposition_format("application/openmetrics-text;q=0"),
+            Format::Text004
+        );
     }
 }
