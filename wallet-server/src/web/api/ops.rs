@@ -66,13 +66,13 @@ async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, Api
     }
 }
 
-/// Prometheus metrics. `Accept: application/openmetrics-text` (preferred over the rest)
-/// gets OpenMetrics 1.0; anything else, or no `Accept`, the Prometheus text format 0.0.4.
-/// Store-derived gauges are read at scrape time, each with a 2 s bound.
+/// Prometheus metrics: text format 0.0.4, or OpenMetrics 1.0 when asked for.
+///
+/// Every family has help text. The format follows `Accept`: `application/openmetrics-text` (when preferred over the rest) gets OpenMetrics 1.0;
+/// anything else, or no `Accept`, the Prometheus text format 0.0.4. Store-derived gauges
+/// are read at scrape time, each within 2 s.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    params(("accept" = Option<String>, Header,
-        description = "`application/openmetrics-text` for OpenMetrics 1.0; otherwise text format 0.0.4")),
-    responses((status = 200, description = "Every metric family, with help text", content(
+    responses((status = 200, description = "The metrics, in the format `Accept` asks for", content(
         (String = "text/plain; version=0.0.4"),
         (String = "application/openmetrics-text; version=1.0.0")))))]
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
