@@ -72,9 +72,11 @@ async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, Api
 /// anything else, or no `Accept`, the Prometheus text format 0.0.4. Store-derived gauges
 /// are read at scrape time, each within 2 s.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "The metrics, in the format `Accept` asks for", content(
-        (String = "text/plain; version=0.0.4"),
-        (String = "application/openmetrics-text; version=1.0.0")))))]
+    responses((status = 200, description = "The metrics, in the format `Accept` asks for: \
+        `text/plain; version=0.0.4; charset=utf-8` or \
+        `application/openmetrics-text; version=1.0.0; charset=utf-8`", content(
+        (String = "text/plain"),
+        (String = "application/openmetrics-text")))))]
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let accept = headers
         .get(ACCEPT)
