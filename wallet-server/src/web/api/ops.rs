@@ -68,9 +68,10 @@ async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, Api
 
 /// Prometheus metrics: text format 0.0.4, or OpenMetrics 1.0 when asked for.
 ///
-/// Every family has help text. The format follows `Accept`: `application/openmetrics-text` (when preferred over the rest) gets OpenMetrics 1.0;
-/// anything else, or no `Accept`, the Prometheus text format 0.0.4. Store-derived gauges
-/// are read at scrape time, each within 2 s.
+/// Every family has help text. The format follows `Accept`: `application/openmetrics-text`
+/// (when preferred over the rest) gets OpenMetrics 1.0; anything else, or no `Accept`, the
+/// Prometheus text format 0.0.4. Store-derived gauges are read at scrape time, each within
+/// 2 s.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, description = "The metrics, in the format `Accept` asks for: \
         `text/plain; version=0.0.4; charset=utf-8` or \
