@@ -438,12 +438,14 @@ async fn ops_endpoints_answer_health_readiness_metrics_and_openapi() {
             }
         }
     }
-    assert!(
-        doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
-            .get("application/openmetrics-text")
-            .is_some(),
-        "/metrics documents what it answers"
-    );
+    for media in ["text/plain", "application/openmetrics-text"] {
+        assert!(
+            doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+                .get(media)
+                .is_some(),
+            "/metrics documents what it answers: {media}"
+        );
+    }
 }
 
 /// What the demo users see; must not change after bad input.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Each layer and the layers it may name, bottom to top.
 const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &[]),
-    ("metrics", &[]),
+    ("metrics", &["domain"]),
     ("store", &["domain"]),
     ("ports", &["domain", "store", "metrics"]),
     ("services", &["domain", "store", "ports"]),

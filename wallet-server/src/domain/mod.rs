@@ -12,6 +12,7 @@ pub mod job;
 pub mod list;
 pub mod meal;
 pub mod nobd;
+pub mod ops;
 pub mod outbox;
 pub mod programme_dates;
 pub mod quiet_hours;
@@ -45,6 +46,9 @@ pub struct UnknownWord {
 macro_rules! words {
     ($ty:ident, $what:literal, { $($variant:ident => $word:literal),+ $(,)? }) => {
         impl $ty {
+            /// Every word, in declaration order (e.g. to report a zero for each).
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
             pub fn as_str(&self) -> &'static str {
                 match self { $($ty::$variant => $word),+ }
             }

@@ -8,6 +8,7 @@
 
 mod consent_jobs;
 mod console;
+mod ops;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -34,6 +35,7 @@ use shared::time::YearMonth;
 
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};
+pub use ops::OpsStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -477,6 +479,7 @@ pub trait Store:
     + OutboxStore
     + ReportStore
     + ConsoleStore
+    + OpsStore
     + 'static
 {
 }
@@ -497,6 +500,7 @@ impl<T> Store for T where
         + OutboxStore
         + ReportStore
         + ConsoleStore
+        + OpsStore
         + 'static
 {
 }

@@ -11,6 +11,7 @@ mod corrections;
 mod entitlement;
 mod mint_limits;
 mod notices;
+mod ops;
 mod tabel;
 mod terminals;
 mod wallet_core;
@@ -483,6 +484,7 @@ async fn story_on_sqlite() {
     calendar::story(Arc::new(store.clone())).await;
     let second = SqliteStore::open_file(&path).await.expect("a second pool");
     mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
+    ops::story(Arc::new(store.clone()), 8).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
     assert_eq!(
@@ -596,6 +598,7 @@ async fn story_on_postgres() {
     calendar::story(Arc::new(store.clone())).await;
     let second = PostgresStore::connect(&url).await.expect("a second pool");
     mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
+    ops::story(Arc::new(store.clone()), 16).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(
         reopened

@@ -156,6 +156,8 @@ async fn receive_list(
     }
     accepted.sort_by_key(|r| r.index);
     rejected.sort_by_key(|r| r.index);
+    let reasons: Vec<&'static str> = rejected.iter().map(|r| r.reason).collect();
+    state.metrics.list_rows(accepted.len(), &reasons);
     tracing::info!(
         school = %list.school.bin,
         period = %list.period,

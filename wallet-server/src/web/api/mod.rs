@@ -5,6 +5,7 @@
 //! Routes are registered through `utoipa-axum`, so `/openapi.json` is generated from the
 //! same code that serves the API and cannot drift from it.
 
+mod accept;
 mod calendar;
 mod dev;
 mod integration;

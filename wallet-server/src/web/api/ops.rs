@@ -2,7 +2,8 @@
 //! `/openapi.json` is mounted by the router, which owns the generated document.
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -10,6 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ApiJson;
+use crate::metrics::Format;
+use crate::services;
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
@@ -63,15 +66,64 @@ async fn readyz(State(state): State<AppState>) -> Result<ApiJson<Readiness>, Api
     }
 }
 
-/// Prometheus metrics in text exposition format.
+/// Prometheus metrics: text format 0.0.4, or OpenMetrics 1.0 when asked for.
+///
+/// Every family has help text. The format follows `Accept`: `application/openmetrics-text`
+/// (when preferred over the rest) gets OpenMetrics 1.0; anything else, or no `Accept`, the
+/// Prometheus text format 0.0.4. Store-derived gauges are read at scrape time, each within
+/// 2 s.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    responses((status = 200, description = "The metrics, in the format `Accept` asks for: \
+        `text/plain; version=0.0.4; charset=utf-8` or \
+        `application/openmetrics-text; version=1.0.0; charset=utf-8`", content(
+        (String = "text/plain"),
+        (String = "application/openmetrics-text")))))]
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = exposition_format(accept);
+    let snapshot = services::ops::snapshot(state.store.as_ref(), state.clock.now()).await;
     (
-        [(
-            CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
+        [(CONTENT_TYPE, format.content_type())],
+        state.metrics.render(&snapshot, format),
     )
+}
+
+/// OpenMetrics only when the scraper prefers it to the text format.
+fn exposition_format(accept: &str) -> Format {
+    super::accept::preferred(accept, |media| match media {
+        "application/openmetrics-text" => Some(Format::OpenMetrics),
+        "text/plain" | "text/*" | "*/*" => Some(Format::Text004),
+        _ => None,
+    })
+    .unwrap_or(Format::Text004)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openmetrics_only_when_preferred() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                          version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(exposition_format(prometheus), Format::OpenMetrics);
+        assert_eq!(
+            exposition_format("text/plain; version=0.0.4"),
+            Format::Text004
+        );
+        assert_eq!(exposition_format(""), Format::Text004);
+        assert_eq!(exposition_format("*/*"), Format::Text004);
+        assert_eq!(exposition_format("application/json"), Format::Text004);
+        assert_eq!(
+            exposition_format("text/plain;q=0.9, application/openmetrics-text;q=0.5"),
+            Format::Text004
+        );
+        assert_eq!(
+            exposition_format("application/openmetrics-text;q=0"),
+            Format::Text004
+        );
+    }
 }

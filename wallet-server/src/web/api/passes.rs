@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use super::rfc3339;
 use super::wallet::voucher_id;
 use super::ApiPath;
+use crate::metrics::MintOutcome;
 use crate::services::passes::{self, mint, render, IssueError};
 use crate::web::auth::Parent;
 use crate::web::error::{ApiError, ErrorBody};
@@ -69,30 +70,12 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Some(PassFormat::Json);
     };
-    let mut best: Option<(f32, usize, PassFormat)> = None;
-    for (position, item) in accept.split(',').enumerate() {
-        let mut parts = item.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let quality = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        let format = match media.as_str() {
-            "application/json" | "application/*" | "*/*" => PassFormat::Json,
-            "image/png" | "image/*" => PassFormat::Png,
-            "image/svg+xml" => PassFormat::Svg,
-            _ => continue,
-        };
-        if quality <= 0.0 {
-            continue;
-        }
-        // Higher quality wins; on a tie, the earlier entry.
-        let better = best.is_none_or(|(q, _, _)| quality > q);
-        if better {
-            best = Some((quality, position, format));
-        }
-    }
-    best.map(|(_, _, f)| f)
+    super::accept::preferred(accept, |media| match media {
+        "application/json" | "application/*" | "*/*" => Some(PassFormat::Json),
+        "image/png" | "image/*" => Some(PassFormat::Png),
+        "image/svg+xml" => Some(PassFormat::Svg),
+        _ => None,
+    })
 }
 
 /// Mint a pass for an activated voucher: PNG (`image/png`), SVG (`image/svg+xml`) or JSON.
@@ -137,7 +120,10 @@ pub(super) async fn mint_pass(
     let issued = passes::issue(&state.store, &minting, parent.iin, id, now).await;
     let pass = match issued {
         Ok(pass) => pass,
-        Err(IssueError::TooMany(retry_after)) => return Ok(too_many(retry_after)),
+        Err(IssueError::TooMany(retry_after)) => {
+            state.metrics.pass(MintOutcome::RateLimited);
+            return Ok(too_many(retry_after));
+        }
         Err(IssueError::Voucher(e)) => return Err(e.into()),
         Err(IssueError::Store(e)) => return Err(e.into()),
         Err(e @ IssueError::OutsideProgramme(_)) => {
@@ -152,6 +138,7 @@ pub(super) async fn mint_pass(
             return Err(ApiError::internal());
         }
     };
+    state.metrics.pass(MintOutcome::Minted);
     tracing::info!(voucher = %id, "pass minted");
     respond(format, pass)
 }

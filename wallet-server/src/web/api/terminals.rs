@@ -208,6 +208,7 @@ async fn push_meals(
         now,
     )
     .await?;
+    state.metrics.meals_pushed(&results);
     let accepted = results
         .iter()
         .filter(|r| r.status == shared::sync::MealVerdict::Accepted)

@@ -1,5 +1,4 @@
-//! Prometheus metrics: a registry per server (not a global, so several servers can run in
-//! one test process) and the HTTP middleware that counts and times every request by route.
+//! HTTP request metrics: the middleware that counts and times every request by route.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +11,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+use super::Metrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -26,26 +27,18 @@ struct RouteLabels {
     route: String,
 }
 
-/// The server's metrics.
-pub struct Metrics {
-    registry: Registry,
+/// Requests answered and their latency.
+pub(super) struct HttpMetrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
 }
 
-impl std::fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Metrics")
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("wallet");
+impl HttpMetrics {
+    pub(super) fn register(registry: &mut Registry) -> Self {
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
-            "HTTP requests answered, by method, route and status",
+            "HTTP requests answered, by method, route template and status",
             requests.clone(),
         );
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
@@ -54,29 +47,10 @@ impl Metrics {
         });
         registry.register(
             "http_request_duration_seconds",
-            "Time to answer HTTP requests, by method and route",
+            "Time to answer HTTP requests, by method and route template",
             latency.clone(),
         );
-        Metrics {
-            registry,
-            requests,
-            latency,
-        }
-    }
-
-    /// The metrics in Prometheus text exposition format.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
-            tracing::error!("encoding metrics failed");
-        }
-        out
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
+        HttpMetrics { requests, latency }
     }
 }
 
@@ -91,15 +65,14 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
-    metrics
-        .latency
+    let http = &metrics.http;
+    http.latency
         .get_or_create(&RouteLabels {
             method: method.clone(),
             route: route.clone(),
         })
         .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
+    http.requests
         .get_or_create(&RequestLabels {
             method,
             route,
