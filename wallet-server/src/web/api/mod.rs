@@ -5,6 +5,7 @@
 //! Routes are registered through `utoipa-axum`, so `/openapi.json` is generated from the
 //! same code that serves the API and cannot drift from it.
 
+mod binary;
 mod calendar;
 mod dev;
 mod integration;
@@ -47,6 +48,7 @@ use crate::web::AppState;
         title = "Social Wallet — free school meals",
         description = "Vouchers, dynamic QR passes, canteen terminals and табели."
     ),
+    servers((url = "/", description = "The server this document was fetched from")),
     modifiers(&BearerAuth),
     tags(
         (name = "ops", description = "Health, readiness, metrics, this document"),
@@ -98,7 +100,7 @@ impl Modify for BearerAuth {
 /// The OpenAPI document of the routes this state serves.
 pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(ops::routes())
+        .merge(openapi::public(ops::routes()))
         .merge(wallet::routes())
         .merge(passes::routes())
         .merge(school::routes())
@@ -112,11 +114,13 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(calendar::routes())
         .merge(school_calendar::routes());
     if state.demo.is_some() {
-        api = api.merge(dev::routes());
+        api = api.merge(openapi::public(dev::routes()));
     }
     let (router, mut doc) = api.split_for_parts();
     // Errors every operation can answer (401/403/400/413/415/422/404), in one place.
     openapi::add_common_responses(&mut doc);
+    // Public operations as `security: []` (see `openapi`).
+    openapi::explicit_public_security(&mut doc);
     (router, doc)
 }
 
