@@ -103,7 +103,7 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
     responses(
         (status = 200, description = "The pass", content(
             (PassJson = "application/json"),
-            (Binary = "image/png"),
+            (inline(Binary) = "image/png"),
             (String = "image/svg+xml")),
             headers(
                 ("cache-control" = String, description = "`no-store`: a pass is never cached"),

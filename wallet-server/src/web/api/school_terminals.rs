@@ -88,6 +88,7 @@ pub struct TerminalView {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = TerminalList)] // not `Terminals`: see `openapi_contract` on schema names
 pub struct Terminals {
     pub terminals: Vec<TerminalView>,
 }
@@ -160,6 +161,7 @@ pub struct SlotView {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SlotList)] // not `Slots`: see `openapi_contract` on schema names
 pub struct Slots {
     /// At most 6, not overlapping, names unique.
     #[schema(max_items = 6)]

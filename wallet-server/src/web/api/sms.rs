@@ -186,6 +186,7 @@ pub struct ConsentStudent {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = ConsentList)] // not `Consents`: see `openapi_contract` on schema names
 pub struct Consents {
     pub consents: Vec<ConsentEntry>,
 }
@@ -243,6 +244,7 @@ pub struct JobEntry {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = JobList)] // not `Jobs`: see `openapi_contract` on schema names
 pub struct Jobs {
     pub jobs: Vec<JobEntry>,
 }

@@ -110,9 +110,9 @@ pub(crate) async fn respond(tabel: Tabel, format: Format) -> Result<Response, Ap
     params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"), TabelQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "The табель", content(
-            (Tabel = "application/json"), (Binary = "text/csv"),
-            (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Binary = "application/pdf")),
+            (Tabel = "application/json"), (inline(Binary) = "text/csv"),
+            (inline(Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(Binary) = "application/pdf")),
             headers(("content-disposition" = String, description = "`attachment; filename=\"tabel-BIN-YYYY-MM.EXT\"`"))),
         (status = 400, description = "invalid_month or unknown_format", body = ErrorBody),
         (status = 404, body = ErrorBody),
