@@ -8,6 +8,8 @@ Type-checked with `mypy --strict` together with the generated package.
 """
 
 import sys
+from datetime import date
+from uuid import UUID
 
 from wallet_client import AuthenticatedClient, Client
 from wallet_client.api.dev import token as dev_token
@@ -43,8 +45,11 @@ def main(base_url: str, iin: str) -> None:
     for voucher in answer.vouchers:
         assert isinstance(voucher.state, VoucherState), voucher
         assert isinstance(voucher.programme, Programme), voucher
-        assert voucher.id and voucher.student.full_name and voucher.school.bin_, voucher
+        # Typed by the document's formats (uuid, date), not left as strings.
+        assert isinstance(voucher.id, UUID), voucher
+        assert isinstance(voucher.valid_from, date), voucher
         assert voucher.valid_from <= voucher.valid_until, voucher
+        assert voucher.student.full_name and voucher.school.bin_, voucher
         print(
             f"  {voucher.id}  {voucher.state.value:<9}  {voucher.student.full_name} "
             f"({voucher.student.class_label}), {voucher.school.name}, "

@@ -53,7 +53,9 @@ const PNG_MODULE_PX: u32 = 8;
 pub struct PassJson {
     /// The QR text, `SW1:…`.
     pub text: String,
+    #[schema(format = DateTime)]
     pub valid_from: String,
+    #[schema(format = DateTime)]
     pub valid_until: String,
 }
 

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct EnrollmentCodeCreated {
     /// Type this into the new terminal (`--enroll CODE`). Shown once; only a hash is kept.
     pub code: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
@@ -73,14 +74,19 @@ async fn create_enrollment_code(
 
 #[derive(Serialize, ToSchema)]
 pub struct TerminalView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
+    #[schema(format = DateTime)]
     pub enrolled_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub last_seen_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub last_push_at: Option<String>,
     /// Meals the terminal still held after its last push.
     #[serde(skip_serializing_if = "Option::is_none")]
