@@ -280,4 +280,38 @@ mod tests {
             "an empty description gets the reason phrase"
         );
     }
+
+    #[test]
+    fn an_operation_annotated_public_says_no_security_and_a_protected_one_keeps_its_own() {
+        let op = |security: SecurityRequirement| {
+            OperationBuilder::new()
+                .security(security)
+                .response("200", ResponseBuilder::new().build())
+                .build()
+        };
+        let paths = PathsBuilder::new()
+            .path(
+                "/open",
+                PathItem::new(HttpMethod::Get, op(SecurityRequirement::default())),
+            )
+            .path(
+                "/closed",
+                PathItem::new(
+                    HttpMethod::Get,
+                    op(SecurityRequirement::new("bearer", Vec::<String>::new())),
+                ),
+            )
+            .build();
+        let mut doc = OpenApi::new(utoipa::openapi::Info::new("t", "1"), paths);
+        explicit_public_security(&mut doc);
+        let json = serde_json::to_value(&doc).expect("json");
+        assert_eq!(
+            json["paths"]["/open"]["get"]["security"],
+            serde_json::json!([])
+        );
+        assert_eq!(
+            json["paths"]["/closed"]["get"]["security"],
+            serde_json::json!([{"bearer": []}])
+        );
+    }
 }
