@@ -14,6 +14,8 @@ start_demo_server() {
     demo_data=$(mktemp -d /tmp/wallet-demo.XXXXXX)
     server_pid=
     trap stop_demo_server EXIT
+    # There before the server's shell opens it: the loop below reads it at once.
+    : >"$out/server.out"
     env -u DATABASE_URL RUST_LOG=info,sqlx=warn \
         "$root/target/debug/wallet-server" --demo --listen "${FUZZ_LISTEN:-127.0.0.1:0}" \
         --data-dir "$demo_data" >"$out/server.out" 2>"$out/server.log" &
