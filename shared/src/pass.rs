@@ -136,6 +136,9 @@ pub enum KeyError {
 
 /// An Ed25519 public key with its key id, as terminals receive it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Not `PublicKey` in the document: named after its own field `public_key`, which trips
+// client generators (wallet-server/tests/openapi_contract.rs).
+#[cfg_attr(feature = "openapi", schema(as = PassPublicKey))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicKey {
     pub kid: String,

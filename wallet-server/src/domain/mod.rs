@@ -126,8 +126,10 @@ pub fn class_order(label: &str) -> (u32, String) {
 }
 
 /// A school (организация образования), the provider of meals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct School {
+    /// 12 digits.
+    #[schema(value_type = String, pattern = r"^[0-9]{12}$")]
     pub bin: Bin,
     pub name: String,
 }

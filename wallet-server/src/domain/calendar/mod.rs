@@ -206,7 +206,7 @@ pub fn months_between(from: Date, to: Date) -> Vec<YearMonth> {
 }
 
 /// What a day is for a school.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DayStatus {
     #[default]

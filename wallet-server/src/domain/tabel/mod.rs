@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use shared::time::YearMonth;
 use shared::Iin;
 use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
 
 use crate::domain::calendar::{DayStatus, SchoolCalendar};
 use crate::domain::collate::{self, RegisterKey};
@@ -20,7 +21,7 @@ use crate::domain::meal::MealStatus;
 use crate::domain::{Category, School};
 
 /// A student on the табель (no IIN: the табель is printed and shared).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 pub struct TabelStudent {
     pub class_label: String,
     pub full_name: String,
@@ -28,7 +29,7 @@ pub struct TabelStudent {
 }
 
 /// One student's line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TabelRow {
     pub student: TabelStudent,
     /// Billable meals per day (`YYYY-MM-DD` → count; several when the school has slots).
@@ -37,7 +38,7 @@ pub struct TabelRow {
 }
 
 /// A day column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DayColumn {
     pub date: Date,
     /// A weekly rest day of the school's week (Saturday and Sunday, or Sunday alone).
@@ -68,7 +69,7 @@ impl DayColumn {
 
 /// A meal served on a day that is not a school day: recorded, not billed, listed for the
 /// director, who confirms it (then it is billed) or leaves it out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UnbilledMeal {
     /// The meal's event id, which a confirmation names.
     pub event_id: uuid::Uuid,
@@ -80,7 +81,7 @@ pub struct UnbilledMeal {
 }
 
 /// A meal that is listed but not counted: a duplicate or one rejected at sync.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ExcludedMeal {
     pub student: TabelStudent,
     pub service_day: Date,
@@ -90,7 +91,7 @@ pub struct ExcludedMeal {
 }
 
 /// A meal of an approved month that arrived after the approval.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LateMeal {
     pub student: TabelStudent,
     pub service_day: Date,
@@ -100,8 +101,10 @@ pub struct LateMeal {
 }
 
 /// The previous month's late meals, paid with this month.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Adjustments {
+    /// The month the late meals were served in, `YYYY-MM`.
+    #[schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: YearMonth,
     pub meals: u32,
     pub amount_tiyn: i64,
@@ -109,7 +112,7 @@ pub struct Adjustments {
 }
 
 /// The month's totals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Totals {
     /// Billable meals in the month.
     pub meals: u32,
@@ -121,7 +124,7 @@ pub struct Totals {
 }
 
 /// The director's approval stamp.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Approval {
     #[serde(with = "time::serde::rfc3339")]
     pub approved_at: OffsetDateTime,
@@ -131,9 +134,11 @@ pub struct Approval {
 }
 
 /// The табель of one school and month.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Tabel {
     pub school: School,
+    /// `YYYY-MM`.
+    #[schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: YearMonth,
     pub slots: Vec<String>,
     pub days: Vec<DayColumn>,

@@ -261,8 +261,10 @@ pub struct BreakRequest {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
+    /// The region whose break is removed (its slug, e.g. `almaty_city`).
     #[serde(default)]
     pub region: Option<String>,
+    /// The school (BIN) whose own break is removed.
     #[serde(default)]
     pub school: Option<String>,
 }

@@ -34,6 +34,7 @@ pub struct AcceptedRow {
     pub index: usize,
     pub iin_masked: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub voucher_id: Option<String>,
     /// `voucher_formed` or `awaiting_consent`.
     pub status: &'static str,
@@ -62,6 +63,7 @@ pub struct RejectedRow {
 
 #[derive(Serialize, ToSchema)]
 pub struct ListResult {
+    #[schema(format = Uuid)]
     pub list_id: String,
     pub accepted: Vec<AcceptedRow>,
     pub rejected: Vec<RejectedRow>,
@@ -185,12 +187,14 @@ pub struct OutboxQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct OutboxEntry {
+    #[schema(format = Uuid)]
     pub id: String,
     pub kind: OutboxKind,
     pub to: String,
     pub text: String,
     pub state: OutboxState,
     pub attempts: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

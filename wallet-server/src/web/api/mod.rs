@@ -6,6 +6,7 @@
 //! same code that serves the API and cannot drift from it.
 
 mod accept;
+mod binary;
 mod calendar;
 mod dev;
 mod integration;
@@ -48,6 +49,7 @@ use crate::web::AppState;
         title = "Social Wallet — free school meals",
         description = "Vouchers, dynamic QR passes, canteen terminals and табели."
     ),
+    servers((url = "/", description = "The server this document was fetched from")),
     modifiers(&BearerAuth),
     tags(
         (name = "ops", description = "Health, readiness, metrics, this document"),
@@ -96,10 +98,25 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI document of the routes this state serves.
+/// The routes this state serves, and their OpenAPI document.
 pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(ops::routes())
+    let (router, mut doc) = routes(state.max_list_bytes, state.demo.is_some()).split_for_parts();
+    finish_document(&mut doc);
+    (router, doc)
+}
+
+/// The OpenAPI document as a server serves it (`demo`: with the `/dev` routes), without a
+/// server: for tests and tools that check the contract.
+pub fn openapi_document(demo: bool) -> utoipa::openapi::OpenApi {
+    // The list limit only sizes a body-limit layer; it does not show in the document.
+    let mut doc = routes(1, demo).into_openapi();
+    finish_document(&mut doc);
+    doc
+}
+
+fn routes(max_list_bytes: usize, demo: bool) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(openapi::public(ops::routes()))
         .merge(wallet::routes())
         .merge(passes::routes())
         .merge(school::routes())
@@ -107,18 +124,23 @@ pub fn api_router(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(tabel::routes())
         .merge(terminals::routes())
         .merge(sms::routes())
-        .merge(integration::routes(state.max_list_bytes))
+        .merge(integration::routes(max_list_bytes))
         .merge(reports::routes())
         .merge(prices::routes())
         .merge(calendar::routes())
         .merge(school_calendar::routes());
-    if state.demo.is_some() {
-        api = api.merge(dev::routes());
+    if demo {
+        api.merge(openapi::public(dev::routes()))
+    } else {
+        api
     }
-    let (router, mut doc) = api.split_for_parts();
+}
+
+fn finish_document(doc: &mut utoipa::openapi::OpenApi) {
     // Errors every operation can answer (401/403/400/413/415/422/404), in one place.
-    openapi::add_common_responses(&mut doc);
-    (router, doc)
+    openapi::add_common_responses(doc);
+    // Public operations as `security: []` (see `openapi`).
+    openapi::explicit_public_security(doc);
 }
 
 /// The whole application: the API, the `pages` beside it (the school console's HTML, not in

@@ -13,13 +13,55 @@
 //!
 //! Each is the shared `ErrorBody`. A status an operation documents itself keeps its own
 //! wording; a response without a description gets the status' reason phrase.
+//!
+//! Every operation states its `security`: a public one `security: []`, which utoipa cannot
+//! write — `security(())` in an annotation comes out as `[{}]` ("a token is optional"), so
+//! [`explicit_public_security`] turns that into `[]`, and [`public`] marks a whole router of
+//! public routes (probes, the demo's own routes).
 
 use axum::http::StatusCode;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa_axum::router::OpenApiRouter;
 
 /// Adds the common error responses to every operation of `doc`.
 pub(super) fn add_common_responses(doc: &mut OpenApi) {
+    for_each_operation(doc, add_to_operation);
+}
+
+/// Marks every operation of `router` that declares no `security` as public (`[]`): for a
+/// router whose routes are all public by nature.
+pub(super) fn public<S: Clone + Send + Sync + 'static>(
+    mut router: OpenApiRouter<S>,
+) -> OpenApiRouter<S> {
+    for_each_operation(router.get_openapi_mut(), |operation| {
+        operation.security.get_or_insert_with(Vec::new);
+    });
+    router
+}
+
+/// Writes an operation annotated `security(())` (utoipa: `[{}]`, a token optional) as
+/// `security: []`, no token needed — what a public operation means.
+pub(super) fn explicit_public_security(doc: &mut OpenApi) {
+    for_each_operation(doc, |operation| {
+        if let Some(requirements) = &mut operation.security {
+            if !requirements.is_empty() && requirements.iter().all(is_empty_requirement) {
+                requirements.clear();
+            }
+        }
+    });
+}
+
+fn is_empty_requirement(requirement: &SecurityRequirement) -> bool {
+    // `SecurityRequirement` keeps its map private; its JSON form is `{"scheme": [scopes]}`.
+    serde_json::to_value(requirement)
+        .ok()
+        .and_then(|v| v.as_object().map(serde_json::Map::is_empty))
+        .unwrap_or(false)
+}
+
+fn for_each_operation(doc: &mut OpenApi, mut f: impl FnMut(&mut Operation)) {
     for item in doc.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -29,7 +71,7 @@ pub(super) fn add_common_responses(doc: &mut OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            add_to_operation(operation);
+            f(operation);
         }
     }
 }
@@ -167,7 +209,6 @@ mod tests {
     use utoipa::openapi::path::{HttpMethod, PathsBuilder};
     use utoipa::openapi::path::{OperationBuilder, ParameterBuilder};
     use utoipa::openapi::request_body::RequestBodyBuilder;
-    use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::PathItem;
 
     use super::*;
@@ -237,6 +278,40 @@ mod tests {
         assert_eq!(
             ok.description, "OK",
             "an empty description gets the reason phrase"
+        );
+    }
+
+    #[test]
+    fn an_operation_annotated_public_says_no_security_and_a_protected_one_keeps_its_own() {
+        let op = |security: SecurityRequirement| {
+            OperationBuilder::new()
+                .security(security)
+                .response("200", ResponseBuilder::new().build())
+                .build()
+        };
+        let paths = PathsBuilder::new()
+            .path(
+                "/open",
+                PathItem::new(HttpMethod::Get, op(SecurityRequirement::default())),
+            )
+            .path(
+                "/closed",
+                PathItem::new(
+                    HttpMethod::Get,
+                    op(SecurityRequirement::new("bearer", Vec::<String>::new())),
+                ),
+            )
+            .build();
+        let mut doc = OpenApi::new(utoipa::openapi::Info::new("t", "1"), paths);
+        explicit_public_security(&mut doc);
+        let json = serde_json::to_value(&doc).expect("json");
+        assert_eq!(
+            json["paths"]["/open"]["get"]["security"],
+            serde_json::json!([])
+        );
+        assert_eq!(
+            json["paths"]["/closed"]["get"]["security"],
+            serde_json::json!([{"bearer": []}])
         );
     }
 }

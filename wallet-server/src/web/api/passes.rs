@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::binary::Binary;
 use super::rfc3339;
 use super::wallet::voucher_id;
 use super::ApiPath;
@@ -35,7 +36,7 @@ pub struct PassKeys {
 }
 
 /// Public verification keys of passes. Public by nature: anyone may verify a pass.
-#[utoipa::path(get, path = "/v1/pass-keys", tag = "wallet",
+#[utoipa::path(get, path = "/v1/pass-keys", tag = "wallet", security(()),
     responses((status = 200, body = PassKeys)))]
 async fn pass_keys(State(state): State<AppState>) -> super::ApiJson<PassKeys> {
     let ring = state.keys.read();
@@ -53,7 +54,9 @@ const PNG_MODULE_PX: u32 = 8;
 pub struct PassJson {
     /// The QR text, `SW1:…`.
     pub text: String,
+    #[schema(format = DateTime)]
     pub valid_from: String,
+    #[schema(format = DateTime)]
     pub valid_until: String,
 }
 
@@ -85,7 +88,7 @@ pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
     responses(
         (status = 200, description = "The pass", content(
             (PassJson = "application/json"),
-            (Vec<u8> = "image/png"),
+            (inline(Binary) = "image/png"),
             (String = "image/svg+xml")),
             headers(
                 ("cache-control" = String, description = "`no-store`: a pass is never cached"),

@@ -39,12 +39,16 @@ pub struct SchoolStudent {
 
 #[derive(Serialize, ToSchema)]
 pub struct SchoolVoucher {
+    #[schema(format = Uuid)]
     pub id: String,
     pub state: VoucherState,
     pub student: SchoolStudent,
+    #[schema(format = Date)]
     pub valid_from: String,
+    #[schema(format = Date)]
     pub valid_until: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub activated_at: Option<String>,
     /// Billable meals this month (Astana time).
     pub meals_this_month: i64,

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct EnrollmentCodeCreated {
     /// Type this into the new terminal (`--enroll CODE`). Shown once; only a hash is kept.
     pub code: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
@@ -73,14 +74,19 @@ async fn create_enrollment_code(
 
 #[derive(Serialize, ToSchema)]
 pub struct TerminalView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
+    #[schema(format = DateTime)]
     pub enrolled_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub last_seen_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub last_push_at: Option<String>,
     /// Meals the terminal still held after its last push.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +94,7 @@ pub struct TerminalView {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = TerminalList)] // not `Terminals`: see `openapi_contract` on schema names
 pub struct Terminals {
     pub terminals: Vec<TerminalView>,
 }
@@ -160,6 +167,7 @@ pub struct SlotView {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SlotList)] // not `Slots`: see `openapi_contract` on schema names
 pub struct Slots {
     /// At most 6, not overlapping, names unique.
     #[schema(max_items = 6)]

@@ -50,8 +50,10 @@ pub struct InboundResult {
     /// conversation for this number).
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub consent_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub voucher_id: Option<String>,
 }
 
@@ -156,6 +158,7 @@ fn limit(
 
 #[derive(Serialize, ToSchema)]
 pub struct ConsentEntry {
+    #[schema(format = Uuid)]
     pub id: String,
     pub programme: String,
     pub student: ConsentStudent,
@@ -170,12 +173,16 @@ pub struct ConsentEntry {
     pub language: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub reminded_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub voucher_id: Option<String>,
 }
 
@@ -186,6 +193,7 @@ pub struct ConsentStudent {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = ConsentList)] // not `Consents`: see `openapi_contract` on schema names
 pub struct Consents {
     pub consents: Vec<ConsentEntry>,
 }
@@ -230,19 +238,23 @@ async fn consents(
 
 #[derive(Serialize, ToSchema)]
 pub struct JobEntry {
+    #[schema(format = Uuid)]
     pub id: String,
     pub kind: JobKind,
     pub key: String,
     pub state: JobState,
+    #[schema(format = DateTime)]
     pub due_at: String,
     pub attempts: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = JobList)] // not `Jobs`: see `openapi_contract` on schema names
 pub struct Jobs {
     pub jobs: Vec<JobEntry>,
 }

@@ -9,8 +9,10 @@ use shared::time::YearMonth;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::binary::Binary;
 use super::school::staff_actor;
 use super::ApiPath;
+use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{self, Format};
 use crate::services::tabel::{self, TabelError};
 use crate::web::auth::SchoolStaff;
@@ -32,7 +34,7 @@ pub struct TabelQuery {
     pub month: String,
     /// `json` (default), `csv`, `xlsx` or `pdf`.
     #[serde(default)]
-    #[param(value_type = Option<TabelFormat>)]
+    #[param(value_type = Option<TabelFormat>, inline)]
     pub format: Option<String>,
 }
 
@@ -73,10 +75,7 @@ fn parse_month(raw: &str) -> Result<YearMonth, ApiError> {
     })
 }
 
-pub(crate) async fn respond(
-    tabel: crate::domain::tabel::Tabel,
-    format: Format,
-) -> Result<Response, ApiError> {
+pub(crate) async fn respond(tabel: Tabel, format: Format) -> Result<Response, ApiError> {
     // A big school's PDF takes a while: render off the async workers.
     let (tabel, rendered) = tokio::task::spawn_blocking(move || {
         let rendered = render::render(&tabel, format);
@@ -111,9 +110,9 @@ pub(crate) async fn respond(
     params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"), TabelQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "The табель", content(
-            (Object = "application/json"), (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "application/pdf")),
+            (Tabel = "application/json"), (inline(Binary) = "text/csv"),
+            (inline(Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(Binary) = "application/pdf")),
             headers(("content-disposition" = String, description = "`attachment; filename=\"tabel-BIN-YYYY-MM.EXT\"`"))),
         (status = 400, description = "invalid_month or unknown_format", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -144,7 +143,7 @@ async fn get_tabel(
     params(("bin" = String, Path, pattern = r"^[0-9]{12}$", description = "The school's BIN"),
         ("month" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The frozen табель (JSON) with its approval stamp", body = Object),
+    responses((status = 200, description = "The frozen табель (JSON) with its approval stamp", body = Tabel),
         (status = 403, description = "Only the director approves", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "already_approved", body = ErrorBody),

@@ -31,7 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Enroll a new terminal with a one-time code from school staff; returns its device token.
 #[utoipa::path(post, path = "/v1/terminals/enroll", tag = "terminal",
-    request_body = EnrollRequest,
+    request_body = EnrollRequest, security(()),
     responses((status = 200, body = EnrollResponse),
         (status = 404, description = "unknown code", body = ErrorBody),
         (status = 409, description = "code_used or code_expired", body = ErrorBody)))]

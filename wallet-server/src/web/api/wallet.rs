@@ -45,18 +45,22 @@ pub struct SchoolRef {
 
 #[derive(Serialize, ToSchema)]
 pub struct WalletVoucher {
+    #[schema(format = Uuid)]
     pub id: String,
     pub state: VoucherState,
     pub programme: crate::domain::Programme,
     pub student: StudentRef,
     pub school: SchoolRef,
     /// First day of validity (YYYY-MM-DD, Astana).
+    #[schema(format = Date)]
     pub valid_from: String,
     /// Last day of validity, inclusive (YYYY-MM-DD, Astana).
+    #[schema(format = Date)]
     pub valid_until: String,
     /// Billable meals eaten on this voucher in the current month (Astana time).
     pub meals_this_month: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub activated_at: Option<String>,
 }
 
@@ -129,10 +133,13 @@ async fn activate(
 
 #[derive(Serialize, ToSchema)]
 pub struct MealEntry {
+    #[schema(format = Uuid)]
     pub event_id: String,
     /// When the meal was served (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub served_at: String,
     /// The service day (YYYY-MM-DD, Astana).
+    #[schema(format = Date)]
     pub service_day: String,
     pub slot: String,
     pub method: MealMethod,
@@ -203,6 +210,7 @@ pub struct FeedbackRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct FeedbackAccepted {
+    #[schema(format = Uuid)]
     pub id: String,
     /// Whether a complaint was queued for e-Otinish.
     pub complaint_queued: bool,
