@@ -84,11 +84,21 @@ pub struct Cli {
     pub ca_file: Option<PathBuf>,
 
     /// PEM certificate (chain) this terminal presents to a server that asks for one.
-    #[arg(long, env = "CANTEEN_CLIENT_CERT", value_name = "FILE", requires = "client_key")]
+    #[arg(
+        long,
+        env = "CANTEEN_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
     pub client_cert: Option<PathBuf>,
 
     /// PEM private key of --client-cert (keep it owner-only).
-    #[arg(long, env = "CANTEEN_CLIENT_KEY", value_name = "FILE", requires = "client_cert")]
+    #[arg(
+        long,
+        env = "CANTEEN_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert"
+    )]
     pub client_key: Option<PathBuf>,
 
     /// BIN of the school this terminal serves; the terminal refuses to run if its

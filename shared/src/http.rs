@@ -10,6 +10,8 @@
 
 mod explain;
 mod pem;
+#[cfg(feature = "test-pki")]
+pub mod test_pki;
 mod trust;
 
 use std::path::PathBuf;

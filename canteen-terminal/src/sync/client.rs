@@ -13,9 +13,9 @@
 use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use shared::http::ClientTls;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
+use shared::http::ClientTls;
 use shared::sync::{EnrollRequest, EnrollResponse, MealBatch, MealBatchResult, SyncResponse};
 
 use crate::store::DeviceToken;

@@ -84,12 +84,14 @@ pub fn explain(error: &(dyn Error + 'static)) -> String {
     }
 }
 
-fn rustls_error<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
-    e.downcast_ref::<rustls::Error>().or_else(|| {
-        e.downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    })
+/// The rustls error `e` is, or holds inside `io::Error`s (which may nest).
+fn rustls_error<'a>(mut e: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        e = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
 }
 
 fn classify(error: &rustls::Error) -> TlsTrouble {
@@ -127,15 +129,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rustls_error_inside_an_io_error_is_found() {
-        let io = std::io::Error::new(
+    fn a_rustls_error_inside_io_errors_is_found() {
+        let io = std::io::Error::other(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
-        );
+        ));
         assert_eq!(tls_trouble(&io), Some(TlsTrouble::UnknownIssuer));
         let text = explain(&io);
         assert!(
-            text.starts_with("the server's TLS certificate is not trusted (issued by an unknown CA"),
+            text.starts_with(
+                "the server's TLS certificate is not trusted (issued by an unknown CA"
+            ),
             "{text}"
         );
         assert!(text.contains("UnknownIssuer"), "{text}");
