@@ -22,7 +22,10 @@ type Seen = Result<bool, String>;
 /// A TLS server on 127.0.0.1 answering every request `401`; its URL and what it saw.
 fn tls_server(config: rustls::ServerConfig) -> (String, Receiver<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("https://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
     let config = Arc::new(config);
     let (tx, seen) = mpsc::channel();
     std::thread::spawn(move || {
@@ -76,7 +79,11 @@ fn a_server_certificate_from_another_ca_is_refused_in_plain_words() {
     let school_ca = TestCa::new("school CA").expect("CA");
     let other_ca = TestCa::new("someone else's CA").expect("CA");
     let ca_file = school_ca.write(dir.path(), "ca").expect("write");
-    let config = other_ca.server().expect("leaf").server_config(None).expect("TLS");
+    let config = other_ca
+        .server()
+        .expect("leaf")
+        .server_config(None)
+        .expect("TLS");
     let (url, _seen) = tls_server(config);
     match pull(&terminal(&url, &ca_file, None)) {
         Err(ServerError::Unreachable(why)) => {
