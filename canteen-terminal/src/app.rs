@@ -65,8 +65,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         terminal_name: cli.terminal_name.clone(),
         batch_size: sync::BATCH_SIZE,
     };
-    let server = HttpServer::new(&cli.server, Duration::from_secs(cli.http_timeout_secs))
-        .context("setting up the HTTP client")?;
+    let tls = shared::http::ClientTls::load(&cli.tls_options())
+        .context("setting up TLS for the server connection")?;
+    let server = HttpServer::new(
+        &cli.server,
+        Duration::from_secs(cli.http_timeout_secs),
+        &tls,
+    )
+    .context("setting up the HTTP client")?;
     let sync_store = Store::open(&cli.db).context("opening the database for the sync")?;
     let syncer = Syncer::new(server, sync_store, clock, sync_config);
     let pace = Pace {

@@ -30,8 +30,10 @@ pub enum UiMode {
 /// 0600). Later starts need no code. Without a token and without a code the terminal still
 /// reads its devices but denies every scan (not_ready).
 ///
-/// The server is reached over plain HTTP (http://host:port): this build has no TLS, so run it
-/// on a trusted network or behind a TLS tunnel.
+/// The server is reached over https:// (verified against the system's CA certificates plus
+/// --ca-file; with --client-cert and --client-key the terminal presents its own certificate)
+/// or, on a trusted network only, plain http://. A server certificate from an unknown CA is
+/// refused: the sync reports offline with "the server's TLS certificate is not trusted".
 ///
 /// Settings: flags win over environment variables, which win over the TOML file named by
 /// --config (keys are the long flag names with underscores, e.g. qr_port = "/dev/ttyUSB0").
@@ -71,9 +73,33 @@ pub struct Cli {
     #[arg(long, env = "CANTEEN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Wallet server to sync with, plain HTTP (e.g. http://10.0.0.5:8080).
+    /// Wallet server to sync with (e.g. https://meals.example.kz, or http://10.0.0.5:8080 on
+    /// a trusted network).
     #[arg(long, env = "CANTEEN_SERVER", value_name = "URL", value_parser = parse_server)]
     pub server: String,
+
+    /// PEM file of CA certificates trusted for the server's certificate, in addition to the
+    /// system's (e.g. the school network's own CA).
+    #[arg(long, env = "CANTEEN_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// PEM certificate (chain) this terminal presents to a server that asks for one.
+    #[arg(
+        long,
+        env = "CANTEEN_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// PEM private key of --client-cert (keep it owner-only).
+    #[arg(
+        long,
+        env = "CANTEEN_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
 
     /// BIN of the school this terminal serves; the terminal refuses to run if its
     /// enrollment says otherwise.
@@ -192,13 +218,31 @@ pub struct Cli {
     pub demo_clock_shift_secs: u32,
 }
 
-/// `--server`: an `http://` URL (this build has no TLS).
+impl Cli {
+    /// The TLS settings of the server connection (clap has checked that the client
+    /// certificate and key come together).
+    pub fn tls_options(&self) -> shared::http::TlsOptions {
+        shared::http::TlsOptions {
+            ca_file: self.ca_file.clone(),
+            identity: match (&self.client_cert, &self.client_key) {
+                (Some(cert), Some(key)) => Some(shared::http::Identity {
+                    cert_file: cert.clone(),
+                    key_file: key.clone(),
+                }),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// `--server`: an `https://` or `http://` URL.
 fn parse_server(text: &str) -> Result<String, String> {
     let rest = text
-        .strip_prefix("http://")
-        .ok_or("must start with http:// (this build has no TLS)")?;
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or("must start with https:// or http://")?;
     if rest.trim_end_matches('/').is_empty() || rest.contains(char::is_whitespace) {
-        return Err("must be http://host[:port]".into());
+        return Err("must be https://host[:port] or http://host[:port]".into());
     }
     Ok(text.trim_end_matches('/').to_owned())
 }
@@ -314,11 +358,9 @@ mod tests {
                 "/q",
             ])
         };
-        assert!(
-            with("https://server", "000000000000").is_err(),
-            "no TLS in this build"
-        );
+        assert!(with("ftp://server", "000000000000").is_err());
         assert!(with("http://", "000000000000").is_err());
+        assert!(with("https://", "000000000000").is_err());
         assert!(with("server:8080", "000000000000").is_err());
         assert!(
             with("http://server", "000000000001").is_err(),
@@ -326,6 +368,8 @@ mod tests {
         );
         let cli = with("http://server:8080/", "000000000000").expect("valid");
         assert_eq!(cli.server, "http://server:8080");
+        let cli = with("https://server/", "000000000000").expect("valid");
+        assert_eq!(cli.server, "https://server");
     }
 
     #[test]
@@ -359,7 +403,11 @@ mod tests {
             "--sync-backoff-max-ms",
             "--http-timeout-secs",
             "--log-file",
-            "no TLS",
+            "--ca-file",
+            "CANTEEN_CA_FILE",
+            "--client-cert",
+            "--client-key",
+            "not trusted",
             "\"type\":\"decision\"",
             "already_ate",
             "roster_stale",

@@ -3,9 +3,12 @@
 //! Anything the two sides must agree on lives here and only here: identifiers of people
 //! and schools ([`id`]), card UIDs ([`card`]), voucher ids ([`voucher`]), the signed
 //! dynamic QR pass ([`pass`]), the terminal sync messages ([`sync`]), clean bounded text from
-//! outside ([`text`]) and the rules of time ([`time`]). Neither binary depends on the other; both depend on this crate.
+//! outside ([`text`]) and the rules of time ([`time`]). With the `http` feature, [`http`]
+//! builds every outbound HTTP(S) client of both binaries (one TLS stack: rustls on ring). Neither binary depends on the other; both depend on this crate.
 
 pub mod card;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod id;
 pub mod pass;
 pub mod private_file;

@@ -8,6 +8,19 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// An HTTP client builder as every client of the project gets one (`shared::http`: rustls
+/// on ring, the system's CAs), trusting `ca_file` too when given — a server a test started
+/// with a certificate from its own CA. reqwest's own builder has no TLS provider in this
+/// build and would panic.
+pub fn http_client(ca_file: Option<&std::path::Path>) -> reqwest::ClientBuilder {
+    shared::http::ClientTls::load(&shared::http::TlsOptions {
+        ca_file: ca_file.map(std::path::Path::to_path_buf),
+        identity: None,
+    })
+    .expect("outbound TLS settings")
+    .builder()
+}
+
 /// Path of a workspace binary (`wallet-server`, `canteen-terminal`, `firmware-sim`),
 /// built with the same profile as the running test on first use.
 pub fn binary(name: &str) -> PathBuf {

@@ -1,6 +1,7 @@
 //! End to end, the whole canteen: the real `wallet-server --demo` (SQLite in a temporary
 //! directory), the real `firmware-sim` and the real `canteen-terminal --ui plain` together
-//! (DESIGN §2, §4, §5, §6, §8).
+//! (DESIGN §2, §4, §5, §6, §8), over HTTPS: the server serves a certificate from a CA the
+//! test made, which the terminal trusts through `--ca-file`.
 //!
 //! One story, in four acts, on one terminal:
 //!
@@ -36,6 +37,7 @@ use shared::Sex;
 use time::Month;
 
 use common::canteen::{demo_school_list, free_port, Sim, Terminal, TerminalSetup};
+use common::tls::TestTls;
 use common::wallet::{self as w, demo, Term};
 use common::{Server, DEMO_PARENT_IIN, DEMO_SCHOOL_BIN, EXIT_TIMEOUT};
 
@@ -235,7 +237,9 @@ async fn terminal_decides_online_offline_and_after_a_crash_and_the_server_bills_
     tests::private_dir(&data);
     // The terminal's --server is fixed, so the server must come back on the same port.
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = Server::demo_at(&data, &addr);
+    // Over HTTPS, with a CA this test made: the terminal trusts it through --ca-file.
+    let tls = TestTls::new(dir.path());
+    let mut server = Server::demo_tls_at(&data, &addr, &tls);
     Term::enter(&server).await;
 
     // ── 1. Enrollment ────────────────────────────────────────────────────────────────
@@ -252,7 +256,7 @@ async fn terminal_decides_online_offline_and_after_a_crash_and_the_server_bills_
         card: sim.card.clone(),
         log_dir: dir.path().to_path_buf(),
         sync_interval_ms: 200,
-        extra: Vec::new(),
+        extra: vec!["--ca-file".into(), tls.ca_file.display().to_string()],
     };
     let mut terminal = Terminal::start(&setup, Some(&code));
     assert_eq!(
@@ -375,7 +379,7 @@ async fn terminal_decides_online_offline_and_after_a_crash_and_the_server_bills_
     );
     terminal.wait_sync("offline", "the meal waiting", |s| s["unsent"] == 1);
 
-    let server = Server::demo_at(&data, &addr);
+    let server = Server::demo_tls_at(&data, &addr, &tls);
     // In the summer break `Term` moves the demo clock to 1 September; a restarted server
     // starts at real time again until it is moved once more, so a push landing in between
     // would be judged `served_in_the_future` (the demo clock is not kept across restarts).

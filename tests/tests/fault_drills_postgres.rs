@@ -248,7 +248,7 @@ async fn postgres_restarted_under_load_the_server_recovers_by_itself_and_loses_n
         .await
         .ok_json();
     let device = enrolled["token"].as_str().expect("device token").to_owned();
-    let client = reqwest::Client::builder()
+    let client = tests::http_client(None)
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()

@@ -16,8 +16,12 @@ use crate::store;
 use crate::web::auth::{DevIdentityProvider, JwtVerifier};
 use crate::web::{AppState, DemoTools};
 
-/// Builds the state from configuration: opens the store, loads or generates keys.
-pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+/// Builds the state from configuration: opens the store, loads or generates keys; the
+/// outside services are reached with `outbound` TLS ([`outbound_tls`]).
+pub async fn build_state(
+    config: &Config,
+    outbound: &shared::http::ClientTls,
+) -> anyhow::Result<AppState> {
     // The data directory holds the SQLite database and, by default, the pass keys: checked
     // (owner-only, writable) before either is opened, so a problem names the directory.
     if config.database_url.is_none() || config.pass_keys_file.starts_with(&config.data_dir) {
@@ -98,18 +102,44 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
                 eotinish_url: config.eotinish_url.as_deref(),
                 wallet_link: &config.wallet_link,
                 stall: config.demo_stall,
+                tls: outbound,
             },
         )?),
         console: Arc::new(crate::web::console::ConsoleSettings::resolve(
             &config.console,
             config.listen,
+            outbound,
         )),
     })
 }
 
+/// Outbound TLS of every call the server makes (`shared::http`): the system's CAs plus
+/// `--ca-file`.
+pub fn outbound_tls(config: &Config) -> anyhow::Result<shared::http::ClientTls> {
+    shared::http::ClientTls::load(&shared::http::TlsOptions {
+        ca_file: config.ca_file.clone(),
+        identity: None,
+    })
+    .context("setting up outbound TLS")
+}
+
+/// The TLS listener's acceptor when `--tls-cert` and `--tls-key` are set.
+pub fn listener_tls(config: &Config) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    config
+        .tls
+        .as_ref()
+        .map(|files| crate::web::tls::acceptor(files, crate::web::tls::CHECK_EVERY))
+        .transpose()
+        .context("setting up the TLS listener")
+}
+
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight. The scheduler and
 /// the outbox worker run alongside and stop after their current item.
-pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: AppState,
+) -> anyhow::Result<()> {
     let deps = state.deps();
     let now = deps.clock.now();
     if let Err(e) = crate::services::reports::seed(deps.store.as_ref(), now).await {
@@ -135,7 +165,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()>
         );
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let app = crate::web::router(state);
-    let served = crate::web::listen::serve(listener, app, shutdown_signal())
+    let served = crate::web::listen::serve(listener, app, tls, shutdown_signal())
         .await
         .context("serving HTTP");
     workers.stop(std::time::Duration::from_secs(5)).await;

@@ -3,8 +3,6 @@
 //!
 //! All people here are invented; their IINs are generated with valid check digits.
 
-use std::net::SocketAddr;
-
 use shared::{Bin, Iin, Sex, VoucherId};
 use time::{Date, Month};
 
@@ -312,14 +310,7 @@ fn example_list() -> Option<String> {
 }
 
 /// What to print on start: where it runs and how to try it.
-pub fn banner(
-    addr: SocketAddr,
-    database: &str,
-    info: &DemoInfo,
-    period: &str,
-    console: &str,
-) -> String {
-    let base = format!("http://{addr}");
+pub fn banner(base: &str, database: &str, info: &DemoInfo, period: &str, console: &str) -> String {
     let token = |json: &str| {
         format!(
             "$(curl -s -X POST {base}/dev/token -H 'content-type: application/json' \\\n    -d '{json}' | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')"

@@ -58,7 +58,10 @@ async fn run() -> anyhow::Result<()> {
     }
     let config = Config::resolve(cli)?;
     init_logging(config.log_format);
-    let mut state = app::build_state(&config).await?;
+    let outbound = app::outbound_tls(&config)?;
+    let mut state = app::build_state(&config, &outbound).await?;
+    let tls = app::listener_tls(&config)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let database = match &config.database_url {
         Some(url) if url.starts_with("postgres") => "PostgreSQL (DATABASE_URL)".to_string(),
         Some(url) => url.clone(),
@@ -80,6 +83,7 @@ async fn run() -> anyhow::Result<()> {
     state.console = std::sync::Arc::new(wallet_server::web::console::ConsoleSettings::resolve(
         &config.console,
         addr,
+        &outbound,
     ));
     tracing::info!(%addr, backend = state.store.backend().as_str(), demo = config.demo,
         programme_first_day = %state.programme_dates.first_day(),
@@ -87,12 +91,16 @@ async fn run() -> anyhow::Result<()> {
     if let Some(info) = &demo_info {
         let period = shared::time::month_of(state.clock.now()).to_string();
         let console = state.console.console_url();
-        println!("{}", demo::banner(addr, &database, info, &period, &console));
+        let base = format!("{scheme}://{addr}");
+        println!(
+            "{}",
+            demo::banner(&base, &database, info, &period, &console)
+        );
     } else {
-        println!("wallet-server listening on http://{addr}");
+        println!("wallet-server listening on {scheme}://{addr}");
         println!("school console: {}", state.console.console_url());
     }
-    app::serve(listener, state).await
+    app::serve(listener, tls, state).await
 }
 
 /// `wallet-server keys …`: works on the key file alone (no database, no JWT settings).

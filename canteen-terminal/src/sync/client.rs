@@ -1,6 +1,9 @@
 //! The three calls the terminal makes to the wallet server (`shared::sync`), behind the
 //! [`Server`] trait so the sync state machine is tested without a network, and their HTTP
-//! implementation [`HttpServer`] (blocking reqwest, plain HTTP: this build has no TLS).
+//! implementation [`HttpServer`] (blocking reqwest built by `shared::http`: https:// with
+//! the system's CAs plus `--ca-file` and an optional client certificate, or plain http://).
+//! A TLS failure reads as a sentence an operator can act on ("the server's TLS certificate
+//! is not trusted …") ahead of the error chain.
 //!
 //! Failures are sorted by what the sync should do about them: retry later
 //! ([`ServerError::Unreachable`], [`ServerError::Failed`], [`ServerError::BadAnswer`]),
@@ -12,6 +15,7 @@ use std::time::Duration;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
+use shared::http::ClientTls;
 use shared::sync::{EnrollRequest, EnrollResponse, MealBatch, MealBatchResult, SyncResponse};
 
 use crate::store::DeviceToken;
@@ -60,10 +64,11 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// A client for the server at `base_url` (`http://host:port`), giving up on a call
-    /// after `timeout`.
-    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ServerError> {
-        let client = Client::builder()
+    /// A client for the server at `base_url` (`https://host[:port]` or `http://…`) speaking
+    /// `tls`, giving up on a call after `timeout`.
+    pub fn new(base_url: &str, timeout: Duration, tls: &ClientTls) -> Result<Self, ServerError> {
+        let client = tls
+            .blocking_builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("canteen-terminal/", env!("CARGO_PKG_VERSION")))
@@ -123,20 +128,9 @@ fn answer<T: DeserializeOwned>(call: RequestBuilder) -> Result<T, ServerError> {
 }
 
 /// An error with its causes (`error sending request: … : Connection refused`), without the
-/// URL.
+/// URL, led by a plain sentence when TLS failed.
 fn chain(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    shared::http::explain(&error.without_url())
 }
 
 fn error_of(status: StatusCode, response: Response) -> ServerError {
@@ -202,8 +196,9 @@ mod tests {
     #[test]
     fn an_unreachable_server_is_reported_as_such() {
         // Port 9 (discard) on localhost: nothing listens in a test environment.
+        let tls = ClientTls::system().expect("TLS settings");
         let server =
-            HttpServer::new("http://127.0.0.1:9/", Duration::from_secs(2)).expect("client");
+            HttpServer::new("http://127.0.0.1:9/", Duration::from_secs(2), &tls).expect("client");
         assert_eq!(server.url("/v1/x"), "http://127.0.0.1:9/v1/x");
         let token = DeviceToken::new("t".into());
         match server.pull(&token, 0) {

@@ -23,7 +23,7 @@ pub struct Timed {
 
 impl Api {
     pub fn new(base: &str) -> anyhow::Result<Api> {
-        let http = Client::builder()
+        let http = crate::http_client(None)
             .timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(1024)
             .build()

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod canteen;
 pub mod drills;
+pub mod tls;
 pub mod wallet;
 
 use std::fs::File;
@@ -131,12 +132,15 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus>
     }
 }
 
-/// `http://ADDR` from a line like `  listening on http://127.0.0.1:PORT` (demo banner) or
-/// `wallet-server listening on http://ADDR`.
+/// `http://ADDR` (or `https://ADDR`) from a line like `  listening on http://127.0.0.1:PORT`
+/// (demo banner) or `wallet-server listening on https://ADDR`.
 fn address_in(line: &str) -> Option<String> {
-    let (_, rest) = line.split_once("listening on http://")?;
-    let addr = rest.split_whitespace().next()?;
-    Some(format!("http://{addr}"))
+    let (_, rest) = line.split_once("listening on ")?;
+    let url = rest.split_whitespace().next()?;
+    let addr = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    (!addr.is_empty()).then(|| url.to_string())
 }
 
 /// A running `wallet-server`.
@@ -238,11 +242,7 @@ impl Server {
         };
         // The demo banner is printed in one go: the rest of it is already in the pipe.
         let stdout = collect_rest(stdout, &lines);
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(HTTP_TIMEOUT)
-            .build()
-            .expect("HTTP client");
+        let client = Server::client(None);
         Ok(Server {
             child,
             base,
@@ -251,6 +251,22 @@ impl Server {
             _scratch: scratch,
             client,
         })
+    }
+
+    /// The client tests reach the server with: trusting `ca_file` (the test's own CA) when
+    /// the server serves HTTPS.
+    fn client(ca_file: Option<&Path>) -> reqwest::Client {
+        tests::http_client(ca_file)
+            .no_proxy()
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// This server, reached with a client that trusts `ca_file` (its certificate's CA).
+    pub fn trusting(mut self, ca_file: &Path) -> Server {
+        self.client = Server::client(Some(ca_file));
+        self
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -13,7 +13,7 @@ use crate::common::Server;
 
 /// A client that never follows redirects and keeps no cookies.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    tests::http_client(None)
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(20))

@@ -115,7 +115,7 @@ fn chromium_path() -> String {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    tests::http_client(None)
         .no_proxy()
         .timeout(Duration::from_secs(60))
         .build()

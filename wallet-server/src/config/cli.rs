@@ -27,6 +27,21 @@ pub struct Cli {
     #[arg(long, env = "LISTEN_ADDR", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key), for deployments without
+    /// a TLS-terminating proxy; both files are re-read when they change
+    /// [default: none; plain HTTP]
+    #[arg(long, env = "TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert (owner-only)
+    #[arg(long, env = "TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM file of CA certificates trusted for outbound https:// calls (identity provider,
+    /// BMG, SMS gateway, NOBD, e-Otinish) in addition to the system's [default: none]
+    #[arg(long, env = "CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
     /// Directory for the embedded SQLite database and the pass keys [default: ./data]
     #[arg(long, env = "DATA_DIR", value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
@@ -92,7 +107,7 @@ pub struct Cli {
     pub meal_price_tiyn: Option<i64>,
 
     /// SMS gateway: POST each SMS as JSON {"id","to","text"} with an Idempotency-Key header
-    /// to this http:// URL [default: none; SMS are written to the log]
+    /// to this https:// or http:// URL [default: none; SMS are written to the log]
     #[arg(long, env = "SMS_GATEWAY_URL", value_name = "URL")]
     pub sms_gateway_url: Option<String>,
 
@@ -101,13 +116,13 @@ pub struct Cli {
     #[arg(long, env = "BMG_URL", value_name = "URL")]
     pub bmg_url: Option<String>,
 
-    /// NOBD: POST each daily report (JSON) with an Idempotency-Key header to this http://
-    /// URL [default: none; reports stay `pending` in the outbox]
+    /// NOBD: POST each daily report (JSON) with an Idempotency-Key header to this https://
+    /// or http:// URL [default: none; reports stay `pending` in the outbox]
     #[arg(long, env = "NOBD_URL", value_name = "URL")]
     pub nobd_url: Option<String>,
 
-    /// e-Otinish: POST each complaint (JSON) with an Idempotency-Key header to this http://
-    /// URL [default: none; complaints stay `pending` in the outbox]
+    /// e-Otinish: POST each complaint (JSON) with an Idempotency-Key header to this https://
+    /// or http:// URL [default: none; complaints stay `pending` in the outbox]
     #[arg(long, env = "EOTINISH_URL", value_name = "URL")]
     pub eotinish_url: Option<String>,
 
@@ -130,12 +145,13 @@ pub struct Cli {
 
     // --- school console (console/settings.rs) ---
     /// Public base URL staff browsers use to reach this server; session cookies are Secure
-    /// when it is https [default: http://<listen address>]
+    /// when it (or the listener, --tls-cert) is https
+    /// [default: http://<listen address>, https:// with --tls-cert]
     #[arg(long, env = "PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 
     /// OpenID Connect issuer for staff sign-in to the console (discovery at
-    /// <URL>/.well-known/openid-configuration; http:// only, this build has no TLS)
+    /// <URL>/.well-known/openid-configuration; https://, or http:// on a trusted network)
     /// [default: none; with --demo the built-in development provider]
     #[arg(long, env = "CONSOLE_OIDC_ISSUER", value_name = "URL")]
     pub console_oidc_issuer: Option<String>,

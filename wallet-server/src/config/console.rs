@@ -16,6 +16,9 @@ pub struct ConsoleConfig {
     pub demo: bool,
     /// The one algorithm id tokens may be signed with.
     pub algorithm: Option<jsonwebtoken::Algorithm>,
+    /// The server itself serves HTTPS (`--tls-cert`): the default public URL is https and
+    /// cookies are `Secure`.
+    pub https_listener: bool,
 }
 
 /// The raw settings from flags, environment and file.
@@ -46,7 +49,7 @@ impl ConsoleConfig {
             }
         }
         if let Some(issuer) = &input.oidc_issuer {
-            if !issuer.starts_with("http://") {
+            if !(issuer.starts_with("http://") || issuer.starts_with("https://")) {
                 return Err(ConfigError::Url {
                     setting: "CONSOLE_OIDC_ISSUER",
                     value: issuer.clone(),
@@ -77,6 +80,7 @@ impl ConsoleConfig {
             redirect_url: input.redirect_url,
             demo,
             algorithm: Some(algorithm),
+            https_listener: false,
         })
     }
 }

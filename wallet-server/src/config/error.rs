@@ -24,13 +24,13 @@ pub enum ConfigError {
     NoJwtKey,
     #[error("set only one of JWT_PUBLIC_KEY_FILE and JWT_JWKS_FILE")]
     TwoJwtKeys,
-    #[error(
-        "{setting} must be an http:// URL (this build has no TLS; use a local proxy): {value:?}"
-    )]
+    #[error("{setting} must be an https:// or http:// URL: {value:?}")]
     Url {
         setting: &'static str,
         value: String,
     },
+    #[error("set both TLS_CERT (--tls-cert) and TLS_KEY (--tls-key), or neither")]
+    TlsPair,
     #[error("WALLET_DEMO_STALL {0}")]
     Stall(String),
     #[error("WALLET_DEMO_CLOCK (--demo-clock) {0}")]

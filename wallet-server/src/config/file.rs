@@ -14,6 +14,9 @@ use super::ConfigError;
 pub(super) struct FileConfig {
     pub(super) demo: Option<bool>,
     pub(super) listen: Option<SocketAddr>,
+    pub(super) tls_cert: Option<PathBuf>,
+    pub(super) tls_key: Option<PathBuf>,
+    pub(super) ca_file: Option<PathBuf>,
     pub(super) data_dir: Option<PathBuf>,
     pub(super) pass_keys_file: Option<PathBuf>,
     pub(super) database_url: Option<String>,

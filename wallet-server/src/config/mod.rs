@@ -37,11 +37,22 @@ pub enum LogFormat {
     Json,
 }
 
+/// The certificate chain and key files of the TLS listener (`--tls-cert`, `--tls-key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// The resolved configuration the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub demo: bool,
     pub listen: SocketAddr,
+    /// `Some`: serve HTTPS with these files; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// CA certificates trusted for outbound calls besides the system's (`--ca-file`).
+    pub ca_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     /// The pass signing keys (see `passes::keys`).
     pub pass_keys_file: PathBuf,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::file::{load_file, FileConfig};
 use super::{
     Cli, Config, ConfigError, ConsoleConfig, ConsoleInput, JwtKeySource, LogFormat,
-    ProgrammeDatesSetting,
+    ProgrammeDatesSetting, TlsFiles,
 };
 use crate::domain::programme_dates::{ProgrammeDates, DEFAULT_MONTHS};
 
@@ -45,7 +45,9 @@ impl Config {
                 "EdDSA".into(),
             ))?,
         };
-        let console = console(&cli, &file, demo, jwt_algorithm)?;
+        let tls = tls_files(&cli, &file)?;
+        let mut console = console(&cli, &file, demo, jwt_algorithm)?;
+        console.https_listener = tls.is_some();
         Ok(Config {
             demo,
             listen: pick(
@@ -53,6 +55,8 @@ impl Config {
                 file.listen,
                 SocketAddr::from(([127, 0, 0, 1], 8080)),
             ),
+            tls,
+            ca_file: cli.ca_file.or(file.ca_file),
             data_dir,
             pass_keys_file,
             database_url: cli.database_url.or(file.database_url),
@@ -183,18 +187,31 @@ type Outside = (
     Option<crate::ports::StallPoint>,
 );
 
-/// A setting that must be an `http://` URL, if set.
+/// The TLS listener's files: both or neither.
+fn tls_files(cli: &Cli, file: &FileConfig) -> Result<Option<TlsFiles>, ConfigError> {
+    let cert = cli.tls_cert.clone().or(file.tls_cert.clone());
+    let key = cli.tls_key.clone().or(file.tls_key.clone());
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::TlsPair),
+    }
+}
+
+/// A setting that must be an `https://` or `http://` URL, if set.
 fn http_url(setting: &'static str, value: Option<&String>) -> Result<Option<String>, ConfigError> {
     match value {
-        Some(v) if !v.starts_with("http://") => Err(ConfigError::Url {
-            setting,
-            value: v.clone(),
-        }),
+        Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
+            Err(ConfigError::Url {
+                setting,
+                value: v.clone(),
+            })
+        }
         other => Ok(other.cloned()),
     }
 }
 
-/// The consent and outbox adapters' settings, checked: http:// URLs, a stall only with
+/// The consent and outbox adapters' settings, checked: https:// or http:// URLs, a stall only with
 /// `--demo`.
 fn resolve_outside(cli: &Cli, file: &FileConfig, demo: bool) -> Result<Outside, ConfigError> {
     let sms = http_url(

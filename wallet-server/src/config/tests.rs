@@ -204,6 +204,35 @@ fn the_demo_clock_start_needs_demo_and_an_rfc3339_instant() {
 }
 
 #[test]
+fn the_tls_listener_takes_a_certificate_and_its_key_together() {
+    let c = Config::resolve(cli(&["--demo"])).expect("resolves");
+    assert_eq!((c.tls, c.console.https_listener), (None, false));
+    let c = Config::resolve(cli(&[
+        "--demo",
+        "--tls-cert",
+        "c.pem",
+        "--tls-key",
+        "k.pem",
+        "--ca-file",
+        "ca.pem",
+    ]))
+    .expect("resolves");
+    assert_eq!(
+        c.tls,
+        Some(super::TlsFiles {
+            cert: "c.pem".into(),
+            key: "k.pem".into()
+        })
+    );
+    assert!(c.console.https_listener);
+    assert_eq!(c.ca_file.as_deref(), Some(std::path::Path::new("ca.pem")));
+    for half in [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"]] {
+        let err = Config::resolve(cli(&["--demo", half[0], half[1]])).unwrap_err();
+        assert!(matches!(err, ConfigError::TlsPair), "{err}");
+    }
+}
+
+#[test]
 fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
     let c = Config::resolve(cli(&["--demo"])).expect("resolves");
     assert_eq!(
@@ -233,7 +262,9 @@ fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
         c.demo_stall,
         Some(crate::ports::StallPoint::OutboxAfterSend)
     );
-    let err = Config::resolve(cli(&["--demo", "--sms-gateway-url", "https://gw"])).unwrap_err();
+    let c = Config::resolve(cli(&["--demo", "--sms-gateway-url", "https://gw"])).expect("https");
+    assert_eq!(c.sms_gateway_url.as_deref(), Some("https://gw"));
+    let err = Config::resolve(cli(&["--demo", "--sms-gateway-url", "ftp://gw"])).unwrap_err();
     assert!(matches!(err, ConfigError::Url { .. }), "{err}");
     let c = Config::resolve(cli(&[
         "--demo",
@@ -251,7 +282,7 @@ fn consent_adapters_take_http_urls_and_the_stall_knob_needs_demo() {
         )
     );
     for flag in ["--nobd-url", "--eotinish-url"] {
-        let err = Config::resolve(cli(&["--demo", flag, "https://x"])).unwrap_err();
+        let err = Config::resolve(cli(&["--demo", flag, "gopher://x"])).unwrap_err();
         assert!(matches!(err, ConfigError::Url { .. }), "{flag}: {err}");
     }
     let err = Config::resolve(cli(&[

@@ -2,7 +2,7 @@
 //! addressed to — the daily report to NOBD, a complaint to e-Otinish.
 //!
 //! The one adapter, [`HttpPost`], posts the message body (already JSON) to a configured
-//! `http://` URL with `Idempotency-Key: <outbox message id>` and `X-Message-Kind: <kind>`
+//! `https://` (or `http://`) URL with `Idempotency-Key: <outbox message id>` and `X-Message-Kind: <kind>`
 //! (`report`, `status`, `notice`, `complaint`), and reads answers as the SMS
 //! gateway's are read: 2xx and 409 (already have it) are delivered; 408, 429 and 5xx are
 //! retried with backoff; other 4xx are permanent refusals. A delivery retried after a crash
@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use shared::http::{explain, ClientTls};
 
 use super::DeliveryError;
 use crate::domain::outbox::OutboxMessage;
@@ -38,14 +39,16 @@ pub struct HttpPost {
 }
 
 impl HttpPost {
-    /// A receiver called `name` (for logs and errors) at `url` (`http://…`), with a
-    /// per-request timeout.
+    /// A receiver called `name` (for logs and errors) at `url` (`https://…` or `http://…`)
+    /// speaking `tls`, with a per-request timeout.
     pub fn new(
         name: &'static str,
         url: &str,
         timeout: Duration,
+        tls: &ClientTls,
     ) -> Result<HttpPost, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let client = tls
+            .builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;
@@ -84,7 +87,8 @@ impl MessageSink for HttpPost {
             .send()
             .await
             .map_err(|e| {
-                DeliveryError::Retry(format!("{} unreachable: {}", self.name, e.without_url()))
+                let why = explain(&e.without_url());
+                DeliveryError::Retry(format!("{} unreachable: {why}", self.name))
             })?;
         read_status(self.name, response.status())
     }

@@ -1,44 +1,69 @@
-//! The NOBD / e-Otinish adapter against a tiny local receiver, and the outbox worker taking
-//! reports and complaints to it — only when a URL is configured.
+//! The NOBD / e-Otinish adapter against a tiny local receiver (plain, and over TLS with a CA
+//! the test made: trusted through `--ca-file` only), and the outbox worker taking reports and
+//! complaints to it — only when a URL is configured.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shared::http::test_pki::TestCa;
+use shared::http::{ClientTls, TlsOptions};
 use shared::time::{Clock, ShiftedClock, SystemClock};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
 use super::{HttpPost, MessageSink};
 use crate::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
 use crate::ports::outbox::OutboxWorker;
-use crate::ports::{DeliveryError, Ports};
+use crate::ports::{tls, DeliveryError, Ports};
 use crate::store::{SqliteStore, Store};
 
 /// Statuses to answer, in turn (the last one repeats); returns the URL and requests seen.
 async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
+    receiver_on(statuses, None).await
+}
+
+/// [`receiver`], over TLS when `tls` is set (a failed handshake is no request).
+async fn receiver_on(
+    statuses: Vec<u16>,
+    tls: Option<TlsAcceptor>,
+) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     tokio::spawn(async move {
         let mut n = 0;
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let request = read_request(&mut conn).await;
+        while let Ok((conn, _)) = listener.accept().await {
             let status = statuses[n.min(statuses.len() - 1)];
+            let request = match &tls {
+                None => answer(conn, status).await,
+                Some(acceptor) => match acceptor.accept(conn).await {
+                    Ok(conn) => answer(conn, status).await,
+                    Err(_) => continue,
+                },
+            };
             n += 1;
             log.lock().expect("lock").push(request);
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
-            );
-            let _ = conn.write_all(reply.as_bytes()).await;
         }
     });
     (url, seen)
 }
 
-async fn read_request(conn: &mut tokio::net::TcpStream) -> String {
+/// Reads one request and answers `status`; the request.
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut conn: S, status: u16) -> String {
+    let request = read_request(&mut conn).await;
+    let reply =
+        format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
+    let _ = conn.write_all(reply.as_bytes()).await;
+    let _ = conn.shutdown().await;
+    request
+}
+
+async fn read_request<S: AsyncRead + Unpin>(conn: &mut S) -> String {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -81,8 +106,13 @@ fn message(kind: OutboxKind, recipient: &str, body: &str) -> OutboxMessage {
 #[tokio::test]
 async fn the_body_is_posted_with_its_idempotency_key_and_answers_are_read() {
     let (url, seen) = receiver(vec![200, 409, 503, 429, 408, 400, 404]).await;
-    let nobd =
-        HttpPost::new("NOBD", &format!("{url}/reports"), Duration::from_secs(5)).expect("client");
+    let nobd = HttpPost::new(
+        "NOBD",
+        &format!("{url}/reports"),
+        Duration::from_secs(5),
+        &tls(),
+    )
+    .expect("client");
     let m = message(
         OutboxKind::Report,
         "nobd",
@@ -112,12 +142,50 @@ async fn the_body_is_posted_with_its_idempotency_key_and_answers_are_read() {
     assert!(lower.contains("content-type: application/json"), "{first}");
     assert!(first.ends_with(&m.body), "the body goes as it is: {first}");
 
-    let closed = HttpPost::new("NOBD", "http://127.0.0.1:9/reports", Duration::from_secs(2))
-        .expect("client");
+    let closed = HttpPost::new(
+        "NOBD",
+        "http://127.0.0.1:9/reports",
+        Duration::from_secs(2),
+        &tls(),
+    )
+    .expect("client");
     assert!(matches!(
         closed.deliver(&m).await,
         Err(DeliveryError::Retry(_))
     ));
+}
+
+#[tokio::test]
+async fn an_https_receiver_is_trusted_through_the_ca_file_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new("NOBD test CA").expect("CA");
+    let server = ca.server().expect("server certificate");
+    let config = server.server_config(None).expect("server TLS");
+    let (url, seen) = receiver_on(vec![201], Some(TlsAcceptor::from(Arc::new(config)))).await;
+    let m = message(OutboxKind::Report, "nobd", r#"{"date":"2026-09-01"}"#);
+
+    let system_only = HttpPost::new("NOBD", &url, Duration::from_secs(5), &tls()).expect("client");
+    match system_only.deliver(&m).await {
+        Err(DeliveryError::Retry(why)) => assert!(
+            why.contains("TLS certificate is not trusted (issued by an unknown CA"),
+            "{why}"
+        ),
+        other => panic!("a certificate from an unknown CA was accepted: {other:?}"),
+    }
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "no request got through"
+    );
+
+    let with_ca = ClientTls::load(&TlsOptions {
+        ca_file: Some(ca.write(dir.path(), "ca").expect("write CA")),
+        identity: None,
+    })
+    .expect("TLS with the CA file");
+    let nobd = HttpPost::new("NOBD", &url, Duration::from_secs(5), &with_ca).expect("client");
+    assert_eq!(nobd.deliver(&m).await, Ok(()));
+    let seen = seen.lock().expect("lock");
+    assert!(seen[0].ends_with(&m.body), "the body arrived: {seen:?}");
 }
 
 /// The outbox worker's parts: a fresh SQLite store, the test's clock and its ports.
@@ -154,7 +222,7 @@ async fn the_worker_delivers_reports_and_complaints_only_where_a_url_is_set() {
     let (url, seen) = receiver(vec![503, 201]).await;
     let ports = Ports {
         nobd: Some(Arc::new(
-            HttpPost::new("NOBD", &url, Duration::from_secs(5)).expect("client"),
+            HttpPost::new("NOBD", &url, Duration::from_secs(5), &tls()).expect("client"),
         )),
         ..Ports::default()
     };

@@ -9,7 +9,9 @@ use time::macros::date;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use super::{DeliveryError, HttpPhoneDirectory, HttpSmsGateway, PhoneDirectory, Sms, SmsGateway};
+use super::{
+    tls, DeliveryError, HttpPhoneDirectory, HttpSmsGateway, PhoneDirectory, Sms, SmsGateway,
+};
 use crate::domain::consent::Language;
 use crate::domain::{Relation, Representative};
 
@@ -94,8 +96,8 @@ async fn bmg_is_asked_by_priority_and_its_language_is_kept() {
         }
     });
     let (url, seen) = serve(answer).await;
-    let bmg =
-        HttpPhoneDirectory::new(&format!("{url}/phones"), Duration::from_secs(5)).expect("client");
+    let bmg = HttpPhoneDirectory::new(&format!("{url}/phones"), Duration::from_secs(5), &tls())
+        .expect("client");
     let contact = bmg
         .contact(&[father.clone(), mother.clone()])
         .await
@@ -116,7 +118,7 @@ async fn bmg_down_falls_back_to_the_lists_phone_and_errors_hold_no_iin() {
     let nobody = person(3000, Relation::Guardian, None);
     let answer: Answer = Arc::new(|_: &str| (503, "{}".into()));
     let (url, _) = serve(answer).await;
-    let bmg = HttpPhoneDirectory::new(&url, Duration::from_secs(5)).expect("client");
+    let bmg = HttpPhoneDirectory::new(&url, Duration::from_secs(5), &tls()).expect("client");
     let contact = bmg
         .contact(&[mother])
         .await
@@ -132,8 +134,8 @@ async fn bmg_down_falls_back_to_the_lists_phone_and_errors_hold_no_iin() {
         .unwrap_err();
     assert!(err.to_string().contains("503"), "{err}");
     // Nobody listens here: the connection error must not name the URL with the IIN.
-    let closed =
-        HttpPhoneDirectory::new("http://127.0.0.1:9/bmg", Duration::from_secs(2)).expect("client");
+    let closed = HttpPhoneDirectory::new("http://127.0.0.1:9/bmg", Duration::from_secs(2), &tls())
+        .expect("client");
     let err = closed
         .contact(std::slice::from_ref(&nobody))
         .await
@@ -154,7 +156,7 @@ async fn the_sms_gateway_gets_the_idempotency_key_and_its_answers_are_read() {
     });
     let (url, seen) = serve(answer).await;
     let gateway =
-        HttpSmsGateway::new(&format!("{url}/sms"), Duration::from_secs(5)).expect("client");
+        HttpSmsGateway::new(&format!("{url}/sms"), Duration::from_secs(5), &tls()).expect("client");
     let id = Uuid::now_v7();
     let send = |text: &'static str| {
         let gateway = gateway.clone();
@@ -180,8 +182,8 @@ async fn the_sms_gateway_gets_the_idempotency_key_and_its_answers_are_read() {
     assert!(first.starts_with("post /sms "), "{first}");
     assert!(first.contains(&format!("idempotency-key: {id}")), "{first}");
     assert!(first.contains(&format!(r#""id":"{id}""#)) && first.contains(r#""to":"77010000001""#));
-    let closed =
-        HttpSmsGateway::new("http://127.0.0.1:9/sms", Duration::from_secs(2)).expect("client");
+    let closed = HttpSmsGateway::new("http://127.0.0.1:9/sms", Duration::from_secs(2), &tls())
+        .expect("client");
     let unreachable = closed
         .send(&Sms {
             id,

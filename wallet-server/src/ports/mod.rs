@@ -1,6 +1,9 @@
 //! Ports: the server's doors to the outside world, each a trait with a local default
 //! adapter and an HTTP adapter used when a URL is configured.
 //!
+//! Every HTTP adapter's client comes from `shared::http` (rustls on ring, the system's CAs
+//! plus `--ca-file`), so `https://` URLs are verified the same way everywhere.
+//!
 //! - `SmsGateway` (`sms`): delivers SMS from the outbox; logging by default.
 //! - `PhoneDirectory` (`phones`): BMG, the number to ask for consent; the list's phones by
 //!   default.
@@ -83,6 +86,8 @@ pub struct PortSettings<'a> {
     pub eotinish_url: Option<&'a str>,
     pub wallet_link: &'a str,
     pub stall: Option<StallPoint>,
+    /// Outbound TLS of every HTTP adapter.
+    pub tls: &'a shared::http::ClientTls,
 }
 
 /// An adapter that cannot be built from its settings.
@@ -91,6 +96,12 @@ pub struct PortSettings<'a> {
 pub struct PortSetupError {
     what: &'static str,
     source: reqwest::Error,
+}
+
+/// Tests: outbound TLS with the system's roots only.
+#[cfg(test)]
+pub(crate) fn tls() -> shared::http::ClientTls {
+    shared::http::ClientTls::system().expect("outbound TLS settings")
 }
 
 impl Ports {
@@ -115,27 +126,29 @@ impl Ports {
     /// The adapters the configuration asks for: HTTP where a URL is set.
     pub fn configured(config: &PortSettings<'_>) -> Result<Ports, PortSetupError> {
         let sms: Arc<dyn SmsGateway> = match config.sms_gateway_url {
-            Some(url) => Arc::new(HttpSmsGateway::new(url, HTTP_TIMEOUT).map_err(|source| {
-                PortSetupError {
-                    what: "SMS gateway",
-                    source,
-                }
-            })?),
-            None => Arc::new(LoggingSmsGateway),
-        };
-        let phones: Arc<dyn PhoneDirectory> = match config.bmg_url {
-            Some(url) => Arc::new(HttpPhoneDirectory::new(url, HTTP_TIMEOUT).map_err(
+            Some(url) => Arc::new(HttpSmsGateway::new(url, HTTP_TIMEOUT, config.tls).map_err(
                 |source| PortSetupError {
-                    what: "BMG",
+                    what: "SMS gateway",
                     source,
                 },
             )?),
+            None => Arc::new(LoggingSmsGateway),
+        };
+        let phones: Arc<dyn PhoneDirectory> = match config.bmg_url {
+            Some(url) => Arc::new(
+                HttpPhoneDirectory::new(url, HTTP_TIMEOUT, config.tls).map_err(|source| {
+                    PortSetupError {
+                        what: "BMG",
+                        source,
+                    }
+                })?,
+            ),
             None => Arc::new(ListPhoneDirectory),
         };
         let sink = |what: &'static str, url: Option<&str>| {
             url.map(|url| -> Result<Arc<dyn MessageSink>, PortSetupError> {
                 Ok(Arc::new(
-                    HttpPost::new(what, url, HTTP_TIMEOUT)
+                    HttpPost::new(what, url, HTTP_TIMEOUT, config.tls)
                         .map_err(|source| PortSetupError { what, source })?,
                 ))
             })

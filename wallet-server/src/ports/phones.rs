@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use shared::http::{explain, ClientTls};
 use shared::Iin;
 
 use crate::domain::consent::Language;
@@ -97,8 +98,13 @@ struct BmgAnswer {
 }
 
 impl HttpPhoneDirectory {
-    pub fn new(url: &str, timeout: Duration) -> Result<HttpPhoneDirectory, reqwest::Error> {
-        let client = reqwest::Client::builder().timeout(timeout).build()?;
+    /// BMG at `url` (`https://…` or `http://…`) speaking `tls`, with a per-request timeout.
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<HttpPhoneDirectory, reqwest::Error> {
+        let client = tls.builder().timeout(timeout).build()?;
         Ok(HttpPhoneDirectory {
             client,
             url: url.to_string(),
@@ -113,7 +119,7 @@ impl HttpPhoneDirectory {
             .query(&[("iin", iin.expose())])
             .send()
             .await
-            .map_err(|e| LookupError(format!("BMG unreachable: {}", e.without_url())))?;
+            .map_err(|e| LookupError(format!("BMG unreachable: {}", explain(&e.without_url()))))?;
         match response.status().as_u16() {
             404 => return Ok(None),
             200 => {}

@@ -4,12 +4,12 @@
 //! `Idempotency-Key` header and the `id` field): a delivery retried after a crash between
 //! the gateway's acknowledgement and our record of it is the same message to the gateway,
 //! which de-duplicates by the key. Adapters: logging (the default) and HTTP (when a gateway
-//! URL is configured; plain `http://` only — the build carries no TLS stack, so put a
-//! TLS-terminating proxy in front of a remote gateway).
+//! URL is configured: `https://` through `shared::http`, or `http://` on a trusted network).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use shared::http::{explain, ClientTls};
 use uuid::Uuid;
 
 use super::mask_phone;
@@ -75,9 +75,15 @@ pub struct HttpSmsGateway {
 }
 
 impl HttpSmsGateway {
-    /// A gateway at `url` (`http://…`) with a per-request timeout.
-    pub fn new(url: &str, timeout: Duration) -> Result<HttpSmsGateway, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// A gateway at `url` (`https://…` or `http://…`) speaking `tls`, with a per-request
+    /// timeout.
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<HttpSmsGateway, reqwest::Error> {
+        let client = tls
+            .builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;
@@ -100,7 +106,10 @@ impl SmsGateway for HttpSmsGateway {
             .send()
             .await
             .map_err(|e| {
-                DeliveryError::Retry(format!("gateway unreachable: {}", e.without_url()))
+                DeliveryError::Retry(format!(
+                    "gateway unreachable: {}",
+                    explain(&e.without_url())
+                ))
             })?;
         let status = response.status();
         match status.as_u16() {

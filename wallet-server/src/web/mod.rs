@@ -1,6 +1,6 @@
 //! The web layer: the JSON API (`api`), the school console (`console`), who is calling
 //! (`auth`), the one error type both answer with (`error`), the state handlers share, and
-//! the HTTP server they run in (`listen`).
+//! the HTTP server they run in (`listen`, over TLS with `tls`).
 
 pub mod api;
 pub mod auth;
@@ -8,6 +8,7 @@ pub mod console;
 pub mod error;
 pub mod listen;
 mod state;
+pub mod tls;
 
 pub use state::{AppState, DemoTools};
 

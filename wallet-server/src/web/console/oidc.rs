@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use serde::Deserialize;
+use shared::http::explain;
 
 use super::settings::OidcClient;
 use crate::domain::Role;
@@ -72,20 +73,25 @@ pub fn challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
 }
 
-fn http() -> Result<reqwest::Client, OidcError> {
-    reqwest::Client::builder()
+/// A client to the provider, through `shared::http` (system CAs plus `--ca-file`).
+fn http(client: &OidcClient) -> Result<reqwest::Client, OidcError> {
+    client
+        .tls
+        .builder()
         .timeout(std::time::Duration::from_secs(10))
         .no_proxy()
         .build()
         .map_err(|e| OidcError::Provider(e.to_string()))
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, OidcError> {
-    let resp = http()?
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| OidcError::Provider(format!("GET {url}: {e}")))?;
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &OidcClient,
+    url: &str,
+) -> Result<T, OidcError> {
+    let resp =
+        http(client)?.get(url).send().await.map_err(|e| {
+            OidcError::Provider(format!("GET {url}: {}", explain(&e.without_url())))
+        })?;
     if !resp.status().is_success() {
         return Err(OidcError::Provider(format!("GET {url}: {}", resp.status())));
     }
@@ -97,7 +103,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, OidcEr
 /// Fetches and checks the discovery document.
 pub async fn discover(client: &OidcClient) -> Result<Discovery, OidcError> {
     let url = format!("{}/.well-known/openid-configuration", client.issuer);
-    let doc: Discovery = get_json(&url).await?;
+    let doc: Discovery = get_json(client, &url).await?;
     if doc.issuer.trim_end_matches('/') != client.issuer {
         return Err(OidcError::Issuer {
             found: doc.issuer,
@@ -179,14 +185,14 @@ pub async fn finish(
         .map(|(k, v)| format!("{k}={}", urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let resp = http()?
+    let resp = http(client)?
         .post(&doc.token_endpoint)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
         .body(body)
         .send()
         .await
-        .map_err(|e| OidcError::Provider(format!("token endpoint: {e}")))?;
+        .map_err(|e| OidcError::Provider(format!("token endpoint: {}", explain(&e))))?;
     if !resp.status().is_success() {
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
@@ -198,7 +204,7 @@ pub async fn finish(
         .json()
         .await
         .map_err(|e| OidcError::Provider(format!("token endpoint: {e}")))?;
-    let jwks = http()?
+    let jwks = http(client)?
         .get(&doc.jwks_uri)
         .send()
         .await

@@ -1,5 +1,5 @@
 //! How the console is reached and how staff sign in: the public URL (cookies are `Secure`
-//! when it is https), and the OpenID Connect client (issuer, client id and secret, redirect
+//! when it or the server's own listener is https), and the OpenID Connect client (issuer, client id and secret, redirect
 //! URL). In `--demo` without an issuer, the server's own development provider at
 //! `<public URL>/dev/oidc` is the issuer, so the demo signs in through the same code.
 
@@ -17,6 +17,8 @@ pub struct OidcClient {
     pub client_secret: Option<String>,
     pub redirect_url: String,
     pub algorithm: jsonwebtoken::Algorithm,
+    /// Outbound TLS to the provider (`shared::http`: system CAs plus `--ca-file`).
+    pub tls: shared::http::ClientTls,
 }
 
 /// The settings the console runs with.
@@ -42,15 +44,25 @@ impl Default for ConsoleSettings {
 }
 
 impl ConsoleSettings {
-    /// The settings once the server knows the address it is bound to.
-    pub fn resolve(config: &ConsoleConfig, bound: SocketAddr) -> ConsoleSettings {
+    /// The settings once the server knows the address it is bound to; `tls` is how the
+    /// provider is reached.
+    pub fn resolve(
+        config: &ConsoleConfig,
+        bound: SocketAddr,
+        tls: &shared::http::ClientTls,
+    ) -> ConsoleSettings {
+        let scheme = if config.https_listener {
+            "https"
+        } else {
+            "http"
+        };
         let public_url = config.public_url.clone().unwrap_or_else(|| {
             let host = if bound.ip().is_unspecified() {
                 SocketAddr::from(([127, 0, 0, 1], bound.port()))
             } else {
                 bound
             };
-            format!("http://{host}")
+            format!("{scheme}://{host}")
         });
         let issuer = match (&config.oidc_issuer, config.demo) {
             (Some(issuer), _) => Some(issuer.clone()),
@@ -70,9 +82,10 @@ impl ConsoleSettings {
             } else {
                 config.algorithm.unwrap_or(jsonwebtoken::Algorithm::EdDSA)
             },
+            tls: tls.clone(),
         });
         ConsoleSettings {
-            secure_cookies: public_url.starts_with("https://"),
+            secure_cookies: config.https_listener || public_url.starts_with("https://"),
             public_url,
             oidc,
             session_ttl: time::Duration::hours(8),
@@ -97,7 +110,8 @@ mod tests {
             jsonwebtoken::Algorithm::EdDSA,
         )
         .expect("resolves");
-        let s = ConsoleSettings::resolve(&config, "0.0.0.0:8080".parse().expect("addr"));
+        let tls = shared::http::ClientTls::system().expect("TLS");
+        let s = ConsoleSettings::resolve(&config, "0.0.0.0:8080".parse().expect("addr"), &tls);
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert!(!s.secure_cookies);
         let oidc = s.oidc.expect("demo provider");
@@ -113,21 +127,37 @@ mod tests {
         };
         let config =
             ConsoleConfig::resolve(input, false, jsonwebtoken::Algorithm::RS256).expect("resolves");
-        let s = ConsoleSettings::resolve(&config, "127.0.0.1:8080".parse().expect("addr"));
+        let s = ConsoleSettings::resolve(&config, "127.0.0.1:8080".parse().expect("addr"), &tls);
         assert!(s.secure_cookies);
         assert!(
             s.oidc.is_none(),
             "no issuer, no demo: sign-in not configured"
         );
         assert_eq!(s.console_url(), "https://meals.example.kz/console/");
+
+        // The server's own TLS listener: an https public URL by default, Secure cookies.
+        let mut config = ConsoleConfig::resolve(
+            ConsoleInput::default(),
+            true,
+            jsonwebtoken::Algorithm::EdDSA,
+        )
+        .expect("resolves");
+        config.https_listener = true;
+        let s = ConsoleSettings::resolve(&config, "127.0.0.1:8443".parse().expect("addr"), &tls);
+        assert_eq!(s.public_url, "https://127.0.0.1:8443");
+        assert!(s.secure_cookies);
     }
 
     #[test]
-    fn an_issuer_must_be_plain_http() {
-        let input = ConsoleInput {
-            oidc_issuer: Some("https://idp.example".into()),
+    fn an_issuer_must_be_an_http_or_https_url() {
+        let issuer = |url: &str| ConsoleInput {
+            oidc_issuer: Some(url.into()),
             ..ConsoleInput::default()
         };
-        assert!(ConsoleConfig::resolve(input, false, jsonwebtoken::Algorithm::EdDSA).is_err());
+        let resolve =
+            |url: &str| ConsoleConfig::resolve(issuer(url), false, jsonwebtoken::Algorithm::EdDSA);
+        assert!(resolve("ftp://idp.example").is_err());
+        let config = resolve("https://idp.example/").expect("https issuer");
+        assert_eq!(config.oidc_issuer.as_deref(), Some("https://idp.example"));
     }
 }
