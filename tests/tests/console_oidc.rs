@@ -164,6 +164,7 @@ async fn console_signs_in_through_a_third_party_openid_provider() {
     browser.goto(&server.url("/console/")).await;
     browser.css("#sign-in").await.click().await;
     browser.css("button[value='deny']").await.click().await;
+    back_at_the_console(&browser, &server).await;
     assert_refused(&browser, &server).await;
 
     browser.quit().await;
@@ -182,6 +183,20 @@ async fn sign_in_as(browser: &Browser, server: &Server, provider: &Provider, sub
         "the provider's own page: {at}"
     );
     button.click().await;
+    back_at_the_console(browser, server).await;
+}
+
+/// Waits until the provider has sent the browser back (its page has an `h1` too).
+async fn back_at_the_console(browser: &Browser, server: &Server) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !browser.url().await.starts_with(&server.url("/console/")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still at {}",
+            browser.url().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The console's "sign-in failed" page, and no session: the school's pages still ask to
