@@ -3,14 +3,16 @@
 //! stdout goes away or something fatal happens.
 //!
 //! Everything reaches the decision loop as one [`AppEvent`] channel, so scans are decided
-//! one at a time, in order, and never wait for the network or the screen.
+//! one at a time, in order, and never wait for the network or the screen. Under systemd the
+//! loop also pings the watchdog, so a hung loop gets the service restarted.
 
 use std::io::{self, IsTerminal};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use shared::systemd::Watchdog;
 use shared::time::{Clock, SystemClock};
 
 use crate::cli::{Cli, UiMode};
@@ -87,6 +89,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .context("writing to the screen")?;
     let readers = spawn_readers(&cli, &tx)?;
     drop(tx);
+    if let Err(error) = shared::systemd::ready() {
+        tracing::warn!(%error, "cannot tell systemd the terminal is ready");
+    }
     let result = serve(&rx, &mut terminal, ui.as_mut(), &sync);
     drop(readers);
     result
@@ -187,6 +192,26 @@ fn spawn_readers(cli: &Cli, tx: &mpsc::Sender<AppEvent>) -> anyhow::Result<Vec<D
     Ok(readers)
 }
 
+/// The next event; with a systemd watchdog, waits no longer than the next ping is due and
+/// pings when it is, so the pings come from this loop and stop when it hangs. `None` once
+/// every sender is gone.
+fn next_event(rx: &Receiver<AppEvent>, watchdog: Option<&mut Watchdog>) -> Option<AppEvent> {
+    let Some(watchdog) = watchdog else {
+        return rx.recv().ok();
+    };
+    loop {
+        let event = rx.recv_timeout(watchdog.until_due(Instant::now()));
+        if let Err(error) = watchdog.ping_if_due() {
+            tracing::warn!(%error, "cannot ping the systemd watchdog");
+        }
+        match event {
+            Ok(event) => return Some(event),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
 /// The decision loop.
 fn serve(
     rx: &Receiver<AppEvent>,
@@ -194,7 +219,8 @@ fn serve(
     ui: &mut dyn Ui,
     sync: &SyncHandle,
 ) -> anyhow::Result<()> {
-    for event in rx {
+    let mut watchdog = Watchdog::from_env();
+    while let Some(event) = next_event(rx, watchdog.as_mut()) {
         let shown = match event {
             AppEvent::Scanner(ScannerEvent::Scan { scan, at }) => {
                 ui.scan(&scan, at).and_then(|()| {

@@ -13,6 +13,7 @@ pub mod id;
 pub mod pass;
 pub mod private_file;
 pub mod sync;
+pub mod systemd;
 pub mod text;
 pub mod time;
 pub mod voucher;

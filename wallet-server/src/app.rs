@@ -165,11 +165,34 @@ pub async fn serve(
         );
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let app = crate::web::router(state);
+    let watchdog = tell_systemd_ready();
     let served = crate::web::listen::serve(listener, app, tls, shutdown_signal())
         .await
         .context("serving HTTP");
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     workers.stop(std::time::Duration::from_secs(5)).await;
     served
+}
+
+/// Under systemd (`Type=notify`): says the server is ready and, when a watchdog is armed,
+/// pings it from a task on the runtime, so a runtime that stops scheduling tasks gets the
+/// service restarted. A no-op otherwise.
+fn tell_systemd_ready() -> Option<tokio::task::JoinHandle<()>> {
+    if let Err(error) = shared::systemd::ready() {
+        tracing::warn!(%error, "cannot tell systemd the server is ready");
+    }
+    let mut watchdog = shared::systemd::Watchdog::from_env()?;
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(watchdog.interval());
+        loop {
+            tick.tick().await;
+            if let Err(error) = watchdog.ping() {
+                tracing::warn!(%error, "cannot ping the systemd watchdog");
+            }
+        }
+    }))
 }
 
 async fn shutdown_signal() {
@@ -198,4 +221,7 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+    if let Err(error) = shared::systemd::stopping() {
+        tracing::warn!(%error, "cannot tell systemd the server is stopping");
+    }
 }
