@@ -1,13 +1,14 @@
-# Sourced by .ci/fuzz and .ci/openapi: build wallet-server and start it with `--demo` on
+# Sourced by .ci/fuzz, .ci/openapi and .ci/metrics: build wallet-server and start it with `--demo` on
 # loopback, in a data directory of its own that goes away with it.
 #
-# Usage: start_demo_server OUT_DIR   (root of the checkout in $root)
+# Usage: start_demo_server OUT_DIR [SERVER_ARGS...]   (root of the checkout in $root)
 # Sets: $base (e.g. http://127.0.0.1:41234), $server_pid; writes OUT_DIR/server.out (the
 # demo banner) and OUT_DIR/server.log. Installs an EXIT trap that stops the server.
 # Knob: FUZZ_LISTEN (default 127.0.0.1:0).
 
 start_demo_server() {
     local out=$1
+    shift
     # The same build command as the end-to-end tests, so after them nothing is rebuilt.
     cargo build --quiet --locked -p wallet-server -p canteen-terminal -p firmware-sim --bins
     mkdir -p "$out"
@@ -18,7 +19,7 @@ start_demo_server() {
     : >"$out/server.out"
     env -u DATABASE_URL RUST_LOG=info,sqlx=warn \
         "$root/target/debug/wallet-server" --demo --listen "${FUZZ_LISTEN:-127.0.0.1:0}" \
-        --data-dir "$demo_data" >"$out/server.out" 2>"$out/server.log" &
+        --data-dir "$demo_data" "$@" >"$out/server.out" 2>"$out/server.log" &
     server_pid=$!
     base=
     for _ in $(seq 1 300); do
