@@ -53,6 +53,8 @@ fn students(signer: &PassSigner, school: Bin) -> (Vec<RosterEntry>, Vec<String>,
             valid_until: date!(2030 - 05 - 31),
             valid_from: time::Date::MIN,
             entitled: None,
+            shift: None,
+            alert: None,
         });
         let claims = PassClaims {
             voucher_id,
@@ -97,6 +99,9 @@ fn fixture() -> Fixture {
         keys: keys.published(),
         slots: vec![MealSlot::whole_day()],
         server_time: START,
+        progress: None,
+        meals_seen: Vec::new(),
+        meals_cursor: None,
     };
     store.apply_sync(&pulled, 0, START).expect("apply");
     Fixture {

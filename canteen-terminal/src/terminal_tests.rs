@@ -35,6 +35,8 @@ impl Rig {
                 valid_until: date!(2027 - 05 - 31),
                 valid_from: time::Date::MIN,
                 entitled: None,
+                shift: None,
+                alert: None,
             },
         }
     }
@@ -68,6 +70,9 @@ impl Rig {
             keys: keys.published(),
             slots: vec![MealSlot::whole_day()],
             server_time: pulled_at,
+            progress: None,
+            meals_seen: Vec::new(),
+            meals_cursor: None,
         };
         store
             .apply_sync(&pulled, offset_ms, pulled_at)

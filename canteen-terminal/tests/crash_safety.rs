@@ -57,6 +57,8 @@ fn synced_db(path: &Path, n: u8) -> Vec<CardUid> {
             valid_until: date!(2099 - 05 - 31),
             valid_from: time::Date::MIN,
             entitled: None,
+            shift: None,
+            alert: None,
         })
         .collect();
     let now = OffsetDateTime::now_utc();
@@ -68,6 +70,9 @@ fn synced_db(path: &Path, n: u8) -> Vec<CardUid> {
         keys: keys.published(),
         slots: vec![MealSlot::whole_day()],
         server_time: now,
+        progress: None,
+        meals_seen: Vec::new(),
+        meals_cursor: None,
     };
     store.apply_sync(&pulled, 0, now).expect("apply");
     cards

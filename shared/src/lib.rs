@@ -2,11 +2,13 @@
 //!
 //! Anything the two sides must agree on lives here and only here: identifiers of people
 //! and schools ([`id`]), card UIDs ([`card`]), voucher ids ([`voucher`]), the signed
-//! dynamic QR pass ([`pass`]), the terminal sync messages ([`sync`]), clean bounded text from
+//! dynamic QR pass ([`pass`]), the terminal sync messages ([`sync`], with the counter's voids, denials and progress in
+//! [`counter`]), clean bounded text from
 //! outside ([`text`]) and the rules of time ([`time`]). With the `http` feature, [`http`]
 //! builds every outbound HTTP(S) client of both binaries (one TLS stack: rustls on ring). Neither binary depends on the other; both depend on this crate.
 
 pub mod card;
+pub mod counter;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod id;
@@ -21,6 +23,7 @@ pub mod voucher;
 pub use card::CardUid;
 pub use id::{Bin, IdError, Iin, Sex};
 pub use text::{
-    ClassLabel, FreeText, Label, MaybeBlank, PassNonce, PersonName, SchoolName, SlotName, TextError,
+    AlertLine, ClassLabel, FreeText, Label, MaybeBlank, PassNonce, PersonName, SchoolName,
+    SlotName, TextError,
 };
 pub use voucher::VoucherId;

@@ -14,9 +14,10 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::card::CardUid;
+use crate::counter::{MealSeen, MealVoid, Progress, ScanDenial, Shift, VoidResult};
 use crate::id::Bin;
 use crate::pass::PublicKey;
-use crate::text::{Label, PassNonce, SlotName};
+use crate::text::{AlertLine, Label, PassNonce, SlotName};
 use crate::voucher::VoucherId;
 
 /// Most meal events accepted in one push.
@@ -82,6 +83,12 @@ pub struct RosterEntry {
     /// offline terminal decides by date. Absent: no list facts, the validity alone decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entitled: Option<Vec<DayRange>>,
+    /// The shift the student's class studies in; absent: the student may eat in any slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<Shift>,
+    /// A line staff set for this student (e.g. an allergy), shown on every scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertLine>,
 }
 
 fn earliest_day() -> Date {
@@ -129,6 +136,9 @@ pub struct MealSlot {
     pub name: String,
     pub start_minute: u16,
     pub end_minute: u16,
+    /// The shift this slot serves; absent: every shift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<Shift>,
 }
 
 impl MealSlot {
@@ -138,6 +148,7 @@ impl MealSlot {
             name: "day".into(),
             start_minute: 0,
             end_minute: 24 * 60,
+            shift: None,
         }
     }
 
@@ -169,6 +180,15 @@ pub struct SyncResponse {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub server_time: OffsetDateTime,
+    /// Today's progress of the whole school (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Counted meals of today served by the school's other terminals after `meals_after`
+    /// (a query parameter of the pull; pass back `meals_cursor` next time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meals_seen: Vec<MealSeen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meals_cursor: Option<i64>,
 }
 
 /// How the student was identified.
@@ -178,6 +198,31 @@ pub struct SyncResponse {
 pub enum Method {
     Qr,
     Card,
+    /// Found by name or class on the terminal (forgot card and phone); needs a reason.
+    Manual,
+}
+
+impl Method {
+    /// The word on the wire and in both databases (`qr`, `card`, `manual`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Qr => "qr",
+            Method::Card => "card",
+            Method::Manual => "manual",
+        }
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+
+    /// The inverse of [`Method::as_str`]; the error names the unknown word.
+    fn from_str(word: &str) -> Result<Method, String> {
+        [Method::Qr, Method::Card, Method::Manual]
+            .into_iter()
+            .find(|m| m.as_str() == word)
+            .ok_or_else(|| format!("method {word}"))
+    }
 }
 
 /// A meal recorded on a terminal.
@@ -200,6 +245,12 @@ pub struct MealEvent {
     /// The pass nonce when a pass was scanned.
     #[serde(default)]
     pub pass_nonce: Option<PassNonce>,
+    /// Why the worker served by hand: required when `method` is `manual`, absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_reason: Option<Label>,
+    /// The worker signed in at the terminal, if any (manual meals are counted per worker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<Label>,
 }
 
 /// A push of meals.
@@ -213,6 +264,14 @@ pub struct MealBatch {
     /// Meals still waiting on the terminal after this batch (for the school console).
     #[serde(default)]
     pub unsent_after: Option<u64>,
+    /// Meals this terminal takes back; applied after `events`.
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voids: Vec<MealVoid>,
+    /// Scans this terminal refused (at most 1000), stored for signals and parents' feeds.
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denials: Vec<ScanDenial>,
 }
 
 /// The server's verdict on one meal.
@@ -239,7 +298,8 @@ pub struct MealResult {
     /// of the terminal's school has that id: another school's voucher is unknown here, and
     /// nothing is stored), `served_in_the_future`, `wrong_service_day`, `outside_programme` (the
     /// service day is outside the programme's dates), `wrong_slot`, `outside_hours`,
-    /// `voucher_inactive` or `not_on_list` (rejected).
+    /// `voucher_inactive`, `not_on_list`, `wrong_shift` (a slot of another shift than the
+    /// student's class) or `manual_without_reason` (rejected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -249,6 +309,9 @@ pub struct MealResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MealBatchResult {
     pub results: Vec<MealResult>,
+    /// One answer per void, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voids: Vec<VoidResult>,
 }
 
 #[cfg(test)]
@@ -293,11 +356,13 @@ mod tests {
                 name: "breakfast".into(),
                 start_minute: 8 * 60,
                 end_minute: 10 * 60,
+                shift: None,
             },
             MealSlot {
                 name: "lunch".into(),
                 start_minute: 12 * 60,
                 end_minute: 14 * 60,
+                shift: None,
             },
         ];
         assert_eq!(
@@ -322,6 +387,8 @@ mod tests {
             served_at: time::macros::datetime!(2026-11-24 06:30 UTC),
             method: Method::Card,
             pass_nonce: None,
+            manual_reason: None,
+            worker: None,
         };
         let json = serde_json::to_value(&event).expect("ser");
         assert_eq!(json["method"], "card");

@@ -278,6 +278,11 @@ bounded_text!(
     Label, "a label", max = 100, line_feeds = false
 );
 bounded_text!(
+    /// A line school staff set for a student that the canteen worker must see on every scan
+    /// (an allergy, a diet): shown at the counter, kept only on that school's terminals.
+    AlertLine, "an alert line", max = 200, line_feeds = false
+);
+bounded_text!(
     /// Free text written by a person, e.g. a complaint; may have several lines (LF).
     FreeText, "a text", max = 4000, line_feeds = true
 );

@@ -265,6 +265,8 @@ fn meal(voucher: VoucherId, day: Date, minute: i64) -> MealEvent {
             Method::Card
         },
         pass_nonce: None,
+        manual_reason: None,
+        worker: None,
     }
 }
 
@@ -350,6 +352,8 @@ async fn seed(store: &dyn Store) -> Seeded {
                     &MealBatch {
                         events,
                         unsent_after: Some(0),
+                        voids: Vec::new(),
+                        denials: Vec::new(),
                     },
                     now,
                     &accept_all,

@@ -166,6 +166,7 @@ fn slot(name: &str, start_minute: u16, end_minute: u16) -> MealSlot {
         name: name.into(),
         start_minute,
         end_minute,
+        shift: None,
     }
 }
 

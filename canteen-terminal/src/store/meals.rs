@@ -42,10 +42,7 @@ impl MarkSummary {
 }
 
 fn method_text(method: Method) -> &'static str {
-    match method {
-        Method::Qr => "qr",
-        Method::Card => "card",
-    }
+    method.as_str()
 }
 
 fn verdict_text(verdict: MealVerdict) -> &'static str {
@@ -122,15 +119,13 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(format!("slot: {e}")))?,
                 service_day: parse_date(&day)?,
                 served_at: parse_ts(&served_at)?,
-                method: match method.as_str() {
-                    "qr" => Method::Qr,
-                    "card" => Method::Card,
-                    other => return Err(StoreError::Corrupt(format!("method {other}"))),
-                },
+                method: method.parse().map_err(StoreError::Corrupt)?,
                 pass_nonce: pass_nonce
                     .map(|n| n.parse())
                     .transpose()
                     .map_err(|e| StoreError::Corrupt(format!("pass nonce: {e}")))?,
+                manual_reason: None,
+                worker: None,
             });
         }
         Ok(events)

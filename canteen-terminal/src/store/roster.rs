@@ -150,6 +150,7 @@ impl Store {
                     name: row.get(0)?,
                     start_minute: row.get(1)?,
                     end_minute: row.get(2)?,
+                    shift: None,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

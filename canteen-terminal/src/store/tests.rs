@@ -26,6 +26,8 @@ fn entry(name: &str, card: Option<&str>) -> RosterEntry {
         valid_until: date!(2027 - 05 - 31),
         valid_from: time::Date::MIN,
         entitled: None,
+        shift: None,
+        alert: None,
     }
 }
 
@@ -44,6 +46,9 @@ fn pull(roster: Vec<RosterEntry>, full: bool) -> SyncResponse {
         keys: keys.published(),
         slots: vec![MealSlot::whole_day()],
         server_time: datetime!(2026-09-01 06:00 UTC),
+        progress: None,
+        meals_seen: Vec::new(),
+        meals_cursor: None,
     }
 }
 
@@ -337,6 +342,7 @@ fn bad_keys_and_impossible_slots_are_dropped() {
         name: "never".into(),
         start_minute: 600,
         end_minute: 600,
+        shift: None,
     });
     let summary = store
         .apply_sync(&pulled, 0, datetime!(2026-09-01 06:00 UTC))

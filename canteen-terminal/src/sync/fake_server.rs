@@ -82,6 +82,9 @@ impl Server for FakeServer {
                 keys: keys.published(),
                 slots: vec![MealSlot::whole_day()],
                 server_time: NOW + s.server_ahead,
+                progress: None,
+                meals_seen: Vec::new(),
+                meals_cursor: None,
             })
         })
     }
@@ -116,7 +119,10 @@ impl Server for FakeServer {
                     status: 502,
                     message: "restarting".into(),
                 }),
-                _ => Ok(MealBatchResult { results }),
+                _ => Ok(MealBatchResult {
+                    results,
+                    voids: Vec::new(),
+                }),
             }
         })
     }

@@ -180,6 +180,8 @@ impl<S: Server> Syncer<S> {
             let batch = MealBatch {
                 unsent_after: Some(waiting.saturating_sub(events.len() as u64)),
                 events,
+                voids: Vec::new(),
+                denials: Vec::new(),
             };
             let answer = self.server.push(token, &batch)?;
             let marked = self.store.mark_results(&answer.results, self.clock.now())?;

@@ -80,10 +80,7 @@ pub fn render_decision(verdict: &Verdict) -> Value {
     let mut line = json!({
         "type": "decision",
         "decision": if verdict.accepted() { "accept" } else { "deny" },
-        "method": match verdict.method {
-            shared::sync::Method::Qr => "qr",
-            shared::sync::Method::Card => "card",
-        },
+        "method": verdict.method.as_str(),
         "service_day": fmt_date(verdict.service_day),
         "today": verdict.today,
         "at": rfc3339(verdict.at),

@@ -135,6 +135,8 @@ impl Counter {
             served_at,
             method: ScanMethod::Qr,
             pass_nonce: None,
+            manual_reason: None,
+            worker: None,
         })
     }
 }
@@ -202,6 +204,8 @@ async fn terminal_loop(run: &Run, token: &str, counter: &mut Counter, batch: usi
         let body = serde_json::to_vec(&MealBatch {
             events,
             unsent_after: Some(0),
+            voids: Vec::new(),
+            denials: Vec::new(),
         })
         .unwrap_or_default();
         match run

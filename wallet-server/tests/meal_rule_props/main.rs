@@ -72,6 +72,8 @@ impl Spec {
             served_at,
             method: Method::Card,
             pass_nonce: None,
+            manual_reason: None,
+            worker: None,
         }
     }
 }
@@ -151,6 +153,8 @@ async fn push(world: &World, terminal: usize, events: &[MealEvent]) -> Vec<(Uuid
     let batch = MealBatch {
         events: events.to_vec(),
         unsent_after: Some(0),
+        voids: Vec::new(),
+        denials: Vec::new(),
     };
     let results = world
         .store

@@ -70,6 +70,7 @@ impl World {
                 name: (*name).into(),
                 start_minute: *start,
                 end_minute: start + 120,
+                shift: None,
             })
             .collect();
         store

@@ -153,11 +153,15 @@ async fn eat(
             served_at: shared::time::start_of_service_day(day) + time::Duration::hours(7),
             method: Method::Card,
             pass_nonce: None,
+            manual_reason: None,
+            worker: None,
         })
         .collect();
     let batch = MealBatch {
         events: events.clone(),
         unsent_after: None,
+        voids: Vec::new(),
+        denials: Vec::new(),
     };
     let results = store
         .record_meals(

@@ -150,6 +150,8 @@ async fn lunch_in(
         served_at,
         method: Method::Card,
         pass_nonce: None,
+        manual_reason: None,
+        worker: None,
     };
     let school = t.school;
     let real = move |e: &MealEvent, f: Option<&VoucherFacts>, s: &[shared::sync::MealSlot]| {
@@ -158,6 +160,8 @@ async fn lunch_in(
     let batch = MealBatch {
         events: vec![event],
         unsent_after: None,
+        voids: Vec::new(),
+        denials: Vec::new(),
     };
     let result = store
         .record_meals(t, &batch, now, &real)

@@ -89,6 +89,8 @@ fn meal(voucher: VoucherId, day: time::Date) -> MealEvent {
         served_at: at,
         method: Method::Card,
         pass_nonce: None,
+        manual_reason: None,
+        worker: None,
     }
 }
 
@@ -148,6 +150,8 @@ pub async fn story(store: Arc<dyn Store>) {
                     &MealBatch {
                         events,
                         unsent_after: None,
+                        voids: Vec::new(),
+                        denials: Vec::new(),
                     },
                     now,
                     &valid,

@@ -133,6 +133,8 @@ fn meal(voucher: VoucherId, at: OffsetDateTime) -> MealEvent {
         served_at: at,
         method: Method::Qr,
         pass_nonce: Some("0011223344556677".parse().expect("nonce")),
+        manual_reason: None,
+        worker: None,
     }
 }
 
@@ -306,11 +308,13 @@ async fn roster_story(store: &Arc<dyn Store>, a: &Student, b: &Student) {
             name: "breakfast".into(),
             start_minute: 480,
             end_minute: 600,
+            shift: None,
         },
         MealSlot {
             name: "lunch".into(),
             start_minute: 720,
             end_minute: 840,
+            shift: None,
         },
     ];
     store.set_meal_slots(bin, &slots).await.expect("set");
@@ -345,6 +349,8 @@ async fn meals_story(
     let batch = MealBatch {
         events: vec![first.clone(), unknown.clone()],
         unsent_after: Some(7),
+        voids: Vec::new(),
+        denials: Vec::new(),
     };
     let judge: wallet_server::domain::meal::MealJudge<'_> = &judge_all_valid;
     let results = store
@@ -374,6 +380,8 @@ async fn meals_story(
             &MealBatch {
                 events: vec![again],
                 unsent_after: None,
+                voids: Vec::new(),
+                denials: Vec::new(),
             },
             lunch,
             judge,
@@ -396,6 +404,8 @@ async fn meals_story(
             &MealBatch {
                 events: vec![refused.clone()],
                 unsent_after: Some(7),
+                voids: Vec::new(),
+                denials: Vec::new(),
             },
             lunch,
             &refuse,
@@ -412,10 +422,14 @@ async fn meals_story(
     let bx = MealBatch {
         events: vec![x],
         unsent_after: Some(7),
+        voids: Vec::new(),
+        denials: Vec::new(),
     };
     let by = MealBatch {
         events: vec![y],
         unsent_after: None,
+        voids: Vec::new(),
+        denials: Vec::new(),
     };
     let (rx, ry) = tokio::join!(
         store.record_meals(t1, &bx, lunch, judge),
@@ -466,6 +480,8 @@ async fn in_batch_story(store: &Arc<dyn Store>, t1: &TerminalRecord, va: Voucher
     let batch = MealBatch {
         events,
         unsent_after: Some(7),
+        voids: Vec::new(),
+        denials: Vec::new(),
     };
     let before = history(store, va).await.len();
     let results = store

@@ -167,10 +167,7 @@ pub fn verdict_of(status: &str) -> MealVerdict {
 
 /// The method word stored for a scan.
 pub fn method_word(event: &MealEvent) -> &'static str {
-    match event.method {
-        shared::sync::Method::Qr => "qr",
-        shared::sync::Method::Card => "card",
-    }
+    event.method.as_str()
 }
 
 /// The rows of the first round, in batch order.

@@ -126,6 +126,8 @@ mod tests {
             served_at,
             method: Method::Qr,
             pass_nonce: None,
+            manual_reason: None,
+            worker: None,
         }
     }
 
@@ -265,11 +267,13 @@ mod tests {
                 name: "breakfast".into(),
                 start_minute: 8 * 60,
                 end_minute: 10 * 60,
+                shift: None,
             },
             MealSlot {
                 name: "lunch".into(),
                 start_minute: 12 * 60,
                 end_minute: 14 * 60,
+                shift: None,
             },
         ];
         let active = facts(VoucherState::Activated);

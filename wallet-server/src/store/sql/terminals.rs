@@ -229,6 +229,7 @@ super::per_backend! {
                         name: r.try_get("name")?,
                         start_minute: minute("start_minute")?,
                         end_minute: minute("end_minute")?,
+                        shift: None,
                     })
                 })
                 .collect()

@@ -205,6 +205,7 @@ fn parse_slots(input: &[SlotView]) -> Result<Vec<MealSlot>, ApiError> {
             name: name.to_string(),
             start_minute: start,
             end_minute: end,
+            shift: None,
         });
     }
     slots.sort_by_key(|s| s.start_minute);

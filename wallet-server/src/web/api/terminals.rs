@@ -142,6 +142,8 @@ fn roster_entry(row: RosterRow, programme: &ProgrammeDates) -> RosterEntry {
         valid_from: row.valid_from,
         valid_until: row.valid_until,
         entitled: Some(programme.clip(&row.entitled)),
+        shift: None,
+        alert: None,
     }
 }
 
@@ -184,6 +186,9 @@ async fn sync(
         keys,
         slots,
         server_time: state.clock.now(),
+        progress: None,
+        meals_seen: Vec::new(),
+        meals_cursor: None,
     }))
 }
 
@@ -219,7 +224,10 @@ async fn push_meals(
         accepted,
         "meals pushed"
     );
-    Ok(ApiJson(MealBatchResult { results }))
+    Ok(ApiJson(MealBatchResult {
+        results,
+        voids: Vec::new(),
+    }))
 }
 
 #[cfg(test)]
@@ -242,6 +250,8 @@ mod tests {
         let batch = |unsent_after| MealBatch {
             events: Vec::new(),
             unsent_after,
+            voids: Vec::new(),
+            denials: Vec::new(),
         };
         assert!(check_batch(&batch(None)).is_ok());
         assert!(check_batch(&batch(Some(i64::MAX as u64))).is_ok());
