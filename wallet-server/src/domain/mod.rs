@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod programme_dates;
 pub mod quiet_hours;
 pub mod report;
+pub mod signals;
 pub mod tabel;
 pub mod terminal;
 pub mod voucher;
