@@ -148,6 +148,9 @@ pub async fn serve(
     if let Err(e) = crate::services::tabel::notices::seed(deps.store.as_ref(), now).await {
         tracing::warn!(error = %e, "could not schedule the табель notices");
     }
+    if let Err(e) = crate::services::signals::seed(deps.store.as_ref(), now).await {
+        tracing::warn!(error = %e, "could not schedule the signals job");
+    }
     use crate::jobs::TabelNotice;
     use crate::services::tabel::notices::Notice;
     let scheduler = crate::jobs::Scheduler::new(deps.clone())
@@ -162,6 +165,10 @@ pub async fn serve(
         .with_handler(
             crate::domain::job::JobKind::TabelReminder,
             Arc::new(TabelNotice(Notice::Reminder)),
+        )
+        .with_handler(
+            crate::domain::job::JobKind::Signals,
+            Arc::new(crate::jobs::SignalsJob),
         );
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let app = crate::web::router(state);

@@ -22,12 +22,15 @@ pub enum JobKind {
     /// Remind a school whose табель of the month is not yet approved (key: the month; due
     /// the 4th of the next month, 09:00 Astana).
     TabelReminder,
+    /// Compute a day's signals of misuse (key: the Astana date; due 00:30 the day after).
+    Signals,
 }
 
 crate::domain::words!(JobKind, "job kind", {
     ConsentRemind => "consent_remind", ConsentTimeout => "consent_timeout",
     VoucherExpiry => "voucher_expiry", DailyReport => "daily_report",
     TabelReady => "tabel_ready", TabelReminder => "tabel_reminder",
+    Signals => "signals",
 });
 
 /// Wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod collate;
 pub mod consent;
 pub mod entitlement;
+pub mod feed;
 pub mod feedback;
 pub mod job;
 pub mod list;

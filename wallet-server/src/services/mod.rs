@@ -21,6 +21,7 @@ pub mod ops;
 pub mod passes;
 pub mod reports;
 pub mod school_terminals;
+pub mod signals;
 pub mod tabel;
 pub mod vouchers;
 

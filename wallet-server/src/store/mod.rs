@@ -10,6 +10,7 @@ mod consent_jobs;
 mod console;
 mod ops;
 mod postgres;
+mod signals;
 mod sql;
 mod sqlite;
 
@@ -37,6 +38,7 @@ pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};
 pub use ops::OpsStore;
 pub use postgres::PostgresStore;
+pub use signals::{SignalFacts, SignalStore, StoredSignal};
 pub use sqlite::SqliteStore;
 
 /// What can go wrong in storage, in words the services can act on.
@@ -480,6 +482,7 @@ pub trait Store:
     + ReportStore
     + ConsoleStore
     + OpsStore
+    + SignalStore
     + 'static
 {
 }
@@ -501,6 +504,7 @@ impl<T> Store for T where
         + ReportStore
         + ConsoleStore
         + OpsStore
+        + SignalStore
         + 'static
 {
 }

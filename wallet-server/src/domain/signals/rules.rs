@@ -185,7 +185,12 @@ fn outside_hours(facts: &DayFacts) -> Vec<Signal> {
         .iter()
         .map(|s| scan_evidence(facts, s, s.voucher.map(|v| mask(&v.to_string()))))
         .collect();
-    vec![signal(facts, SignalKind::OutsideHours, subject.into(), evidence)]
+    vec![signal(
+        facts,
+        SignalKind::OutsideHours,
+        subject.into(),
+        evidence,
+    )]
 }
 
 /// Share of manual meals in percent.
@@ -228,7 +233,12 @@ fn manual_share(facts: &DayFacts, th: &Thresholds) -> Option<Signal> {
         id: None,
         note,
     }];
-    Some(signal(facts, SignalKind::ManualShare, "school".into(), evidence))
+    Some(signal(
+        facts,
+        SignalKind::ManualShare,
+        "school".into(),
+        evidence,
+    ))
 }
 
 /// (f) One parent minting for many children (distinct vouchers) within minutes.

@@ -104,7 +104,10 @@ fn a_pass_shown_at_another_school_names_no_terminal_of_it() {
     let mut elsewhere = meal(NOON, 9, 7, "qr");
     elsewhere.terminal_school = other_school();
     elsewhere.outcome = Outcome::Denied("wrong_school".into());
-    let f = facts(vec![meal(NOON + Duration::minutes(3), 1, 7, "qr"), elsewhere]);
+    let f = facts(vec![
+        meal(NOON + Duration::minutes(3), 1, 7, "qr"),
+        elsewhere,
+    ]);
     let found = detect(&f, &THRESHOLDS);
     assert_eq!(found[0].kind, SignalKind::PassAtTwoPlaces);
     assert_eq!(found[0].evidence[0].terminal, None);
@@ -187,7 +190,10 @@ fn a_manual_share_far_above_the_usual_is_a_signal_and_near_it_is_not() {
     let found = detect(&f, &THRESHOLDS);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].kind, SignalKind::ManualShare);
-    assert_eq!(found[0].evidence[0].note, "manual 20 of 100 (20.0%), usual 4.0%");
+    assert_eq!(
+        found[0].evidence[0].note,
+        "manual 20 of 100 (20.0%), usual 4.0%"
+    );
     f.manual_today = count(11, 100); // 11 %: under 3× the usual
     assert!(kinds(&f).is_empty());
     f.manual_before = vec![count(0, 100); 10];

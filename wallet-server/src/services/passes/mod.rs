@@ -72,6 +72,7 @@ pub async fn issue(
         .check(store, id, now)
         .await?
         .map_err(IssueError::TooMany)?;
-    let ring = keys.read();
-    Ok(mint::mint(ring.current(), &voucher, now)?)
+    let pass = mint::mint(keys.read().current(), &voucher, now)?;
+    crate::services::signals::note_mint(store.as_ref(), parent, &voucher, now).await;
+    Ok(pass)
 }

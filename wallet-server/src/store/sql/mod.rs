@@ -30,9 +30,11 @@ pub(crate) mod ops;
 pub(crate) mod people;
 pub(crate) mod records;
 pub(crate) mod reports;
+pub(crate) mod signals;
 pub(crate) mod tabel;
 pub(crate) mod terminals;
 pub(crate) mod vouchers;
+pub(crate) mod wallet_events;
 
 /// Expands the items once per backend into `mod sqlite` and `mod postgres`, each with
 /// `use super::*` and the glob import of its dialect. Items name the types `Store`, `Conn`,

@@ -20,10 +20,12 @@ mod reports;
 mod school;
 mod school_calendar;
 mod school_terminals;
+mod signals;
 mod sms;
 pub(crate) mod tabel;
 mod terminals;
 mod wallet;
+mod wallet_events;
 
 use std::any::Any;
 
@@ -128,7 +130,9 @@ fn routes(max_list_bytes: usize, demo: bool) -> OpenApiRouter<AppState> {
         .merge(reports::routes())
         .merge(prices::routes())
         .merge(calendar::routes())
-        .merge(school_calendar::routes());
+        .merge(school_calendar::routes())
+        .merge(signals::routes())
+        .merge(wallet_events::routes());
     if demo {
         api.merge(openapi::public(dev::routes()))
     } else {

@@ -205,6 +205,13 @@ async fn push_meals(
 ) -> Result<ApiJson<MealBatchResult>, ApiError> {
     check_batch(&batch)?;
     let now = state.clock.now();
+    crate::services::signals::record_denials(
+        state.store.as_ref(),
+        &caller.terminal,
+        &batch.denials,
+        now,
+    )
+    .await?;
     let results = meals::push(
         state.store.as_ref(),
         &caller.terminal,

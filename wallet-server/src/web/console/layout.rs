@@ -53,6 +53,7 @@ pub enum Nav {
     Terminals,
     Reports,
     Calendar,
+    Signals,
 }
 
 /// A message at the top of a page.
@@ -112,7 +113,7 @@ impl Ctx {
     }
 }
 
-fn nav_items(ctx: &Ctx) -> [(Nav, T, String); 6] {
+fn nav_items(ctx: &Ctx) -> [(Nav, T, String); 7] {
     let base = ctx.base();
     [
         (Nav::Today, T::NavToday, format!("{base}/today")),
@@ -121,6 +122,7 @@ fn nav_items(ctx: &Ctx) -> [(Nav, T, String); 6] {
         (Nav::Terminals, T::NavTerminals, format!("{base}/terminals")),
         (Nav::Reports, T::NavReports, format!("{base}/reports")),
         (Nav::Calendar, T::NavCalendar, format!("{base}/calendar")),
+        (Nav::Signals, T::NavSignals, format!("{base}/signals")),
     ]
 }
 

@@ -33,7 +33,7 @@ use session::{ConsoleForm, Staff};
 
 /// The console's routes (and, with `--demo`, the development OpenID provider's).
 pub fn router(state: &AppState) -> Router<AppState> {
-    use pages::{calendar, reports, signin, students, tabel, terminals, today};
+    use pages::{calendar, reports, signals, signin, students, tabel, terminals, today};
     let school = |path: &str| format!("/console/schools/{{bin}}{path}");
     let mut router = Router::new()
         .route("/console", get(home))
@@ -63,6 +63,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(&school("/reports"), get(reports::page))
         .route(&school("/tabel/confirm-meal"), post(tabel::confirm_meal))
         .route(&school("/calendar"), get(calendar::page))
+        .route(&school("/signals"), get(signals::page))
         .route(&school("/calendar/week"), post(calendar::set_week))
         .route(&school("/calendar/break"), post(calendar::set_break))
         .route(

@@ -63,6 +63,7 @@ pub(in crate::store) use crate::store::sql::{
     calendar::postgres as calendar, calendar_guard::postgres as calendar_guard,
     entitlements::postgres as entitlements, jobs::postgres as jobs,
     meal_push::postgres as meal_push, tabel::postgres as tabel, vouchers::postgres as vouchers,
+    wallet_events::postgres as wallet_events,
 };
 
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).

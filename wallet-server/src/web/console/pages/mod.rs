@@ -2,6 +2,7 @@
 
 pub mod calendar;
 pub mod reports;
+pub mod signals;
 pub mod signin;
 pub mod students;
 pub mod tabel;
