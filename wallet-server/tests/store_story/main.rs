@@ -12,6 +12,7 @@ mod entitlement;
 mod mint_limits;
 mod notices;
 mod ops;
+mod signals;
 mod tabel;
 mod terminals;
 mod wallet_core;
@@ -482,6 +483,7 @@ async fn story_on_sqlite() {
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
     calendar::story(Arc::new(store.clone())).await;
+    signals::story(Arc::new(store.clone())).await;
     let second = SqliteStore::open_file(&path).await.expect("a second pool");
     mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
     ops::story(Arc::new(store.clone()), 8).await;
@@ -596,6 +598,7 @@ async fn story_on_postgres() {
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
     calendar::story(Arc::new(store.clone())).await;
+    signals::story(Arc::new(store.clone())).await;
     let second = PostgresStore::connect(&url).await.expect("a second pool");
     mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
     ops::story(Arc::new(store.clone()), 16).await;
