@@ -78,7 +78,7 @@ impl Callers {
             "bin" => DEMO_SCHOOL_BIN.into(),
             "id" => self.voucher.clone(),
             "month" => self.month.clone(),
-            "date" => self.today.clone(),
+            "date" | "day" => self.today.clone(),
             other => panic!("a required parameter {other:?}: give it a value here"),
         }
     }
@@ -167,6 +167,7 @@ async fn no_answer_with_personal_data_is_cached_or_sniffed() {
     for path in [
         format!("{base}/students"),
         format!("{base}/students.csv"),
+        format!("{base}/signals"),
         format!("{base}/tabel/download?month={}&format=csv", callers.month),
     ] {
         let page = console.get(&path).await;
