@@ -172,11 +172,25 @@ super::per_backend! {
             school: Bin,
             now: OffsetDateTime,
         ) -> Result<(), StoreError> {
+            // A parent mints the same voucher again and again: a read (no write lock on
+            // SQLite's WAL) spares the write after the first mint of the day.
+            let day = shared::time::service_day(now);
+            let noted: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM pass_mints WHERE day = $1 AND parent_key = $2 AND voucher_id = $3",
+            )
+            .bind(date(day))
+            .bind(parent_key)
+            .bind(uuid(voucher.as_uuid()))
+            .fetch_optional(&self.pool)
+            .await?;
+            if noted.is_some() {
+                return Ok(());
+            }
             sqlx::query(
                 "INSERT INTO pass_mints (day, parent_key, voucher_id, school_bin, first_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, parent_key, voucher_id) DO NOTHING",
             )
-            .bind(date(shared::time::service_day(now)))
+            .bind(date(day))
             .bind(parent_key)
             .bind(uuid(voucher.as_uuid()))
             .bind(school.to_string())
