@@ -17,7 +17,7 @@ use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(events))
+    OpenApiRouter::new().routes(routes!(list_wallet_events))
 }
 
 const DEFAULT_LIMIT: u32 = 50;
@@ -77,7 +77,7 @@ pub struct WalletEvents {
         (status = 400, description = "invalid_query (an unknown parameter, or a limit that is \
             not 1 to 200) or invalid_cursor (not a cursor this feed handed out)", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn events(
+async fn list_wallet_events(
     State(state): State<AppState>,
     parent: Parent,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
