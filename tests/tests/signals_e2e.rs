@@ -138,7 +138,7 @@ async fn a_pass_at_two_terminals_is_a_signal_and_the_parent_sees_her_child_only(
     let integration = server.integration_token().await;
     let computed = server
         .post_json(
-            &format!("/v1/integration/signals/compute?day={day}"),
+            &format!("/v1/integration/signals?day={day}"),
             Some(&integration),
             &json!({}),
         )

@@ -1,5 +1,5 @@
 //! Signals of misuse for the integration role (issue 19): every school's signals of a day,
-//! `GET /v1/integration/signals?day=…`, and computing a day again, `POST …/signals/compute`.
+//! `GET /v1/integration/signals?day=…`, and computing a day again, `POST` on the same path.
 //! Each signal is what was seen, with its evidence; never a verdict.
 
 use axum::extract::{Query, State};
@@ -19,9 +19,7 @@ use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(day_signals))
-        .routes(routes!(compute_signals))
+    OpenApiRouter::new().routes(routes!(day_signals, compute_signals))
 }
 
 /// A push with too many refused scans stores nothing of them (422 `too_many_denials`).
@@ -108,7 +106,7 @@ async fn answer(state: &AppState, day: Date) -> Result<ApiJson<DaySignals>, ApiE
 }
 
 /// Every school's signals of misuse of one day, as the daily job (or the last
-/// `POST …/signals/compute`) found them.
+/// `POST` on the same path) found them.
 #[utoipa::path(get, path = "/v1/integration/signals", tag = "integration",
     params(DayQuery),
     security(("bearer" = [])),
@@ -129,7 +127,7 @@ async fn day_signals(
 
 /// Computes a day's signals again (every school), replacing what was stored, and answers
 /// them: after late pushes, or for today so far.
-#[utoipa::path(post, path = "/v1/integration/signals/compute", tag = "integration",
+#[utoipa::path(post, path = "/v1/integration/signals", tag = "integration",
     params(DayQuery),
     security(("bearer" = [])),
     responses((status = 200, body = DaySignals),
