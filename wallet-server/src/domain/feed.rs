@@ -49,6 +49,10 @@ impl FeedCursor {
         else {
             return Err(BadCursor);
         };
+        // At most 19 digits (the API states the pattern): up to the 23rd century.
+        if nanos.len() > 19 {
+            return Err(BadCursor);
+        }
         let nanos: i128 = nanos.parse().map_err(|_| BadCursor)?;
         let source: i32 = source.parse().map_err(|_| BadCursor)?;
         let key_ok = key.len() <= 80

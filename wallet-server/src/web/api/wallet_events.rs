@@ -28,7 +28,7 @@ const MAX_LIMIT: u32 = 200;
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// The `next` of the previous answer; absent: from the first event.
-    #[param(max_length = 120)]
+    #[param(pattern = r"^[0-9]{1,19}\.[0-3]\.[0-9a-f-]{0,80}$")]
     pub after: Option<String>,
     /// At most this many events (1 to 200; 50 when absent).
     #[param(minimum = 1, maximum = 200)]
