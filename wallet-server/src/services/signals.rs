@@ -115,12 +115,14 @@ pub async fn seed(store: &dyn Store, now: OffsetDateTime) -> Result<(), StoreErr
     Ok(())
 }
 
-/// The daily run: computes `day`, forgets old mint notes, and answers the next day's job.
+/// The daily run: computes `day` and, again, the day before (terminals that were offline
+/// have pushed since), forgets old mint notes, and answers the next day's job.
 pub async fn daily(
     store: &dyn Store,
     day: Date,
     now: OffsetDateTime,
 ) -> Result<NewJob, StoreError> {
+    compute_day(store, day - Duration::DAY, now).await?;
     let found = compute_day(store, day, now).await?;
     tracing::info!(%day, signals = found, "signals of misuse computed");
     store.forget_mints(day - KEEP_MINTS).await?;
@@ -139,4 +141,27 @@ pub async fn of_school(
 /// Every school's signals of a day (integration).
 pub async fn of_day(store: &dyn Store, day: Date) -> Result<Vec<StoredSignal>, StoreError> {
     store.day_signals(day).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn a_days_job_is_due_half_past_midnight_in_astana_the_day_after() {
+        let job = signals_job(date!(2026 - 11 - 24), datetime!(2026-11-24 05:00 UTC));
+        assert_eq!(job.key, "2026-11-24");
+        assert_eq!(job.kind, JobKind::Signals);
+        assert_eq!(job.due_at, datetime!(2026-11-24 19:30 UTC));
+    }
+
+    #[test]
+    fn a_parents_key_is_stable_opaque_and_not_the_iin() {
+        let iin: Iin = "880512412342".parse().expect("iin");
+        let key = parent_key(iin);
+        assert_eq!(key, parent_key(iin));
+        assert_eq!(key.len(), 16);
+        assert!(!key.contains("880512"));
+    }
 }
