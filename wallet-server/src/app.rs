@@ -77,6 +77,7 @@ pub async fn build_state(
         .with_context(|| format!("loading pass keys from {}", config.pass_keys_file.display()))?;
     keys.spawn_reloader(std::time::Duration::from_secs(30));
     let programme_dates = config.programme_dates.dates(clock.now());
+    let gas = crate::domain::gas::rules(config.gas_programme_dates.dates(clock.now()));
     Ok(AppState {
         store,
         keys,
@@ -91,6 +92,7 @@ pub async fn build_state(
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
         programme_dates,
+        gas,
         max_body_bytes: config.max_body_bytes,
         max_list_bytes: config.max_list_bytes,
         demo: if config.demo { demo } else { None },
@@ -100,6 +102,8 @@ pub async fn build_state(
                 bmg_url: config.bmg_url.as_deref(),
                 nobd_url: config.nobd_url.as_deref(),
                 eotinish_url: config.eotinish_url.as_deref(),
+                provider_url: config.provider_url.as_deref(),
+                demo_provider: config.demo,
                 wallet_link: &config.wallet_link,
                 stall: config.demo_stall,
                 tls: outbound,

@@ -8,6 +8,7 @@
 
 mod consent_jobs;
 mod console;
+mod monthly;
 mod ops;
 mod postgres;
 mod sql;
@@ -35,6 +36,7 @@ use shared::time::YearMonth;
 
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};
+pub use monthly::MonthlyStore;
 pub use ops::OpsStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -480,6 +482,7 @@ pub trait Store:
     + ReportStore
     + ConsoleStore
     + OpsStore
+    + MonthlyStore
     + 'static
 {
 }
@@ -501,6 +504,7 @@ impl<T> Store for T where
         + ReportStore
         + ConsoleStore
         + OpsStore
+        + MonthlyStore
         + 'static
 {
 }
