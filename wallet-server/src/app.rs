@@ -145,6 +145,7 @@ pub async fn serve(
     state: AppState,
 ) -> anyhow::Result<()> {
     let deps = state.deps();
+    let gas = state.gas;
     let now = deps.clock.now();
     if let Err(e) = crate::services::reports::seed(deps.store.as_ref(), now).await {
         tracing::warn!(error = %e, "could not schedule today's daily report");
@@ -167,6 +168,7 @@ pub async fn serve(
             crate::domain::job::JobKind::TabelReminder,
             Arc::new(TabelNotice(Notice::Reminder)),
         );
+    let scheduler = with_monthly_handlers(scheduler, gas);
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let app = crate::web::router(state);
     let watchdog = tell_systemd_ready();
@@ -178,6 +180,19 @@ pub async fn serve(
     }
     workers.stop(std::time::Duration::from_secs(5)).await;
     served
+}
+
+/// The jobs of the monthly programmes (gas), each with its rules.
+fn with_monthly_handlers(
+    scheduler: crate::jobs::Scheduler,
+    gas: crate::domain::monthly::MonthlyRules,
+) -> crate::jobs::Scheduler {
+    use crate::domain::job::JobKind;
+    use crate::jobs::{MonthlyHandover, MonthlyRemind, MonthlyTimeout};
+    scheduler
+        .with_handler(JobKind::MonthlyRemind, Arc::new(MonthlyRemind(gas)))
+        .with_handler(JobKind::MonthlyTimeout, Arc::new(MonthlyTimeout))
+        .with_handler(JobKind::MonthlyHandover, Arc::new(MonthlyHandover(gas)))
 }
 
 /// Under systemd (`Type=notify`): says the server is ready and, when a watchdog is armed,

@@ -22,12 +22,20 @@ pub enum JobKind {
     /// Remind a school whose табель of the month is not yet approved (key: the month; due
     /// the 4th of the next month, 09:00 Astana).
     TabelReminder,
+    /// A monthly programme's (gas) one reminder (key: the recipient's consent id).
+    MonthlyRemind,
+    /// A monthly programme's reply window closed (key: the recipient's consent id).
+    MonthlyTimeout,
+    /// A monthly programme's month handed over to its provider (key: `gas:YYYY-MM`).
+    MonthlyHandover,
 }
 
 crate::domain::words!(JobKind, "job kind", {
     ConsentRemind => "consent_remind", ConsentTimeout => "consent_timeout",
     VoucherExpiry => "voucher_expiry", DailyReport => "daily_report",
     TabelReady => "tabel_ready", TabelReminder => "tabel_reminder",
+    MonthlyRemind => "monthly_remind", MonthlyTimeout => "monthly_timeout",
+    MonthlyHandover => "monthly_handover",
 });
 
 /// Wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.

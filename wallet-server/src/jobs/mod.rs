@@ -12,6 +12,7 @@
 //! whatever came due runs at once.
 
 mod handlers;
+mod monthly;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use handlers::{ConsentRemind, ConsentTimeout, DailyReportJob, TabelNotice, VoucherExpiry};
+pub use monthly::{MonthlyHandover, MonthlyRemind, MonthlyTimeout};
 
 use crate::domain::job::{backoff, JobKind};
 use crate::domain::job::{Job, NewJob};
