@@ -182,6 +182,11 @@ pub enum Role {
     Director,
     /// A system integration (PEP, NOBD, SMS gateway).
     Integration,
+    /// The gas provider's system (activations, discounts).
+    Provider,
+    /// An operator of the gas provider's office: activates vouchers for people without a
+    /// smartphone.
+    ProviderOperator,
 }
 
 impl fmt::Display for Role {
@@ -191,6 +196,8 @@ impl fmt::Display for Role {
             Role::SocialPedagogue => "social_pedagogue",
             Role::Director => "director",
             Role::Integration => "integration",
+            Role::Provider => "provider",
+            Role::ProviderOperator => "provider_operator",
         })
     }
 }

@@ -9,6 +9,8 @@ mod accept;
 mod binary;
 mod calendar;
 mod dev;
+mod gas;
+mod gas_list;
 mod integration;
 mod json;
 mod openapi;
@@ -57,6 +59,7 @@ use crate::web::AppState;
         (name = "school", description = "School staff"),
         (name = "integration", description = "PEP, NOBD, e-Otinish and other systems"),
         (name = "terminal", description = "Canteen terminals (device token)"),
+        (name = "provider", description = "The gas provider (QazaqGaz Aimaq) and its offices"),
         (name = "dev", description = "Only with --demo"),
     )
 )]
@@ -128,7 +131,8 @@ fn routes(max_list_bytes: usize, demo: bool) -> OpenApiRouter<AppState> {
         .merge(reports::routes())
         .merge(prices::routes())
         .merge(calendar::routes())
-        .merge(school_calendar::routes());
+        .merge(school_calendar::routes())
+        .merge(gas::routes());
     if demo {
         api.merge(openapi::public(dev::routes()))
     } else {
