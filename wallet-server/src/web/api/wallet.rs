@@ -181,7 +181,8 @@ async fn list_vouchers(
 /// a school-meals voucher takes no body.
 #[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/activate", tag = "wallet",
     params(("id" = String, Path, format = Uuid, description = "Voucher id")),
-    request_body(content = Option<ActivateIn>, description = "Gas vouchers only"),
+    request_body(content = ActivateIn, description = "Gas vouchers: the personal account and the \
+        accepted offer; school-meals vouchers: none (or `{}`)"),
     security(("bearer" = [])),
     responses((status = 200, body = WalletVoucher),
         (status = 404, description = "`not_found`, or for gas `unknown_account`",
