@@ -41,7 +41,10 @@ impl<'de> Deserialize<'de> for AnyList {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let value = serde_json::Value::deserialize(d)?;
-        if value.get("programme").and_then(|p| p.as_str()) == Some("gas") {
+        // A school's list (it names a school) stays one whatever its `programme` says, and
+        // is refused as before (`invalid_list`) when that is not `school_meals`.
+        let gas = value.get("programme").and_then(|p| p.as_str()) == Some("gas");
+        if gas && value.get("school").is_none() {
             serde_json::from_value(value).map(AnyList::Gas).map_err(D::Error::custom)
         } else {
             serde_json::from_value(value).map(AnyList::School).map_err(D::Error::custom)
