@@ -9,8 +9,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The accounts the fake provider knows: (number, holder, address).
 pub const ACCOUNTS: &[(&str, &str, &str)] = &[
-    ("5500000001", "Серикова Дана Маратовна", "г. Шымкент, ул. Байтурсынова, д. 7"),
-    ("5500000002", "Омаров Ержан", "г. Шымкент, мкр. Самал, д. 2, кв. 9"),
+    (
+        "5500000001",
+        "Серикова Дана Маратовна",
+        "г. Шымкент, ул. Байтурсынова, д. 7",
+    ),
+    (
+        "5500000002",
+        "Омаров Ержан",
+        "г. Шымкент, мкр. Самал, д. 2, кв. 9",
+    ),
 ];
 
 #[derive(Clone, Default)]
@@ -69,7 +77,11 @@ fn answer(head: &str, body: Value, seen: &Mutex<Vec<(String, Value)>>) -> (&'sta
     if method == "POST" && path == "/activations" {
         let key = head
             .lines()
-            .find_map(|l| l.to_lowercase().strip_prefix("idempotency-key:").map(|v| v.trim().to_string()))
+            .find_map(|l| {
+                l.to_lowercase()
+                    .strip_prefix("idempotency-key:")
+                    .map(|v| v.trim().to_string())
+            })
             .unwrap_or_default();
         seen.lock().expect("lock").push((key, body));
         return ("200 OK", json!({}));
@@ -94,7 +106,11 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<(String, Value
     let head = String::from_utf8_lossy(&buf[..end]).to_string();
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.to_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     while buf.len() < end + length {

@@ -304,8 +304,14 @@ fn gas_programme_dates(
     file: &FileConfig,
     demo: bool,
 ) -> Result<ProgrammeDatesSetting, ConfigError> {
-    let start = cli.gas_programme_start.as_ref().or(file.gas_programme_start.as_ref());
-    let end = cli.gas_programme_end.as_ref().or(file.gas_programme_end.as_ref());
+    let start = cli
+        .gas_programme_start
+        .as_ref()
+        .or(file.gas_programme_start.as_ref());
+    let end = cli
+        .gas_programme_end
+        .as_ref()
+        .or(file.gas_programme_end.as_ref());
     if demo && start.is_none() && end.is_none() {
         return Ok(ProgrammeDatesSetting::AroundDemoClock);
     }

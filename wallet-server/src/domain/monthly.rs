@@ -106,7 +106,11 @@ impl MonthlyRules {
 
     /// Whether a list for `month` may be taken at `now`: a month of the programme, the
     /// current one (until its update deadline) or the next.
-    pub fn check_list(&self, month: YearMonth, now: OffsetDateTime) -> Result<(), MonthlyListRefusal> {
+    pub fn check_list(
+        &self,
+        month: YearMonth,
+        now: OffsetDateTime,
+    ) -> Result<(), MonthlyListRefusal> {
         if !self.dates.overlaps(month) {
             return Err(MonthlyListRefusal::OutsideProgramme);
         }
@@ -115,8 +119,7 @@ impl MonthlyRules {
         if month > current.next() {
             return Err(MonthlyListRefusal::TooFarAhead);
         }
-        if month < current || (month == current && today > day_of(month, self.days.update_until))
-        {
+        if month < current || (month == current && today > day_of(month, self.days.update_until)) {
             return Err(MonthlyListRefusal::AfterUpdateDeadline);
         }
         Ok(())
@@ -186,7 +189,10 @@ mod tests {
             r.check_list(jan, datetime!(2027-01-15 00:00 +5)),
             Err(MonthlyListRefusal::AfterUpdateDeadline)
         );
-        assert_eq!(r.check_list(month("2027-02"), datetime!(2027-01-20 10:00 +5)), Ok(()));
+        assert_eq!(
+            r.check_list(month("2027-02"), datetime!(2027-01-20 10:00 +5)),
+            Ok(())
+        );
         assert_eq!(
             r.check_list(month("2027-03"), datetime!(2027-01-20 10:00 +5)),
             Err(MonthlyListRefusal::TooFarAhead)
@@ -219,8 +225,12 @@ mod tests {
     #[test]
     fn texts_fill_the_name_and_the_link() {
         let t = rules().texts;
-        assert!(t.start("Иванова Айгуль").starts_with("Уважаемый (ая) Иванова Айгуль!"));
+        assert!(t
+            .start("Иванова Айгуль")
+            .starts_with("Уважаемый (ая) Иванова Айгуль!"));
         assert!(t.reminder("А").contains("Уважаемый (ая) А!"));
-        assert!(t.agreed("https://x.example").contains("<https://x.example>"));
+        assert!(t
+            .agreed("https://x.example")
+            .contains("<https://x.example>"));
     }
 }

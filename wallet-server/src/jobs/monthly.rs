@@ -49,7 +49,9 @@ impl JobHandler for MonthlyHandover {
             .key
             .split_once(':')
             .and_then(|(_, m)| m.parse().ok())
-            .ok_or_else(|| JobError::Invalid(format!("handover key {:?} names no month", job.key)))?;
+            .ok_or_else(|| {
+                JobError::Invalid(format!("handover key {:?} names no month", job.key))
+            })?;
         monthly::hand_over(deps, &self.0, month).await?;
         Ok(None)
     }

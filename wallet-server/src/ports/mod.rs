@@ -196,7 +196,8 @@ impl Ports {
         if let Some(url) = config.provider_url {
             let setup = |source| PortSetupError { what, source };
             let lookup = HttpProvider::new(url, HTTP_TIMEOUT, config.tls).map_err(setup)?;
-            let sink = HttpProvider::activations_sink(url, HTTP_TIMEOUT, config.tls).map_err(setup)?;
+            let sink =
+                HttpProvider::activations_sink(url, HTTP_TIMEOUT, config.tls).map_err(setup)?;
             self.provider = Some(Arc::new(lookup));
             self.provider_sink = Some(Arc::new(sink));
         } else if config.demo_provider {

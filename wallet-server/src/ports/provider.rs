@@ -46,8 +46,16 @@ pub struct HttpProvider {
 }
 
 impl HttpProvider {
-    pub fn new(url: &str, timeout: Duration, tls: &ClientTls) -> Result<HttpProvider, reqwest::Error> {
-        let client = tls.builder().timeout(timeout).connect_timeout(timeout).build()?;
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<HttpProvider, reqwest::Error> {
+        let client = tls
+            .builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()?;
         Ok(HttpProvider {
             client,
             base: url.trim_end_matches('/').to_string(),
@@ -104,9 +112,21 @@ impl DemoProvider {
         };
         DemoProvider {
             accounts: vec![
-                account("1000000001", "Иванова Айгуль Серикқызы", "г. Шымкент, ул. Абая, д. 12"),
-                account("1000000002", "Ахметов Нурлан", "г. Шымкент, мкр. Нурсат, д. 5, кв. 17"),
-                account("2000000001", "Петрова Анна Ивановна", "г. Уральск, ул. Достык, д. 3"),
+                account(
+                    "1000000001",
+                    "Иванова Айгуль Серикқызы",
+                    "г. Шымкент, ул. Абая, д. 12",
+                ),
+                account(
+                    "1000000002",
+                    "Ахметов Нурлан",
+                    "г. Шымкент, мкр. Нурсат, д. 5, кв. 17",
+                ),
+                account(
+                    "2000000001",
+                    "Петрова Анна Ивановна",
+                    "г. Уральск, ул. Достык, д. 3",
+                ),
             ],
             received: Mutex::new(Vec::new()),
         }
@@ -161,7 +181,10 @@ mod tests {
     async fn the_demo_provider_knows_its_accounts_only() {
         let p = DemoProvider::new();
         let found = p.account("1000000001").await.expect("answers");
-        assert_eq!(found.map(|a| a.holder), Some("Иванова Айгуль Серикқызы".into()));
+        assert_eq!(
+            found.map(|a| a.holder),
+            Some("Иванова Айгуль Серикқызы".into())
+        );
         assert_eq!(p.account("9999999999").await.expect("answers"), None);
         assert_eq!(p.numbers().len(), 3);
     }

@@ -28,8 +28,7 @@ pub trait MonthlyStore: Send + Sync {
         norm: Norm,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
-    async fn norm(&self, programme: Programme, region: Region)
-        -> Result<Option<Norm>, StoreError>;
+    async fn norm(&self, programme: Programme, region: Region) -> Result<Option<Norm>, StoreError>;
     /// Adds recipients in one transaction. A recipient already on the programme's list of
     /// that month is left as it is (no second SMS); `true` marks the new ones.
     async fn add_recipients(
@@ -38,8 +37,7 @@ pub trait MonthlyStore: Send + Sync {
     ) -> Result<Vec<(bool, Recipient)>, StoreError>;
     async fn recipient(&self, consent_id: Uuid) -> Result<Option<Recipient>, StoreError>;
     /// The oldest open (`pending`, `reminded`) conversation of a phone.
-    async fn open_recipient_for_phone(&self, phone: &str)
-        -> Result<Option<Recipient>, StoreError>;
+    async fn open_recipient_for_phone(&self, phone: &str) -> Result<Option<Recipient>, StoreError>;
     /// Applies a move with its SMS, job, voucher and audit entries; `Conflict` when the
     /// state is no longer `from`.
     async fn move_recipient(&self, m: &RecipientMove) -> Result<Recipient, StoreError>;

@@ -101,9 +101,24 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
         benefit_tiyn_per_m3: 2_000,
     };
     let put = audit("gas:shymkent".into(), "set");
-    store.put_norm(Programme::Gas, Region::Shymkent, norm, &put).await.expect("norm");
-    assert_eq!(store.norm(Programme::Gas, Region::Shymkent).await.expect("read"), Some(norm));
-    assert_eq!(store.norm(Programme::Gas, Region::WestKazakhstan).await.expect("read"), None);
+    store
+        .put_norm(Programme::Gas, Region::Shymkent, norm, &put)
+        .await
+        .expect("norm");
+    assert_eq!(
+        store
+            .norm(Programme::Gas, Region::Shymkent)
+            .await
+            .expect("read"),
+        Some(norm)
+    );
+    assert_eq!(
+        store
+            .norm(Programme::Gas, Region::WestKazakhstan)
+            .await
+            .expect("read"),
+        None
+    );
 
     let new: Vec<NewRecipient> = (0..PAIRS * 2 + 1).map(recipient).collect();
     let added = store.add_recipients(&new).await.expect("add");
@@ -125,13 +140,23 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
     }
     // A move from a state that is gone changes nothing.
     let stale = store.move_recipient(&agree(&added[0].1)).await;
-    assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
-    assert_eq!(store.open_recipient_for_phone(&phone).await.expect("read"), None);
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(
+        store.open_recipient_for_phone(&phone).await.expect("read"),
+        None
+    );
 
     // Pairs race for one account each, half on each pool: exactly one of each pair wins.
     let mut tasks = tokio::task::JoinSet::new();
     for (i, v) in vouchers.iter().take(usize::from(PAIRS * 2)).enumerate() {
-        let s = if i % 2 == 0 { store.clone() } else { second.clone() };
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            second.clone()
+        };
         let a = activation(*v, &format!("77000{:05}", i / 2));
         tasks.spawn(async move { (a.key.clone(), s.activate_on_key(&a).await) });
     }
@@ -150,9 +175,18 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
     }
     assert_eq!(wins.len(), usize::from(PAIRS));
     assert!(wins.values().all(|w| *w == (1, 1)), "{wins:?}");
-    assert!(store.key_taken(Programme::Gas, march(), "7700000000").await.expect("taken"));
-    assert!(!store.key_taken(Programme::Gas, "2027-04".parse().expect("m"), "7700000000").await.expect("taken"));
-    let activated = store.activations(Programme::Gas, march()).await.expect("list");
+    assert!(store
+        .key_taken(Programme::Gas, march(), "7700000000")
+        .await
+        .expect("taken"));
+    assert!(!store
+        .key_taken(Programme::Gas, "2027-04".parse().expect("m"), "7700000000")
+        .await
+        .expect("taken"));
+    let activated = store
+        .activations(Programme::Gas, march())
+        .await
+        .expect("list");
     assert_eq!(activated.len(), usize::from(PAIRS));
 
     // A discount is kept on an activated voucher only.
@@ -163,11 +197,20 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
         benefit_tiyn_per_m3: 2_000,
         discount_tiyn: 240_000,
     };
-    store.save_discount(winner, &d, T, &audit(winner.to_string(), "discount")).await.expect("discount");
-    let shown = store.monthly_voucher(winner).await.expect("read").expect("voucher");
+    store
+        .save_discount(winner, &d, T, &audit(winner.to_string(), "discount"))
+        .await
+        .expect("discount");
+    let shown = store
+        .monthly_voucher(winner)
+        .await
+        .expect("read")
+        .expect("voucher");
     assert_eq!(shown.discount, Some(d));
     let last = vouchers[usize::from(PAIRS * 2)];
-    let refused = store.save_discount(last, &d, T, &audit(last.to_string(), "discount")).await;
+    let refused = store
+        .save_discount(last, &d, T, &audit(last.to_string(), "discount"))
+        .await;
     assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
 
     // The handover expires what was not activated and is queued once.
@@ -182,8 +225,15 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
     };
     assert!(store.hand_over(&h).await.expect("hand over"));
     assert!(!second.hand_over(&h).await.expect("again"), "queued once");
-    let expired = store.monthly_voucher(last).await.expect("read").expect("voucher");
+    let expired = store
+        .monthly_voucher(last)
+        .await
+        .expect("read")
+        .expect("voucher");
     assert_eq!(expired.state, VoucherState::Expired);
-    let mine = store.monthly_vouchers_of(added[0].1.iin).await.expect("mine");
+    let mine = store
+        .monthly_vouchers_of(added[0].1.iin)
+        .await
+        .expect("mine");
     assert_eq!(mine.len(), 1);
 }

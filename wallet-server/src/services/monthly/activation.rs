@@ -43,17 +43,20 @@ async fn own_voucher(deps: &Deps, iin: Iin, id: VoucherId) -> Result<MonthlyVouc
 }
 
 /// Free this month, and known to the provider.
-async fn lookup(deps: &Deps, v: &MonthlyVoucher, account: &str) -> Result<ProviderAccount, MonthlyError> {
+async fn lookup(
+    deps: &Deps,
+    v: &MonthlyVoucher,
+    account: &str,
+) -> Result<ProviderAccount, MonthlyError> {
     if v.key.as_deref() != Some(account)
         && deps.store.key_taken(v.programme, v.month, account).await?
     {
         return Err(MonthlyError::AccountTaken);
     }
-    let provider = deps
-        .ports
-        .provider
-        .as_ref()
-        .ok_or_else(|| MonthlyError::ProviderUnavailable("no gas provider is configured".into()))?;
+    let provider =
+        deps.ports.provider.as_ref().ok_or_else(|| {
+            MonthlyError::ProviderUnavailable("no gas provider is configured".into())
+        })?;
     match provider.account(account).await {
         Ok(Some(a)) => Ok(a),
         Ok(None) => {
@@ -68,10 +71,18 @@ async fn lookup(deps: &Deps, v: &MonthlyVoucher, account: &str) -> Result<Provid
 }
 
 /// The wallet's account check: the account's masked details and the offer.
-pub async fn check_account(deps: &Deps, iin: Iin, id: VoucherId, account: &str) -> Result<AccountCheck, MonthlyError> {
+pub async fn check_account(
+    deps: &Deps,
+    iin: Iin,
+    id: VoucherId,
+    account: &str,
+) -> Result<AccountCheck, MonthlyError> {
     let v = own_voucher(deps, iin, id).await?;
     let account = lookup(deps, &v, account).await?;
-    Ok(AccountCheck { account, offer: OFFER })
+    Ok(AccountCheck {
+        account,
+        offer: OFFER,
+    })
 }
 
 /// Activates the voucher `id` (or, for the operator, the recipient's voucher of the
@@ -118,7 +129,12 @@ pub async fn activate(
         to_state: Some("activated".into()),
         reason: Some(format!("personal account {}", mask_account(account))),
     };
-    let a = Activation { voucher: v.id, key: account.to_string(), at: now, audit };
+    let a = Activation {
+        voucher: v.id,
+        key: account.to_string(),
+        at: now,
+        audit,
+    };
     match deps.store.activate_on_key(&a).await? {
         Activated::Done(done) => {
             tracing::info!(voucher = %done.id, account = %mask_account(account), "monthly voucher activated");

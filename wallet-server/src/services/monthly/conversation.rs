@@ -31,15 +31,28 @@ fn voucher_audit(r: &Recipient, id: VoucherId, now: OffsetDateTime) -> AuditEntr
         action: "form".into(),
         from_state: None,
         to_state: Some("formed".into()),
-        reason: Some(format!("{} {}: consent {} given by SMS", r.programme, r.month, r.consent_id)),
+        reason: Some(format!(
+            "{} {}: consent {} given by SMS",
+            r.programme, r.month, r.consent_id
+        )),
     }
 }
 
 /// The move a reply asks for: agreement forms the month's voucher.
-fn reply_move(deps: &Deps, rules: &MonthlyRules, r: &Recipient, reply: Reply, now: OffsetDateTime) -> RecipientMove {
+fn reply_move(
+    deps: &Deps,
+    rules: &MonthlyRules,
+    r: &Recipient,
+    reply: Reply,
+    now: OffsetDateTime,
+) -> RecipientMove {
     let t = &rules.texts;
     let (to, action, text) = match reply {
-        Reply::Agree => (ConsentState::Agreed, "agree", t.agreed(&deps.ports.wallet_link)),
+        Reply::Agree => (
+            ConsentState::Agreed,
+            "agree",
+            t.agreed(&deps.ports.wallet_link),
+        ),
         Reply::Refuse => (ConsentState::Refused, "refuse", t.refused.to_string()),
         Reply::Unrecognised => (r.state, "reply_unrecognised", t.help.to_string()),
     };
@@ -92,7 +105,10 @@ pub async fn handle_reply(
                 tracing::info!(consent = %r.consent_id, from = %mask_phone(phone), state = %done.state, "monthly programme SMS reply applied");
                 let consent = r.consent_id;
                 return Ok(Some(match reply {
-                    Reply::Agree => ReplyOutcome::Agreed { consent, voucher: done.voucher },
+                    Reply::Agree => ReplyOutcome::Agreed {
+                        consent,
+                        voucher: done.voucher,
+                    },
                     Reply::Refuse => ReplyOutcome::Refused { consent },
                     Reply::Unrecognised => ReplyOutcome::HelpSent { consent },
                 }));
@@ -101,12 +117,16 @@ pub async fn handle_reply(
             Err(e) => return Err(e),
         }
     }
-    Err(StoreError::Conflict { current: "changing".into() })
+    Err(StoreError::Conflict {
+        current: "changing".into(),
+    })
 }
 
 /// The reminder job: `pending` → `reminded` with the reminder SMS and the window's close.
 pub async fn remind(deps: &Deps, rules: &MonthlyRules, id: Uuid) -> Result<(), StoreError> {
-    let Some(r) = deps.store.recipient(id).await? else { return Ok(()) };
+    let Some(r) = deps.store.recipient(id).await? else {
+        return Ok(());
+    };
     if r.state != ConsentState::Pending {
         return Ok(());
     }
@@ -118,10 +138,22 @@ pub async fn remind(deps: &Deps, rules: &MonthlyRules, id: Uuid) -> Result<(), S
         to: ConsentState::Reminded,
         at: now,
         sms: sms_to(&r, rules.texts.reminder(&r.full_name), now),
-        job: Some(NewJob::new(JobKind::MonthlyTimeout, id.to_string(), closes, now)),
+        job: Some(NewJob::new(
+            JobKind::MonthlyTimeout,
+            id.to_string(),
+            closes,
+            now,
+        )),
         voucher: None,
-        audit: vec![consent_audit(id, Actor::System, now, "remind", Some(r.state),
-            Some(ConsentState::Reminded), "no reply in 7 days: the one reminder")],
+        audit: vec![consent_audit(
+            id,
+            Actor::System,
+            now,
+            "remind",
+            Some(r.state),
+            Some(ConsentState::Reminded),
+            "no reply in 7 days: the one reminder",
+        )],
     };
     match deps.store.move_recipient(&m).await {
         Ok(_) => {
@@ -135,7 +167,9 @@ pub async fn remind(deps: &Deps, rules: &MonthlyRules, id: Uuid) -> Result<(), S
 
 /// The window's close: an open conversation ends as `timed_out`, no SMS.
 pub async fn time_out(deps: &Deps, id: Uuid) -> Result<(), StoreError> {
-    let Some(r) = deps.store.recipient(id).await? else { return Ok(()) };
+    let Some(r) = deps.store.recipient(id).await? else {
+        return Ok(());
+    };
     if !r.state.is_open() {
         return Ok(());
     }
@@ -148,8 +182,15 @@ pub async fn time_out(deps: &Deps, id: Uuid) -> Result<(), StoreError> {
         sms: None,
         job: None,
         voucher: None,
-        audit: vec![consent_audit(id, Actor::System, now, "time_out", Some(r.state),
-            Some(ConsentState::TimedOut), "no reply within the month's window")],
+        audit: vec![consent_audit(
+            id,
+            Actor::System,
+            now,
+            "time_out",
+            Some(r.state),
+            Some(ConsentState::TimedOut),
+            "no reply within the month's window",
+        )],
     };
     match deps.store.move_recipient(&m).await {
         Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
@@ -160,7 +201,11 @@ pub async fn time_out(deps: &Deps, id: Uuid) -> Result<(), StoreError> {
 /// The month's handover: formed vouchers expire, and the activated ones are queued for the
 /// provider once (the message id is derived from programme and month, so a job run again
 /// queues nothing).
-pub async fn hand_over(deps: &Deps, rules: &MonthlyRules, month: YearMonth) -> Result<bool, StoreError> {
+pub async fn hand_over(
+    deps: &Deps,
+    rules: &MonthlyRules,
+    month: YearMonth,
+) -> Result<bool, StoreError> {
     let vouchers = deps.store.activations(rules.programme, month).await?;
     let body = serde_json::json!({ "month": month.to_string(), "vouchers": vouchers }).to_string();
     let name = format!("{}-activations:{month}", rules.programme);
@@ -180,9 +225,18 @@ pub async fn hand_over(deps: &Deps, rules: &MonthlyRules, month: YearMonth) -> R
         action: "hand_over".into(),
         from_state: None,
         to_state: None,
-        reason: Some(format!("{} activated vouchers to the provider", vouchers.len())),
+        reason: Some(format!(
+            "{} activated vouchers to the provider",
+            vouchers.len()
+        )),
     };
-    let h = Handover { programme: rules.programme, month, at: now, message, audit };
+    let h = Handover {
+        programme: rules.programme,
+        month,
+        at: now,
+        message,
+        audit,
+    };
     let queued = deps.store.hand_over(&h).await?;
     if queued {
         tracing::info!(%month, vouchers = vouchers.len(), "month handed over to the provider");

@@ -9,7 +9,7 @@ mod conversation;
 mod provider;
 
 pub use activation::{activate, check_account, AccountCheck, Activator};
-pub use conversation::{handle_reply, hand_over, remind, time_out};
+pub use conversation::{hand_over, handle_reply, remind, time_out};
 pub use provider::{put_norm, take_discounts, DiscountItem, DiscountVerdict};
 
 use serde::Deserialize;
@@ -69,8 +69,14 @@ pub struct RecipientRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowResult {
     /// `awaiting_consent`, `no_phone` (or where the conversation already stands).
-    Accepted { index: usize, status: &'static str },
-    Rejected { index: usize, reason: &'static str },
+    Accepted {
+        index: usize,
+        status: &'static str,
+    },
+    Rejected {
+        index: usize,
+        reason: &'static str,
+    },
 }
 
 /// The status a list answers for a recipient's conversation.
@@ -102,7 +108,9 @@ pub async fn receive_list(
     list: MonthlyList,
 ) -> Result<Vec<RowResult>, MonthlyError> {
     let now = deps.clock.now();
-    rules.check_list(list.month, now).map_err(MonthlyError::List)?;
+    rules
+        .check_list(list.month, now)
+        .map_err(MonthlyError::List)?;
     let mut results = Vec::new();
     let mut batch = Vec::new();
     let mut indexes = Vec::new();
@@ -112,7 +120,12 @@ pub async fn receive_list(
             full_name: row.full_name.to_string(),
             phone: row.phone.clone(),
         };
-        match deps.ports.phones.contact(&[(person, Relation::Guardian)]).await {
+        match deps
+            .ports
+            .phones
+            .contact(&[(person, Relation::Guardian)])
+            .await
+        {
             Ok(contact) => {
                 let phone = contact.as_ref().map(|c| c.phone.clone());
                 let language = contact

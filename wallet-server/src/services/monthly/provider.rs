@@ -12,7 +12,13 @@ use crate::domain::voucher::VoucherState;
 use crate::services::Deps;
 
 /// Sets a region's monthly norm and benefit.
-pub async fn put_norm(deps: &Deps, rules: &MonthlyRules, region: Region, norm: Norm, by: Actor) -> Result<(), MonthlyError> {
+pub async fn put_norm(
+    deps: &Deps,
+    rules: &MonthlyRules,
+    region: Region,
+    norm: Norm,
+    by: Actor,
+) -> Result<(), MonthlyError> {
     let audit = AuditEntry {
         at: deps.clock.now(),
         actor: by,
@@ -21,9 +27,14 @@ pub async fn put_norm(deps: &Deps, rules: &MonthlyRules, region: Region, norm: N
         action: "set".into(),
         from_state: None,
         to_state: None,
-        reason: Some(format!("{} m3 at {} tiyn/m3", norm.norm_m3, norm.benefit_tiyn_per_m3)),
+        reason: Some(format!(
+            "{} m3 at {} tiyn/m3",
+            norm.norm_m3, norm.benefit_tiyn_per_m3
+        )),
     };
-    deps.store.put_norm(rules.programme, region, norm, &audit).await?;
+    deps.store
+        .put_norm(rules.programme, region, norm, &audit)
+        .await?;
     Ok(())
 }
 
@@ -73,14 +84,20 @@ async fn take_one(
     let id = item.voucher.ok_or("unknown_voucher")?;
     let store_failed = |_| "unavailable";
     let v = deps.store.monthly_voucher(id).await.map_err(store_failed)?;
-    let v = v.filter(|v| v.programme == rules.programme).ok_or("unknown_voucher")?;
+    let v = v
+        .filter(|v| v.programme == rules.programme)
+        .ok_or("unknown_voucher")?;
     if v.month != month {
         return Err("wrong_month");
     }
     if v.state != VoucherState::Activated {
         return Err("not_activated");
     }
-    let norm = deps.store.norm(rules.programme, v.region).await.map_err(store_failed)?;
+    let norm = deps
+        .store
+        .norm(rules.programme, v.region)
+        .await
+        .map_err(store_failed)?;
     let norm = norm.ok_or("no_norm")?;
     check_discount(&item.discount, &norm).map_err(|r| r.code())?;
     let now = deps.clock.now();
@@ -92,7 +109,13 @@ async fn take_one(
         action: "discount".into(),
         from_state: None,
         to_state: None,
-        reason: Some(format!("{} tiyn for {} m3", item.discount.discount_tiyn, item.discount.volume_m3)),
+        reason: Some(format!(
+            "{} tiyn for {} m3",
+            item.discount.discount_tiyn, item.discount.volume_m3
+        )),
     };
-    deps.store.save_discount(id, &item.discount, now, &audit).await.map_err(store_failed)
+    deps.store
+        .save_discount(id, &item.discount, now, &audit)
+        .await
+        .map_err(store_failed)
 }

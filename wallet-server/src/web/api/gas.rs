@@ -159,7 +159,15 @@ pub(super) async fn activate_gas(
     }
     let account = account_of(&raw)?;
     let by = Activator::Recipient(parent.iin);
-    let v = monthly::activate(&state.deps(), &state.gas, by, Some(id), parent.iin, &account).await?;
+    let v = monthly::activate(
+        &state.deps(),
+        &state.gas,
+        by,
+        Some(id),
+        parent.iin,
+        &account,
+    )
+    .await?;
     Ok(WalletVoucher::of_monthly(&state.gas, v, state.clock.now()))
 }
 
@@ -279,15 +287,18 @@ async fn discounts(
         })
         .collect();
     let by = Actor::Provider(caller.sub);
-    let verdicts =
-        monthly::take_discounts(&state.deps(), &state.gas, month, &items, by).await?;
+    let verdicts = monthly::take_discounts(&state.deps(), &state.gas, month, &items, by).await?;
     let items = body
         .items
         .iter()
         .zip(verdicts)
         .map(|(i, v)| DiscountResult {
             voucher_id: i.voucher_id.clone(),
-            status: if v.rejected.is_some() { "rejected" } else { "accepted" },
+            status: if v.rejected.is_some() {
+                "rejected"
+            } else {
+                "accepted"
+            },
             reason: v.rejected,
         })
         .collect();

@@ -45,9 +45,13 @@ impl<'de> Deserialize<'de> for AnyList {
         // is refused as before (`invalid_list`) when that is not `school_meals`.
         let gas = value.get("programme").and_then(|p| p.as_str()) == Some("gas");
         if gas && value.get("school").is_none() {
-            serde_json::from_value(value).map(AnyList::Gas).map_err(D::Error::custom)
+            serde_json::from_value(value)
+                .map(AnyList::Gas)
+                .map_err(D::Error::custom)
         } else {
-            serde_json::from_value(value).map(AnyList::School).map_err(D::Error::custom)
+            serde_json::from_value(value)
+                .map(AnyList::School)
+                .map_err(D::Error::custom)
         }
     }
 }
