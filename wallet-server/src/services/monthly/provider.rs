@@ -62,10 +62,7 @@ pub async fn take_discounts(
 ) -> Result<Vec<DiscountVerdict>, MonthlyError> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let rejected = match take_one(deps, rules, month, item, &by).await {
-            Ok(()) => None,
-            Err(reason) => Some(reason),
-        };
+        let rejected = take_one(deps, rules, month, item, &by).await.err();
         if let Some(reason) = rejected {
             tracing::info!(reason, "discount rejected");
         }
