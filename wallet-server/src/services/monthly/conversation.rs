@@ -122,38 +122,35 @@ pub async fn handle_reply(
     })
 }
 
-/// The reminder job: `pending` → `reminded` with the reminder SMS and the window's close.
-pub async fn remind(deps: &Deps, rules: &MonthlyRules, id: Uuid) -> Result<(), StoreError> {
-    let Some(r) = deps.store.recipient(id).await? else {
-        return Ok(());
-    };
-    if r.state != ConsentState::Pending {
-        return Ok(());
-    }
+/// A move the system makes on its own (a job), applied once: a conversation that moved
+/// meanwhile (answered, or the job run again) is left as it is.
+async fn system_move(
+    deps: &Deps,
+    r: &Recipient,
+    to: ConsentState,
+    sms: Option<OutboxMessage>,
+    job: Option<NewJob>,
+    (action, reason): (&str, &str),
+) -> Result<(), StoreError> {
     let now = deps.clock.now();
-    let closes = rules.consent.expiry_after_reminder(r.asked_at, now);
+    let audit = consent_audit(
+        r.consent_id,
+        Actor::System,
+        now,
+        action,
+        Some(r.state),
+        Some(to),
+        reason,
+    );
     let m = RecipientMove {
-        consent_id: id,
-        from: ConsentState::Pending,
-        to: ConsentState::Reminded,
+        consent_id: r.consent_id,
+        from: r.state,
+        to,
         at: now,
-        sms: sms_to(&r, rules.texts.reminder(&r.full_name), now),
-        job: Some(NewJob::new(
-            JobKind::MonthlyTimeout,
-            id.to_string(),
-            closes,
-            now,
-        )),
+        sms,
+        job,
         voucher: None,
-        audit: vec![consent_audit(
-            id,
-            Actor::System,
-            now,
-            "remind",
-            Some(r.state),
-            Some(ConsentState::Reminded),
-            "no reply in 7 days: the one reminder",
-        )],
+        audit: vec![audit],
     };
     match deps.store.move_recipient(&m).await {
         Ok(_) => {
@@ -165,6 +162,22 @@ pub async fn remind(deps: &Deps, rules: &MonthlyRules, id: Uuid) -> Result<(), S
     }
 }
 
+/// The reminder job: `pending` → `reminded` with the reminder SMS and the window's close.
+pub async fn remind(deps: &Deps, rules: &MonthlyRules, id: Uuid) -> Result<(), StoreError> {
+    let Some(r) = deps.store.recipient(id).await? else {
+        return Ok(());
+    };
+    if r.state != ConsentState::Pending {
+        return Ok(());
+    }
+    let now = deps.clock.now();
+    let closes = rules.consent.expiry_after_reminder(r.asked_at, now);
+    let sms = sms_to(&r, rules.texts.reminder(&r.full_name), now);
+    let job = NewJob::new(JobKind::MonthlyTimeout, id.to_string(), closes, now);
+    let why = ("remind", "no reply in 7 days: the one reminder");
+    system_move(deps, &r, ConsentState::Reminded, sms, Some(job), why).await
+}
+
 /// The window's close: an open conversation ends as `timed_out`, no SMS.
 pub async fn time_out(deps: &Deps, id: Uuid) -> Result<(), StoreError> {
     let Some(r) = deps.store.recipient(id).await? else {
@@ -173,29 +186,8 @@ pub async fn time_out(deps: &Deps, id: Uuid) -> Result<(), StoreError> {
     if !r.state.is_open() {
         return Ok(());
     }
-    let now = deps.clock.now();
-    let m = RecipientMove {
-        consent_id: id,
-        from: r.state,
-        to: ConsentState::TimedOut,
-        at: now,
-        sms: None,
-        job: None,
-        voucher: None,
-        audit: vec![consent_audit(
-            id,
-            Actor::System,
-            now,
-            "time_out",
-            Some(r.state),
-            Some(ConsentState::TimedOut),
-            "no reply within the month's window",
-        )],
-    };
-    match deps.store.move_recipient(&m).await {
-        Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
-        Err(e) => Err(e),
-    }
+    let why = ("time_out", "no reply within the month's window");
+    system_move(deps, &r, ConsentState::TimedOut, None, None, why).await
 }
 
 /// The month's handover: formed vouchers expire, and the activated ones are queued for the

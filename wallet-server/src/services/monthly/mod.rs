@@ -49,8 +49,6 @@ pub enum MonthlyError {
     NotUsable(crate::domain::voucher::VoucherState),
     #[error("{0}")]
     ProviderUnavailable(String),
-    #[error("no norm is set for the region")]
-    NoNorm,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

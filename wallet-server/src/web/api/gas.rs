@@ -58,7 +58,6 @@ impl From<MonthlyError> for ApiError {
             MonthlyError::ProviderUnavailable(_) => {
                 ApiError::unavailable("the gas provider does not answer; try again later")
             }
-            MonthlyError::NoNorm => ApiError::conflict("no_norm", message),
             MonthlyError::Store(e) => e.into(),
         }
     }
