@@ -188,4 +188,15 @@ mod tests {
         assert_eq!(p.account("9999999999").await.expect("answers"), None);
         assert_eq!(p.numbers().len(), 3);
     }
+
+    #[tokio::test]
+    async fn a_provider_that_does_not_answer_is_unavailable_not_unknown() {
+        // A port nobody listens on any more: the connection is refused.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        drop(listener);
+        let timeout = Duration::from_secs(2);
+        let p = HttpProvider::new(&url, timeout, &crate::ports::tls()).expect("client");
+        assert!(p.account("1000000001").await.is_err());
+    }
 }
