@@ -84,6 +84,19 @@ impl MonthlyListRefusal {
             MonthlyListRefusal::AfterUpdateDeadline => "after_update_deadline",
         }
     }
+
+    /// What the sender is told.
+    pub fn message(&self) -> &'static str {
+        match self {
+            MonthlyListRefusal::OutsideProgramme => {
+                "no day of the list's month is in the programme's dates"
+            }
+            MonthlyListRefusal::TooFarAhead => "a list is taken at most for the next month",
+            MonthlyListRefusal::AfterUpdateDeadline => {
+                "the month's list is taken only until its update deadline (the 14th for gas)"
+            }
+        }
+    }
 }
 
 /// The `day`-th of `month`, clamped to its last day.

@@ -33,7 +33,7 @@ use crate::store::StoreError;
 /// Why a monthly use case refused; the web maps each to its status and code.
 #[derive(Debug, thiserror::Error)]
 pub enum MonthlyError {
-    #[error("the list as a whole is refused: {}", .0.code())]
+    #[error("{}", .0.message())]
     List(MonthlyListRefusal),
     #[error("no such voucher")]
     NotFound,
