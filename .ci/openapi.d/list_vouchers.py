@@ -17,6 +17,8 @@ from wallet_client.api.wallet import list_vouchers
 from wallet_client.models import (
     Programme,
     Role,
+    SchoolRef,
+    StudentRef,
     TokenRequest,
     TokenResponse,
     VoucherState,
@@ -49,6 +51,9 @@ def main(base_url: str, iin: str) -> None:
         assert isinstance(voucher.id, UUID), voucher
         assert isinstance(voucher.valid_from, date), voucher
         assert voucher.valid_from <= voucher.valid_until, voucher
+        # School meals name the child and the school (gas vouchers have neither).
+        assert isinstance(voucher.student, StudentRef), voucher
+        assert isinstance(voucher.school, SchoolRef), voucher
         assert voucher.student.full_name and voucher.school.bin_, voucher
         print(
             f"  {voucher.id}  {voucher.state.value:<9}  {voucher.student.full_name} "

@@ -18,6 +18,8 @@ struct Callers {
     parent: String,
     director: String,
     integration: String,
+    /// The gas provider's system.
+    provider: String,
     terminal: String,
     voucher: String,
     month: String,
@@ -52,6 +54,9 @@ impl Callers {
         Callers {
             parent,
             integration: server.integration_token().await,
+            provider: server
+                .dev_token(&json!({"sub": "qazaqgaz", "role": "provider"}))
+                .await,
             terminal: enrolled["token"].as_str().expect("token").to_string(),
             director,
             voucher,
@@ -67,6 +72,7 @@ impl Callers {
             "school" => Some(&self.director),
             "integration" => Some(&self.integration),
             "terminal" => Some(&self.terminal),
+            "provider" => Some(&self.provider),
             "ops" => None,
             other => panic!("a route tagged {other:?}: say here who calls it"),
         }

@@ -77,6 +77,7 @@ pub async fn build_state(
         .with_context(|| format!("loading pass keys from {}", config.pass_keys_file.display()))?;
     keys.spawn_reloader(std::time::Duration::from_secs(30));
     let programme_dates = config.programme_dates.dates(clock.now());
+    let gas = crate::domain::gas::rules(config.gas_programme_dates.dates(clock.now()));
     Ok(AppState {
         store,
         keys,
@@ -91,6 +92,7 @@ pub async fn build_state(
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
         programme_dates,
+        gas,
         max_body_bytes: config.max_body_bytes,
         max_list_bytes: config.max_list_bytes,
         demo: if config.demo { demo } else { None },
@@ -100,6 +102,8 @@ pub async fn build_state(
                 bmg_url: config.bmg_url.as_deref(),
                 nobd_url: config.nobd_url.as_deref(),
                 eotinish_url: config.eotinish_url.as_deref(),
+                provider_url: config.provider_url.as_deref(),
+                demo_provider: config.demo,
                 wallet_link: &config.wallet_link,
                 stall: config.demo_stall,
                 tls: outbound,
@@ -141,6 +145,7 @@ pub async fn serve(
     state: AppState,
 ) -> anyhow::Result<()> {
     let deps = state.deps();
+    let gas = state.gas;
     let now = deps.clock.now();
     if let Err(e) = crate::services::reports::seed(deps.store.as_ref(), now).await {
         tracing::warn!(error = %e, "could not schedule today's daily report");
@@ -170,6 +175,7 @@ pub async fn serve(
             crate::domain::job::JobKind::Signals,
             Arc::new(crate::jobs::SignalsJob),
         );
+    let scheduler = with_monthly_handlers(scheduler, gas);
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let app = crate::web::router(state);
     let watchdog = tell_systemd_ready();
@@ -181,6 +187,19 @@ pub async fn serve(
     }
     workers.stop(std::time::Duration::from_secs(5)).await;
     served
+}
+
+/// The jobs of the monthly programmes (gas), each with its rules.
+fn with_monthly_handlers(
+    scheduler: crate::jobs::Scheduler,
+    gas: crate::domain::monthly::MonthlyRules,
+) -> crate::jobs::Scheduler {
+    use crate::domain::job::JobKind;
+    use crate::jobs::{MonthlyHandover, MonthlyRemind, MonthlyTimeout};
+    scheduler
+        .with_handler(JobKind::MonthlyRemind, Arc::new(MonthlyRemind(gas)))
+        .with_handler(JobKind::MonthlyTimeout, Arc::new(MonthlyTimeout))
+        .with_handler(JobKind::MonthlyHandover, Arc::new(MonthlyHandover(gas)))
 }
 
 /// Under systemd (`Type=notify`): says the server is ready and, when a watchdog is armed,

@@ -3,6 +3,8 @@
 //!
 //! All people here are invented; their IINs are generated with valid check digits.
 
+pub mod gas;
+
 use shared::{Bin, Iin, Sex, VoucherId};
 use time::{Date, Month};
 

@@ -68,11 +68,16 @@ async fn run() -> anyhow::Result<()> {
         None => config.data_dir.join("wallet.db").display().to_string(),
     };
     let demo_info = match state.demo {
-        Some(_) => Some(
-            demo::seed(&state.deps(), &state.school_year, state.programme_dates)
+        Some(_) => {
+            demo::gas::seed(&state.deps(), &state.gas)
                 .await
-                .context("seeding demo data")?,
-        ),
+                .context("seeding the demo's gas norms")?;
+            Some(
+                demo::seed(&state.deps(), &state.school_year, state.programme_dates)
+                    .await
+                    .context("seeding demo data")?,
+            )
+        }
         None => None,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -96,6 +101,10 @@ async fn run() -> anyhow::Result<()> {
             "{}",
             demo::banner(&base, &database, info, &period, &console)
         );
+        if let Some(provider) = &state.ports.demo_provider {
+            let month = shared::time::month_of(state.clock.now());
+            println!("{}", demo::gas::banner(&base, month, &provider.numbers()));
+        }
     } else {
         println!("wallet-server listening on {scheme}://{addr}");
         println!("school console: {}", state.console.console_url());

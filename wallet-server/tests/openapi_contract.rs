@@ -145,12 +145,19 @@ fn every_json_body_has_a_schema_with_properties() {
                 continue;
             };
             let schema = resolve(&json["schema"]);
-            assert!(
-                schema["properties"]
-                    .as_object()
-                    .is_some_and(|p| !p.is_empty()),
-                "{method} {path}: a JSON body without its shape: {schema}"
-            );
+            // A body of one of several shapes (a list of either programme): each its own.
+            let shapes = match schema["oneOf"].as_array() {
+                Some(alternatives) => alternatives.iter().map(&resolve).collect(),
+                None => vec![schema.clone()],
+            };
+            for shape in shapes {
+                assert!(
+                    shape["properties"]
+                        .as_object()
+                        .is_some_and(|p| !p.is_empty()),
+                    "{method} {path}: a JSON body without its shape: {schema}"
+                );
+            }
         }
     }
     // The табель JSON (DESIGN §7.1) in particular, on download and on approval.

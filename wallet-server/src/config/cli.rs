@@ -126,6 +126,21 @@ pub struct Cli {
     #[arg(long, env = "EOTINISH_URL", value_name = "URL")]
     pub eotinish_url: Option<String>,
 
+    /// The gas provider: GET <URL>/accounts/{number} checks a personal account; the month's
+    /// activated gas vouchers are POSTed to <URL>/activations on the 26th [default: none;
+    /// account checks answer 503; with --demo: a built-in provider with a few accounts]
+    #[arg(long, env = "PROVIDER_URL", value_name = "URL")]
+    pub provider_url: Option<String>,
+
+    /// First day of the gas programme, YYYY-MM-DD [default: 2024-12-05, the pilot; with
+    /// --demo and neither gas date set: a year before the demo clock]
+    #[arg(long, env = "GAS_PROGRAMME_START", value_name = "DATE")]
+    pub gas_programme_start: Option<String>,
+
+    /// Last day of the gas programme, YYYY-MM-DD [default: 2025-04-30, the pilot's end]
+    #[arg(long, env = "GAS_PROGRAMME_END", value_name = "DATE")]
+    pub gas_programme_end: Option<String>,
+
     /// First day of the programme, YYYY-MM-DD: nothing is formed, minted or billed before it
     /// [default: 2026-02-21, the 2026 pilot; with --demo and neither date set: a year before
     /// the demo clock]

@@ -75,6 +75,8 @@ pub struct Config {
     pub nobd_url: Option<String>,
     /// e-Otinish's HTTP endpoint for complaints; `None`: complaints wait in the outbox.
     pub eotinish_url: Option<String>,
+    /// The gas provider's HTTP endpoint; `None`: none (with `--demo`, the built-in one).
+    pub provider_url: Option<String>,
     pub wallet_link: String,
     /// `--demo` only: where a worker stalls (see `jobs::StallPoint`).
     pub demo_stall: Option<crate::ports::StallPoint>,
@@ -84,6 +86,8 @@ pub struct Config {
     pub demo_clock: Option<time::OffsetDateTime>,
     /// When the programme runs (`--programme-start`, `--programme-end`).
     pub programme_dates: ProgrammeDatesSetting,
+    /// When the gas programme runs (`--gas-programme-start`, `--gas-programme-end`).
+    pub gas_programme_dates: ProgrammeDatesSetting,
 }
 
 /// Where the programme's dates come from.

@@ -35,6 +35,11 @@ impl Config {
             "EOTINISH_URL",
             cli.eotinish_url.as_ref().or(file.eotinish_url.as_ref()),
         )?;
+        let provider_url = http_url(
+            "PROVIDER_URL",
+            cli.provider_url.as_ref().or(file.provider_url.as_ref()),
+        )?;
+        let gas_programme_dates = gas_programme_dates(&cli, &file, demo)?;
         let jwt_keys = jwt_keys(&cli, &file, demo)?;
         let log_format = log_format(&cli, &file)?;
         let jwt_algorithm = match jwt_keys {
@@ -79,11 +84,13 @@ impl Config {
             bmg_url,
             nobd_url,
             eotinish_url,
+            provider_url,
             wallet_link,
             demo_stall,
             console,
             demo_clock,
             programme_dates,
+            gas_programme_dates,
         })
     }
 }
@@ -288,6 +295,36 @@ fn programme_dates(
         }
         None => ProgrammeDates::for_months(first, DEFAULT_MONTHS),
     };
+    Ok(ProgrammeDatesSetting::Fixed(dates))
+}
+
+/// The gas programme's dates: the pilot's unless configured; `--demo`: around its clock.
+fn gas_programme_dates(
+    cli: &Cli,
+    file: &FileConfig,
+    demo: bool,
+) -> Result<ProgrammeDatesSetting, ConfigError> {
+    let start = cli
+        .gas_programme_start
+        .as_ref()
+        .or(file.gas_programme_start.as_ref());
+    let end = cli
+        .gas_programme_end
+        .as_ref()
+        .or(file.gas_programme_end.as_ref());
+    if demo && start.is_none() && end.is_none() {
+        return Ok(ProgrammeDatesSetting::AroundDemoClock);
+    }
+    let pilot = crate::domain::gas::pilot_dates();
+    let first = match start {
+        Some(text) => parse_date("GAS_PROGRAMME_START (--gas-programme-start)", text)?,
+        None => pilot.first_day(),
+    };
+    let last = match end {
+        Some(text) => parse_date("GAS_PROGRAMME_END (--gas-programme-end)", text)?,
+        None => pilot.last_day(),
+    };
+    let dates = ProgrammeDates::new(first, last).map_err(ConfigError::ProgrammeEnd)?;
     Ok(ProgrammeDatesSetting::Fixed(dates))
 }
 

@@ -22,6 +22,8 @@ pub enum Actor {
     Staff { sub: String, school: Bin },
     /// The demo seeder.
     Demo,
+    /// A gas provider's system or office operator by token subject.
+    Provider(String),
 }
 
 impl Actor {
@@ -34,6 +36,7 @@ impl Actor {
             Actor::Parent(iin) => format!("parent:{}", iin.expose()),
             Actor::Staff { sub, school } => format!("staff:{school}:{sub}"),
             Actor::Demo => "demo".into(),
+            Actor::Provider(sub) => format!("provider:{sub}"),
         }
     }
 }

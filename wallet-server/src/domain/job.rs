@@ -24,6 +24,12 @@ pub enum JobKind {
     TabelReminder,
     /// Compute a day's signals of misuse (key: the Astana date; due 00:30 the day after).
     Signals,
+    /// A monthly programme's (gas) one reminder (key: the recipient's consent id).
+    MonthlyRemind,
+    /// A monthly programme's reply window closed (key: the recipient's consent id).
+    MonthlyTimeout,
+    /// A monthly programme's month handed over to its provider (key: `gas:YYYY-MM`).
+    MonthlyHandover,
 }
 
 crate::domain::words!(JobKind, "job kind", {
@@ -31,6 +37,8 @@ crate::domain::words!(JobKind, "job kind", {
     VoucherExpiry => "voucher_expiry", DailyReport => "daily_report",
     TabelReady => "tabel_ready", TabelReminder => "tabel_reminder",
     Signals => "signals",
+    MonthlyRemind => "monthly_remind", MonthlyTimeout => "monthly_timeout",
+    MonthlyHandover => "monthly_handover",
 });
 
 /// Wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.

@@ -9,9 +9,12 @@ pub mod consent;
 pub mod entitlement;
 pub mod feed;
 pub mod feedback;
+pub mod gas;
 pub mod job;
 pub mod list;
 pub mod meal;
+pub mod monthly;
+pub mod monthly_records;
 pub mod nobd;
 pub mod ops;
 pub mod outbox;
@@ -181,6 +184,11 @@ pub enum Role {
     Director,
     /// A system integration (PEP, NOBD, SMS gateway).
     Integration,
+    /// The gas provider's system (activations, discounts).
+    Provider,
+    /// An operator of the gas provider's office: activates vouchers for people without a
+    /// smartphone.
+    ProviderOperator,
 }
 
 impl fmt::Display for Role {
@@ -190,6 +198,8 @@ impl fmt::Display for Role {
             Role::SocialPedagogue => "social_pedagogue",
             Role::Director => "director",
             Role::Integration => "integration",
+            Role::Provider => "provider",
+            Role::ProviderOperator => "provider_operator",
         })
     }
 }

@@ -29,11 +29,14 @@ pub enum OutboxKind {
     Notice,
     /// A status going back to NOBD (`domain::nobd`): rejected list rows, consent outcomes.
     Status,
+    /// A month's activated vouchers of a monthly programme going to its provider (gas: on
+    /// the 26th; `domain::monthly`).
+    Activations,
 }
 
 super::words!(OutboxKind, "outbox kind", {
     Sms => "sms", Report => "report", Complaint => "complaint", Notice => "notice",
-    Status => "status",
+    Status => "status", Activations => "activations",
 });
 
 /// A message waiting in (or delivered from) the durable outbox.

@@ -13,6 +13,7 @@
 
 mod handlers;
 mod signals;
+mod monthly;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use tokio::task::JoinHandle;
 
 pub use handlers::{ConsentRemind, ConsentTimeout, DailyReportJob, TabelNotice, VoucherExpiry};
 pub use signals::SignalsJob;
+pub use monthly::{MonthlyHandover, MonthlyRemind, MonthlyTimeout};
 
 use crate::domain::job::{backoff, JobKind};
 use crate::domain::job::{Job, NewJob};

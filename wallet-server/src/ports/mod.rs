@@ -17,6 +17,7 @@
 pub mod http_post;
 pub mod outbox;
 pub mod phones;
+pub mod provider;
 pub mod sms;
 pub mod stall;
 
@@ -27,6 +28,7 @@ use tokio::sync::Notify;
 
 pub use http_post::{HttpPost, MessageSink};
 pub use phones::{Contact, HttpPhoneDirectory, ListPhoneDirectory, LookupError, PhoneDirectory};
+pub use provider::{DemoProvider, GasProvider, HttpProvider, ProviderAccount, ProviderUnavailable};
 pub use sms::{DeliveryError, HttpSmsGateway, LoggingSmsGateway, Sms, SmsGateway};
 
 pub use stall::StallPoint;
@@ -42,6 +44,12 @@ pub struct Ports {
     pub nobd: Option<Arc<dyn MessageSink>>,
     /// e-Otinish, for `complaint` messages; `None`: complaints stay `pending`.
     pub eotinish: Option<Arc<dyn MessageSink>>,
+    /// The gas provider's accounts; `None`: account checks answer 503.
+    pub provider: Option<Arc<dyn GasProvider>>,
+    /// The gas provider, for `activations` messages; `None`: they stay `pending`.
+    pub provider_sink: Option<Arc<dyn MessageSink>>,
+    /// `--demo` without `--provider-url`: the built-in provider (for the banner).
+    pub demo_provider: Option<Arc<DemoProvider>>,
     /// The wallet link in the confirmation SMS.
     pub wallet_link: String,
     /// `--demo` test knob: where a worker stalls (to be killed there).
@@ -84,6 +92,10 @@ pub struct PortSettings<'a> {
     pub bmg_url: Option<&'a str>,
     pub nobd_url: Option<&'a str>,
     pub eotinish_url: Option<&'a str>,
+    /// The gas provider (`GET /accounts/{n}`, `POST /activations`).
+    pub provider_url: Option<&'a str>,
+    /// Without `provider_url`: bring the built-in demo provider.
+    pub demo_provider: bool,
     pub wallet_link: &'a str,
     pub stall: Option<StallPoint>,
     /// Outbound TLS of every HTTP adapter.
@@ -115,6 +127,9 @@ impl Ports {
             phones,
             nobd: None,
             eotinish: None,
+            provider: None,
+            provider_sink: None,
+            demo_provider: None,
             wallet_link,
             stall: None,
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
@@ -158,6 +173,7 @@ impl Ports {
         ports.nobd = sink("NOBD", config.nobd_url)?;
         ports.eotinish = sink("e-Otinish", config.eotinish_url)?;
         ports.stall = config.stall;
+        ports.set_provider(config)?;
         Ok(ports)
     }
 
@@ -169,8 +185,28 @@ impl Ports {
         match kind {
             OutboxKind::Report | OutboxKind::Status | OutboxKind::Notice => self.nobd.as_ref(),
             OutboxKind::Complaint => self.eotinish.as_ref(),
+            OutboxKind::Activations => self.provider_sink.as_ref(),
             OutboxKind::Sms => None,
         }
+    }
+
+    /// The gas provider: over HTTP when a URL is set, else the demo's when asked for.
+    fn set_provider(&mut self, config: &PortSettings<'_>) -> Result<(), PortSetupError> {
+        let what = "gas provider";
+        if let Some(url) = config.provider_url {
+            let setup = |source| PortSetupError { what, source };
+            let lookup = HttpProvider::new(url, HTTP_TIMEOUT, config.tls).map_err(setup)?;
+            let sink =
+                HttpProvider::activations_sink(url, HTTP_TIMEOUT, config.tls).map_err(setup)?;
+            self.provider = Some(Arc::new(lookup));
+            self.provider_sink = Some(Arc::new(sink));
+        } else if config.demo_provider {
+            let demo = Arc::new(DemoProvider::new());
+            self.provider = Some(demo.clone());
+            self.provider_sink = Some(demo.clone());
+            self.demo_provider = Some(demo);
+        }
+        Ok(())
     }
 
     /// Tells the scheduler that due jobs may exist (e.g. the demo clock moved).

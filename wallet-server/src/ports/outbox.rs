@@ -65,6 +65,7 @@ impl OutboxWorker {
                     OutboxKind::Status,
                     OutboxKind::Notice,
                     OutboxKind::Complaint,
+                    OutboxKind::Activations,
                 ]
                 .into_iter()
                 .filter(|k| self.ports.sink(*k).is_some()),

@@ -17,6 +17,7 @@ pub mod enrollment;
 pub mod feedback;
 pub mod lists;
 pub mod meals;
+pub mod monthly;
 pub mod ops;
 pub mod passes;
 pub mod reports;

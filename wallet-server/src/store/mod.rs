@@ -8,6 +8,7 @@
 
 mod consent_jobs;
 mod console;
+mod monthly;
 mod ops;
 mod postgres;
 mod signals;
@@ -36,6 +37,7 @@ use shared::time::YearMonth;
 
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};
+pub use monthly::MonthlyStore;
 pub use ops::OpsStore;
 pub use postgres::PostgresStore;
 pub use signals::{SignalFacts, SignalStore, StoredSignal};
@@ -483,6 +485,7 @@ pub trait Store:
     + ConsoleStore
     + OpsStore
     + SignalStore
+    + MonthlyStore
     + 'static
 {
 }
@@ -505,6 +508,7 @@ impl<T> Store for T where
         + ConsoleStore
         + OpsStore
         + SignalStore
+        + MonthlyStore
         + 'static
 {
 }

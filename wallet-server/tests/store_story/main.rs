@@ -9,6 +9,7 @@ mod consent_jobs;
 mod console;
 mod corrections;
 mod entitlement;
+mod gas;
 mod mint_limits;
 mod notices;
 mod ops;
@@ -485,7 +486,8 @@ async fn story_on_sqlite() {
     calendar::story(Arc::new(store.clone())).await;
     signals::story(Arc::new(store.clone())).await;
     let second = SqliteStore::open_file(&path).await.expect("a second pool");
-    mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
+    mint_limits::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
+    gas::story(Arc::new(store.clone()), Arc::new(second)).await;
     ops::story(Arc::new(store.clone()), 8).await;
     // Reopening applies no migration twice and keeps the data.
     let reopened = SqliteStore::open_file(&path).await.expect("reopen");
@@ -600,7 +602,8 @@ async fn story_on_postgres() {
     calendar::story(Arc::new(store.clone())).await;
     signals::story(Arc::new(store.clone())).await;
     let second = PostgresStore::connect(&url).await.expect("a second pool");
-    mint_limits::story(Arc::new(store.clone()), Arc::new(second)).await;
+    mint_limits::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
+    gas::story(Arc::new(store.clone()), Arc::new(second)).await;
     ops::story(Arc::new(store.clone()), 16).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");
     assert_eq!(

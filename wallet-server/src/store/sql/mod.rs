@@ -26,6 +26,7 @@ pub(crate) mod entitlements;
 pub(crate) mod jobs;
 pub(crate) mod meal_push;
 pub(crate) mod mint_windows;
+pub(crate) mod monthly;
 pub(crate) mod ops;
 pub(crate) mod people;
 pub(crate) mod records;

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::gas_list::AnyList;
 use super::{rfc3339, ApiJson};
 use crate::domain::audit::Actor;
 use crate::domain::consent::ConsentState;
@@ -36,7 +37,9 @@ pub struct AcceptedRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Uuid)]
     pub voucher_id: Option<String>,
-    /// `voucher_formed` or `awaiting_consent`.
+    /// `voucher_formed` or `awaiting_consent`; gas also `no_phone` (and, for a recipient
+    /// already on the month's list, where their conversation stands: `refused`,
+    /// `timed_out`).
     pub status: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<&'static str>,
@@ -57,7 +60,8 @@ pub struct RejectedRow {
     /// `invalid_iin`, `missing_name`, `invalid_grade`, `unknown_category`,
     /// `primary_outside_grades_1_4` (category `primary` with a grade other than 1–4),
     /// `missing_class`, `no_representative`, `invalid_representative`, `duplicate_in_list`,
-    /// `claimed_by_other_school`.
+    /// `claimed_by_other_school`; gas: `invalid_iin`, `duplicate_in_list`, `lookup_failed`
+    /// (the phone directory did not answer; send the list again).
     pub reason: &'static str,
 }
 
@@ -77,20 +81,31 @@ fn content_hash(req: &ListRequest) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Receive a school's approved monthly list; every row is accepted or rejected with a reason.
+/// Receive a monthly list — a school's approved list of students (`school_meals`), or a
+/// region's gas recipients (`gas`, from SDU) — every row accepted or rejected with a reason.
+/// A gas row's `status` is `awaiting_consent` (the start SMS goes on the 7th at 09:00, or
+/// at once from then until the 14th) or `no_phone`.
 #[utoipa::path(post, path = "/v1/integration/eligibility-lists", tag = "integration",
-    request_body = ListRequest,
+    request_body = AnyList,
     security(("bearer" = [])),
     responses((status = 200, body = ListResult),
         (status = 422, description = "The list as a whole is unusable; nothing was stored: \
             `outside_programme` (no day of the list's month is in the programme's dates), \
             `list_too_far_ahead` (the month is more than one month after the current one in \
-            Astana), `invalid_list` (anything else)", body = ErrorBody)))]
+            Astana), `after_update_deadline` (gas: the month's list after the 14th), \
+            `invalid_list` (anything else)", body = ErrorBody)))]
 async fn receive_list(
     State(state): State<AppState>,
     caller: Integration,
-    ApiJson(req): ApiJson<ListRequest>,
+    ApiJson(req): ApiJson<AnyList>,
 ) -> Result<ApiJson<ListResult>, ApiError> {
+    let req = match req {
+        AnyList::School(req) => req,
+        AnyList::Gas(gas) => {
+            let by = Actor::Integration(caller.sub);
+            return Ok(ApiJson(super::gas_list::receive(&state, gas, by).await?));
+        }
+    };
     let reception = Reception {
         received_at: state.clock.now(),
         received_by: Actor::Integration(caller.sub),

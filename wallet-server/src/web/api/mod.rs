@@ -9,6 +9,8 @@ mod accept;
 mod binary;
 mod calendar;
 mod dev;
+mod gas;
+mod gas_list;
 mod integration;
 mod json;
 mod openapi;
@@ -59,6 +61,7 @@ use crate::web::AppState;
         (name = "school", description = "School staff"),
         (name = "integration", description = "PEP, NOBD, e-Otinish and other systems"),
         (name = "terminal", description = "Canteen terminals (device token)"),
+        (name = "provider", description = "The gas provider (QazaqGaz Aimaq) and its offices"),
         (name = "dev", description = "Only with --demo"),
     )
 )]
@@ -132,7 +135,8 @@ fn routes(max_list_bytes: usize, demo: bool) -> OpenApiRouter<AppState> {
         .merge(calendar::routes())
         .merge(school_calendar::routes())
         .merge(signals::routes())
-        .merge(wallet_events::routes());
+        .merge(wallet_events::routes())
+        .merge(gas::routes());
     if demo {
         api.merge(openapi::public(dev::routes()))
     } else {

@@ -89,8 +89,9 @@ fn validate(sms: &InboundSms) -> Result<String, ApiError> {
 }
 
 /// A parent's SMS reply: `3#1` agrees (the voucher is formed, a confirmation SMS goes out),
-/// `3#2` refuses, anything else gets a help SMS. Matched to the oldest open conversation of
-/// the number; a number with none is logged and ignored.
+/// `3#2` refuses, anything else gets a help SMS. Matched to the oldest open school-meals
+/// conversation of the number, else its open gas conversation of the month; a number with
+/// none is logged and ignored.
 #[utoipa::path(post, path = "/v1/integration/sms/inbound", tag = "integration",
     request_body = InboundSms,
     security(("bearer" = [])),
@@ -105,7 +106,12 @@ async fn inbound(
         tracing::info!(code = e.code, from = %mask_phone(&sms.phone), "inbound SMS refused");
     })?;
     let deps = state.deps();
-    let outcome = consent::handle_reply(&deps, &phone, &sms.text).await?;
+    let mut outcome = consent::handle_reply(&deps, &phone, &sms.text).await?;
+    if outcome == ReplyOutcome::Ignored {
+        // No school-meals conversation open: the number's gas conversation, if any.
+        let gas = crate::services::monthly::handle_reply(&deps, &state.gas, &phone, &sms.text);
+        outcome = gas.await?.unwrap_or(ReplyOutcome::Ignored);
+    }
     deps.flush_outbox().await;
     let id = |u: uuid::Uuid| Some(u.to_string());
     Ok(ApiJson(match outcome {

@@ -12,10 +12,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::gas::{activate_gas, ActivateIn};
 use super::ApiPath;
 use super::{rfc3339, ApiJson};
 use crate::domain::feedback::{ComplaintLimit, FeedbackStored};
 use crate::domain::meal::{MealMethod, MealStatus};
+use crate::domain::monthly::{day_of, MonthlyRules};
+use crate::domain::monthly_records::MonthlyVoucher;
 use crate::domain::voucher::{VoucherState, VoucherView};
 use crate::services::feedback;
 use crate::services::vouchers;
@@ -49,19 +52,65 @@ pub struct WalletVoucher {
     pub id: String,
     pub state: VoucherState,
     pub programme: crate::domain::Programme,
-    pub student: StudentRef,
-    pub school: SchoolRef,
+    /// School meals only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student: Option<StudentRef>,
+    /// School meals only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub school: Option<SchoolRef>,
+    /// Monthly programmes (gas): the voucher's month, `YYYY-MM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     /// First day of validity (YYYY-MM-DD, Astana).
     #[schema(format = Date)]
     pub valid_from: String,
     /// Last day of validity, inclusive (YYYY-MM-DD, Astana).
     #[schema(format = Date)]
     pub valid_until: String,
-    /// Billable meals eaten on this voucher in the current month (Astana time).
-    pub meals_this_month: i64,
+    /// School meals: billable meals eaten on this voucher in the current month (Astana).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meals_this_month: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     pub activated_at: Option<String>,
+    /// Gas: the discount the provider applied, once it has sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount: Option<DiscountOut>,
+}
+
+/// A gas discount as the recipient sees it.
+#[derive(Serialize, ToSchema)]
+pub struct DiscountOut {
+    pub tiyn: i64,
+    pub volume_m3: f64,
+    pub norm_m3: f64,
+}
+
+impl WalletVoucher {
+    /// A monthly programme's voucher as the wallet shows it at `now`.
+    pub(super) fn of_monthly(
+        rules: &MonthlyRules,
+        v: MonthlyVoucher,
+        now: time::OffsetDateTime,
+    ) -> WalletVoucher {
+        WalletVoucher {
+            id: v.id.to_string(),
+            state: v.state_at(now),
+            programme: v.programme,
+            student: None,
+            school: None,
+            period: Some(v.month.to_string()),
+            valid_from: day_of(v.month, rules.days.activate_from).to_string(),
+            valid_until: v.valid_until.to_string(),
+            meals_this_month: None,
+            activated_at: v.activated_at.map(rfc3339),
+            discount: v.discount.map(|d| DiscountOut {
+                tiyn: d.discount_tiyn,
+                volume_m3: d.volume_m3,
+                norm_m3: d.norm_m3,
+            }),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -75,18 +124,20 @@ impl From<VoucherView> for WalletVoucher {
             id: v.voucher.id.to_string(),
             state: v.voucher.state,
             programme: v.voucher.programme,
-            student: StudentRef {
+            student: Some(StudentRef {
                 full_name: v.student_name,
                 class_label: v.class_label,
-            },
-            school: SchoolRef {
+            }),
+            school: Some(SchoolRef {
                 bin: v.voucher.school.to_string(),
                 name: v.school_name,
-            },
+            }),
+            period: None,
             valid_from: v.voucher.valid_from.to_string(),
             valid_until: v.voucher.valid_until.to_string(),
-            meals_this_month: v.meals_this_month,
+            meals_this_month: Some(v.meals_this_month),
             activated_at: v.voucher.activated_at.map(rfc3339),
+            discount: None,
         }
     }
 }
@@ -96,7 +147,8 @@ pub(super) fn voucher_id(raw: &str) -> Result<VoucherId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 
-/// The signed-in parent's vouchers.
+/// The signed-in parent's vouchers: school meals for the children they represent, and
+/// their own gas vouchers.
 #[utoipa::path(get, path = "/v1/wallet/vouchers", tag = "wallet",
     security(("bearer" = [])),
     responses((status = 200, body = WalletVouchers), (status = 401, body = ErrorBody),
@@ -110,23 +162,48 @@ async fn list_vouchers(
         .store
         .vouchers_of_representative(parent.iin, month)
         .await?;
-    Ok(ApiJson(WalletVouchers {
-        vouchers: views.into_iter().map(WalletVoucher::from).collect(),
-    }))
+    let now = state.clock.now();
+    let monthly = state.store.monthly_vouchers_of(parent.iin).await?;
+    let vouchers = views
+        .into_iter()
+        .map(WalletVoucher::from)
+        .chain(
+            monthly
+                .into_iter()
+                .map(|v| WalletVoucher::of_monthly(&state.gas, v, now)),
+        )
+        .collect();
+    Ok(ApiJson(WalletVouchers { vouchers }))
 }
 
-/// Activate a voucher: `formed` → `activated`. Activating twice is harmless.
+/// Activate a voucher: `formed` → `activated`. Activating twice is harmless. A gas voucher
+/// takes `{"personal_account","offer_accepted":true}` (checked before with `…/account`);
+/// a school-meals voucher takes no body.
 #[utoipa::path(post, path = "/v1/wallet/vouchers/{id}/activate", tag = "wallet",
     params(("id" = String, Path, format = Uuid, description = "Voucher id")),
+    request_body(content = ActivateIn, description = "Gas vouchers: the personal account and the \
+        accepted offer; school-meals vouchers: none (or `{}`)"),
     security(("bearer" = [])),
-    responses((status = 200, body = WalletVoucher), (status = 404, body = ErrorBody),
-        (status = 409, description = "voucher_expired or voucher_revoked", body = ErrorBody)))]
+    responses((status = 200, body = WalletVoucher),
+        (status = 404, description = "`not_found`, or for gas `unknown_account`",
+            body = ErrorBody),
+        (status = 409, description = "`voucher_expired`, `voucher_revoked`; gas: \
+            `outside_activation_window` (before the 7th or after the 25th), `account_taken` \
+            (the account has an activated voucher this month), `voucher_activated` (on \
+            another account)", body = ErrorBody),
+        (status = 422, description = "gas: `offer_not_accepted`, or no `personal_account`",
+            body = ErrorBody),
+        (status = 503, description = "gas: the provider does not answer", body = ErrorBody)))]
 async fn activate(
     State(state): State<AppState>,
     parent: Parent,
     ApiPath(id): ApiPath<String>,
+    body: Result<ApiJson<ActivateIn>, ApiError>,
 ) -> Result<ApiJson<WalletVoucher>, ApiError> {
     let id = voucher_id(&id)?;
+    if state.store.monthly_voucher(id).await?.is_some() {
+        return Ok(ApiJson(activate_gas(&state, &parent, id, body).await?));
+    }
     let view = vouchers::activate(state.store.as_ref(), parent.iin, id, state.clock.now()).await?;
     Ok(ApiJson(view.into()))
 }

@@ -174,6 +174,40 @@ impl FromRequestParts<AppState> for Integration {
     }
 }
 
+/// The gas provider's system (role `provider`).
+#[derive(Debug, Clone)]
+pub struct ProviderSystem {
+    pub sub: String,
+}
+
+impl FromRequestParts<AppState> for ProviderSystem {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state, |claims| {
+            require_role(&claims, &[Role::Provider])?;
+            Ok(ProviderSystem { sub: claims.sub })
+        })
+    }
+}
+
+/// An operator of the gas provider's office (role `provider_operator`).
+#[derive(Debug, Clone)]
+pub struct ProviderOperator {
+    pub sub: String,
+}
+
+impl FromRequestParts<AppState> for ProviderOperator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state, |claims| {
+            require_role(&claims, &[Role::ProviderOperator])?;
+            Ok(ProviderOperator { sub: claims.sub })
+        })
+    }
+}
+
 /// A canteen terminal, by its device token (not a JWT). Revoked or unknown → 401.
 #[derive(Debug, Clone)]
 pub struct TerminalCaller {

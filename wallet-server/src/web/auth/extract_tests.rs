@@ -35,6 +35,7 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
         programme_dates: crate::domain::programme_dates::ProgrammeDates::pilot_2026(),
+        gas: crate::domain::gas::rules(crate::domain::gas::pilot_dates()),
         max_body_bytes: 1024,
         max_list_bytes: 1024,
         keys: crate::services::passes::keys::SharedKeyRing::load_or_create(

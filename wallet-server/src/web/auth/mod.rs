@@ -10,7 +10,9 @@ mod refusal;
 mod verified;
 
 pub use dev_idp::DevIdentityProvider;
-pub use extract::{Integration, Parent, SchoolStaff, TerminalCaller};
+pub use extract::{
+    Integration, Parent, ProviderOperator, ProviderSystem, SchoolStaff, TerminalCaller,
+};
 pub use jwt::{Audience, Claims, JwtVerifier, KeySetupError};
 pub use refusal::{documented_codes, refusals, RefusalLog, TokenError};
 
