@@ -22,6 +22,11 @@ pub enum Actor {
     Staff { sub: String, school: Bin },
     /// The demo seeder.
     Demo,
+    /// A canteen terminal, with the worker signed in at it (if any).
+    Terminal {
+        id: uuid::Uuid,
+        worker: Option<String>,
+    },
 }
 
 impl Actor {
@@ -34,6 +39,11 @@ impl Actor {
             Actor::Parent(iin) => format!("parent:{}", iin.expose()),
             Actor::Staff { sub, school } => format!("staff:{school}:{sub}"),
             Actor::Demo => "demo".into(),
+            Actor::Terminal { id, worker: None } => format!("terminal:{id}"),
+            Actor::Terminal {
+                id,
+                worker: Some(w),
+            } => format!("terminal:{id}:{w}"),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod consent_jobs;
 mod console;
+mod counter;
 mod ops;
 mod postgres;
 mod sql;
@@ -35,6 +36,9 @@ use shared::time::YearMonth;
 
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};
+pub use counter::{
+    ClassShift, CounterStore, ExpectedStudent, SeenPage, ServedMeal, WorkerManualCount,
+};
 pub use ops::OpsStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -479,6 +483,7 @@ pub trait Store:
     + OutboxStore
     + ReportStore
     + ConsoleStore
+    + CounterStore
     + OpsStore
     + 'static
 {
@@ -500,6 +505,7 @@ impl<T> Store for T where
         + OutboxStore
         + ReportStore
         + ConsoleStore
+        + CounterStore
         + OpsStore
         + 'static
 {

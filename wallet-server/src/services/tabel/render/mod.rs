@@ -125,6 +125,7 @@ pub fn status_ru(status: MealStatus) -> &'static str {
         MealStatus::Accepted => "Учтено",
         MealStatus::Duplicate => "Повтор",
         MealStatus::Rejected => "Отклонено",
+        MealStatus::Voided => "Аннулировано",
     }
 }
 
@@ -149,7 +150,7 @@ pub fn reason_ru(code: Option<&str>) -> String {
         return String::new();
     };
     match code {
-        "already_ate" => "Уже питался в этот приём пищи",
+        "already_ate" => "Уже питался в этот день",
         "unknown_voucher" => "Неизвестный ваучер",
         "other_school" => "Ваучер другой школы",
         "served_in_the_future" => "Время питания в будущем",
@@ -158,6 +159,9 @@ pub fn reason_ru(code: Option<&str>) -> String {
         "outside_hours" => "Вне времени приёма пищи",
         "voucher_inactive" => "Ваучер не активен",
         "outside_programme" => "Вне сроков программы",
+        "not_on_list" => "Нет в списке на месяц",
+        "wrong_shift" => "Приём пищи другой смены",
+        "manual_without_reason" => "Ручная отметка без причины",
         other => return other.to_string(),
     }
     .to_string()
