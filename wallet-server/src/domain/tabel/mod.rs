@@ -90,23 +90,45 @@ pub struct ExcludedMeal {
     pub reason: Option<String>,
 }
 
-/// A meal of an approved month that arrived after the approval.
+/// A meal of an approved month that arrived after the approval (added), or that was voided
+/// after it (taken off: `voided`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LateMeal {
     pub student: TabelStudent,
     pub service_day: Date,
     pub slot: String,
+    /// When it arrived, or, for a voided meal, when it was voided.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// The void's reason: this meal is taken off the amount (issue 19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided: Option<String>,
 }
 
-/// The previous month's late meals, paid with this month.
+/// A counted meal the worker served by hand (the child had neither card nor phone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ManualMeal {
+    pub student: TabelStudent,
+    pub service_day: Date,
+    pub slot: String,
+    pub reason: String,
+    /// The worker signed in at the terminal, if any.
+    pub worker: Option<String>,
+}
+
+/// The previous month's late meals, paid with this month, less its meals voided after its
+/// approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Adjustments {
     /// The month the late meals were served in, `YYYY-MM`.
     #[schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: YearMonth,
+    /// Late meals added.
     pub meals: u32,
+    /// Meals voided after the approval, taken off.
+    #[serde(default)]
+    pub voided: u32,
+    /// `(meals − voided) × price` (negative when more were voided than arrived late).
     pub amount_tiyn: i64,
     pub rows: Vec<LateMeal>,
 }
@@ -151,6 +173,9 @@ pub struct Tabel {
     #[serde(default)]
     pub unbilled: Vec<UnbilledMeal>,
     pub adjustments: Option<Adjustments>,
+    /// The month's counted meals served by hand, with the worker's reason (issue 19).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual: Vec<ManualMeal>,
     /// What is paid with this табель: the month's amount plus adjustments.
     pub payable_tiyn: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -170,6 +195,8 @@ pub struct MealFact {
     pub received_at: OffsetDateTime,
     /// The director confirmed this meal on a non-school day: it is billed.
     pub confirmed_off_day: bool,
+    /// Served by hand: the worker's reason and name (issue 19).
+    pub manual: Option<(String, Option<String>)>,
 }
 
 /// Everything the store knows that a табель needs.
@@ -183,6 +210,9 @@ pub struct TabelFacts {
     pub meals: Vec<MealFact>,
     /// Accepted meals of the previous month received after its approval.
     pub late_from_previous: Vec<MealFact>,
+    /// Meals of the previous month counted in its approval and voided after it (status
+    /// `voided`, `reason` the void's reason, `received_at` the void's time).
+    pub voided_from_previous: Vec<MealFact>,
     /// Names of students who appear only through meals (e.g. a voucher revoked earlier).
     pub other_students: Vec<(Iin, TabelStudent)>,
     pub slots: Vec<String>,
@@ -288,6 +318,7 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         meal_price_tiyn: facts.meal_price_tiyn,
     };
     let adjustments = adjustments(facts, &names, &statuses, month);
+    let manual = manual(facts, &names, &statuses, month);
     let payable_tiyn = totals.amount_tiyn + adjustments.as_ref().map_or(0, |a| a.amount_tiyn);
     Tabel {
         school: facts.school.clone(),
@@ -304,6 +335,7 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         excluded,
         unbilled,
         adjustments,
+        manual,
         payable_tiyn,
         generated_at,
         approval: None,
@@ -362,32 +394,84 @@ fn sort_key(s: &TabelStudent) -> (u32, RegisterKey, RegisterKey) {
     collate::class_then_name(&s.class_label, &s.full_name)
 }
 
+/// The month's counted manual meals (those the amount includes), by day then student.
+fn manual(
+    facts: &TabelFacts,
+    names: &Names<'_>,
+    statuses: &Statuses,
+    month: YearMonth,
+) -> Vec<ManualMeal> {
+    let mut out: Vec<ManualMeal> = facts
+        .meals
+        .iter()
+        .filter(|m| {
+            m.status == MealStatus::Accepted
+                && month.contains(m.service_day)
+                && off_day(statuses, m).is_none()
+        })
+        .filter_map(|m| {
+            let (reason, worker) = m.manual.clone()?;
+            Some(ManualMeal {
+                student: student_of(names, &m.student),
+                service_day: m.service_day,
+                slot: m.slot.clone(),
+                reason,
+                worker,
+            })
+        })
+        .collect();
+    out.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student)));
+    out
+}
+
+fn late_row(names: &Names<'_>, m: &MealFact, voided: Option<String>) -> LateMeal {
+    LateMeal {
+        student: student_of(names, &m.student),
+        service_day: m.service_day,
+        slot: m.slot.clone(),
+        received_at: m.received_at,
+        voided,
+    }
+}
+
 fn adjustments(
     facts: &TabelFacts,
     names: &Names<'_>,
     statuses: &Statuses,
     month: YearMonth,
 ) -> Option<Adjustments> {
-    let mut rows: Vec<LateMeal> = facts
+    let late: Vec<LateMeal> = facts
         .late_from_previous
         .iter()
         .filter(|m| off_day(statuses, m).is_none())
-        .map(|m| LateMeal {
-            student: student_of(names, &m.student),
-            service_day: m.service_day,
-            slot: m.slot.clone(),
-            received_at: m.received_at,
-        })
+        .map(|m| late_row(names, m, None))
         .collect();
-    if rows.is_empty() {
+    // A voided meal was counted in the approved month unless its day was off and unconfirmed.
+    let counted = |m: &&MealFact| {
+        let as_counted = MealFact {
+            status: MealStatus::Accepted,
+            ..(*m).clone()
+        };
+        off_day(statuses, &as_counted).is_none()
+    };
+    let voided: Vec<LateMeal> = facts
+        .voided_from_previous
+        .iter()
+        .filter(counted)
+        .map(|m| late_row(names, m, Some(m.reason.clone().unwrap_or_default())))
+        .collect();
+    if late.is_empty() && voided.is_empty() {
         return None;
     }
-    rows.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student)));
-    let meals = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+    let meals = u32::try_from(late.len()).unwrap_or(u32::MAX);
+    let taken = u32::try_from(voided.len()).unwrap_or(u32::MAX);
+    let mut rows: Vec<LateMeal> = late.into_iter().chain(voided).collect();
+    rows.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student), r.voided.is_some()));
     Some(Adjustments {
         month: previous(month),
         meals,
-        amount_tiyn: amount(meals, facts.meal_price_tiyn),
+        voided: taken,
+        amount_tiyn: amount(meals, facts.meal_price_tiyn) - amount(taken, facts.meal_price_tiyn),
         rows,
     })
 }
