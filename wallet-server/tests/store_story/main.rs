@@ -8,6 +8,7 @@ mod calendar;
 mod consent_jobs;
 mod console;
 mod corrections;
+mod counter;
 mod entitlement;
 mod mint_limits;
 mod notices;
@@ -475,6 +476,7 @@ async fn story_on_sqlite() {
     let raw = wallet_core::Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
+    counter::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
@@ -589,6 +591,7 @@ async fn story_on_postgres() {
     let raw = wallet_core::Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
+    counter::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
