@@ -590,13 +590,6 @@ async fn today_progress_void_shift_and_alert_line() {
     // The alert line: too long is refused and changes nothing; a line reaches the roster.
     let alert = format!("{base}/students/alert");
     let long = "а".repeat(201);
-    let pairs = |line: &'static str| {
-        vec![
-            ("csrf", csrf.clone()),
-            ("voucher", pupils[1].voucher.clone()),
-            ("line", line.to_string()),
-        ]
-    };
     let too_long = staff
         .post(
             &alert,
@@ -611,9 +604,16 @@ async fn today_progress_void_shift_and_alert_line() {
         .location
         .as_deref()
         .is_some_and(|l| l.ends_with("msg=bad_alert")));
-    let set: Vec<(&str, String)> = pairs("Аллергия на мёд");
-    let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let done = staff.post(&alert, &set).await;
+    let done = staff
+        .post(
+            &alert,
+            &[
+                ("csrf", &csrf),
+                ("voucher", &pupils[1].voucher),
+                ("line", "Аллергия на мёд"),
+            ],
+        )
+        .await;
     assert!(done
         .location
         .as_deref()
