@@ -448,3 +448,193 @@ async fn the_students_export_defuses_formulas() {
         page.body
     );
 }
+
+/// The counter on the console (issue 19): the Today page shows the whole school's progress
+/// per slot and class, manual meals per worker and the latest meals; staff void one (a reason
+/// is required, another school's URL finds nothing), give a class its shift, and set a
+/// pupil's alert line, which reaches the school's terminals.
+#[tokio::test]
+async fn today_progress_void_shift_and_alert_line() {
+    let data = tests::private_tempdir();
+    let server = Server::demo(data.path());
+    let period = shared::time::month_of(common::story_now()).to_string();
+    let (pupils, _) = common::drills::fill_school(&server, &period, 2).await;
+    let terminal = common::drills::demo_terminal_token(&server).await;
+    let served_at = common::story_now() + time::Duration::minutes(1);
+    let event = "01937000-0000-7000-8000-00000000c0de";
+    let answer = server
+        .post_json(
+            "/v1/terminals/meals",
+            Some(&terminal),
+            &json!({"events": [{
+                "event_id": event,
+                "voucher_id": pupils[0].voucher,
+                "slot": "day",
+                "service_day": shared::time::service_day(served_at).to_string(),
+                "served_at": rfc3339(served_at),
+                "method": "manual",
+                "manual_reason": "Забыл карту",
+                "worker": "Гульнара",
+            }]}),
+        )
+        .await
+        .ok_json();
+    assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+
+    let base = format!("/console/schools/{DEMO_SCHOOL_BIN}");
+    let staff = Console::sign_in(&server, "social_pedagogue", DEMO_SCHOOL_BIN).await;
+    let today = staff.get(&format!("{base}/today")).await;
+    assert_eq!(today.status, 200, "{}", today.body);
+    for id in [
+        "progress-slots",
+        "progress-classes",
+        "manual-per-worker",
+        "recent-meals",
+        "class-shifts",
+    ] {
+        assert!(
+            today.body.contains(&format!(r#"id="{id}""#)),
+            "{id}: {}",
+            today.body
+        );
+    }
+    assert!(today.body.contains("Гульнара") && today.body.contains(&pupils[0].name));
+    let row_3d = today
+        .body
+        .split("3Д")
+        .nth(1)
+        .expect("3Д in the class progress");
+    assert!(
+        row_3d.contains(r#"<td class="num">1</td><td class="num">2</td>"#),
+        "{row_3d}"
+    );
+    let csrf = today.csrf();
+    let void = format!("{base}/today/void");
+
+    // No reason: sent back with the message, the meal still counts.
+    let refused = staff
+        .post(
+            &void,
+            &[("csrf", &csrf), ("event_id", event), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(refused.status, 303);
+    assert!(refused
+        .location
+        .as_deref()
+        .is_some_and(|l| l.ends_with("msg=need_reason")));
+    let api = server
+        .staff_token("social_pedagogue", DEMO_SCHOOL_BIN)
+        .await;
+    let served = |v: &Value| v["progress"]["slots"][0]["served"].clone();
+    let counter = format!("/v1/schools/{DEMO_SCHOOL_BIN}/counter/today");
+    assert_eq!(served(&server.get(&counter, Some(&api)).await.ok_json()), 1);
+    // Another school's URL: not found, nothing voided.
+    let foreign = staff
+        .post(
+            &format!("/console/schools/{OTHER_SCHOOL_BIN}/today/void"),
+            &[("csrf", &csrf), ("event_id", event), ("reason", "ошибка")],
+        )
+        .await;
+    assert_eq!(foreign.status, 404);
+    assert_eq!(served(&server.get(&counter, Some(&api)).await.ok_json()), 1);
+    let voided = staff
+        .post(
+            &void,
+            &[
+                ("csrf", &csrf),
+                ("event_id", event),
+                ("reason", "Не тот ребёнок"),
+            ],
+        )
+        .await;
+    assert!(
+        voided
+            .location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("msg=voided")),
+        "{}",
+        voided.body
+    );
+    let after = staff.get(&format!("{base}/today?msg=voided")).await;
+    assert!(
+        after.body.contains("Питание аннулировано."),
+        "{}",
+        after.body
+    );
+    assert_eq!(served(&server.get(&counter, Some(&api)).await.ok_json()), 0);
+
+    // A class's shift.
+    let saved = staff
+        .post(
+            &format!("{base}/today/shift"),
+            &[("csrf", &csrf), ("class_label", "3Д"), ("shift", "2")],
+        )
+        .await;
+    assert!(saved
+        .location
+        .as_deref()
+        .is_some_and(|l| l.ends_with("msg=shift_saved")));
+    let shifts = server
+        .get(
+            &format!("/v1/schools/{DEMO_SCHOOL_BIN}/class-shifts"),
+            Some(&api),
+        )
+        .await
+        .ok_json();
+    assert_eq!(
+        shifts["classes"],
+        json!([{"class_label": "3Д", "shift": 2}])
+    );
+
+    // The alert line: too long is refused and changes nothing; a line reaches the roster.
+    let alert = format!("{base}/students/alert");
+    let long = "а".repeat(201);
+    let too_long = staff
+        .post(
+            &alert,
+            &[
+                ("csrf", &csrf),
+                ("voucher", &pupils[1].voucher),
+                ("line", &long),
+            ],
+        )
+        .await;
+    assert!(too_long
+        .location
+        .as_deref()
+        .is_some_and(|l| l.ends_with("msg=bad_alert")));
+    let done = staff
+        .post(
+            &alert,
+            &[
+                ("csrf", &csrf),
+                ("voucher", &pupils[1].voucher),
+                ("line", "Аллергия на мёд"),
+            ],
+        )
+        .await;
+    assert!(done
+        .location
+        .as_deref()
+        .is_some_and(|l| l.ends_with("msg=alert_saved")));
+    let students = staff.get(&format!("{base}/students?msg=alert_saved")).await;
+    assert!(
+        students.body.contains(r#"value="Аллергия на мёд""#),
+        "{}",
+        students.body
+    );
+    let sync = server
+        .get("/v1/terminals/sync?cursor=0", Some(&terminal))
+        .await
+        .ok_json();
+    let entry = sync["roster"]
+        .as_array()
+        .expect("roster")
+        .iter()
+        .find(|e| e["voucher_id"] == pupils[1].voucher.as_str())
+        .expect("on the roster")
+        .clone();
+    assert_eq!(entry["alert"], "Аллергия на мёд");
+    assert_eq!(entry["shift"], 2);
+}

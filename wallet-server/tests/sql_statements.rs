@@ -61,8 +61,11 @@ const DYNAMIC: &[Dynamic] = &[
     },
     Dynamic {
         file: "meal_push.rs",
-        opening: "SELECT id, school_bin, student_iin, state, activated_at, updated_at, \
-                  valid_from, valid_until FROM vouchers WHERE school_bin = ",
+        opening: "SELECT v.id, v.school_bin, v.student_iin, v.state, v.activated_at, \
+                  v.updated_at, v.valid_from, v.valid_until, cs.shift FROM vouchers v \
+                  LEFT JOIN students s ON s.iin = v.student_iin LEFT JOIN class_shifts cs \
+                  ON cs.school_bin = v.school_bin AND cs.class_label = s.class_label \
+                  WHERE v.school_bin = ",
         why: "one placeholder per voucher of the chunk; every meal push runs it (store story \
               `terminals`, and `meal_rule_props`, on both backends)",
     },
@@ -70,7 +73,7 @@ const DYNAMIC: &[Dynamic] = &[
         file: "meal_push.rs",
         opening: "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, \
                   terminal_id, service_day, slot, served_at, method, status, reason, \
-                  received_at, pass_nonce) ",
+                  received_at, pass_nonce, manual_reason, worker, school_seq) ",
         why: "a multi-row VALUES list (push_values) and its ON CONFLICT suffix; every meal \
               push runs it (store story `terminals`, and `meal_rule_props`, on both backends)",
     },

@@ -24,6 +24,11 @@ pub enum Actor {
     Demo,
     /// A gas provider's system or office operator by token subject.
     Provider(String),
+    /// A canteen terminal, with the worker signed in at it (if any).
+    Terminal {
+        id: uuid::Uuid,
+        worker: Option<String>,
+    },
 }
 
 impl Actor {
@@ -37,6 +42,11 @@ impl Actor {
             Actor::Staff { sub, school } => format!("staff:{school}:{sub}"),
             Actor::Demo => "demo".into(),
             Actor::Provider(sub) => format!("provider:{sub}"),
+            Actor::Terminal { id, worker: None } => format!("terminal:{id}"),
+            Actor::Terminal {
+                id,
+                worker: Some(w),
+            } => format!("terminal:{id}:{w}"),
         }
     }
 }

@@ -71,6 +71,10 @@ pub struct RosterRow {
     pub valid_until: Date,
     /// The days the student is on the school's monthly lists (`domain::entitlement`).
     pub entitled: Vec<shared::sync::DayRange>,
+    /// The shift of the student's class, if staff gave it one.
+    pub shift: Option<shared::counter::Shift>,
+    /// The line staff set for this student at this school.
+    pub alert: Option<shared::AlertLine>,
 }
 
 /// Roster changes since a cursor.

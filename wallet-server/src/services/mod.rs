@@ -13,6 +13,7 @@ use crate::store::Store;
 pub mod calendar;
 pub mod cards;
 pub mod consent;
+pub mod counter;
 pub mod enrollment;
 pub mod feedback;
 pub mod lists;

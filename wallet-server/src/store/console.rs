@@ -31,8 +31,15 @@ pub struct ConsoleSession {
 /// One meal of a school's day, as the "Today" page counts them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayMeal {
+    pub event_id: uuid::Uuid,
     pub student: Iin,
+    /// The student's name and class (empty when the student is not on file).
+    pub student_name: String,
+    pub class_label: String,
     pub slot: String,
+    pub served_at: OffsetDateTime,
+    /// `qr`, `card` or `manual`.
+    pub method: String,
     pub status: MealStatus,
     pub reason: Option<String>,
 }

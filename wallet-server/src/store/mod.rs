@@ -9,6 +9,7 @@
 mod consent_jobs;
 mod console;
 mod monthly;
+mod counter;
 mod ops;
 mod postgres;
 mod signals;
@@ -38,6 +39,9 @@ use shared::time::YearMonth;
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};
 pub use monthly::MonthlyStore;
+pub use counter::{
+    ClassShift, CounterStore, ExpectedStudent, SeenPage, ServedMeal, WorkerManualCount,
+};
 pub use ops::OpsStore;
 pub use postgres::PostgresStore;
 pub use signals::{SignalFacts, SignalStore, StoredSignal};
@@ -483,6 +487,7 @@ pub trait Store:
     + OutboxStore
     + ReportStore
     + ConsoleStore
+    + CounterStore
     + OpsStore
     + SignalStore
     + MonthlyStore
@@ -506,6 +511,7 @@ impl<T> Store for T where
         + OutboxStore
         + ReportStore
         + ConsoleStore
+        + CounterStore
         + OpsStore
         + SignalStore
         + MonthlyStore

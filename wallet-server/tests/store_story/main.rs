@@ -8,6 +8,7 @@ mod calendar;
 mod consent_jobs;
 mod console;
 mod corrections;
+mod counter;
 mod entitlement;
 mod gas;
 mod mint_limits;
@@ -477,6 +478,7 @@ async fn story_on_sqlite() {
     let raw = wallet_core::Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
+    counter::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
@@ -593,6 +595,7 @@ async fn story_on_postgres() {
     let raw = wallet_core::Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
+    counter::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;

@@ -70,7 +70,11 @@ async fn history(store: &Arc<dyn Store>, voucher: VoucherId) -> Vec<MealRecord> 
         .expect("meals")
 }
 
-async fn voucher(store: &Arc<dyn Store>, student: &Student, activate: bool) -> VoucherId {
+pub(super) async fn voucher(
+    store: &Arc<dyn Store>,
+    student: &Student,
+    activate: bool,
+) -> VoucherId {
     store
         .upsert_representative(&parent(), T0)
         .await
@@ -110,7 +114,7 @@ async fn voucher(store: &Arc<dyn Store>, student: &Student, activate: bool) -> V
     id
 }
 
-async fn enroll(
+pub(super) async fn enroll(
     store: &Arc<dyn Store>,
     code: &str,
     now: OffsetDateTime,
@@ -124,7 +128,7 @@ async fn enroll(
     Ok((s, terminal))
 }
 
-fn meal(voucher: VoucherId, at: OffsetDateTime) -> MealEvent {
+pub(super) fn meal(voucher: VoucherId, at: OffsetDateTime) -> MealEvent {
     MealEvent {
         event_id: Uuid::now_v7(),
         voucher_id: voucher,

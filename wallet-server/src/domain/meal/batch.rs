@@ -7,7 +7,7 @@
 //! (4) re-inserts as `duplicate` the accepted rows the meal rule's unique index refused, and
 //! (5) answers anything still not inserted (an event sent twice in the batch, or pushed
 //! concurrently) from what is stored. Rows go in batch order, so within a push the first
-//! meal of a student, slot and day is the billed one — exactly as one-by-one processing.
+//! meal of a student and day is the billed one — exactly as one-by-one processing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{MealJudge, VoucherFacts};
 
-/// The reason recorded on a second meal in the same slot and day.
+/// The reason recorded on a second meal of a student on one day (whatever the slots).
 pub const ALREADY_ATE: &str = "already_ate";
 
 /// A meal row to insert.
@@ -159,8 +159,9 @@ pub fn answers(
 /// The stored status word as the verdict the terminal sees.
 pub fn verdict_of(status: &str) -> MealVerdict {
     match status {
-        "accepted" => MealVerdict::Accepted,
         "duplicate" => MealVerdict::Duplicate,
+        // Voided later: it was accepted when pushed (the void has its own answer).
+        "accepted" | "voided" => MealVerdict::Accepted,
         _ => MealVerdict::Rejected,
     }
 }
@@ -181,6 +182,6 @@ pub fn first_round<'s, 'a>(steps: &'s [Step<'a>]) -> Vec<&'s MealRow<'a>> {
         .collect()
 }
 
-/// Rows per multi-row statement: 13 parameters each stays far below both databases'
+/// Rows per multi-row statement: 16 parameters each stays far below both databases'
 /// parameter limits.
 pub const ROWS_PER_STATEMENT: usize = 500;

@@ -2,13 +2,16 @@
 //! as recorded, and the facts of a voucher the meal rule judges against.
 
 pub mod batch;
+pub mod progress;
 mod rule;
+pub mod void;
 
 use shared::{Bin, Iin, VoucherId};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 pub use rule::{effective_slots, judge, MAX_CLOCK_AHEAD};
+pub use void::{void_verdict, VOID_WINDOW};
 
 /// How a student was identified at the canteen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -16,9 +19,11 @@ pub use rule::{effective_slots, judge, MAX_CLOCK_AHEAD};
 pub enum MealMethod {
     Qr,
     Card,
+    /// Found by name or class at the counter (forgot card and phone), with a reason.
+    Manual,
 }
 
-super::words!(MealMethod, "meal method", { Qr => "qr", Card => "card" });
+super::words!(MealMethod, "meal method", { Qr => "qr", Card => "card", Manual => "manual" });
 
 /// The server's verdict on a meal event.
 #[derive(
@@ -29,10 +34,12 @@ pub enum MealStatus {
     Accepted,
     Duplicate,
     Rejected,
+    /// Taken back (a terminal's or staff's void) before its month's approval: not counted.
+    Voided,
 }
 
 super::words!(MealStatus, "meal status", {
-    Accepted => "accepted", Duplicate => "duplicate", Rejected => "rejected",
+    Accepted => "accepted", Duplicate => "duplicate", Rejected => "rejected", Voided => "voided",
 });
 
 /// A meal as recorded on a voucher.
@@ -62,6 +69,8 @@ pub struct VoucherFacts {
     pub valid_until: Date,
     /// The days the student is on this school's monthly lists (`domain::entitlement`).
     pub entitled: Vec<shared::sync::DayRange>,
+    /// The shift of the student's class, when staff gave it one.
+    pub shift: Option<shared::counter::Shift>,
 }
 
 /// Decides whether a meal event is rejected (the reason) given the voucher's facts and the

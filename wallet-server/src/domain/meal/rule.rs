@@ -46,6 +46,11 @@ fn active_at(facts: &VoucherFacts, served_at: OffsetDateTime) -> bool {
     }
 }
 
+/// A slot of one shift serving a student whose class studies in another (either unset: any).
+fn wrong_shift(slot: &MealSlot, facts: &VoucherFacts) -> bool {
+    matches!((slot.shift, facts.shift), (Some(s), Some(c)) if s != c)
+}
+
 /// The reason a meal is rejected, or `None` when it may be counted. `terminal_school` is
 /// the school of the pushing terminal; `programme` the programme's dates, which the caller
 /// brings (the store knows nothing of them).
@@ -58,6 +63,9 @@ pub fn judge(
     slots: &[MealSlot],
 ) -> Option<String> {
     let reason = |r: &str| Some(r.to_string());
+    if event.method == shared::sync::Method::Manual && event.manual_reason.is_none() {
+        return reason("manual_without_reason");
+    }
     let Some(facts) = facts else {
         return reason("unknown_voucher");
     };
@@ -76,7 +84,11 @@ pub fn judge(
     }
     let slots = effective_slots(slots);
     match slot_at(&slots, minute_of_day(event.served_at)) {
-        Some(slot) if event.slot == slot.name.as_str() => {}
+        Some(slot) if event.slot == slot.name.as_str() => {
+            if wrong_shift(slot, facts) {
+                return reason("wrong_shift");
+            }
+        }
         Some(_) => return reason("wrong_slot"),
         None => return reason("outside_hours"),
     }
@@ -114,6 +126,7 @@ mod tests {
                 first: date!(2026 - 11 - 01),
                 last: date!(2026 - 12 - 10),
             }],
+            shift: None,
         }
     }
 
@@ -371,5 +384,51 @@ mod tests {
             .as_deref(),
             Some("voucher_inactive")
         );
+    }
+
+    #[test]
+    fn a_slot_of_another_shift_is_refused_and_a_manual_meal_needs_its_reason() {
+        let shift = |n| shared::counter::Shift::new(n).ok();
+        let slots = vec![
+            MealSlot {
+                name: "breakfast".into(),
+                start_minute: 8 * 60,
+                end_minute: 10 * 60,
+                shift: shift(1),
+            },
+            MealSlot {
+                name: "lunch".into(),
+                start_minute: 13 * 60,
+                end_minute: 15 * 60,
+                shift: None,
+            },
+        ];
+        let mut second = facts(VoucherState::Activated);
+        second.shift = shift(2);
+        let breakfast = datetime!(2026-11-24 03:30 UTC); // 08:30 in Astana
+        let lunch = datetime!(2026-11-24 08:30 UTC);
+        let rule =
+            |e: &MealEvent, f: &VoucherFacts| judge(school(), &pilot(), NOW, e, Some(f), &slots);
+        assert_eq!(
+            rule(&event(breakfast, "breakfast"), &second).as_deref(),
+            Some("wrong_shift")
+        );
+        // A slot for every shift, or a class without a shift, eats anywhere.
+        assert_eq!(rule(&event(lunch, "lunch"), &second), None);
+        assert_eq!(
+            rule(
+                &event(breakfast, "breakfast"),
+                &facts(VoucherState::Activated)
+            ),
+            None
+        );
+        let mut manual = event(lunch, "lunch");
+        manual.method = Method::Manual;
+        assert_eq!(
+            rule(&manual, &second).as_deref(),
+            Some("manual_without_reason")
+        );
+        manual.manual_reason = "забыл карту".parse().ok();
+        assert_eq!(rule(&manual, &second), None);
     }
 }

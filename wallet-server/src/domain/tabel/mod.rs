@@ -5,6 +5,7 @@
 //! the four formats cannot disagree. An approved month is stored as its JSON and rendered
 //! from there ever after: meals that arrive later go to the next month's adjustments.
 
+mod amends;
 pub mod calendar;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -90,23 +91,45 @@ pub struct ExcludedMeal {
     pub reason: Option<String>,
 }
 
-/// A meal of an approved month that arrived after the approval.
+/// A meal of an approved month that arrived after the approval (added), or that was voided
+/// after it (taken off: `voided`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LateMeal {
     pub student: TabelStudent,
     pub service_day: Date,
     pub slot: String,
+    /// When it arrived, or, for a voided meal, when it was voided.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// The void's reason: this meal is taken off the amount (issue 19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided: Option<String>,
 }
 
-/// The previous month's late meals, paid with this month.
+/// A counted meal the worker served by hand (the child had neither card nor phone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ManualMeal {
+    pub student: TabelStudent,
+    pub service_day: Date,
+    pub slot: String,
+    pub reason: String,
+    /// The worker signed in at the terminal, if any.
+    pub worker: Option<String>,
+}
+
+/// The previous month's late meals, paid with this month, less its meals voided after its
+/// approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Adjustments {
     /// The month the late meals were served in, `YYYY-MM`.
     #[schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: YearMonth,
+    /// Late meals added.
     pub meals: u32,
+    /// Meals voided after the approval, taken off.
+    #[serde(default)]
+    pub voided: u32,
+    /// `(meals − voided) × price` (negative when more were voided than arrived late).
     pub amount_tiyn: i64,
     pub rows: Vec<LateMeal>,
 }
@@ -151,6 +174,9 @@ pub struct Tabel {
     #[serde(default)]
     pub unbilled: Vec<UnbilledMeal>,
     pub adjustments: Option<Adjustments>,
+    /// The month's counted meals served by hand, with the worker's reason (issue 19).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual: Vec<ManualMeal>,
     /// What is paid with this табель: the month's amount plus adjustments.
     pub payable_tiyn: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -170,6 +196,8 @@ pub struct MealFact {
     pub received_at: OffsetDateTime,
     /// The director confirmed this meal on a non-school day: it is billed.
     pub confirmed_off_day: bool,
+    /// Served by hand: the worker's reason and name (issue 19).
+    pub manual: Option<(String, Option<String>)>,
 }
 
 /// Everything the store knows that a табель needs.
@@ -183,6 +211,9 @@ pub struct TabelFacts {
     pub meals: Vec<MealFact>,
     /// Accepted meals of the previous month received after its approval.
     pub late_from_previous: Vec<MealFact>,
+    /// Meals of the previous month counted in its approval and voided after it (status
+    /// `voided`, `reason` the void's reason, `received_at` the void's time).
+    pub voided_from_previous: Vec<MealFact>,
     /// Names of students who appear only through meals (e.g. a voucher revoked earlier).
     pub other_students: Vec<(Iin, TabelStudent)>,
     pub slots: Vec<String>,
@@ -287,7 +318,8 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         amount_tiyn: amount(meals, facts.meal_price_tiyn),
         meal_price_tiyn: facts.meal_price_tiyn,
     };
-    let adjustments = adjustments(facts, &names, &statuses, month);
+    let adjustments = amends::adjustments(facts, &names, &statuses, month);
+    let manual = amends::manual(facts, &names, &statuses, month);
     let payable_tiyn = totals.amount_tiyn + adjustments.as_ref().map_or(0, |a| a.amount_tiyn);
     Tabel {
         school: facts.school.clone(),
@@ -304,6 +336,7 @@ pub fn build(facts: &TabelFacts, month: YearMonth, generated_at: OffsetDateTime)
         excluded,
         unbilled,
         adjustments,
+        manual,
         payable_tiyn,
         generated_at,
         approval: None,
@@ -360,36 +393,6 @@ fn unbilled(
 /// them (`domain::collate`: Ә after А, Қ after К, І after И, …).
 fn sort_key(s: &TabelStudent) -> (u32, RegisterKey, RegisterKey) {
     collate::class_then_name(&s.class_label, &s.full_name)
-}
-
-fn adjustments(
-    facts: &TabelFacts,
-    names: &Names<'_>,
-    statuses: &Statuses,
-    month: YearMonth,
-) -> Option<Adjustments> {
-    let mut rows: Vec<LateMeal> = facts
-        .late_from_previous
-        .iter()
-        .filter(|m| off_day(statuses, m).is_none())
-        .map(|m| LateMeal {
-            student: student_of(names, &m.student),
-            service_day: m.service_day,
-            slot: m.slot.clone(),
-            received_at: m.received_at,
-        })
-        .collect();
-    if rows.is_empty() {
-        return None;
-    }
-    rows.sort_by_cached_key(|r| (r.service_day, sort_key(&r.student)));
-    let meals = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-    Some(Adjustments {
-        month: previous(month),
-        meals,
-        amount_tiyn: amount(meals, facts.meal_price_tiyn),
-        rows,
-    })
 }
 
 /// The month before.

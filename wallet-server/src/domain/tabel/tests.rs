@@ -27,6 +27,7 @@ fn meal(who: Iin, day: Date, status: MealStatus) -> MealFact {
         reason: (status != MealStatus::Accepted).then(|| "already_ate".to_string()),
         received_at: datetime!(2026-11-30 10:00 UTC),
         confirmed_off_day: false,
+        manual: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn facts() -> TabelFacts {
             meal(b, date!(2026 - 11 - 04), MealStatus::Rejected),
         ],
         late_from_previous: vec![meal(c, date!(2026 - 10 - 30), MealStatus::Accepted)],
+        voided_from_previous: vec![],
         other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,
@@ -190,4 +192,44 @@ fn a_late_meal_on_a_non_school_day_is_not_paid_as_an_adjustment() {
     );
     assert_eq!(t.days.len(), 30, "only November's columns");
     assert_eq!(t.payable_tiyn, 320_000);
+}
+
+#[test]
+fn manual_meals_are_listed_voided_ones_leave_and_later_voids_are_taken_off_next_month() {
+    let month: YearMonth = "2026-11".parse().expect("month");
+    let mut f = facts();
+    let (a, b, c) = (f.students[0].0, f.students[1].0, f.students[2].0);
+    let mut by_hand = meal(a, date!(2026 - 11 - 05), MealStatus::Accepted);
+    by_hand.manual = Some(("забыл карту".into(), Some("Гульнара".into())));
+    let mut voided = meal(b, date!(2026 - 11 - 05), MealStatus::Voided);
+    voided.reason = Some("не тот ребёнок".into());
+    let mut shift = meal(c, date!(2026 - 11 - 05), MealStatus::Rejected);
+    shift.reason = Some("wrong_shift".into());
+    let mut taken_back = meal(a, date!(2026 - 10 - 29), MealStatus::Voided);
+    taken_back.reason = Some("ошибка".into());
+    f.meals = vec![by_hand, voided, shift];
+    f.voided_from_previous = vec![taken_back];
+    let t = build(&f, month, datetime!(2026-12-01 04:00 UTC));
+    assert_eq!(t.totals.meals, 1, "only the manual meal counts");
+    assert_eq!(t.manual.len(), 1);
+    assert_eq!(t.manual[0].reason, "забыл карту");
+    assert_eq!(t.manual[0].worker.as_deref(), Some("Гульнара"));
+    let excluded: Vec<(MealStatus, Option<&str>)> = t
+        .excluded
+        .iter()
+        .map(|e| (e.status, e.reason.as_deref()))
+        .collect();
+    assert!(excluded.contains(&(MealStatus::Voided, Some("не тот ребёнок"))));
+    assert!(excluded.contains(&(MealStatus::Rejected, Some("wrong_shift"))));
+    let adj = t.adjustments.expect("adjustments");
+    assert_eq!((adj.meals, adj.voided), (1, 1), "one late meal, one voided");
+    assert_eq!(adj.amount_tiyn, 0, "they cancel out");
+    assert_eq!(
+        adj.rows
+            .iter()
+            .filter_map(|r| r.voided.as_deref())
+            .collect::<Vec<_>>(),
+        vec!["ошибка"]
+    );
+    assert_eq!(t.payable_tiyn, 80_000);
 }

@@ -13,6 +13,7 @@ use time::Date;
 use uuid::Uuid;
 
 use super::calendar_guard::{year_months, Reach};
+use super::tabel::{MEAL_FACT_COLUMNS, MEAL_FACT_FROM};
 use crate::domain::calendar::{
     months_between, BreakKey, BreakScope, CalendarChange, DeclaredDay, Region, SchoolBreak,
     SchoolCalendar, SchoolYear,
@@ -347,12 +348,11 @@ super::per_backend! {
             event_id: Uuid,
         ) -> Result<Option<crate::domain::tabel::MealFact>, StoreError> {
             let mut conn = self.pool.acquire().await?;
-            let row = sqlx::query(
-                "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
-                 m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
-                 AS confirmed FROM meals m LEFT JOIN off_day_confirmations c ON c.school_bin = m.school_bin AND c.event_id = m.event_id \
-                 WHERE m.event_id = $1 AND m.school_bin = $2",
-            )
+            let sql = format!(
+                "SELECT {MEAL_FACT_COLUMNS}, m.received_at FROM {MEAL_FACT_FROM} \
+                 WHERE m.event_id = $1 AND m.school_bin = $2"
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(uuid(event_id))
             .bind(school.to_string())
             .fetch_optional(&mut *conn)

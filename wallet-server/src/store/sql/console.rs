@@ -107,8 +107,11 @@ super::per_backend! {
             day: Date,
         ) -> Result<Vec<DayMeal>, StoreError> {
             let rows = sqlx::query(
-                "SELECT student_iin, slot, status, reason FROM meals \
-                 WHERE school_bin = $1 AND service_day = $2 ORDER BY served_at",
+                "SELECT m.event_id, m.student_iin, m.slot, m.served_at, m.method, m.status, \
+                 CASE WHEN m.status = 'voided' THEN m.void_reason ELSE m.reason END AS reason, \
+                 COALESCE(s.full_name, '') AS full_name, COALESCE(s.class_label, '') AS class_label \
+                 FROM meals m LEFT JOIN students s ON s.iin = m.student_iin \
+                 WHERE m.school_bin = $1 AND m.service_day = $2 ORDER BY m.served_at, m.event_id",
             )
             .bind(school.to_string())
             .bind(date(day))
@@ -117,8 +120,13 @@ super::per_backend! {
             rows.iter()
                 .map(|r| {
                     Ok(DayMeal {
+                        event_id: get_uuid(r, "event_id")?,
                         student: parse_stored("student IIN", r.try_get("student_iin")?)?,
+                        student_name: r.try_get("full_name")?,
+                        class_label: r.try_get("class_label")?,
                         slot: r.try_get("slot")?,
+                        served_at: get_ts(r, "served_at")?,
+                        method: r.try_get("method")?,
                         status: parse_stored("meal status", r.try_get("status")?)?,
                         reason: r.try_get("reason")?,
                     })

@@ -22,6 +22,26 @@ use crate::domain::terminal::TerminalRecord;
 use crate::domain::Programme;
 use crate::store::{parse_stored, StoreError};
 
+/// When a push's rows were received, and the school's meal number they carry.
+#[derive(Clone, Copy)]
+struct Stamp {
+    now: OffsetDateTime,
+    seq: i64,
+}
+
+/// A stored shift (a small integer on both backends); NULL is none.
+pub(in crate::store) fn stored_shift<N: TryInto<u8>>(
+    n: Option<N>,
+) -> Result<Option<shared::counter::Shift>, StoreError> {
+    n.map(|n| {
+        n.try_into()
+            .ok()
+            .and_then(|n| shared::counter::Shift::new(n).ok())
+            .ok_or_else(|| StoreError::Corrupt("stored shift".into()))
+    })
+    .transpose()
+}
+
 super::per_backend! {
     /// Judges and stores `events`; one answer per event, in order.
     pub(in crate::store) async fn record_batch(
@@ -38,13 +58,27 @@ super::per_backend! {
         let mut facts = voucher_facts(conn, terminal.school, &wanted).await?;
         with_entitlement(conn, terminal.school, &mut facts).await?;
         let steps = meal_batch::plan(events, &known, &facts, slots, judge);
-        let first = insert_rows(conn, terminal, &meal_batch::first_round(&steps), now).await?;
+        let seq = next_meals_seq(conn, terminal.school).await?;
+        let stamp = Stamp { now, seq };
+        let first = insert_rows(conn, terminal, &meal_batch::first_round(&steps), stamp).await?;
         let again = meal_batch::second_round(&steps, &first);
-        let second = insert_rows(conn, terminal, &again.iter().collect::<Vec<_>>(), now).await?;
+        let second = insert_rows(conn, terminal, &again.iter().collect::<Vec<_>>(), stamp).await?;
         let unresolved = meal_batch::unresolved(&steps, &first, &second);
         let stored = stored_results(conn, terminal, &unresolved).await?;
         meal_batch::answers(steps, &first, &second, &stored)
             .map_err(|id| StoreError::Corrupt(format!("meal {id} was neither inserted nor found")))
+    }
+
+    /// The school's next meal number: every meal of one push gets it, and pushes of a school
+    /// take turns, so terminals pulling `meals_after` miss none.
+    async fn next_meals_seq(conn: &mut Conn, school: shared::Bin) -> Result<i64, StoreError> {
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE schools SET meals_seq = meals_seq + 1 WHERE bin = $1 RETURNING meals_seq",
+        )
+        .bind(school.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(seq)
     }
 
     /// The answers already given to this terminal's events (another terminal's events with
@@ -91,10 +125,13 @@ super::per_backend! {
         let mut out = HashMap::new();
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
-                "SELECT id, school_bin, student_iin, state, activated_at, updated_at, valid_from, valid_until \
-                 FROM vouchers WHERE school_bin = ",
+                "SELECT v.id, v.school_bin, v.student_iin, v.state, v.activated_at, v.updated_at, \
+                 v.valid_from, v.valid_until, cs.shift FROM vouchers v \
+                 LEFT JOIN students s ON s.iin = v.student_iin \
+                 LEFT JOIN class_shifts cs ON cs.school_bin = v.school_bin AND cs.class_label = s.class_label \
+                 WHERE v.school_bin = ",
             );
-            q.push_bind(school.to_string()).push(" AND id IN (");
+            q.push_bind(school.to_string()).push(" AND v.id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(uuid(id.as_uuid()));
@@ -110,6 +147,7 @@ super::per_backend! {
                     valid_from: get_date(&r, "valid_from")?,
                     valid_until: get_date(&r, "valid_until")?,
                     entitled: Vec::new(),
+                    shift: stored_shift(r.try_get::<Option<SmallInt>, _>("shift")?)?,
                 };
                 out.insert(VoucherId::from_uuid(get_uuid(&r, "id")?), facts);
             }
@@ -140,14 +178,15 @@ super::per_backend! {
         conn: &mut Conn,
         terminal: &TerminalRecord,
         rows: &[&MealRow<'_>],
-        now: OffsetDateTime,
+        stamp: Stamp,
     ) -> Result<HashSet<Uuid>, StoreError> {
         let mut inserted = HashSet::new();
         let school = terminal.school.to_string();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, terminal_id, service_day, \
-                 slot, served_at, method, status, reason, received_at, pass_nonce) ",
+                 slot, served_at, method, status, reason, received_at, pass_nonce, manual_reason, worker, \
+                 school_seq) ",
             );
             q.push_values(chunk, |mut b, row| {
                 let e = row.event;
@@ -162,8 +201,11 @@ super::per_backend! {
                     .push_bind(method_word(e))
                     .push_bind(row.status)
                     .push_bind(row.reason.clone())
-                    .push_bind(ts(now))
-                    .push_bind(e.pass_nonce.map(|n| n.to_string()));
+                    .push_bind(ts(stamp.now))
+                    .push_bind(e.pass_nonce.map(|n| n.to_string()))
+                    .push_bind(e.manual_reason.as_ref().map(|l| l.to_string()))
+                    .push_bind(e.worker.as_ref().map(|l| l.to_string()))
+                    .push_bind(stamp.seq);
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING event_id");
             for r in q.build().fetch_all(&mut *conn).await? {

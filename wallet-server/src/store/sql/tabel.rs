@@ -5,6 +5,17 @@ use async_trait::async_trait;
 use shared::time::{end_of_service_day, start_of_service_day, YearMonth};
 use shared::{Bin, Iin};
 
+/// A meal as the табель reads it (without `received_at`, which each query picks): a voided
+/// meal shows the void's reason.
+pub(crate) const MEAL_FACT_COLUMNS: &str =
+    "m.event_id, m.student_iin, m.service_day, m.slot, m.status, \
+     CASE WHEN m.status = 'voided' THEN m.void_reason ELSE m.reason END AS reason, \
+     m.method, m.manual_reason, m.worker, \
+     CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) AS confirmed";
+/// The meals with the director's confirmations of meals on non-school days.
+pub(crate) const MEAL_FACT_FROM: &str = "meals m LEFT JOIN off_day_confirmations c \
+     ON c.school_bin = m.school_bin AND c.event_id = m.event_id";
+
 super::per_backend! {
     use sqlx::Row;
     use time::OffsetDateTime;
@@ -40,6 +51,12 @@ super::per_backend! {
             reason: r.try_get("reason")?,
             received_at: get_ts(r, "received_at")?,
             confirmed_off_day: r.try_get::<SmallInt, _>("confirmed")? != 0,
+            manual: match r.try_get::<Option<String>, _>("manual_reason")? {
+                Some(reason) if r.try_get::<String, _>("method")? == "manual" => {
+                    Some((reason, r.try_get("worker")?))
+                }
+                _ => None,
+            },
         })
     }
 
@@ -101,26 +118,20 @@ super::per_backend! {
     ) -> Result<Vec<MealFact>, StoreError> {
         let rows =
             match received_after {
-                None => sqlx::query(
-                    "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
-                 m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
-                 AS confirmed FROM meals m \
-                 LEFT JOIN off_day_confirmations c ON c.school_bin = m.school_bin AND c.event_id = m.event_id \
-                 WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3",
-                )
+                None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {MEAL_FACT_COLUMNS}, m.received_at FROM {MEAL_FACT_FROM} \
+                     WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3"
+                )))
                 .bind(school.to_string())
                 .bind(date(month.first_day()))
                 .bind(date(month.last_day()))
                 .fetch_all(&mut *conn)
                 .await?,
-                Some(after) => sqlx::query(
-                    "SELECT m.event_id, m.student_iin, m.service_day, m.slot, m.status, m.reason, \
-                 m.received_at, CAST(CASE WHEN c.event_id IS NULL THEN 0 ELSE 1 END AS SMALLINT) \
-                 AS confirmed FROM meals m \
-                 LEFT JOIN off_day_confirmations c ON c.school_bin = m.school_bin AND c.event_id = m.event_id \
-                 WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3 \
-                 AND m.status = 'accepted' AND m.received_at > $4",
-                )
+                Some(after) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {MEAL_FACT_COLUMNS}, m.received_at FROM {MEAL_FACT_FROM} \
+                     WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3 \
+                     AND m.status = 'accepted' AND m.received_at > $4"
+                )))
                 .bind(school.to_string())
                 .bind(date(month.first_day()))
                 .bind(date(month.last_day()))
@@ -128,6 +139,29 @@ super::per_backend! {
                 .fetch_all(&mut *conn)
                 .await?,
             };
+        rows.iter().map(meal_from_row).collect()
+    }
+
+    /// Meals of `month` counted in its approval (received by `approved_at`) and voided after
+    /// it: the next month's negative adjustments. `received_at` is the void's time.
+    async fn voided_after_approval(
+        conn: &mut Conn,
+        school: Bin,
+        month: YearMonth,
+        approved_at: OffsetDateTime,
+    ) -> Result<Vec<MealFact>, StoreError> {
+        let sql = format!(
+            "SELECT {MEAL_FACT_COLUMNS}, m.voided_at AS received_at FROM {MEAL_FACT_FROM} \
+             WHERE m.school_bin = $1 AND m.service_day BETWEEN $2 AND $3 \
+             AND m.status = 'voided' AND m.void_kind = 'adjustment' AND m.received_at <= $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(school.to_string())
+            .bind(date(month.first_day()))
+            .bind(date(month.last_day()))
+            .bind(ts(approved_at))
+            .fetch_all(&mut *conn)
+            .await?;
         rows.iter().map(meal_from_row).collect()
     }
 
@@ -156,10 +190,14 @@ super::per_backend! {
             .await?;
             let meals = meals_between(&mut conn, school, month, None).await?;
             let prev = previous(month);
-            let late_from_previous = match approval(&mut conn, school, prev).await? {
-                Some(a) => meals_between(&mut conn, school, prev, Some(a.approved_at)).await?,
-                None => Vec::new(),
-            };
+            let (late_from_previous, voided_from_previous) =
+                match approval(&mut conn, school, prev).await? {
+                    Some(a) => (
+                        meals_between(&mut conn, school, prev, Some(a.approved_at)).await?,
+                        voided_after_approval(&mut conn, school, prev, a.approved_at).await?,
+                    ),
+                    None => (Vec::new(), Vec::new()),
+                };
             let others = sqlx::query(
                 "SELECT DISTINCT s.iin, s.full_name, s.class_label, s.category FROM meals m \
                  JOIN students s ON s.iin = m.student_iin \
@@ -194,6 +232,7 @@ super::per_backend! {
                 students,
                 meals,
                 late_from_previous,
+                voided_from_previous,
                 other_students,
                 slots,
                 meal_price_tiyn: price.unwrap_or(default_price_tiyn),

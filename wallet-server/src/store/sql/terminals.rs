@@ -47,6 +47,12 @@ super::per_backend! {
             valid_from: get_date(r, "valid_from")?,
             valid_until: get_date(r, "valid_until")?,
             entitled: Vec::new(),
+            shift: crate::store::sql::meal_push::stored_shift(r.try_get::<Option<SmallInt>, _>("shift")?)?,
+            alert: r
+                .try_get::<Option<String>, _>("alert")?
+                .as_deref()
+                .map(|a| parse_stored("alert line", a))
+                .transpose()?,
         })
     }
 
@@ -179,9 +185,12 @@ super::per_backend! {
                 "v.roster_seq > $2 AND v.roster_seq <= $3"
             };
             let sql = format!(
-                "SELECT v.id, v.student_iin, s.full_name, s.class_label, c.card_uid, v.state, v.valid_from, v.valid_until \
+                "SELECT v.id, v.student_iin, s.full_name, s.class_label, c.card_uid, v.state, v.valid_from, v.valid_until, \
+                 cs.shift, a.line AS alert \
                  FROM vouchers v JOIN students s ON s.iin = v.student_iin \
                  LEFT JOIN cards c ON c.student_iin = v.student_iin \
+                 LEFT JOIN class_shifts cs ON cs.school_bin = v.school_bin AND cs.class_label = s.class_label \
+                 LEFT JOIN student_alerts a ON a.school_bin = v.school_bin AND a.student_iin = v.student_iin \
                  WHERE v.school_bin = $1 AND {filter} ORDER BY v.roster_seq"
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -214,7 +223,7 @@ super::per_backend! {
 
         async fn meal_slots(&self, school: Bin) -> Result<Vec<MealSlot>, StoreError> {
             let rows = sqlx::query(
-                "SELECT name, start_minute, end_minute FROM meal_slots WHERE school_bin = $1 ORDER BY start_minute",
+                "SELECT name, start_minute, end_minute, shift FROM meal_slots WHERE school_bin = $1 ORDER BY start_minute",
             )
             .bind(school.to_string())
             .fetch_all(&self.pool)
@@ -229,7 +238,7 @@ super::per_backend! {
                         name: r.try_get("name")?,
                         start_minute: minute("start_minute")?,
                         end_minute: minute("end_minute")?,
-                        shift: None,
+                        shift: crate::store::sql::meal_push::stored_shift(r.try_get::<Option<SmallInt>, _>("shift")?)?,
                     })
                 })
                 .collect()
@@ -246,11 +255,12 @@ super::per_backend! {
             #[allow(clippy::unnecessary_fallible_conversions)]
             let minute = |m: u16| SmallInt::try_from(m).unwrap_or(SmallInt::MAX);
             for s in slots {
-                sqlx::query("INSERT INTO meal_slots (school_bin, name, start_minute, end_minute) VALUES ($1, $2, $3, $4)")
+                sqlx::query("INSERT INTO meal_slots (school_bin, name, start_minute, end_minute, shift) VALUES ($1, $2, $3, $4, $5)")
                     .bind(school.to_string())
                     .bind(&s.name)
                     .bind(minute(s.start_minute))
                     .bind(minute(s.end_minute))
+                    .bind(s.shift.map(|n| SmallInt::from(n.get())))
                     .execute(&mut *tx)
                     .await?;
             }

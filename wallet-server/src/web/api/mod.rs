@@ -8,6 +8,7 @@
 mod accept;
 mod binary;
 mod calendar;
+mod counter;
 mod dev;
 mod gas;
 mod gas_list;
@@ -126,6 +127,7 @@ fn routes(max_list_bytes: usize, demo: bool) -> OpenApiRouter<AppState> {
         .merge(passes::routes())
         .merge(school::routes())
         .merge(school_terminals::routes())
+        .merge(counter::routes())
         .merge(tabel::routes())
         .merge(terminals::routes())
         .merge(sms::routes())

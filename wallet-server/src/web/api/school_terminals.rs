@@ -163,6 +163,10 @@ pub struct SlotView {
     /// `HH:MM`, Astana time, exclusive (`24:00` for the end of the day).
     #[schema(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub end: String,
+    /// The shift this slot serves (1–3); absent: every shift. A student of a class with
+    /// another shift is refused here as `wrong_shift`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<shared::counter::Shift>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -205,7 +209,7 @@ fn parse_slots(input: &[SlotView]) -> Result<Vec<MealSlot>, ApiError> {
             name: name.to_string(),
             start_minute: start,
             end_minute: end,
-            shift: None,
+            shift: s.shift,
         });
     }
     slots.sort_by_key(|s| s.start_minute);
@@ -234,6 +238,7 @@ fn slots_view(slots: &[MealSlot]) -> Result<Slots, ApiError> {
             name,
             start: hhmm(s.start_minute),
             end: hhmm(s.end_minute),
+            shift: s.shift,
         })
     };
     Ok(Slots {
@@ -288,6 +293,7 @@ mod tests {
             name: name.parse().expect("slot name"),
             start: start.into(),
             end: end.into(),
+            shift: None,
         }
     }
 

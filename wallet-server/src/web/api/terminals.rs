@@ -16,7 +16,7 @@ use super::ApiJson;
 use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::terminal::{NewTerminal, RosterRow};
 use crate::domain::voucher::VoucherState;
-use crate::services::{enrollment, meals};
+use crate::services::{counter, enrollment, meals};
 use crate::store::StoreError;
 use crate::web::auth::TerminalCaller;
 use crate::web::error::{ApiError, ErrorBody};
@@ -96,11 +96,11 @@ fn check_cursor(cursor: i64) -> Result<(), ApiError> {
 
 /// What a batch must be before any of it is recorded.
 fn check_batch(batch: &MealBatch) -> Result<(), ApiError> {
-    if batch.events.len() > MAX_BATCH {
+    if batch.events.len() > MAX_BATCH || batch.voids.len() > MAX_BATCH {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "batch_too_large",
-            format!("at most {MAX_BATCH} events per push"),
+            format!("at most {MAX_BATCH} events and {MAX_BATCH} voids per push"),
         ));
     }
     // The count is kept as a 64-bit signed integer (and documented so); a larger one is
@@ -126,6 +126,11 @@ pub struct SyncQuery {
     #[serde(default)]
     #[param(minimum = 0)]
     pub cursor: i64,
+    /// The `meals_cursor` of the previous pull: other terminals' meals of today after it
+    /// come in `meals_seen` (0 or absent: all of today's).
+    #[serde(default)]
+    #[param(minimum = 0)]
+    pub meals_after: i64,
 }
 
 /// A roster row as the terminal keeps it: activated vouchers stay, and the terminal decides
@@ -142,12 +147,14 @@ fn roster_entry(row: RosterRow, programme: &ProgrammeDates) -> RosterEntry {
         valid_from: row.valid_from,
         valid_until: row.valid_until,
         entitled: Some(programme.clip(&row.entitled)),
-        shift: None,
-        alert: None,
+        shift: row.shift,
+        alert: row.alert,
     }
 }
 
-/// Pull roster changes since the cursor, the pass keys, meal slots and the server's time.
+/// Pull roster changes since the cursor, the pass keys, meal slots and the server's time,
+/// with the whole school's progress today and the counted meals of today the school's other
+/// terminals served after `meals_after`.
 #[utoipa::path(get, path = "/v1/terminals/sync", tag = "terminal",
     params(SyncQuery),
     security(("device_token" = [])),
@@ -160,6 +167,7 @@ async fn sync(
 ) -> Result<ApiJson<SyncResponse>, ApiError> {
     let Query(query) = query?;
     check_cursor(query.cursor)?;
+    check_cursor(query.meals_after)?;
     let school = caller.terminal.school;
     let now = state.clock.now();
     state.store.touch_terminal(caller.terminal.id, now).await?;
@@ -171,6 +179,16 @@ async fn sync(
         .ok_or_else(ApiError::not_found)?;
     let slots = crate::domain::meal::effective_slots(&state.store.meal_slots(school).await?);
     let keys = state.keys.read().published();
+    let progress = counter::today(state.store.as_ref(), school, now).await?;
+    let seen = state
+        .store
+        .meals_seen(
+            school,
+            caller.terminal.id,
+            progress.service_day,
+            query.meals_after,
+        )
+        .await?;
     Ok(ApiJson(SyncResponse {
         school: SchoolInfo {
             bin: info.bin,
@@ -186,9 +204,9 @@ async fn sync(
         keys,
         slots,
         server_time: state.clock.now(),
-        progress: None,
-        meals_seen: Vec::new(),
-        meals_cursor: None,
+        progress: Some(progress),
+        meals_seen: seen.meals,
+        meals_cursor: Some(seen.cursor),
     }))
 }
 
@@ -212,7 +230,7 @@ async fn push_meals(
         now,
     )
     .await?;
-    let results = meals::push(
+    let answer = meals::push(
         state.store.as_ref(),
         &caller.terminal,
         state.programme_dates,
@@ -220,21 +238,20 @@ async fn push_meals(
         now,
     )
     .await?;
-    state.metrics.meals_pushed(&results);
-    let accepted = results
+    state.metrics.meals_pushed(&answer.results);
+    let accepted = answer
+        .results
         .iter()
         .filter(|r| r.status == shared::sync::MealVerdict::Accepted)
         .count();
     tracing::info!(
         terminal = %caller.terminal.id,
-        events = results.len(),
+        events = answer.results.len(),
         accepted,
+        voids = answer.voids.len(),
         "meals pushed"
     );
-    Ok(ApiJson(MealBatchResult {
-        results,
-        voids: Vec::new(),
-    }))
+    Ok(ApiJson(answer))
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use session::{ConsoleForm, Staff};
 
 /// The console's routes (and, with `--demo`, the development OpenID provider's).
 pub fn router(state: &AppState) -> Router<AppState> {
-    use pages::{calendar, reports, signals, signin, students, tabel, terminals, today};
+    use pages::{calendar, counter, reports, signals, signin, students, tabel, terminals, today};
     let school = |path: &str| format!("/console/schools/{{bin}}{path}");
     let mut router = Router::new()
         .route("/console", get(home))
@@ -45,6 +45,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/logout", post(signin::logout))
         .route("/console/lang", post(switch_language))
         .route(&school("/today"), get(today::page))
+        .route(&school("/today/void"), post(counter::void))
+        .route(&school("/today/shift"), post(counter::set_shift))
+        .route(&school("/students/alert"), post(counter::set_alert))
         .route(&school("/students"), get(students::page))
         .route(&school("/students.csv"), get(students::csv))
         .route(&school("/students/card"), post(students::bind))

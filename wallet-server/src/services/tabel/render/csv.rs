@@ -19,8 +19,8 @@
 //! one rule every CSV export uses).
 
 use super::{
-    astana_time, category_ru, day_label, day_status_ru, reason_ru, slot_ru, slots_note, status_ru,
-    tenge_comma, RenderError, TITLE, UNBILLED_TITLE,
+    adjustments_title, astana_time, category_ru, day_label, day_status_ru, late_note, reason_ru,
+    slot_ru, slots_note, status_ru, tenge_comma, RenderError, MANUAL_TITLE, TITLE, UNBILLED_TITLE,
 };
 use crate::domain::tabel::Tabel;
 
@@ -63,6 +63,9 @@ fn write_all(out: &mut Vec<u8>, t: &Tabel) -> Result<(), ::csv::Error> {
     }
     if !t.unbilled.is_empty() {
         section(out, |w| unbilled(w, t))?;
+    }
+    if !t.manual.is_empty() {
+        section(out, |w| manual(w, t))?;
     }
     if t.adjustments.is_some() {
         section(out, |w| adjustments(w, t))?;
@@ -165,6 +168,32 @@ fn excluded(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
     Ok(())
 }
 
+/// Counted meals served by hand, with the worker's reason and name.
+fn manual(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
+    w.write_record([MANUAL_TITLE, &t.manual.len().to_string()])?;
+    w.write_record([
+        "Дата",
+        "ФИО",
+        "Класс",
+        "Категория",
+        "Приём пищи",
+        "Причина",
+        "Работник",
+    ])?;
+    for m in &t.manual {
+        w.write_record([
+            m.service_day.to_string(),
+            text(&m.student.full_name),
+            text(&m.student.class_label),
+            category_ru(m.student.category).to_string(),
+            text(&slot_ru(&m.slot)),
+            text(&m.reason),
+            text(m.worker.as_deref().unwrap_or("")),
+        ])?;
+    }
+    Ok(())
+}
+
 /// Meals on non-school days, outside the amount until the director confirms them.
 fn unbilled(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
     w.write_record([UNBILLED_TITLE, &t.unbilled.len().to_string()])?;
@@ -195,11 +224,9 @@ fn unbilled(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
 fn adjustments(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
     if let Some(adj) = &t.adjustments {
         w.write_record([
-            format!(
-                "Корректировка: питания за {}, поступившие после утверждения табеля",
-                adj.month
-            ),
+            adjustments_title(adj),
             adj.meals.to_string(),
+            adj.voided.to_string(),
         ])?;
         w.write_record([
             "Дата",
@@ -216,7 +243,7 @@ fn adjustments(w: &mut W, t: &Tabel) -> Result<(), ::csv::Error> {
                 text(&m.student.class_label),
                 category_ru(m.student.category).to_string(),
                 text(&slot_ru(&m.slot)),
-                astana_time(m.received_at),
+                text(&late_note(m)),
             ])?;
         }
     }

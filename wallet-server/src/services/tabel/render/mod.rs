@@ -21,7 +21,7 @@ use time::{Month, OffsetDateTime, Weekday};
 
 use crate::domain::calendar::DayStatus;
 use crate::domain::meal::MealStatus;
-use crate::domain::tabel::{DayColumn, Tabel};
+use crate::domain::tabel::{Adjustments, DayColumn, LateMeal, Tabel};
 use crate::domain::Category;
 
 /// A download format of the табель.
@@ -125,6 +125,7 @@ pub fn status_ru(status: MealStatus) -> &'static str {
         MealStatus::Accepted => "Учтено",
         MealStatus::Duplicate => "Повтор",
         MealStatus::Rejected => "Отклонено",
+        MealStatus::Voided => "Аннулировано",
     }
 }
 
@@ -140,6 +141,34 @@ pub fn day_status_ru(status: DayStatus) -> &'static str {
 }
 
 /// Title of the list of meals on non-school days (CSV, XLSX, PDF).
+/// The title of the list of meals served by hand (issue 19).
+pub const MANUAL_TITLE: &str = "Ручные отметки: питание без карты и QR-кода (с причиной)";
+
+/// The last column of an adjustment row: when a late meal arrived, or when and why a meal of
+/// the approved month was voided (taken off the amount).
+pub fn late_note(m: &LateMeal) -> String {
+    match &m.voided {
+        None => astana_time(m.received_at),
+        Some(reason) => format!("аннулировано {}: {reason}", astana_time(m.received_at)),
+    }
+}
+
+/// The adjustment's title: late meals added and voided ones taken off.
+pub fn adjustments_title(adj: &Adjustments) -> String {
+    let mut title = format!(
+        "Корректировка: питания за {}, поступившие после утверждения табеля — {} пит.",
+        month_ru(adj.month),
+        group_thousands(u64::from(adj.meals))
+    );
+    if adj.voided > 0 {
+        title.push_str(&format!(
+            ", аннулировано после утверждения {} пит.",
+            group_thousands(u64::from(adj.voided))
+        ));
+    }
+    title
+}
+
 pub const UNBILLED_TITLE: &str =
     "Не оплачивается: питание в неучебный день, не подтверждённое директором";
 
@@ -149,7 +178,7 @@ pub fn reason_ru(code: Option<&str>) -> String {
         return String::new();
     };
     match code {
-        "already_ate" => "Уже питался в этот приём пищи",
+        "already_ate" => "Уже питался в этот день",
         "unknown_voucher" => "Неизвестный ваучер",
         "other_school" => "Ваучер другой школы",
         "served_in_the_future" => "Время питания в будущем",
@@ -158,6 +187,9 @@ pub fn reason_ru(code: Option<&str>) -> String {
         "outside_hours" => "Вне времени приёма пищи",
         "voucher_inactive" => "Ваучер не активен",
         "outside_programme" => "Вне сроков программы",
+        "not_on_list" => "Нет в списке на месяц",
+        "wrong_shift" => "Приём пищи другой смены",
+        "manual_without_reason" => "Ручная отметка без причины",
         other => return other.to_string(),
     }
     .to_string()

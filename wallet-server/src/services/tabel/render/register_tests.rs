@@ -48,6 +48,7 @@ fn class_tabel() -> Tabel {
         students,
         meals,
         late_from_previous: vec![],
+        voided_from_previous: vec![],
         other_students: vec![],
         slots: vec!["lunch".into()],
         meal_price_tiyn: 123_456,

@@ -46,6 +46,7 @@ fn meal(who: Iin, day: Date, slot: &str, status: MealStatus, reason: Option<&str
         reason: reason.map(str::to_string),
         received_at: datetime!(2026-11-30 10:00 UTC),
         confirmed_off_day: false,
+        manual: None,
     }
 }
 
@@ -76,6 +77,7 @@ fn tabel() -> Tabel {
         ok(a, date!(2026 - 11 - 04), "lunch"),
         MealFact {
             confirmed_off_day: true,
+            manual: None,
             ..ok(c, date!(2026 - 11 - 07), "lunch")
         },
         ok(c, date!(2026 - 11 - 16), "lunch"),
@@ -130,6 +132,7 @@ fn tabel() -> Tabel {
             late(c, date!(2026 - 10 - 30), "lunch"),
             late(a, date!(2026 - 10 - 29), "breakfast"),
         ],
+        voided_from_previous: vec![],
         other_students: vec![],
         slots: vec!["breakfast".into(), "lunch".into()],
         meal_price_tiyn: 95_050,
@@ -183,6 +186,7 @@ fn big_tabel() -> Tabel {
         students,
         meals,
         late_from_previous: vec![],
+        voided_from_previous: vec![],
         other_students: vec![],
         slots: vec!["breakfast".into(), "lunch".into()],
         meal_price_tiyn: 80_000,
@@ -248,10 +252,7 @@ fn money_days_and_months_read_as_russian() {
     assert_eq!(tenge_comma(123_456_789), "1234567,89");
     assert_eq!(tenge_comma(-5), "-0,05");
     assert_eq!(category_ru(Category::Orphan), "Сироты/без попечения");
-    assert_eq!(
-        reason_ru(Some("already_ate")),
-        "Уже питался в этот приём пищи"
-    );
+    assert_eq!(reason_ru(Some("already_ate")), "Уже питался в этот день");
     assert_eq!(reason_ru(Some("outside_programme")), "Вне сроков программы");
     assert_eq!(reason_ru(Some("new_code")), "new_code");
 }
@@ -898,6 +899,7 @@ fn weekends_and_holidays_are_marked_and_holiday_meals_held_out_in_every_format()
             ok(who, date!(2026 - 12 - 16), "day"),
         ],
         late_from_previous: vec![],
+        voided_from_previous: vec![],
         other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,
@@ -960,6 +962,7 @@ fn an_empty_month_renders_in_every_format() {
         students: vec![],
         meals: vec![],
         late_from_previous: vec![],
+        voided_from_previous: vec![],
         other_students: vec![],
         slots: vec!["day".into()],
         meal_price_tiyn: 80_000,

@@ -62,8 +62,8 @@ pub(in crate::store) use crate::store::sql::people::postgres::*;
 pub(in crate::store) use crate::store::sql::{
     calendar::postgres as calendar, calendar_guard::postgres as calendar_guard,
     entitlements::postgres as entitlements, jobs::postgres as jobs,
-    meal_push::postgres as meal_push, tabel::postgres as tabel, vouchers::postgres as vouchers,
-    wallet_events::postgres as wallet_events,
+    meal_push::postgres as meal_push, meal_void::postgres as meal_void, tabel::postgres as tabel,
+    vouchers::postgres as vouchers, wallet_events::postgres as wallet_events,
 };
 
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).

@@ -82,7 +82,8 @@ pub(in crate::store) use crate::store::sql::people::sqlite::*;
 pub(in crate::store) use crate::store::sql::{
     calendar::sqlite as calendar, calendar_guard::sqlite as calendar_guard,
     entitlements::sqlite as entitlements, jobs::sqlite as jobs, meal_push::sqlite as meal_push,
-    tabel::sqlite as tabel, vouchers::sqlite as vouchers, wallet_events::sqlite as wallet_events,
+    meal_void::sqlite as meal_void, tabel::sqlite as tabel, vouchers::sqlite as vouchers,
+    wallet_events::sqlite as wallet_events,
 };
 
 /// Pushes of one school take turns: nothing to do, `BEGIN IMMEDIATE` holds the only write lock.

@@ -1,6 +1,7 @@
 //! One module per console page.
 
 pub mod calendar;
+pub mod counter;
 pub mod reports;
 pub mod signals;
 pub mod signin;

@@ -38,6 +38,8 @@ struct Row {
     card: Option<CardUid>,
     /// The student moved: to (`true`) or from (`false`) the school of this BIN.
     moved: Option<(bool, shared::Bin)>,
+    /// The line staff set for the canteen (issue 19).
+    alert: Option<String>,
 }
 
 /// When the last SMS of a conversation went out: the confirmation or refusal answer, the
@@ -72,6 +74,13 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
             }
         }
     }
+    let alerts: HashMap<Iin, String> = state
+        .store
+        .alert_lines(ctx.bin)
+        .await?
+        .into_iter()
+        .map(|(i, l)| (i, l.into_string()))
+        .collect();
     let mut out: Vec<Row> = Vec::new();
     for v in best.values() {
         out.push(Row {
@@ -88,6 +97,7 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
                 .moved_to
                 .map(|b| (true, b))
                 .or(v.moved_from.map(|b| (false, b))),
+            alert: alerts.get(&v.voucher.student).cloned(),
         });
     }
     // Students still waiting for (or refused) consent have no voucher yet; some of the
@@ -118,6 +128,7 @@ async fn rows(state: &AppState, ctx: &Ctx) -> Result<Vec<Row>, ConsoleError> {
                 activated_at: None,
                 card: None,
                 moved: None,
+                alert: None,
             });
         }
     }
@@ -144,6 +155,8 @@ fn flash_of(msg: &str) -> Option<Flash> {
         "unchanged" => Some(Flash::Done(T::CardUnchanged)),
         "unbound" => Some(Flash::Done(T::CardUnbound)),
         "no_card" => Some(Flash::Done(T::NoCardToUnbind)),
+        "alert_saved" => Some(Flash::Done(T::AlertSaved)),
+        "bad_alert" => Some(Flash::Problem(T::BadAlert)),
         _ => None,
     }
 }
@@ -185,6 +198,7 @@ async fn render(
                 th scope="col" { (ctx.t(T::Consent)) }
                 th scope="col" { (ctx.t(T::ActivatedOn)) }
                 th scope="col" { (ctx.t(T::Card)) }
+                th scope="col" { (ctx.t(T::Alert)) }
             } }
             tbody { @for r in &shown { tr {
                 th scope="row" { (r.name) br; small class="muted" { (r.iin_masked) } }
@@ -219,6 +233,15 @@ async fn render(
                         }
                     }
                 } }
+                td { @if let Some(v) = r.voucher {
+                    form method="post" action={(base) "/students/alert"} class="card-form" {
+                        (ctx.csrf_field())
+                        input type="hidden" name="voucher" value=(v);
+                        input type="text" name="line" maxlength="200" value=(r.alert.as_deref().unwrap_or(""))
+                            aria-label={(ctx.t(T::Alert)) ", " (r.name)};
+                        button type="submit" class="secondary" { (ctx.t(T::Save)) }
+                    }
+                } }
             } } }
         } }
     };
@@ -238,7 +261,11 @@ pub struct CardForm {
 }
 
 /// The student of a voucher of this school (anything else: not found).
-async fn student_of(state: &AppState, ctx: &Ctx, voucher: &str) -> Result<Iin, ConsoleError> {
+pub(super) async fn student_of(
+    state: &AppState,
+    ctx: &Ctx,
+    voucher: &str,
+) -> Result<Iin, ConsoleError> {
     let id: VoucherId = voucher.parse().map_err(|_| ConsoleError::NotFound)?;
     let v = state
         .store

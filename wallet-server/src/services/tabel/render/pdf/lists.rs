@@ -6,8 +6,8 @@ use super::layout::{Align, Layout};
 use super::table::{table, Col, RowStyle, Table};
 use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{
-    astana_time, category_ru, date_ru, group_thousands, month_ru, reason_ru, slot_ru, status_ru,
-    tenge_ru,
+    adjustments_title, category_ru, date_ru, group_thousands, late_note, reason_ru, slot_ru,
+    status_ru, tenge_ru,
 };
 
 /// The meals not counted in the табель, with their status and reason; nothing when none.
@@ -59,12 +59,7 @@ pub(super) fn adjustments(l: &mut Layout, t: &Tabel) {
     };
     list_title(
         l,
-        format!(
-            "Корректировка: питания за {}, поступившие после утверждения табеля — {} пит., {}",
-            month_ru(adj.month),
-            group_thousands(u64::from(adj.meals)),
-            tenge_ru(adj.amount_tiyn)
-        ),
+        format!("{} — {}", adjustments_title(adj), tenge_ru(adj.amount_tiyn)),
     );
     let spec = list_table(&[
         ("№", 22.0, Align::Right),
@@ -84,7 +79,7 @@ pub(super) fn adjustments(l: &mut Layout, t: &Tabel) {
                 m.student.class_label.clone(),
                 category_ru(m.student.category).to_string(),
                 slot_ru(&m.slot),
-                astana_time(m.received_at),
+                late_note(m),
             ],
             RowStyle::Body,
         )

@@ -25,6 +25,7 @@ mod grid;
 mod heading;
 mod layout;
 mod lists;
+mod manual;
 mod signatures;
 mod summary;
 mod table;
@@ -62,6 +63,7 @@ pub fn render(tabel: &Tabel) -> Result<Vec<u8>, RenderError> {
     summary::summary(&mut layout, tabel);
     lists::excluded(&mut layout, tabel);
     unbilled::unbilled(&mut layout, tabel);
+    manual::manual(&mut layout, tabel);
     lists::adjustments(&mut layout, tabel);
     signatures::signatures(&mut layout, tabel);
     let footer_left = format!(

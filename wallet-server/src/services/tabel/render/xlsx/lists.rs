@@ -8,7 +8,7 @@ use super::summary::tenge_cell;
 use super::write_text;
 use crate::domain::tabel::Tabel;
 use crate::services::tabel::render::{
-    astana_time, category_ru, month_ru, reason_ru, slot_ru, status_ru,
+    adjustments_title, category_ru, late_note, month_ru, reason_ru, slot_ru, status_ru,
 };
 
 /// A list sheet's header row at `row`, frozen above the list.
@@ -89,11 +89,7 @@ pub(super) fn adjustments_sheet(t: &Tabel, s: &Styles) -> Result<Worksheet, Xlsx
     ws.write_string_with_format(
         0,
         0,
-        format!(
-            "Корректировка: питания за {} ({}), поступившие после утверждения табеля",
-            month_ru(adj.month),
-            adj.month
-        ),
+        format!("{} ({})", adjustments_title(adj), adj.month),
         &s.bold,
     )?;
     list_header(
@@ -119,12 +115,17 @@ pub(super) fn adjustments_sheet(t: &Tabel, s: &Styles) -> Result<Worksheet, Xlsx
         write_text(&mut ws, r, 2, &m.student.class_label, &s.center)?;
         ws.write_string_with_format(r, 3, category_ru(m.student.category), &s.text)?;
         write_text(&mut ws, r, 4, &slot_ru(&m.slot), &s.text)?;
-        ws.write_string_with_format(r, 5, astana_time(m.received_at), &s.text)?;
+        write_text(&mut ws, r, 5, &late_note(m), &s.text)?;
     }
     let mut r = 4 + adj.rows.len() as u32;
     ws.write_string_with_format(r, 1, "Питаний", &s.bold)?;
     ws.write_number_with_format(r, 2, adj.meals, &s.integer_bold)?;
     r += 1;
+    if adj.voided > 0 {
+        ws.write_string_with_format(r, 1, "Аннулировано", &s.bold)?;
+        ws.write_number_with_format(r, 2, adj.voided, &s.integer_bold)?;
+        r += 1;
+    }
     ws.write_string_with_format(r, 1, "Сумма, тиын", &s.bold)?;
     ws.write_number_with_format(r, 2, adj.amount_tiyn as f64, &s.integer_bold)?;
     tenge_cell(&mut ws, r, adj.amount_tiyn, &s.tenge_bold)?;

@@ -20,6 +20,7 @@
 
 mod lists;
 mod main_sheet;
+mod manual;
 mod styles;
 mod summary;
 mod unbilled;
@@ -51,6 +52,9 @@ pub fn render(tabel: &Tabel) -> Result<Vec<u8>, RenderError> {
     }
     if !tabel.unbilled.is_empty() {
         book.push_worksheet(unbilled::unbilled_sheet(tabel, &styles)?);
+    }
+    if !tabel.manual.is_empty() {
+        book.push_worksheet(manual::manual_sheet(tabel, &styles)?);
     }
     if tabel.adjustments.is_some() {
         book.push_worksheet(lists::adjustments_sheet(tabel, &styles)?);
