@@ -56,6 +56,8 @@ impl Rig {
                         valid_until: date!(2027 - 05 - 31),
                         valid_from: time::Date::MIN,
                         entitled: None,
+                        shift: None,
+                        alert: None,
                     },
                     method: Method::Card,
                     service_day: date!(2026 - 09 - 01),
@@ -63,7 +65,10 @@ impl Rig {
                     served_at: NOW,
                     pass_nonce: None,
                 };
-                match store.record_meal(&meal).expect("record") {
+                match store
+                    .record_meal(&meal, crate::store::Stamp::default())
+                    .expect("record")
+                {
                     Recorded::Inserted(id) => id,
                     Recorded::AlreadyAte => panic!("distinct students"),
                 }
@@ -323,6 +328,7 @@ fn the_loop_reports_each_cycle_and_stops_when_revoked() {
         interval: Duration::from_millis(20),
         backoff_min: Duration::from_millis(10),
         backoff_max: Duration::from_millis(40),
+        probe: Duration::from_millis(10),
     };
     let server = rig.server.clone();
     let handle = spawn(rig.syncer, pace, tx).expect("spawn");
