@@ -83,20 +83,25 @@ impl Store {
         rows.next()?.map(student_of).transpose()
     }
 
-    /// Active students whose name or class contains `query` (case-insensitive), by class
-    /// and name, at most `limit`: the worker's lookup when a child has neither card nor
-    /// phone.
+    /// Active students whose name or class contains `query` (case-insensitive, Cyrillic
+    /// included: SQLite's `lower` knows only ASCII, so the match is made here), by class and
+    /// name, at most `limit`: the worker's lookup when a child has neither card nor phone.
     pub fn search_roster(&self, query: &str, limit: usize) -> Result<Vec<Student>, StoreError> {
         let mut stmt = self.conn.prepare_cached(student_query!(
-            "active = 1 AND (lower(student_name) LIKE ?1 OR lower(class_label) LIKE ?1) \
-             ORDER BY class_label, student_name LIMIT ?2"
+            "active = 1 ORDER BY class_label, student_name"
         ))?;
-        let pattern = format!("%{}%", query.trim().to_lowercase());
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = stmt.query(params![pattern, limit])?;
+        let needle = query.trim().to_lowercase();
+        let mut rows = stmt.query([])?;
         let mut found = Vec::new();
         while let Some(row) = rows.next()? {
-            found.push(student_of(row)?);
+            let student = student_of(row)?;
+            let matches = |text: &str| text.to_lowercase().contains(&needle);
+            if matches(&student.name) || matches(&student.class_label) {
+                found.push(student);
+                if found.len() >= limit {
+                    break;
+                }
+            }
         }
         Ok(found)
     }
