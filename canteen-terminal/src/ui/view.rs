@@ -302,6 +302,37 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_read_replaces_the_panel_and_the_day_turns_without_a_scan() {
+        let mut view = View::default();
+        let t0 = Instant::now();
+        view.on_decision(&verdict(None, 3), t0);
+        assert_eq!(
+            view.recent_list(t0).count(),
+            0,
+            "on the panel, not yet in the list"
+        );
+        view.on_unreadable(DeviceKind::Card, t0);
+        assert!(matches!(view.current(t0), Some(Shown::Unreadable(_))));
+        assert_eq!(
+            view.recent_list(t0).count(),
+            1,
+            "the green left the panel for the list"
+        );
+        assert_eq!(view.beep.map(|(n, b)| (n, b)), Some((2, Beep::Deny)));
+        assert_eq!(view.today_at(datetime!(2026-09-01 18:59:59 UTC)), 3);
+        assert_eq!(
+            view.today_at(datetime!(2026-09-01 19:00 UTC)),
+            0,
+            "midnight in Astana"
+        );
+        view.clock_offset_ms = 90_000;
+        assert_eq!(
+            view.corrected(datetime!(2026-09-01 07:00 UTC)),
+            datetime!(2026-09-01 07:01:30 UTC)
+        );
+    }
+
+    #[test]
     fn sync_outcomes_set_the_link() {
         let mut view = View::default();
         assert_eq!(view.link, Link::Starting);

@@ -6,13 +6,12 @@ pub mod fake_sync;
 pub mod pty;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use shared::sync::RosterEntry;
 use shared::VoucherId;
 use tempfile::TempDir;
 
-use crate::common::canteen::Sim;
+use crate::common::canteen::{terminal_command, Sim};
 use fake_sync::{FakeSync, SCHOOL};
 use pty::PtyScreen;
 
@@ -71,13 +70,7 @@ impl Counter {
     /// (Re)starts the terminal full screen on a fresh 80×24 pty.
     pub fn run(&mut self, extra: &[&str], enroll: bool) {
         drop(self.screen.take());
-        let mut command = Command::new(tests::binary("canteen-terminal"));
-        for (var, _) in std::env::vars_os()
-            .filter(|(k, _)| k.to_string_lossy().starts_with("CANTEEN_"))
-            .collect::<Vec<_>>()
-        {
-            command.env_remove(var);
-        }
+        let mut command = terminal_command();
         command
             .args([
                 "--ui",
