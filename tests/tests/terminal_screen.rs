@@ -109,7 +109,7 @@ fn reasons_say_what_to_do() {
             method: Method::Card,
         }]
     });
-    c.screen().wait(&"a sync with meals_seen".to_string(), |_| {
+    c.screen().wait("a sync with meals_seen", |_| {
         c.sync
             .with(|s| s.pulls.iter().any(|p| p.contains("meals_after=1")))
     });

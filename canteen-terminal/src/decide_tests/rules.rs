@@ -215,7 +215,7 @@ fn a_child_eats_in_a_slot_of_their_own_shift() {
 /// refresh the code); a meal committed here but never shown is served, not "already ate".
 #[test]
 fn an_expired_pass_names_the_child_and_an_unshown_meal_is_served() {
-    let mut world = World::new();
+    let world = World::new();
     let mut claims = world.claims();
     claims.valid_until = NOON - Duration::minutes(10);
     claims.valid_from = NOON - Duration::hours(1);

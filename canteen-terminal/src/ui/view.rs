@@ -318,7 +318,7 @@ mod tests {
             1,
             "the green left the panel for the list"
         );
-        assert_eq!(view.beep.map(|(n, b)| (n, b)), Some((2, Beep::Deny)));
+        assert_eq!(view.beep, Some((2, Beep::Deny)));
         assert_eq!(view.today_at(datetime!(2026-09-01 18:59:59 UTC)), 3);
         assert_eq!(
             view.today_at(datetime!(2026-09-01 19:00 UTC)),
