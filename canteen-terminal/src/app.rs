@@ -311,6 +311,8 @@ fn shown(
             terminal.mark_shown(id);
         }
         sync.nudge();
+    } else {
+        terminal.keep_denial(verdict);
     }
     Ok(())
 }

@@ -313,13 +313,13 @@ impl Terminal {
             }
         }
         verdict.today = self.today(now);
-        self.keep_denial(&verdict);
         log(&verdict);
         verdict
     }
 
     /// Keeps a refused scan to push (not an unreadable code, not the terminal's fault).
-    fn keep_denial(&self, verdict: &Verdict) {
+    /// Called after the refusal is on screen: the write is off the scan-to-decision path.
+    pub fn keep_denial(&self, verdict: &Verdict) {
         let Some(denial) = verdict.denial.filter(|d| d.pushed()) else {
             return;
         };

@@ -35,7 +35,9 @@
 //! and a shift (even: 1, odd: 2) and whose only slot serves shift 1 all day. The first
 //! student of shift 1 is accepted once and then denied `already_ate`; a student of shift 2
 //! is denied `wrong_shift` every time — and every denial is now also kept for the server
-//! (`denials`, written on the decision path with `synchronous=NORMAL`).
+//! (`denials`, written just after its decision line is printed). `TESTS_BIN_DIR=DIR` runs
+//! prebuilt binaries from DIR (e.g. a release terminal when the whole release build is too
+//! long for the machine).
 //!
 //! Output: count, mean, p50, p95, p99 and max in milliseconds for all scans and per kind
 //! (accept/deny, card/QR), for both scenarios, on stdout and in

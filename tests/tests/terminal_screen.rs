@@ -56,7 +56,7 @@ fn offline_is_unmissable_and_recovery_is_prompt() {
             "500",
         ],
     );
-    let synced = c.screen().row_with("В сети").expect("online row");
+    let synced = c.screen().row_with("Желіде").expect("online row");
     assert!(
         synced.contains("синхр.") && synced.contains("не отправлено: 0"),
         "{synced}"
@@ -70,7 +70,7 @@ fn offline_is_unmissable_and_recovery_is_prompt() {
     std::thread::sleep(Duration::from_secs(1));
     let back = std::time::Instant::now();
     c.sync.with(|s| s.down = false);
-    c.screen().wait_for(&["В сети", "не отправлено: 0"]);
+    c.screen().wait_for(&["Желіде", "не отправлено: 0"]);
     assert!(
         back.elapsed() < Duration::from_secs(10),
         "back online after {:?}, not after the minute of backoff",
@@ -209,7 +209,7 @@ fn accept_and_deny_sound_different() {
     assert!(accept < deny);
 
     c.run(&["--beep", "bell"], false);
-    c.screen().wait_for(&["В сети"]);
+    c.screen().wait_for(&["Желіде"]);
     let before = c.screen().raw().iter().filter(|b| **b == 7).count();
     c.card(UNKNOWN_CARD, &["ОТКАЗ"]);
     std::thread::sleep(Duration::from_millis(500));

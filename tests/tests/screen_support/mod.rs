@@ -49,6 +49,7 @@ impl Counter {
     pub fn start(roster: Vec<RosterEntry>, extra: &[&str]) -> Counter {
         let dir = tempfile::tempdir().expect("tempdir");
         let sync = FakeSync::start(LONG_SCHOOL);
+        let students = format!("Учеников: {}", roster.len());
         sync.with(|s| s.roster = roster);
         let sim = Sim::start(dir.path());
         let mut counter = Counter {
@@ -59,7 +60,9 @@ impl Counter {
             runs: 0,
         };
         counter.run(extra, true);
-        counter.screen().wait_for(&["В сети", "QR: ✔", "Карта: ✔"]);
+        counter
+            .screen()
+            .wait_for(&["Желіде", "QR: ✔", "Карта: ✔", &students]);
         counter
     }
 
