@@ -49,6 +49,8 @@ pub struct FakeState {
     pub meals_cursor: Option<i64>,
     pub voids: Vec<shared::counter::MealVoid>,
     pub denials: Vec<shared::counter::ScanDenial>,
+    /// Answers no voids, like a server from before voids.
+    pub ignore_voids: bool,
 }
 
 #[derive(Clone, Default)]
@@ -141,6 +143,7 @@ impl Server for FakeServer {
             let voids = batch
                 .voids
                 .iter()
+                .filter(|_| !s.ignore_voids)
                 .map(|v| shared::counter::VoidResult {
                     event_id: v.event_id,
                     status: if s.verdicts.contains_key(&v.event_id) {

@@ -126,7 +126,15 @@ impl<S: Server> Syncer<S> {
             self.store.save_server_url(&self.config.server_url)?;
         }
         self.push_all(&token, tally)?;
-        self.push_counter(&token)?;
+        // Voids and denials never hold up the roster: a server that cannot take them yet
+        // (an older version) leaves them queued, and the pull still happens.
+        match self.push_counter(&token) {
+            Ok(()) => {}
+            Err(Failure::Server(error)) => {
+                tracing::warn!(%error, "voids and denials not pushed; kept for later");
+            }
+            Err(store) => return Err(store),
+        }
         self.pull(&token, state.cursor)
     }
 
