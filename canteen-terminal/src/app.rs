@@ -12,22 +12,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use shared::systemd::Watchdog;
 use shared::time::{Clock, SystemClock};
 
 use crate::cli::{Cli, UiMode};
+use crate::desk::{Action, Desk, Key};
 use crate::scanner::port::{DeviceReader, PortConfig};
 use crate::scanner::{CardFrames, DeviceKind, QrFrames, ScannerEvent};
 use crate::store::Store;
+use crate::store::VoidRefused;
 use crate::sync::{self, HttpServer, Pace, SyncConfig, SyncHandle, SyncReport, Syncer};
-use crate::terminal::{Settings, Terminal};
-use crate::ui::{PlainUi, StartInfo, TuiUi, Ui};
+use crate::terminal::{Settings, Terminal, Verdict, VoidError};
+use crate::ui::sound::BeepMode;
+use crate::ui::{CounterView, PlainUi, StartInfo, TuiUi, Ui};
 
 /// Everything the decision loop reacts to.
 #[derive(Debug)]
 pub enum AppEvent {
     Scanner(ScannerEvent),
     Sync(SyncReport),
+    /// A key the worker pressed in the full-screen view (the counter's dialogs).
+    Key(Key),
     /// The worker asked to quit (Ctrl+C in the full-screen view).
     Quit,
 }
@@ -81,10 +87,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         interval: Duration::from_millis(cli.sync_interval_ms),
         backoff_min: Duration::from_millis(cli.sync_backoff_min_ms),
         backoff_max: Duration::from_millis(cli.sync_backoff_max_ms),
+        probe: Duration::from_millis(cli.sync_probe_ms),
     };
     let sync = sync::spawn(syncer, pace, tx.clone()).context("starting the sync thread")?;
 
-    let mut ui = open_ui(cli.ui, &tx)?;
+    let beep = cli.beep.resolve(std::env::var("TERM").ok().as_deref());
+    let mut ui = open_ui(cli.ui, beep, &tx)?;
     ui.start(&start_info(&mut terminal)?)
         .context("writing to the screen")?;
     let readers = spawn_readers(&cli, &tx)?;
@@ -139,10 +147,15 @@ fn open_terminal(cli: &Cli, clock: Arc<dyn Clock>) -> anyhow::Result<Terminal> {
     Terminal::new(store, clock, settings).context("loading the roster")
 }
 
-fn open_ui(mode: UiMode, tx: &mpsc::Sender<AppEvent>) -> anyhow::Result<Box<dyn Ui>> {
+fn open_ui(
+    mode: UiMode,
+    beep: BeepMode,
+    tx: &mpsc::Sender<AppEvent>,
+) -> anyhow::Result<Box<dyn Ui>> {
     if mode == UiMode::Tui {
         if io::stdout().is_terminal() {
-            let tui = TuiUi::start(tx.clone(), AppEvent::Quit).context("starting the screen")?;
+            let tui = TuiUi::start(tx.clone(), AppEvent::Quit, key_of, beep)
+                .context("starting the screen")?;
             return Ok(Box::new(tui));
         }
         eprintln!(
@@ -170,6 +183,8 @@ fn start_info(terminal: &mut Terminal) -> anyhow::Result<StartInfo> {
         today,
         last_roster_at: state.last_roster_at,
         at: now,
+        clock_offset_ms: state.clock_offset_ms,
+        worker: terminal.worker().map(|w| w.to_string()),
     })
 }
 
@@ -212,6 +227,21 @@ fn next_event(rx: &Receiver<AppEvent>, watchdog: Option<&mut Watchdog>) -> Optio
     }
 }
 
+/// The worker's key as the counter's dialogs understand it.
+fn key_of(key: KeyEvent) -> Option<AppEvent> {
+    let key = match key.code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::F(n) => Key::F(n),
+        _ => return None,
+    };
+    Some(AppEvent::Key(key))
+}
+
 /// The decision loop.
 fn serve(
     rx: &Receiver<AppEvent>,
@@ -220,28 +250,41 @@ fn serve(
     sync: &SyncHandle,
 ) -> anyhow::Result<()> {
     let mut watchdog = Watchdog::from_env();
+    let mut desk = Desk::default();
+    let mut online = false;
+    show_counter(terminal, ui, &desk, online)?;
     while let Some(event) = next_event(rx, watchdog.as_mut()) {
         let shown = match event {
             AppEvent::Scanner(ScannerEvent::Scan { scan, at }) => {
                 ui.scan(&scan, at).and_then(|()| {
                     let verdict = terminal.handle_scan(&scan);
+                    shown(terminal, ui, sync, &verdict)?;
                     if verdict.accepted() {
-                        sync.nudge();
+                        show_counter(terminal, ui, &desk, online)?;
                     }
-                    ui.decision(&verdict)
+                    Ok(())
                 })
             }
+            AppEvent::Scanner(ScannerEvent::Unreadable { device, at }) => ui.unreadable(device, at),
             AppEvent::Scanner(ScannerEvent::Device { device, state }) => {
                 ui.device(device, state, terminal.now())
             }
             AppEvent::Sync(report) => {
                 terminal.refresh();
+                online = report.outcome.is_ok();
                 let roster = terminal.snapshot().roster_active;
-                let shown = ui.sync(&report, roster, terminal.now());
+                let shown = ui
+                    .sync(&report, roster, terminal.now())
+                    .and_then(|()| show_counter(terminal, ui, &desk, online));
                 if let Some(reason) = report.outcome.fatal() {
                     bail!(reason);
                 }
                 shown
+            }
+            AppEvent::Key(key) => {
+                let action = desk.key(key);
+                act(terminal, ui, sync, &mut desk, action)
+                    .and_then(|()| show_counter(terminal, ui, &desk, online))
             }
             AppEvent::Quit => return Ok(()),
         };
@@ -252,4 +295,90 @@ fn serve(
         }
     }
     Ok(())
+}
+
+/// Shows a verdict, then remembers the worker saw it (a crash before this offers the meal
+/// again as "recorded N s ago").
+fn shown(
+    terminal: &Terminal,
+    ui: &mut dyn Ui,
+    sync: &SyncHandle,
+    verdict: &Verdict,
+) -> io::Result<()> {
+    ui.decision(verdict)?;
+    if verdict.accepted() {
+        if let Some(id) = verdict.event_id {
+            terminal.mark_shown(id);
+        }
+        sync.nudge();
+    } else {
+        terminal.keep_denial(verdict);
+    }
+    Ok(())
+}
+
+/// Carries out what a dialog asked for.
+fn act(
+    terminal: &mut Terminal,
+    ui: &mut dyn Ui,
+    sync: &SyncHandle,
+    desk: &mut Desk,
+    action: Option<Action>,
+) -> io::Result<()> {
+    let failed = |error: &dyn std::fmt::Display| {
+        tracing::error!(%error, "counter action failed");
+        "Ошибка терминала, повторите".to_owned()
+    };
+    match action {
+        None => {}
+        Some(Action::Search(query)) => match terminal.store().search_roster(&query, 50) {
+            Ok(found) => desk.found(found),
+            Err(error) => desk.note(failed(&error)),
+        },
+        Some(Action::ListVoidable) => match terminal.store().voidable(terminal.now()) {
+            Ok(meals) => desk.voidable(meals),
+            Err(error) => desk.close(Some(failed(&error))),
+        },
+        Some(Action::Serve { voucher, reason }) => {
+            let verdict = terminal.serve_manually(voucher, reason);
+            shown(terminal, ui, sync, &verdict)?;
+        }
+        Some(Action::Void { event_id, reason }) => {
+            let note = match terminal.void(event_id, &reason) {
+                Ok(()) => {
+                    sync.nudge();
+                    "Питание отменено".to_owned()
+                }
+                Err(VoidError::Refused(VoidRefused::TooLate)) => {
+                    "Прошло больше 5 минут: отмена только в консоли школы".to_owned()
+                }
+                Err(VoidError::Refused(VoidRefused::UnknownMeal)) => {
+                    "Питание не найдено или уже отменено".to_owned()
+                }
+                Err(VoidError::Store(error)) => failed(&error),
+            };
+            ui.voided(event_id, &note)?;
+        }
+        Some(Action::SignIn(worker)) => {
+            if let Err(error) = terminal.sign_in(worker) {
+                desk.close(Some(failed(&error)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The worker, today's progress and the open dialog, to the screen.
+fn show_counter(terminal: &Terminal, ui: &mut dyn Ui, desk: &Desk, online: bool) -> io::Result<()> {
+    let day = shared::time::service_day(terminal.now());
+    let store = terminal.store();
+    let progress = match store.server_progress(day) {
+        Ok(Some(progress)) if online => Some((progress, true)),
+        _ => store.local_progress(day).ok().map(|p| (p, false)),
+    };
+    ui.counter(&CounterView {
+        worker: terminal.worker().map(|w| w.to_string()),
+        progress,
+        desk: desk.view(),
+    })
 }

@@ -11,6 +11,7 @@ use shared::{Bin, Label};
 
 use crate::scanner::line::DEFAULT_MAX_LINE;
 use crate::scanner::LineEnding;
+use crate::ui::sound::BeepMode;
 
 /// How the terminal shows what happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,12 +49,16 @@ pub enum UiMode {
 ///   {"type":"decision","decision":"accept"|"deny","reason"?,"reason_ru"?,"reason_kk"?,
 ///    "method":"qr"|"card","student"?,"class"?,"voucher_id"?,"card_uid"?,"event_id"?,"slot"?,
 ///    "service_day","today","warning"?,"warning_ru"?,"warning_kk"?,"at"}
+///    (+ "alert"?, "manual_reason"?, "unshown_secs"?, "earlier_at"?, "earlier_slot"?,
+///    "earlier_terminal"? when it applies; method may be "manual")
+///   {"type":"unreadable","device":"qr"|"card","at"}   (noise, a garbled code, a bad frame)
 ///   {"type":"device","device":"qr"|"card","state":"connected"|"disconnected","at"}
 ///   {"type":"sync","outcome","pushed","accepted","duplicate","rejected","unsent","roster",
 ///    "retry_in_ms"?,"at", ...}
 ///
 /// Denial reasons: not_ready, bad_code, forged_code, unknown_key, expired_code, not_yet_valid,
-/// other_school, not_on_roster, unknown_card, outside_hours, already_ate, terminal_error.
+/// other_school, not_on_roster, unknown_card, outside_hours, already_ate, wrong_shift,
+/// terminal_error.
 /// Warnings: roster_stale, terminal_revoked. Sync outcomes: enrolled, ok (+ roster_changes,
 /// full, keys, slots, clock_offset_ms), offline (+ error), server_error (+ status, error),
 /// unauthorized, not_enrolled, enroll_failed (+ status, code, error, fatal),
@@ -169,6 +174,11 @@ pub struct Cli {
     )]
     pub card_debounce_ms: u64,
 
+    /// Sound of a result in the full-screen view: auto (tones on the Linux console, BEL
+    /// elsewhere), console, bell or off.
+    #[arg(long, env = "CANTEEN_BEEP", value_enum, default_value_t = BeepMode::Auto)]
+    pub beep: BeepMode,
+
     /// User interface: tui (full screen) or plain (JSON lines on stdout).
     #[arg(long, env = "CANTEEN_UI", value_enum, default_value_t = UiMode::Tui)]
     pub ui: UiMode,
@@ -199,6 +209,12 @@ pub struct Cli {
     #[arg(long, env = "CANTEEN_SYNC_BACKOFF_MAX_MS", value_name = "MS", default_value_t = 60_000,
           value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub sync_backoff_max_ms: u64,
+
+    /// While offline, ask the server's /healthz this often (milliseconds) and sync at once
+    /// when it answers, instead of waiting out the backoff.
+    #[arg(long, env = "CANTEEN_SYNC_PROBE_MS", value_name = "MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub sync_probe_ms: u64,
 
     /// Give up on one HTTP request to the server after this many seconds.
     #[arg(long, env = "CANTEEN_HTTP_TIMEOUT_SECS", value_name = "SECS", default_value_t = 20,

@@ -6,11 +6,13 @@
 //! rule is unit-tested case by case without SQLite. Recording an accepted meal is the
 //! caller's job (and may still turn into [`Denial::AlreadyAte`] if two scans race).
 
+use shared::counter::Shift;
 use shared::pass::{self, KeySet, PassError};
-use shared::sync::{slot_at, DayRange, MealSlot, Method};
+use shared::sync::{DayRange, MealSlot, Method};
 use shared::time::{service_day, ASTANA};
 use shared::{Bin, CardUid, PassNonce, VoucherId};
 use time::{Date, Duration, OffsetDateTime};
+use uuid::Uuid;
 
 use crate::reason::Denial;
 use crate::scanner::Scan;
@@ -31,6 +33,10 @@ pub struct Student {
     /// The days the student is on the school's monthly lists; `None`: the server sent no
     /// list facts, the validity alone decides.
     pub entitled: Option<Vec<DayRange>>,
+    /// The shift the student's class studies in; `None`: any slot.
+    pub shift: Option<Shift>,
+    /// What staff want the worker to see on every scan of this child (an allergy).
+    pub alert: Option<String>,
 }
 
 impl Student {
@@ -61,9 +67,32 @@ pub trait Roster {
     /// The roster entry of the student a card is bound to.
     fn by_card(&self, card: CardUid) -> Result<Option<Student>, Self::Error>;
 
-    /// Whether a meal of this voucher is already recorded for that day and slot.
-    fn already_ate(&self, voucher: VoucherId, day: Date, slot: &str) -> Result<bool, Self::Error>;
+    /// The meal of this voucher already recorded for that day and slot (here, or by
+    /// another terminal of the school as the last sync told), if any.
+    fn earlier_meal(
+        &self,
+        voucher: VoucherId,
+        day: Date,
+        slot: &str,
+    ) -> Result<Option<EarlierMeal>, Self::Error>;
 }
+
+/// A meal the student already had: when, in which slot, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierMeal {
+    pub served_at: OffsetDateTime,
+    pub slot: String,
+    /// The serving terminal's name; `None`: this terminal.
+    pub terminal: Option<String>,
+    /// This terminal's event id (`None` for another terminal's meal).
+    pub event_id: Option<Uuid>,
+    /// Whether this terminal ever showed it; a meal committed just before a crash was not.
+    pub shown: bool,
+}
+
+/// How long a meal committed but never shown (a crash between commit and screen) is
+/// offered to the worker as "recorded N s ago on this terminal" instead of "already ate".
+pub const UNSHOWN_WINDOW: Duration = Duration::minutes(5);
 
 /// Everything a decision depends on besides the scan.
 #[derive(Debug)]
@@ -103,6 +132,8 @@ pub struct Refusal {
     pub student: Option<Student>,
     /// The slot the scan fell in, when it got that far.
     pub slot: Option<String>,
+    /// For [`Denial::AlreadyAte`]: the meal already served.
+    pub earlier: Option<EarlierMeal>,
 }
 
 /// The outcome of one scan.
@@ -110,6 +141,13 @@ pub struct Refusal {
 pub enum Decision {
     Accept(Meal),
     Deny(Refusal),
+    /// The student's meal for this slot was committed here moments ago but never shown
+    /// (the terminal stopped in between): serve it, nothing new is recorded.
+    Unshown {
+        student: Student,
+        method: Method,
+        earlier: EarlierMeal,
+    },
 }
 
 impl Decision {
@@ -119,6 +157,7 @@ impl Decision {
             method,
             student,
             slot: None,
+            earlier: None,
         })
     }
 }
@@ -131,38 +170,63 @@ pub fn method_of(scan: &Scan) -> Method {
     }
 }
 
+/// Who a pass or card stands for (before the day, slot and meal checks).
+pub type Found = (Student, Option<PassNonce>);
+
 /// Decides one scan. Checks, in order: the terminal is ready; the pass (format, key,
 /// signature, validity window with leeway, school) or the card (bound to a student); the
-/// student is on the roster and may eat today; the time falls in a meal slot; no meal is
-/// recorded yet for that slot today.
+/// student is on the roster and may eat today; the time falls in a meal slot of the
+/// student's shift; no meal is recorded yet for that slot today.
 pub fn decide<R: Roster>(scan: &Scan, ctx: &DecisionContext<'_, R>) -> Result<Decision, R::Error> {
     let method = method_of(scan);
     if !ctx.ready {
         return Ok(Decision::deny(Denial::NotReady, method, None));
     }
-    let (student, pass_nonce) = match scan {
-        Scan::Qr(text) => match student_of_pass(text, ctx)? {
-            Ok(found) => found,
-            Err(denial) => return Ok(Decision::deny(denial, method, None)),
-        },
+    let found = match scan {
+        Scan::Qr(text) => student_of_pass(text, ctx)?,
         Scan::Card(uid) => match ctx.roster.by_card(*uid)? {
-            Some(student) => (student, None),
-            None => return Ok(Decision::deny(Denial::UnknownCard, method, None)),
+            Some(student) => Ok((student, None)),
+            None => Err((Denial::UnknownCard, None)),
         },
     };
+    match found {
+        Ok((student, pass_nonce)) => decide_for(student, method, pass_nonce, ctx),
+        Err((denial, student)) => Ok(Decision::deny(denial, method, student)),
+    }
+}
+
+/// The day, slot, shift and meal checks for a known student (also the manual serve).
+pub fn decide_for<R: Roster>(
+    student: Student,
+    method: Method,
+    pass_nonce: Option<PassNonce>,
+    ctx: &DecisionContext<'_, R>,
+) -> Result<Decision, R::Error> {
     let day = service_day(ctx.now);
     if let Err(denial) = student.may_eat_on(day) {
         return Ok(Decision::deny(denial, method, Some(student)));
     }
-    let Some(slot) = current_slot(ctx.slots, ctx.now) else {
-        return Ok(Decision::deny(Denial::OutsideHours, method, Some(student)));
+    let slot = match slot_for(ctx.slots, ctx.now, student.shift) {
+        Ok(slot) => slot,
+        Err(denial) => return Ok(Decision::deny(denial, method, Some(student))),
     };
-    if ctx.roster.already_ate(student.voucher_id, day, &slot)? {
+    if let Some(earlier) = ctx.roster.earlier_meal(student.voucher_id, day, &slot)? {
+        let unshown = earlier.terminal.is_none()
+            && !earlier.shown
+            && ctx.now - earlier.served_at <= UNSHOWN_WINDOW;
+        if unshown {
+            return Ok(Decision::Unshown {
+                student,
+                method,
+                earlier,
+            });
+        }
         return Ok(Decision::Deny(Refusal {
             reason: Denial::AlreadyAte,
             method,
             student: Some(student),
             slot: Some(slot),
+            earlier: Some(earlier),
         }));
     }
     Ok(Decision::Accept(Meal {
@@ -175,8 +239,9 @@ pub fn decide<R: Roster>(scan: &Scan, ctx: &DecisionContext<'_, R>) -> Result<De
     }))
 }
 
-/// The student a pass text stands for, with the pass nonce; or why the pass is refused.
-type PassOutcome = Result<(Student, Option<PassNonce>), Denial>;
+/// The student a pass text stands for, with the pass nonce; or why the pass is refused
+/// (with the student when the pass is genuine but out of its window).
+type PassOutcome = Result<Found, (Denial, Option<Student>)>;
 
 fn student_of_pass<R: Roster>(
     text: &str,
@@ -184,16 +249,39 @@ fn student_of_pass<R: Roster>(
 ) -> Result<PassOutcome, R::Error> {
     let verified = match pass::verify_with_leeway(text, ctx.keys, ctx.now, ctx.leeway) {
         Ok(verified) => verified,
-        Err(error) => return Ok(Err(denial_of(&error))),
+        Err(error) => {
+            let student = match genuine_outside_window(text, ctx.keys, &error) {
+                Some(claims) if claims.school == ctx.school => {
+                    ctx.roster.by_voucher(claims.voucher_id)?
+                }
+                _ => None,
+            };
+            return Ok(Err((denial_of(&error), student)));
+        }
     };
     let claims = verified.claims;
     if claims.school != ctx.school {
-        return Ok(Err(Denial::OtherSchool));
+        return Ok(Err((Denial::OtherSchool, None)));
     }
     Ok(match ctx.roster.by_voucher(claims.voucher_id)? {
         Some(student) => Ok((student, Some(PassNonce::from_bytes(claims.nonce)))),
-        None => Err(Denial::NotOnRoster),
+        None => Err((Denial::NotOnRoster, None)),
     })
+}
+
+/// The claims of a genuinely signed pass refused only for its window, read by verifying it
+/// again at an instant inside the window (so the worker can be told whose code it is).
+fn genuine_outside_window(
+    text: &str,
+    keys: &pass::KeySet,
+    error: &PassError,
+) -> Option<pass::PassClaims> {
+    let inside = match error {
+        PassError::Expired(until) => *until - Duration::seconds(1),
+        PassError::NotYetValid(from) => *from,
+        _ => return None,
+    };
+    pass::verify(text, keys, inside).ok().map(|v| v.claims)
 }
 
 /// The denial a pass verification error stands for.
@@ -210,15 +298,27 @@ pub fn denial_of(error: &PassError) -> Denial {
     }
 }
 
-/// The name of the slot `now` falls in (Astana time); with no slots configured, the whole
-/// day is one slot.
-pub fn current_slot(slots: &[MealSlot], now: OffsetDateTime) -> Option<String> {
+/// The name of the slot `now` falls in for a student of `shift` (Astana time); with no
+/// slots configured, the whole day is one slot. A slot without a shift serves everyone; a
+/// student without a shift eats in any slot. Slots at this time but all of other shifts:
+/// [`Denial::WrongShift`]; none at all: [`Denial::OutsideHours`].
+pub fn slot_for(
+    slots: &[MealSlot],
+    now: OffsetDateTime,
+    shift: Option<Shift>,
+) -> Result<String, Denial> {
     let local = now.to_offset(ASTANA);
     let minute = u16::from(local.hour()) * 60 + u16::from(local.minute());
     if slots.is_empty() {
-        return Some(MealSlot::whole_day().name);
+        return Ok(MealSlot::whole_day().name);
     }
-    slot_at(slots, minute).map(|slot| slot.name.clone())
+    let mut open = slots.iter().filter(|s| s.contains(minute)).peekable();
+    if open.peek().is_none() {
+        return Err(Denial::OutsideHours);
+    }
+    open.find(|s| s.shift.is_none() || shift.is_none() || s.shift == shift)
+        .map(|s| s.name.clone())
+        .ok_or(Denial::WrongShift)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod decide;
+pub mod desk;
 pub mod reason;
 pub mod scanner;
 pub mod store;

@@ -35,13 +35,15 @@ pub enum Denial {
     OutsideHours,
     /// The student already had this slot's meal today.
     AlreadyAte,
+    /// A slot of another shift than the student's class.
+    WrongShift,
     /// The terminal could not read or write its own database.
     TerminalError,
 }
 
 impl Denial {
     /// Every denial, for tests and documentation.
-    pub const ALL: [Denial; 14] = [
+    pub const ALL: [Denial; 15] = [
         Denial::NotReady,
         Denial::BadCode,
         Denial::ForgedCode,
@@ -55,6 +57,7 @@ impl Denial {
         Denial::UnknownCard,
         Denial::OutsideHours,
         Denial::AlreadyAte,
+        Denial::WrongShift,
         Denial::TerminalError,
     ];
 
@@ -74,6 +77,7 @@ impl Denial {
             Denial::UnknownCard => "unknown_card",
             Denial::OutsideHours => "outside_hours",
             Denial::AlreadyAte => "already_ate",
+            Denial::WrongShift => "wrong_shift",
             Denial::TerminalError => "terminal_error",
         }
     }
@@ -82,18 +86,19 @@ impl Denial {
     pub fn ru(self) -> &'static str {
         match self {
             Denial::NotReady => "Терминал не синхронизирован",
-            Denial::BadCode => "Код недействителен",
-            Denial::ForgedCode => "Поддельный код",
+            Denial::BadCode => "Код не прочитан — поднесите ещё раз",
+            Denial::ForgedCode => "Код не распознан как действительный",
             Denial::UnknownKey => "Код не распознан, нужна синхронизация",
-            Denial::ExpiredCode => "Срок действия кода истёк",
+            Denial::ExpiredCode => "Код устарел — попросите родителя обновить код",
             Denial::NotYetValid => "Код ещё не действует",
             Denial::OtherSchool => "Код другой школы",
             Denial::NotOnRoster => "Ваучер не активирован или отозван",
             Denial::VoucherNotStarted => "Ваучер ещё не начал действовать",
             Denial::NotOnList => "Нет в списке на этот месяц — к соцпедагогу",
-            Denial::UnknownCard => "Карта не зарегистрирована",
+            Denial::UnknownCard => "Карта не зарегистрирована — обратитесь к социальному педагогу",
             Denial::OutsideHours => "Сейчас не время питания",
             Denial::AlreadyAte => "Уже поел(а) сегодня",
+            Denial::WrongShift => "Питание не в эту смену — приходите в свою",
             Denial::TerminalError => "Ошибка терминала, повторите",
         }
     }
@@ -102,20 +107,33 @@ impl Denial {
     pub fn kk(self) -> &'static str {
         match self {
             Denial::NotReady => "Терминал синхрондалмаған",
-            Denial::BadCode => "Код жарамсыз",
-            Denial::ForgedCode => "Жалған код",
+            Denial::BadCode => "Код оқылмады — қайта жақындатыңыз",
+            Denial::ForgedCode => "Код жарамды деп танылмады",
             Denial::UnknownKey => "Код танылмады, синхрондау қажет",
-            Denial::ExpiredCode => "Кодтың мерзімі өтіп кеткен",
+            Denial::ExpiredCode => "Кодтың мерзімі өтті — ата-анасы кодты жаңартсын",
             Denial::NotYetValid => "Код әлі күшіне енбеген",
             Denial::OtherSchool => "Басқа мектептің коды",
             Denial::NotOnRoster => "Ваучер белсендірілмеген немесе күші жойылған",
             Denial::VoucherNotStarted => "Ваучер әлі күшіне енбеген",
             Denial::NotOnList => "Осы айдың тізімінде жоқ — әлеуметтік педагогке",
-            Denial::UnknownCard => "Карта тіркелмеген",
+            Denial::UnknownCard => "Карта тіркелмеген — әлеуметтік педагогке жүгініңіз",
             Denial::OutsideHours => "Қазір тамақтану уақыты емес",
             Denial::AlreadyAte => "Бүгін тамақтанған",
+            Denial::WrongShift => "Бұл ауысымның тамағы емес — өз ауысымыңызда келіңіз",
             Denial::TerminalError => "Терминал қатесі, қайталаңыз",
         }
+    }
+}
+
+impl Denial {
+    /// Whether the refused scan is pushed to the server as a denial (for the misuse
+    /// signals and the parent's feed): a code that did not read is not a scan of anyone,
+    /// and the terminal's own faults are not the child's.
+    pub fn pushed(self) -> bool {
+        !matches!(
+            self,
+            Denial::NotReady | Denial::BadCode | Denial::TerminalError
+        )
     }
 }
 

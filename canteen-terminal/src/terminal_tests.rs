@@ -133,6 +133,7 @@ fn an_accepted_meal_is_on_disk_before_it_is_shown_and_only_once() {
     assert_eq!(unsent[0].event_id, event_id);
     assert_eq!(unsent[0].served_at, NOON);
 
+    terminal.mark_shown(event_id);
     let again = terminal.handle_scan(&rig.pass());
     assert_eq!(again.denial, Some(Denial::AlreadyAte));
     assert_eq!(again.student.map(|s| s.name), Some("Данияр К.".into()));

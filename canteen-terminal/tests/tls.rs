@@ -70,7 +70,9 @@ fn terminal(url: &str, ca_file: &Path, identity: Option<Identity>) -> HttpServer
 }
 
 fn pull(server: &HttpServer) -> Result<(), ServerError> {
-    server.pull(&DeviceToken::new("token".into()), 0).map(drop)
+    server
+        .pull(&DeviceToken::new("token".into()), 0, None)
+        .map(drop)
 }
 
 #[test]

@@ -28,11 +28,25 @@
 //! (`--card-debounce-ms 0`), so a card presented again is read again; the sync interval
 //! is the default 5 s.
 //!
+//! Then the counter (issue 19), with the alert line and the shift rule on every scan: the
+//! same terminal set-up against a fake of the server's terminal calls
+//! (`tests/tests/screen_support/fake_sync.rs`, the server's side of shifts and alert lines
+//! being built separately) whose roster gives each of [`STUDENTS`] students an alert line
+//! and a shift (even: 1, odd: 2) and whose only slot serves shift 1 all day. The first
+//! student of shift 1 is accepted once and then denied `already_ate`; a student of shift 2
+//! is denied `wrong_shift` every time — and every denial is now also kept for the server
+//! (`denials`, written just after its decision line is printed). `TESTS_BIN_DIR=DIR` runs
+//! prebuilt binaries from DIR (e.g. a release terminal when the whole release build is too
+//! long for the machine).
+//!
 //! Output: count, mean, p50, p95, p99 and max in milliseconds for all scans and per kind
-//! (accept/deny, card/QR), on stdout and in `target/scan_latency.json`.
+//! (accept/deny, card/QR), for both scenarios, on stdout and in
+//! `target/scan_latency.json` (`results` and `counter_results`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/screen_support/fake_sync.rs"]
+mod fake_sync;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -278,39 +292,105 @@ fn main() {
         assert_eq!(d["reason"], "unknown_card", "{d}");
     }
 
-    eprintln!("scan_latency: {scans} scans");
-    let mut samples = Vec::with_capacity(scans);
-    for i in 0..scans {
+    let bytes_of = |i: usize| -> Scanned {
         let (round, k) = (i / STUDENTS, i % STUDENTS);
         let s = &students[k];
         let by_card = (k + round).is_multiple_of(2);
-        let first = round == 0;
-        let port = if by_card { &mut card } else { &mut qr };
-        let bytes = if by_card {
-            rdm6300_frame(&s.card)
-        } else {
-            format!("{}\r", s.pass).into_bytes()
-        };
-        port.write_all(&bytes).expect("write a frame");
+        Scanned {
+            by_card,
+            student: s.name.clone(),
+            expect: if round == 0 {
+                None
+            } else {
+                Some("already_ate")
+            },
+            bytes: if by_card {
+                rdm6300_frame(&s.card)
+            } else {
+                format!("{}\r", s.pass).into_bytes()
+            },
+        }
+    };
+    let samples = measure(&mut terminal, &mut qr, &mut card, scans, &bytes_of, false);
+    let results = print_groups("plain roster, real server", scans, &samples);
+    terminal.kill();
+
+    let counter_results = counter(&dir, &mut qr, &mut card, &qr_slave, &card_slave, scans);
+    let report = json!({
+        "bench": "scan_latency",
+        "command": COMMAND,
+        "measured": "last byte of the frame written (write_all + tcdrain) → the decision \
+                     line read from the terminal's stdout",
+        "at": OffsetDateTime::now_utc().format(&Rfc3339).expect("time"),
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "scans": scans,
+        "students": STUDENTS,
+        "terminal": {"sync_interval_ms": 5000, "card_debounce_ms": 0, "ui": "plain"},
+        "results": results,
+        "counter_results": counter_results,
+        "counter": "every student with an alert line and a shift; one slot for shift 1",
+    });
+    let path = target_dir().join("scan_latency.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).expect("JSON") + "\n",
+    )
+    .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    println!("\nwritten to {}", path.display());
+
+    drop((qr_slave, card_slave));
+    server.stop();
+}
+
+/// What one scan sends and what its decision must say.
+struct Scanned {
+    by_card: bool,
+    student: String,
+    /// `None`: accepted; else the denial's reason.
+    expect: Option<&'static str>,
+    bytes: Vec<u8>,
+}
+
+/// Sends `scans` scans one at a time and times each to its decision line.
+fn measure(
+    terminal: &mut Terminal,
+    qr: &mut TTYPort,
+    card: &mut TTYPort,
+    scans: usize,
+    scan: &dyn Fn(usize) -> Scanned,
+    alert: bool,
+) -> Vec<Sample> {
+    eprintln!("scan_latency: {scans} scans");
+    let mut samples = Vec::with_capacity(scans);
+    for i in 0..scans {
+        let s = scan(i);
+        let port = if s.by_card { &mut *card } else { &mut *qr };
+        port.write_all(&s.bytes).expect("write a frame");
         port.flush().expect("tcdrain");
         let written = Instant::now();
         let (read, d) = terminal.decision_timed(&format!("scan {i}"), Duration::from_secs(10));
         let ms = read.duration_since(written).as_secs_f64() * 1000.0;
-        assert_eq!(d["method"], if by_card { "card" } else { "qr" }, "{d}");
-        assert_eq!(d["student"], s.name.as_str(), "{d}");
+        assert_eq!(d["method"], if s.by_card { "card" } else { "qr" }, "{d}");
+        assert_eq!(d["student"], s.student.as_str(), "{d}");
         let accepted = d["decision"] == "accept";
-        if first {
-            assert!(accepted, "the first scan of {} is accepted: {d}", s.name);
-        } else {
-            assert_eq!(d["reason"], "already_ate", "{d}");
+        match s.expect {
+            None => assert!(accepted, "the first scan of {} is accepted: {d}", s.student),
+            Some(reason) => assert_eq!(d["reason"], reason, "{d}"),
+        }
+        if alert {
+            assert!(d["alert"].is_string(), "the alert line on every scan: {d}");
         }
         samples.push(Sample {
             ms,
-            card: by_card,
+            card: s.by_card,
             accepted,
         });
     }
+    samples
+}
 
+/// Prints and returns the summaries per kind of scan.
+fn print_groups(title: &str, scans: usize, samples: &[Sample]) -> serde_json::Map<String, Value> {
     let pick = |f: &dyn Fn(&Sample) -> bool| -> Vec<f64> {
         samples.iter().filter(|s| f(s)).map(|s| s.ms).collect()
     };
@@ -327,7 +407,8 @@ fn main() {
     ];
     let mut results = serde_json::Map::new();
     println!(
-        "\nscan → decision latency of canteen-terminal ({scans} scans, {STUDENTS} students)\n"
+        "\nscan → decision latency of canteen-terminal, {title} ({scans} scans, {STUDENTS} \
+         students)\n"
     );
     println!(
         "{:<12} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -348,27 +429,86 @@ fn main() {
         );
         results.insert(name.to_owned(), s);
     }
-    let report = json!({
-        "bench": "scan_latency",
-        "command": COMMAND,
-        "measured": "last byte of the frame written (write_all + tcdrain) → the decision \
-                     line read from the terminal's stdout",
-        "at": OffsetDateTime::now_utc().format(&Rfc3339).expect("time"),
-        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
-        "scans": scans,
-        "students": STUDENTS,
-        "terminal": {"sync_interval_ms": 5000, "card_debounce_ms": 0, "ui": "plain"},
-        "results": results,
-    });
-    let path = target_dir().join("scan_latency.json");
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&report).expect("JSON") + "\n",
-    )
-    .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-    println!("\nwritten to {}", path.display());
+    results
+}
 
+/// The counter scenario: alert lines and shifts on the roster (see the module docs).
+fn counter(
+    dir: &tempfile::TempDir,
+    qr: &mut TTYPort,
+    card: &mut TTYPort,
+    qr_slave: &TTYPort,
+    card_slave: &TTYPort,
+    scans: usize,
+) -> serde_json::Map<String, Value> {
+    let fake = fake_sync::FakeSync::start("Школа № 1");
+    let now = OffsetDateTime::now_utc();
+    let students: Vec<(shared::sync::RosterEntry, String)> = (0..STUDENTS)
+        .map(|i| {
+            let entry = shared::sync::RosterEntry {
+                voucher_id: shared::VoucherId::new(),
+                student_name: student(i).name,
+                class_label: if i % 2 == 0 { "2А" } else { "7Б" }.into(),
+                card_uid: Some(format!("0D{:08X}", i + 1).parse().expect("uid")),
+                active: true,
+                valid_until: time::macros::date!(2099 - 05 - 31),
+                valid_from: Date::MIN,
+                entitled: None,
+                shift: Some(shared::counter::Shift::new(1 + (i % 2) as u8).expect("shift")),
+                alert: Some("Аллергия: орехи, мёд — без выпечки".parse().expect("alert")),
+            };
+            let pass = fake.pass(
+                entry.voucher_id,
+                now - Duration::from_secs(3600),
+                now + Duration::from_secs(3 * 3600),
+            );
+            (entry, pass)
+        })
+        .collect();
+    fake.with(|s| {
+        s.roster = students.iter().map(|(e, _)| e.clone()).collect();
+        s.slots = vec![shared::sync::MealSlot {
+            name: "обед-1".into(),
+            start_minute: 0,
+            end_minute: 24 * 60,
+            shift: Some(shared::counter::Shift::new(1).expect("shift")),
+        }];
+    });
+    let setup = TerminalSetup {
+        server: fake.url.clone(),
+        school: fake_sync::SCHOOL.into(),
+        db: dir.path().join("counter.db"),
+        qr: qr_slave.name().expect("pty name"),
+        card: card_slave.name().expect("pty name"),
+        log_dir: dir.path().to_path_buf(),
+        sync_interval_ms: 5000,
+        extra: vec!["--card-debounce-ms".into(), "0".into()],
+    };
+    let mut terminal = Terminal::start(&setup, Some("AAAA-BBBB-CCCC"));
+    terminal.wait_sync("ok", "the counter's roster", |s| s["roster"] == STUDENTS);
+    let scan = |i: usize| -> Scanned {
+        let (round, k) = (i / STUDENTS, i % STUDENTS);
+        let (entry, pass) = &students[k];
+        // Pairs of students share a method per round, so both shifts see cards and passes.
+        let by_card = (k / 2 + round).is_multiple_of(2);
+        let shift_one = k.is_multiple_of(2);
+        Scanned {
+            by_card,
+            student: entry.student_name.clone(),
+            expect: match (shift_one, round) {
+                (false, _) => Some("wrong_shift"),
+                (true, 0) => None,
+                (true, _) => Some("already_ate"),
+            },
+            bytes: if by_card {
+                rdm6300_frame(&entry.card_uid.expect("card").to_string())
+            } else {
+                format!("{pass}\r").into_bytes()
+            },
+        }
+    };
+    let samples = measure(&mut terminal, qr, card, scans, &scan, true);
+    let results = print_groups("counter: alert line and shift rule", scans, &samples);
     terminal.kill();
-    drop((qr_slave, card_slave));
-    server.stop();
+    results
 }

@@ -22,10 +22,14 @@ pub fn http_client(ca_file: Option<&std::path::Path>) -> reqwest::ClientBuilder 
 }
 
 /// Path of a workspace binary (`wallet-server`, `canteen-terminal`, `firmware-sim`),
-/// built with the same profile as the running test on first use.
+/// built with the same profile as the running test on first use — or taken as they are from
+/// `TESTS_BIN_DIR` when set (e.g. a benchmark run against release binaries built apart).
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("TESTS_BIN_DIR") {
+            return PathBuf::from(dir);
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         // target/<profile>/deps/<test-exe> → target/<profile>
         let exe = std::env::current_exe().expect("current test executable");

@@ -9,7 +9,9 @@
 //! scan that got no answer is presented again, as a pupil would. After the final sync:
 //!
 //! - every event shown green is billed, on the voucher, day and slot shown;
-//! - nothing is billed twice: one billable meal per pupil, day and slot, no event twice;
+//! - nothing is billed twice: one billable meal per pupil, day and slot, no event twice (a
+//!   meal whose green line was printed just before a kill may be shown once more after the
+//!   restart as "recorded N s ago", under the same event id);
 //! - billed but never shown green only for a meal committed in the instant of a kill (at most
 //!   one per kill), and then the terminal answered `already_ate` for that pupil and day;
 //! - every (pupil, day) the terminal answered for is billed exactly once.
@@ -175,8 +177,14 @@ async fn terminal_killed_at_random_points_of_1000_scans_bills_exactly_what_it_sh
     for d in &decisions {
         match (d["decision"].as_str(), d["reason"].as_str()) {
             (Some("accept"), None) => {
+                // Shown again under its own id only as "recorded N s ago" (`unshown_secs`):
+                // a kill between the green line and its `shown` mark (issue 19, point 8).
                 let id = d["event_id"].as_str().expect("event id").to_owned();
-                assert!(green.insert(id, d).is_none(), "shown green twice: {d}");
+                let again = green.insert(id, d).is_some();
+                assert!(
+                    !again || d["unshown_secs"].is_i64(),
+                    "shown green twice: {d}"
+                );
             }
             (Some("deny"), Some("already_ate")) => {}
             _ => panic!("a bound card of an active pupil: accept or already_ate, got {d}"),

@@ -23,6 +23,8 @@ struct FakeRoster {
     students: HashMap<VoucherId, Student>,
     cards: HashMap<CardUid, VoucherId>,
     meals: RefCell<HashSet<(VoucherId, Date, String)>>,
+    /// The recorded meals were committed but never shown (a crash in between), just now.
+    unshown: std::cell::Cell<bool>,
     broken: bool,
 }
 
@@ -47,11 +49,29 @@ impl Roster for FakeRoster {
             .cloned())
     }
 
-    fn already_ate(&self, voucher: VoucherId, day: Date, slot: &str) -> Result<bool, Self::Error> {
-        Ok(self
+    fn earlier_meal(
+        &self,
+        voucher: VoucherId,
+        day: Date,
+        slot: &str,
+    ) -> Result<Option<EarlierMeal>, Self::Error> {
+        let mine = self
             .meals
             .borrow()
-            .contains(&(voucher, day, slot.to_owned())))
+            .contains(&(voucher, day, slot.to_owned()));
+        let unshown = self.unshown.get();
+        Ok(mine.then(|| EarlierMeal {
+            served_at: NOON
+                - if unshown {
+                    Duration::seconds(12)
+                } else {
+                    Duration::hours(1)
+                },
+            slot: slot.to_owned(),
+            terminal: None,
+            event_id: Some(Uuid::nil()),
+            shown: !unshown,
+        }))
     }
 }
 
@@ -72,6 +92,8 @@ fn student(name: &str) -> Student {
         valid_until: date!(2027 - 05 - 31),
         valid_from: time::Date::MIN,
         entitled: None,
+        shift: None,
+        alert: None,
     }
 }
 
@@ -133,14 +155,14 @@ impl World {
     fn denial_at(&self, scan: &Scan, now: OffsetDateTime) -> Denial {
         match self.decide_at(scan, now) {
             Decision::Deny(refusal) => refusal.reason,
-            Decision::Accept(meal) => panic!("accepted {meal:?}"),
+            other => panic!("accepted {other:?}"),
         }
     }
 
     fn accepted_at(&self, scan: &Scan, now: OffsetDateTime) -> Meal {
         match self.decide_at(scan, now) {
             Decision::Accept(meal) => meal,
-            Decision::Deny(refusal) => panic!("denied {refusal:?}"),
+            other => panic!("denied {other:?}"),
         }
     }
 
@@ -209,7 +231,7 @@ fn not_ready_before_the_first_sync() {
         };
         match decide(&scan, &ctx).expect("no lookup") {
             Decision::Deny(r) => assert_eq!(r.reason, Denial::NotReady),
-            Decision::Accept(_) => panic!("accepted before sync"),
+            other => panic!("accepted before sync: {other:?}"),
         }
     }
 }

@@ -28,7 +28,7 @@ fn vouchers_off_the_roster_inactive_or_expired_are_refused() {
                 assert_eq!(r.reason, Denial::NotOnRoster);
                 assert_eq!(r.student.map(|s| s.name), Some("Айгерим С.".to_owned()));
             }
-            Decision::Accept(_) => panic!("inactive voucher accepted"),
+            other => panic!("inactive voucher accepted: {other:?}"),
         }
     }
 }
@@ -109,7 +109,7 @@ fn one_meal_per_slot_per_day() {
             assert_eq!(r.slot.as_deref(), Some("breakfast"));
             assert_eq!(r.student.map(|s| s.voucher_id), Some(id));
         }
-        Decision::Accept(_) => panic!("second breakfast"),
+        other => panic!("second breakfast: {other:?}"),
     }
     assert_eq!(
         world.denial_at(&world.pass(), breakfast),
@@ -172,4 +172,71 @@ fn pass_errors_map_to_denials() {
     ] {
         assert_eq!(denial_of(&error), denial, "{error:?}");
     }
+}
+
+/// The shift rule: a slot of another shift than the child's class is refused, a slot
+/// without a shift or a child without one is served, and overlapping slots of two shifts
+/// serve each child in their own.
+#[test]
+fn a_child_eats_in_a_slot_of_their_own_shift() {
+    let mut world = World::new();
+    let shift = |n| Some(shared::counter::Shift::new(n).expect("shift"));
+    let slot = |name: &str, from: u16, to: u16, s| MealSlot {
+        name: name.into(),
+        start_minute: from * 60,
+        end_minute: to * 60,
+        shift: s,
+    };
+    world.slots = vec![
+        slot("обед-1", 11, 13, shift(1)),
+        slot("обед-2", 12, 15, shift(2)),
+    ];
+    world.set_student(|s| s.shift = shift(2));
+    let at_11_30 = datetime!(2026-09-01 06:30 UTC);
+    assert_eq!(world.denial_at(&world.card(), at_11_30), Denial::WrongShift);
+    // At noon both slots are open: the second shift's child gets the second shift's slot.
+    assert_eq!(world.accepted_at(&world.card(), NOON).slot, "обед-2");
+    world.set_student(|s| s.shift = shift(1));
+    assert_eq!(world.accepted_at(&world.card(), NOON).slot, "обед-1");
+    let at_14 = datetime!(2026-09-01 09:00 UTC);
+    assert_eq!(world.denial_at(&world.pass(), at_14), Denial::WrongShift);
+    world.set_student(|s| s.shift = None);
+    assert_eq!(world.accepted_at(&world.card(), at_14).slot, "обед-2");
+    world.slots = vec![slot("обед", 11, 15, None)];
+    world.set_student(|s| s.shift = shift(3));
+    assert_eq!(world.accepted_at(&world.card(), at_14).slot, "обед");
+    assert_eq!(
+        world.denial_at(&world.card(), datetime!(2026-09-01 11:00 UTC)),
+        Denial::OutsideHours
+    );
+}
+
+/// An expired pass still says whose it is (the worker tells the child to ask a parent to
+/// refresh the code); a meal committed here but never shown is served, not "already ate".
+#[test]
+fn an_expired_pass_names_the_child_and_an_unshown_meal_is_served() {
+    let world = World::new();
+    let mut claims = world.claims();
+    claims.valid_until = NOON - Duration::minutes(10);
+    claims.valid_from = NOON - Duration::hours(1);
+    match world.decide_at(&world.pass_with(&claims), NOON) {
+        Decision::Deny(r) => {
+            assert_eq!(r.reason, Denial::ExpiredCode);
+            assert_eq!(r.student.map(|s| s.name), Some("Айгерим С.".to_owned()));
+        }
+        other => panic!("expired pass: {other:?}"),
+    }
+    let id = world.student.voucher_id;
+    world.roster.unshown.set(true);
+    world
+        .roster
+        .meals
+        .borrow_mut()
+        .insert((id, service_day(NOON), "day".into()));
+    match world.decide_at(&world.card(), NOON) {
+        Decision::Unshown { earlier, .. } => assert_eq!(earlier.terminal, None),
+        other => panic!("unshown meal: {other:?}"),
+    }
+    world.roster.unshown.set(false);
+    assert_eq!(world.denial_at(&world.card(), NOON), Denial::AlreadyAte);
 }

@@ -76,6 +76,14 @@ pub enum ScannerEvent {
         /// What was scanned.
         scan: Scan,
     },
+    /// Something arrived that did not read: noise, a garbled or over-long QR line, a card
+    /// frame with a bad checksum. The worker must scan again.
+    Unreadable {
+        /// Which device.
+        device: DeviceKind,
+        /// When.
+        at: OffsetDateTime,
+    },
     /// The device's connection changed.
     Device {
         /// Which device.
@@ -92,6 +100,12 @@ pub trait FrameDecoder: Send + 'static {
 
     /// The device went away: forget any partial frame.
     fn reset(&mut self);
+
+    /// Whether bytes fed since the last call were thrown away as unreadable (a failed
+    /// read the worker must see, so no earlier green stays up).
+    fn take_unreadable(&mut self) -> bool {
+        false
+    }
 }
 
 /// The QR scanner's decoder: lines, warning once if the terminator differs from the setting.
@@ -99,6 +113,7 @@ pub trait FrameDecoder: Send + 'static {
 pub struct QrFrames {
     lines: LineDecoder,
     warned_ending: bool,
+    unreadable: bool,
 }
 
 impl QrFrames {
@@ -107,6 +122,7 @@ impl QrFrames {
         Self {
             lines: LineDecoder::new(ending, max_len),
             warned_ending: false,
+            unreadable: false,
         }
     }
 }
@@ -118,6 +134,7 @@ impl FrameDecoder for QrFrames {
         let counters = self.lines.counters();
         if counters.dropped() != dropped_before {
             tracing::warn!(device = "qr", ?counters, "dropped a malformed line");
+            self.unreadable = true;
         }
         match self.lines.observed() {
             Some(seen) if seen != self.lines.expected() && !self.warned_ending => {
@@ -138,6 +155,10 @@ impl FrameDecoder for QrFrames {
             tracing::debug!(device = "qr", "discarded a partial line");
         }
     }
+
+    fn take_unreadable(&mut self) -> bool {
+        std::mem::take(&mut self.unreadable)
+    }
 }
 
 /// The card reader's decoder: RDM6300 frames, with a held card's repeats folded.
@@ -145,6 +166,7 @@ impl FrameDecoder for QrFrames {
 pub struct CardFrames {
     frames: Rdm6300Decoder,
     debounce: Debounce,
+    unreadable: bool,
 }
 
 impl CardFrames {
@@ -153,6 +175,7 @@ impl CardFrames {
         Self {
             frames: Rdm6300Decoder::new(),
             debounce: Debounce::new(debounce),
+            unreadable: false,
         }
     }
 }
@@ -164,8 +187,10 @@ impl FrameDecoder for CardFrames {
         let counters = self.frames.counters();
         if counters.dropped() != before.dropped() {
             tracing::warn!(device = "card", ?counters, "dropped a bad frame");
+            self.unreadable = true;
         } else if counters.skipped_bytes != before.skipped_bytes {
             tracing::debug!(device = "card", ?counters, "skipped noise between frames");
+            self.unreadable = true;
         }
         cards
             .into_iter()
@@ -179,5 +204,9 @@ impl FrameDecoder for CardFrames {
             tracing::debug!(device = "card", "discarded a partial frame");
         }
         self.debounce.reset();
+    }
+
+    fn take_unreadable(&mut self) -> bool {
+        std::mem::take(&mut self.unreadable)
     }
 }

@@ -221,12 +221,20 @@ impl<E: From<ScannerEvent>> Worker<E> {
             };
             got_data = true;
             let at = OffsetDateTime::now_utc();
-            for scan in decoder.feed(&buf[..n], Instant::now()) {
-                if self
-                    .events
-                    .send(E::from(ScannerEvent::Scan { at, scan }))
-                    .is_err()
-                {
+            let scans = decoder.feed(&buf[..n], Instant::now());
+            let unreadable = decoder
+                .take_unreadable()
+                .then_some(ScannerEvent::Unreadable {
+                    device: self.device,
+                    at,
+                });
+            let events = unreadable.into_iter().chain(
+                scans
+                    .into_iter()
+                    .map(|scan| ScannerEvent::Scan { at, scan }),
+            );
+            for event in events {
+                if self.events.send(E::from(event)).is_err() {
                     return Ended::Stop;
                 }
             }

@@ -61,10 +61,14 @@ fn expect_state(rx: &Receiver<ScannerEvent>, device: DeviceKind, state: DeviceSt
     assert_eq!(next(rx), ScannerEvent::Device { device, state });
 }
 
+/// The next scan; a partial frame cut by the unplug reads as unreadable first.
 fn expect_scan(rx: &Receiver<ScannerEvent>) -> Scan {
-    match next(rx) {
-        ScannerEvent::Scan { scan, .. } => scan,
-        other => panic!("expected a scan, got {other:?}"),
+    loop {
+        match next(rx) {
+            ScannerEvent::Scan { scan, .. } => return scan,
+            ScannerEvent::Unreadable { .. } => continue,
+            other => panic!("expected a scan, got {other:?}"),
+        }
     }
 }
 

@@ -24,6 +24,14 @@ pub enum Recorded {
     AlreadyAte,
 }
 
+/// Who served a meal and, when by hand, why (stamped on the meal and pushed with it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stamp<'a> {
+    pub worker: Option<&'a shared::Label>,
+    /// Required for a manual meal.
+    pub manual_reason: Option<&'a shared::Label>,
+}
+
 /// What marking a push's answer did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MarkSummary {
@@ -57,12 +65,12 @@ impl Store {
     /// Commits a meal in its own transaction (durable on return: `synchronous=FULL`). If
     /// the student already has a meal for that day and slot — two scans raced past the
     /// decision — nothing is written and the answer is [`Recorded::AlreadyAte`].
-    pub fn record_meal(&self, meal: &Meal) -> Result<Recorded, StoreError> {
+    pub fn record_meal(&self, meal: &Meal, stamp: Stamp<'_>) -> Result<Recorded, StoreError> {
         let event_id = Uuid::now_v7();
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO meals (event_id, voucher_id, service_day, slot, served_at, method,
-                                pass_nonce, student_name, class_label)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                pass_nonce, student_name, class_label, worker, manual_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         let inserted = stmt.execute(params![
             event_id.to_string(),
@@ -74,6 +82,8 @@ impl Store {
             meal.pass_nonce.map(|n| n.to_string()),
             meal.student.name,
             meal.student.class_label,
+            stamp.worker.map(|w| w.as_str()),
+            stamp.manual_reason.map(|r| r.as_str()),
         ]);
         match inserted {
             Ok(_) => Ok(Recorded::Inserted(event_id)),
@@ -90,7 +100,8 @@ impl Store {
     /// Meals not yet answered by the server, oldest first, at most `limit`.
     pub fn unsent(&self, limit: usize) -> Result<Vec<MealEvent>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT event_id, voucher_id, slot, service_day, served_at, method, pass_nonce
+            "SELECT event_id, voucher_id, slot, service_day, served_at, method, pass_nonce,
+                    manual_reason, worker
              FROM meals WHERE pushed_at IS NULL ORDER BY event_id LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -104,12 +115,22 @@ impl Store {
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
                 ],
-                r.get::<_, Option<String>>(6)?,
+                [
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ],
             ))
         })?;
+        let label = |text: Option<String>| {
+            text.map(|t| t.parse::<shared::Label>())
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("label: {e}")))
+        };
         let mut events = Vec::new();
         for row in rows {
-            let ([event_id, voucher, slot, day, served_at, method], pass_nonce) = row?;
+            let ([event_id, voucher, slot, day, served_at, method], [pass_nonce, reason, worker]) =
+                row?;
             events.push(MealEvent {
                 event_id: parse_uuid(&event_id)?,
                 voucher_id: VoucherId::from_uuid(parse_uuid(&voucher)?),
@@ -124,8 +145,8 @@ impl Store {
                     .map(|n| n.parse())
                     .transpose()
                     .map_err(|e| StoreError::Corrupt(format!("pass nonce: {e}")))?,
-                manual_reason: None,
-                worker: None,
+                manual_reason: label(reason)?,
+                worker: label(worker)?,
             });
         }
         Ok(events)
@@ -139,11 +160,11 @@ impl Store {
         Ok(stmt.query_row([], |row| row.get(0))?)
     }
 
-    /// Meals recorded for a service day (whatever the server said about them).
+    /// Meals recorded for a service day and not voided (whatever the server said).
     pub fn meals_on(&self, day: Date) -> Result<u64, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT count(*) FROM meals WHERE service_day = ?1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT count(*) FROM meals WHERE service_day = ?1 AND voided_at IS NULL",
+        )?;
         Ok(stmt.query_row(params![fmt_date(day)], |row| row.get(0))?)
     }
 

@@ -11,6 +11,7 @@
 //! The schema is versioned with `PRAGMA user_version` ([`schema`]); the roster and keys live
 //! in [`roster`], meals in [`meals`], the single `state` row here.
 
+mod counter;
 mod meals;
 mod roster;
 mod schema;
@@ -26,7 +27,8 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-pub use meals::{MarkSummary, Recorded};
+pub use counter::{VoidRefused, Voidable, VOID_WINDOW};
+pub use meals::{MarkSummary, Recorded, Stamp};
 pub use roster::{ApplySummary, Snapshot};
 
 /// How long a statement waits for the other connection's write to finish.

@@ -2,14 +2,15 @@
 //! [`crate::decide::Roster`], with cached prepared statements) and replaced or patched by
 //! every pull ([`Store::apply_sync`], one transaction).
 
-use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Row, TransactionBehavior};
+use shared::counter::Shift;
 use shared::pass::KeySet;
 use shared::sync::{DayRange, MealSlot, RosterEntry, SyncResponse};
 use shared::{CardUid, VoucherId};
 use time::{Date, OffsetDateTime};
 
-use super::{fmt_date, fmt_ts, parse_date, parse_uuid, Store, StoreError, TerminalState};
-use crate::decide::{Roster, Student};
+use super::{fmt_date, fmt_ts, parse_date, parse_ts, parse_uuid, Store, StoreError, TerminalState};
+use crate::decide::{EarlierMeal, Roster, Student};
 
 /// What the decision loop keeps in memory between pulls.
 #[derive(Debug, Clone, Default)]
@@ -34,92 +35,119 @@ pub struct ApplySummary {
     pub slots: u64,
 }
 
-/// A roster row as stored: voucher, name, class, active, valid from, valid until, entitled.
-type RawStudent = (
-    String,
-    String,
-    String,
-    bool,
-    Option<String>,
-    String,
-    Option<String>,
-);
-
-fn student_of(row: &Row<'_>) -> rusqlite::Result<RawStudent> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-    ))
-}
-
-fn into_student(raw: RawStudent) -> Result<Student, StoreError> {
-    let (voucher, name, class_label, active, valid_from, valid_until, entitled) = raw;
-    let entitled = entitled
+/// Reads a roster row selected by [`student_query!`].
+fn student_of(row: &Row<'_>) -> Result<Student, StoreError> {
+    let entitled = row
+        .get::<_, Option<String>>(6)?
         .map(|json| serde_json::from_str::<Vec<DayRange>>(&json))
         .transpose()
         .map_err(|_| StoreError::Corrupt("stored entitlement ranges do not parse".into()))?;
+    let shift = row
+        .get::<_, Option<u8>>(7)?
+        .map(Shift::new)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(Student {
-        voucher_id: VoucherId::from_uuid(parse_uuid(&voucher)?),
-        name,
-        class_label,
-        active,
-        valid_from: valid_from
+        voucher_id: VoucherId::from_uuid(parse_uuid(&row.get::<_, String>(0)?)?),
+        name: row.get(1)?,
+        class_label: row.get(2)?,
+        active: row.get(3)?,
+        valid_from: row
+            .get::<_, Option<String>>(4)?
             .as_deref()
             .map(parse_date)
             .transpose()?
             .unwrap_or(Date::MIN),
-        valid_until: parse_date(&valid_until)?,
+        valid_until: parse_date(&row.get::<_, String>(5)?)?,
         entitled,
+        shift,
+        alert: row.get(8)?,
     })
 }
 
-/// The columns [`student_of`] reads, and the two lookups using them.
+/// The columns [`student_of`] reads, and the lookups using them.
 macro_rules! student_query {
     ($where:literal) => {
         concat!(
-            "SELECT voucher_id, student_name, class_label, active, valid_from, valid_until, entitled \
-             FROM roster WHERE ",
+            "SELECT voucher_id, student_name, class_label, active, valid_from, valid_until, \
+             entitled, shift, alert FROM roster WHERE ",
             $where
         )
     };
+}
+
+impl Store {
+    fn one_student(&self, sql: &str, key: String) -> Result<Option<Student>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![key])?;
+        rows.next()?.map(student_of).transpose()
+    }
+
+    /// Active students whose name or class contains `query` (case-insensitive, Cyrillic
+    /// included: SQLite's `lower` knows only ASCII, so the match is made here), by class and
+    /// name, at most `limit`: the worker's lookup when a child has neither card nor phone.
+    pub fn search_roster(&self, query: &str, limit: usize) -> Result<Vec<Student>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(student_query!(
+            "active = 1 ORDER BY class_label, student_name"
+        ))?;
+        let needle = query.trim().to_lowercase();
+        let mut rows = stmt.query([])?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next()? {
+            let student = student_of(row)?;
+            let matches = |text: &str| text.to_lowercase().contains(&needle);
+            if matches(&student.name) || matches(&student.class_label) {
+                found.push(student);
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 impl Roster for Store {
     type Error = StoreError;
 
     fn by_voucher(&self, voucher: VoucherId) -> Result<Option<Student>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(student_query!("voucher_id = ?1"))?;
-        let raw = stmt
-            .query_row(params![voucher.to_string()], student_of)
-            .optional()?;
-        raw.map(into_student).transpose()
+        self.one_student(student_query!("voucher_id = ?1"), voucher.to_string())
     }
 
     fn by_card(&self, card: CardUid) -> Result<Option<Student>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(student_query!("card_uid = ?1"))?;
-        let raw = stmt
-            .query_row(params![card.to_string()], student_of)
-            .optional()?;
-        raw.map(into_student).transpose()
+        self.one_student(student_query!("card_uid = ?1"), card.to_string())
     }
 
-    fn already_ate(&self, voucher: VoucherId, day: Date, slot: &str) -> Result<bool, StoreError> {
+    fn earlier_meal(
+        &self,
+        voucher: VoucherId,
+        day: Date,
+        slot: &str,
+    ) -> Result<Option<EarlierMeal>, StoreError> {
+        // This terminal's own meal first, then what the sync said other terminals served.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM meals
-                            WHERE voucher_id = ?1 AND service_day = ?2 AND slot = ?3)",
+            "SELECT served_at, slot, NULL, event_id, shown, 0 AS mine FROM meals
+             WHERE voucher_id = ?1 AND service_day = ?2 AND slot = ?3 AND voided_at IS NULL
+             UNION ALL
+             SELECT served_at, slot, terminal, NULL, 1, 1 FROM meals_seen
+             WHERE voucher_id = ?1 AND service_day = ?2 AND slot = ?3
+             ORDER BY mine LIMIT 1",
         )?;
-        Ok(
-            stmt.query_row(params![voucher.to_string(), fmt_date(day), slot], |row| {
-                row.get(0)
-            })?,
-        )
+        let mut rows = stmt.query(params![voucher.to_string(), fmt_date(day), slot])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        Ok(Some(EarlierMeal {
+            served_at: parse_ts(&row.get::<_, String>(0)?)?,
+            slot: row.get(1)?,
+            terminal: row.get(2)?,
+            event_id: row
+                .get::<_, Option<String>>(3)?
+                .as_deref()
+                .map(parse_uuid)
+                .transpose()?,
+            shown: row.get(4)?,
+        }))
     }
 }
 
@@ -142,7 +170,7 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("key {}: {e}", key.kid)))?;
         }
         let mut stmt = self.conn.prepare_cached(
-            "SELECT name, start_minute, end_minute FROM slots ORDER BY start_minute",
+            "SELECT name, start_minute, end_minute, shift FROM slots ORDER BY start_minute",
         )?;
         let slots = stmt
             .query_map([], |row| {
@@ -150,7 +178,9 @@ impl Store {
                     name: row.get(0)?,
                     start_minute: row.get(1)?,
                     end_minute: row.get(2)?,
-                    shift: None,
+                    shift: row
+                        .get::<_, Option<u8>>(3)?
+                        .and_then(|n| Shift::new(n).ok()),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -190,6 +220,7 @@ impl Store {
         }
         let keys = replace_keys(&tx, pulled)?;
         let slots = replace_slots(&tx, &pulled.slots)?;
+        super::counter::apply_counter_sync(&tx, pulled)?;
         tx.execute(
             "UPDATE state SET cursor = ?1, clock_offset_ms = ?2, last_sync_at = ?3,
                 last_roster_at = ?4, school_name = ?5, revoked_at = NULL
@@ -231,13 +262,13 @@ fn upsert_student(tx: &rusqlite::Transaction<'_>, entry: &RosterEntry) -> Result
     }
     tx.prepare_cached(
         "INSERT INTO roster (voucher_id, student_name, class_label, card_uid, active, valid_until,
-            valid_from, entitled)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            valid_from, entitled, shift, alert)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (voucher_id) DO UPDATE SET
             student_name = excluded.student_name, class_label = excluded.class_label,
             card_uid = excluded.card_uid, active = excluded.active,
             valid_until = excluded.valid_until, valid_from = excluded.valid_from,
-            entitled = excluded.entitled",
+            entitled = excluded.entitled, shift = excluded.shift, alert = excluded.alert",
     )?
     .execute(params![
         voucher,
@@ -248,6 +279,8 @@ fn upsert_student(tx: &rusqlite::Transaction<'_>, entry: &RosterEntry) -> Result
         fmt_date(entry.valid_until),
         (entry.valid_from > Date::MIN).then(|| fmt_date(entry.valid_from)),
         entitled,
+        entry.shift.map(Shift::get),
+        entry.alert.as_ref().map(|a| a.as_str().to_owned()),
     ])?;
     Ok(())
 }
@@ -283,9 +316,15 @@ fn replace_slots(tx: &rusqlite::Transaction<'_>, slots: &[MealSlot]) -> Result<u
             continue;
         }
         tx.prepare_cached(
-            "INSERT OR REPLACE INTO slots (name, start_minute, end_minute) VALUES (?1, ?2, ?3)",
+            "INSERT OR REPLACE INTO slots (name, start_minute, end_minute, shift)
+             VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![slot.name, slot.start_minute, slot.end_minute])?;
+        .execute(params![
+            slot.name,
+            slot.start_minute,
+            slot.end_minute,
+            slot.shift.map(Shift::get)
+        ])?;
         stored += 1;
     }
     Ok(stored)

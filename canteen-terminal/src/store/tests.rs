@@ -62,6 +62,8 @@ fn meal_of(entry: &RosterEntry, slot: &str, day: Date) -> Meal {
             valid_until: entry.valid_until,
             valid_from: entry.valid_from,
             entitled: entry.entitled.clone(),
+            shift: entry.shift,
+            alert: entry.alert.as_ref().map(|a| a.to_string()),
         },
         method: Method::Card,
         service_day: day,
@@ -97,7 +99,7 @@ fn the_file_and_its_wal_are_owner_only() {
     let store = open(&dir);
     let e = entry("A", None);
     store
-        .record_meal(&meal_of(&e, "day", date!(2026 - 09 - 01)))
+        .record_meal(&meal_of(&e, "day", date!(2026 - 09 - 01)), Stamp::default())
         .expect("insert");
     for name in ["terminal.db", "terminal.db-wal", "terminal.db-shm"] {
         let mode = std::fs::metadata(dir.path().join(name))
@@ -121,7 +123,7 @@ fn the_file_and_its_wal_are_owner_only() {
 fn migrations_run_once_and_state_survives_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(&dir);
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(store.schema_version().expect("version"), schema::VERSION);
     assert!(!store.state().expect("state").enrolled());
     let enrolled = EnrollResponse {
         terminal_id: Uuid::now_v7(),
@@ -136,7 +138,7 @@ fn migrations_run_once_and_state_survives_reopening() {
         .expect("save");
     drop(store);
     let again = open(&dir);
-    assert_eq!(again.schema_version().expect("version"), 2);
+    assert_eq!(again.schema_version().expect("version"), schema::VERSION);
     let state = again.state().expect("state");
     assert!(state.enrolled());
     assert_eq!(state.terminal_id, Some(enrolled.terminal_id));
@@ -170,27 +172,36 @@ fn the_meal_rule_holds_in_the_database_even_across_connections() {
     let day = date!(2026 - 09 - 01);
     inserted(
         first
-            .record_meal(&meal_of(&e, "lunch", day))
+            .record_meal(&meal_of(&e, "lunch", day), Stamp::default())
             .expect("insert"),
     );
     assert_eq!(
         second
-            .record_meal(&meal_of(&e, "lunch", day))
+            .record_meal(&meal_of(&e, "lunch", day), Stamp::default())
             .expect("insert"),
         Recorded::AlreadyAte
     );
     inserted(
         second
-            .record_meal(&meal_of(&e, "breakfast", day))
+            .record_meal(&meal_of(&e, "breakfast", day), Stamp::default())
             .expect("insert"),
     );
     inserted(
         second
-            .record_meal(&meal_of(&e, "lunch", date!(2026 - 09 - 02)))
+            .record_meal(
+                &meal_of(&e, "lunch", date!(2026 - 09 - 02)),
+                Stamp::default(),
+            )
             .expect("insert"),
     );
-    assert!(first.already_ate(e.voucher_id, day, "lunch").expect("q"));
-    assert!(!first.already_ate(e.voucher_id, day, "dinner").expect("q"));
+    assert!(first
+        .earlier_meal(e.voucher_id, day, "lunch")
+        .expect("q")
+        .is_some());
+    assert!(first
+        .earlier_meal(e.voucher_id, day, "dinner")
+        .expect("q")
+        .is_none());
     assert_eq!(first.meals_on(day).expect("count"), 2);
     assert_eq!(first.unsent_count().expect("count"), 3);
 }
@@ -203,7 +214,11 @@ fn the_push_queue_is_oldest_first_and_answers_leave_it() {
     let ids: Vec<Uuid> = (0..5)
         .map(|i| {
             let e = entry(&format!("S{i}"), None);
-            inserted(store.record_meal(&meal_of(&e, "day", day)).expect("insert"))
+            inserted(
+                store
+                    .record_meal(&meal_of(&e, "day", day), Stamp::default())
+                    .expect("insert"),
+            )
         })
         .collect();
     let batch = store.unsent(3).expect("unsent");
@@ -271,7 +286,8 @@ fn the_push_queue_and_the_meal_rule_use_their_indexes() {
         plan("SELECT event_id FROM meals WHERE pushed_at IS NULL ORDER BY event_id LIMIT 500");
     assert!(unsent.contains("meals_unsent"), "{unsent}");
     let rule = plan(
-        "SELECT 1 FROM meals WHERE voucher_id = 'a' AND service_day = '2026-09-01' AND slot = 'day'",
+        "SELECT 1 FROM meals WHERE voucher_id = 'a' AND service_day = '2026-09-01' AND slot = 'day' \
+         AND voided_at IS NULL",
     );
     assert!(rule.contains("meals_one_per_slot"), "{rule}");
     let card = plan("SELECT 1 FROM roster WHERE card_uid = '0102ABCDEF'");

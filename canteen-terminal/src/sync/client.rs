@@ -49,8 +49,17 @@ pub trait Server {
     /// `POST /v1/terminals/enroll`.
     fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, ServerError>;
 
-    /// `GET /v1/terminals/sync?cursor=N`.
-    fn pull(&self, token: &DeviceToken, cursor: i64) -> Result<SyncResponse, ServerError>;
+    /// `GET /v1/terminals/sync?cursor=N[&meals_after=M]` (`meals_after` only once the
+    /// server has given a meals cursor, so an older server is never sent it).
+    fn pull(
+        &self,
+        token: &DeviceToken,
+        cursor: i64,
+        meals_after: Option<i64>,
+    ) -> Result<SyncResponse, ServerError>;
+
+    /// `GET /healthz`: whether the server answers at all (the cheap probe while offline).
+    fn healthy(&self) -> bool;
 
     /// `POST /v1/terminals/meals`.
     fn push(&self, token: &DeviceToken, batch: &MealBatch) -> Result<MealBatchResult, ServerError>;
@@ -94,13 +103,28 @@ impl Server for HttpServer {
         answer(call)
     }
 
-    fn pull(&self, token: &DeviceToken, cursor: i64) -> Result<SyncResponse, ServerError> {
-        let call = self
+    fn pull(
+        &self,
+        token: &DeviceToken,
+        cursor: i64,
+        meals_after: Option<i64>,
+    ) -> Result<SyncResponse, ServerError> {
+        let mut call = self
             .client
             .get(self.url("/v1/terminals/sync"))
-            .query(&[("cursor", cursor)])
-            .bearer_auth(token.expose());
-        answer(call)
+            .query(&[("cursor", cursor)]);
+        if let Some(after) = meals_after {
+            call = call.query(&[("meals_after", after)]);
+        }
+        answer(call.bearer_auth(token.expose()))
+    }
+
+    fn healthy(&self) -> bool {
+        self.client
+            .get(self.url("/healthz"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .is_ok_and(|answer| answer.status().is_success())
     }
 
     fn push(&self, token: &DeviceToken, batch: &MealBatch) -> Result<MealBatchResult, ServerError> {
@@ -201,7 +225,7 @@ mod tests {
             HttpServer::new("http://127.0.0.1:9/", Duration::from_secs(2), &tls).expect("client");
         assert_eq!(server.url("/v1/x"), "http://127.0.0.1:9/v1/x");
         let token = DeviceToken::new("t".into());
-        match server.pull(&token, 0) {
+        match server.pull(&token, 0, None) {
             Err(ServerError::Unreachable(message)) => {
                 assert!(message.contains("onnect"), "{message}");
                 assert!(!message.contains("127.0.0.1:9/v1"), "{message}");

@@ -40,6 +40,17 @@ pub struct FakeState {
     pub verdicts: HashMap<Uuid, MealVerdict>,
     pub billed: HashSet<(VoucherId, Date, String)>,
     pub pulls: Vec<i64>,
+    pub meals_after: Vec<Option<i64>>,
+    /// The server does not answer at all (pulls, pushes and the health probe fail).
+    pub down: bool,
+    pub probes: u64,
+    pub progress: Option<shared::counter::Progress>,
+    pub meals_seen: Vec<shared::counter::MealSeen>,
+    pub meals_cursor: Option<i64>,
+    pub voids: Vec<shared::counter::MealVoid>,
+    pub denials: Vec<shared::counter::ScanDenial>,
+    /// Answers no voids, like a server from before voids.
+    pub ignore_voids: bool,
 }
 
 #[derive(Clone, Default)]
@@ -59,18 +70,31 @@ impl FakeServer {
 }
 
 impl Server for FakeServer {
+    fn healthy(&self) -> bool {
+        self.probe()
+    }
+
     fn enroll(&self, _request: &EnrollRequest) -> Result<EnrollResponse, ServerError> {
         self.with(|s| s.enroll.clone())
             .unwrap_or_else(|| Ok(enrolled(SCHOOL)))
     }
 
-    fn pull(&self, token: &DeviceToken, cursor: i64) -> Result<SyncResponse, ServerError> {
+    fn pull(
+        &self,
+        token: &DeviceToken,
+        cursor: i64,
+        meals_after: Option<i64>,
+    ) -> Result<SyncResponse, ServerError> {
         self.check(token)?;
+        if self.with(|s| s.down) {
+            return Err(ServerError::Unreachable("connection refused".into()));
+        }
         let (signer, _) = PassSigner::generate().expect("key");
         let mut keys = shared::pass::KeySet::new();
         keys.insert(signer.public_key());
         self.with(|s| {
             s.pulls.push(cursor);
+            s.meals_after.push(meals_after);
             Ok(SyncResponse {
                 school: SchoolInfo {
                     bin: s.school.unwrap_or_else(|| SCHOOL.parse().expect("bin")),
@@ -82,9 +106,9 @@ impl Server for FakeServer {
                 keys: keys.published(),
                 slots: vec![MealSlot::whole_day()],
                 server_time: NOW + s.server_ahead,
-                progress: None,
-                meals_seen: Vec::new(),
-                meals_cursor: None,
+                progress: s.progress.clone(),
+                meals_seen: s.meals_seen.clone(),
+                meals_cursor: s.meals_cursor,
             })
         })
     }
@@ -93,7 +117,7 @@ impl Server for FakeServer {
         self.check(token)?;
         self.with(|s| {
             let fault = s.push_faults.pop_front().flatten();
-            if let Some(PushFault::Lost) = fault {
+            if s.down || matches!(fault, Some(PushFault::Lost)) {
                 return Err(ServerError::Unreachable("connection refused".into()));
             }
             s.pushes
@@ -114,16 +138,40 @@ impl Server for FakeServer {
                     reason: None,
                 });
             }
+            s.denials.extend(batch.denials.iter().cloned());
+            s.voids.extend(batch.voids.iter().cloned());
+            let voids = batch
+                .voids
+                .iter()
+                .filter(|_| !s.ignore_voids)
+                .map(|v| shared::counter::VoidResult {
+                    event_id: v.event_id,
+                    status: if s.verdicts.contains_key(&v.event_id) {
+                        shared::counter::VoidVerdict::Voided
+                    } else {
+                        shared::counter::VoidVerdict::Rejected
+                    },
+                    reason: (!s.verdicts.contains_key(&v.event_id))
+                        .then(|| "unknown_meal".to_owned()),
+                })
+                .collect();
             match fault {
                 Some(PushFault::AnswerLost) => Err(ServerError::Failed {
                     status: 502,
                     message: "restarting".into(),
                 }),
-                _ => Ok(MealBatchResult {
-                    results,
-                    voids: Vec::new(),
-                }),
+                _ => Ok(MealBatchResult { results, voids }),
             }
+        })
+    }
+}
+
+impl FakeServer {
+    /// The health probe: answers unless the server is down.
+    pub fn probe(&self) -> bool {
+        self.with(|s| {
+            s.probes += 1;
+            !s.down
         })
     }
 }

@@ -55,6 +55,8 @@ pub struct Pace {
     pub backoff_min: Duration,
     /// Longest wait after failures.
     pub backoff_max: Duration,
+    /// How often the server's health is asked while backing off.
+    pub probe: Duration,
 }
 
 /// The sync state machine: one database connection, one server, one clock.
@@ -124,6 +126,15 @@ impl<S: Server> Syncer<S> {
             self.store.save_server_url(&self.config.server_url)?;
         }
         self.push_all(&token, tally)?;
+        // Voids and denials never hold up the roster: a server that cannot take them yet
+        // (an older version) leaves them queued, and the pull still happens.
+        match self.push_counter(&token) {
+            Ok(()) => {}
+            Err(Failure::Server(error)) => {
+                tracing::warn!(%error, "voids and denials not pushed; kept for later");
+            }
+            Err(store) => return Err(store),
+        }
         self.pull(&token, state.cursor)
     }
 
@@ -195,11 +206,43 @@ impl<S: Server> Syncer<S> {
         }
     }
 
-    /// Pulls roster changes, keys, slots and the server's time.
+    /// Pushes what is left after the meals: voids (applied by the server after the meals
+    /// they take back, which are all pushed by now) and refused scans, in batches with no
+    /// meal. HTTP 200 means every denial is stored.
+    fn push_counter(&mut self, token: &DeviceToken) -> Result<(), Failure> {
+        loop {
+            let voids = self.store.unsent_voids(self.config.batch_size)?;
+            let denials = self.store.unsent_denials(self.config.batch_size)?;
+            if voids.is_empty() && denials.is_empty() {
+                return Ok(());
+            }
+            let batch = MealBatch {
+                events: Vec::new(),
+                unsent_after: Some(0),
+                voids,
+                denials,
+            };
+            let answer = self.server.push(token, &batch)?;
+            let now = self.clock.now();
+            if answer.voids.len() != batch.voids.len() {
+                return Err(Failure::Server(ServerError::BadAnswer(format!(
+                    "the server answered {} of {} voids",
+                    answer.voids.len(),
+                    batch.voids.len()
+                ))));
+            }
+            self.store.mark_voids(&answer.voids, now)?;
+            let denied: Vec<_> = batch.denials.iter().map(|d| d.event_id).collect();
+            self.store.mark_denials_pushed(&denied, now)?;
+        }
+    }
+
+    /// Pulls roster changes, keys, slots, the server's time and the counter's news.
     fn pull(&mut self, token: &DeviceToken, cursor: i64) -> Result<Outcome, Failure> {
         let sent_at = self.clock.now();
         let started = Instant::now();
-        let pulled = self.server.pull(token, cursor)?;
+        let meals_after = self.store.meals_cursor()?;
+        let pulled = self.server.pull(token, cursor, meals_after)?;
         let round_trip = started.elapsed();
         if pulled.school.bin != self.config.school {
             return Ok(Outcome::SchoolMismatch {
@@ -301,8 +344,38 @@ fn run_loop<S: Server, E: From<SyncReport>>(
             return;
         }
         let Some(wait) = wait else { return };
-        if !wait_for(wait, online, nudges) {
+        let keep_going = if online {
+            wait_for(wait, true, nudges)
+        } else {
+            wait_probing(wait, pace.probe, nudges, || syncer.server.healthy())
+        };
+        if !keep_going {
             return;
+        }
+    }
+}
+
+/// Waits out a backoff, asking the server's health every `probe` meanwhile: the first
+/// answer ends the wait, so the terminal is back online seconds after the server is,
+/// however long the backoff had grown. False when the terminal is shutting down.
+fn wait_probing(
+    wait: Duration,
+    probe: Duration,
+    nudges: &Receiver<()>,
+    mut healthy: impl FnMut() -> bool,
+) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        if !wait_for(left.min(probe), false, nudges) {
+            return false;
+        }
+        if Instant::now() < deadline && healthy() {
+            tracing::info!("the server answers again; syncing now");
+            return true;
         }
     }
 }

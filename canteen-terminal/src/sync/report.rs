@@ -97,6 +97,11 @@ impl Outcome {
     }
 
     /// The stable name of the outcome, for `--ui plain`.
+    /// Whether the server answered the whole cycle.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok { .. })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Outcome::Enrolled { .. } => "enrolled",

@@ -56,6 +56,8 @@ impl Rig {
                         valid_until: date!(2027 - 05 - 31),
                         valid_from: time::Date::MIN,
                         entitled: None,
+                        shift: None,
+                        alert: None,
                     },
                     method: Method::Card,
                     service_day: date!(2026 - 09 - 01),
@@ -63,7 +65,10 @@ impl Rig {
                     served_at: NOW,
                     pass_nonce: None,
                 };
-                match store.record_meal(&meal).expect("record") {
+                match store
+                    .record_meal(&meal, crate::store::Stamp::default())
+                    .expect("record")
+                {
                     Recorded::Inserted(id) => id,
                     Recorded::AlreadyAte => panic!("distinct students"),
                 }
@@ -323,6 +328,7 @@ fn the_loop_reports_each_cycle_and_stops_when_revoked() {
         interval: Duration::from_millis(20),
         backoff_min: Duration::from_millis(10),
         backoff_max: Duration::from_millis(40),
+        probe: Duration::from_millis(10),
     };
     let server = rig.server.clone();
     let handle = spawn(rig.syncer, pace, tx).expect("spawn");
@@ -344,4 +350,56 @@ fn the_loop_reports_each_cycle_and_stops_when_revoked() {
         rx.recv_timeout(Duration::from_millis(200)).is_err(),
         "stopped"
     );
+}
+
+/// Voids and refused scans go with the push; a server that does not answer for voids (an
+/// older version) keeps them queued without stopping the roster pull.
+#[test]
+fn voids_and_denials_are_pushed_and_an_older_server_does_not_stop_the_pull() {
+    let mut rig = Rig::enrolled_rig();
+    let ids = rig.serve(1);
+    let store = rig.syncer.store();
+    let reason: shared::Label = "Ошибка кассира".parse().expect("label");
+    store
+        .void_meal(ids[0], NOW, &reason, None)
+        .expect("store")
+        .expect("within five minutes");
+    store
+        .record_denial(&shared::counter::ScanDenial {
+            event_id: Uuid::now_v7(),
+            at: NOW,
+            reason: "unknown_card".parse().expect("label"),
+            method: shared::sync::Method::Card,
+            voucher_id: None,
+            pass_nonce: None,
+            card_uid: Some("0A0B0C0D0E".parse().expect("uid")),
+        })
+        .expect("denial");
+    let report = rig.syncer.cycle();
+    assert!(report.outcome.is_ok(), "{report:?}");
+    rig.server.with(|s| {
+        assert_eq!(s.voids.len(), 1);
+        assert_eq!(s.voids[0].event_id, ids[0]);
+        assert_eq!(s.denials.len(), 1);
+    });
+    let store = rig.syncer.store();
+    assert_eq!(
+        store.void_verdict(ids[0]).expect("verdict"),
+        Some(("voided".into(), None))
+    );
+    assert_eq!(store.unsent_denial_count().expect("count"), 0);
+    assert_eq!(store.unsent_voids(10).expect("voids").len(), 0);
+
+    // An older server: no answers for voids. The void stays queued, the pull happens.
+    let ids = rig.serve(1);
+    rig.syncer
+        .store()
+        .void_meal(ids[0], NOW, &reason, None)
+        .expect("store")
+        .expect("within five minutes");
+    rig.server.with(|s| s.ignore_voids = true);
+    let pulls = rig.server.with(|s| s.pulls.len());
+    assert!(rig.syncer.cycle().outcome.is_ok());
+    assert_eq!(rig.server.with(|s| s.pulls.len()), pulls + 1);
+    assert_eq!(rig.syncer.store().unsent_voids(10).expect("voids").len(), 1);
 }

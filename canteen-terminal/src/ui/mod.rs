@@ -5,6 +5,7 @@
 //! slow screen never holds up a decision ([`tui`] draws on its own thread).
 
 pub mod plain;
+pub mod sound;
 pub mod tui;
 pub mod view;
 
@@ -19,6 +20,16 @@ use crate::sync::SyncReport;
 use crate::terminal::Verdict;
 
 pub use plain::PlainUi;
+pub use view::DeskView;
+
+/// What the counter shows besides results.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterView {
+    pub worker: Option<String>,
+    /// Today's progress, and whether it is the server's count of the whole school.
+    pub progress: Option<(shared::counter::Progress, bool)>,
+    pub desk: Option<DeskView>,
+}
 pub use tui::TuiUi;
 
 /// What the terminal knows about itself when it starts.
@@ -36,7 +47,11 @@ pub struct StartInfo {
     /// Meals recorded today.
     pub today: u64,
     pub last_roster_at: Option<OffsetDateTime>,
+    /// The server-corrected time.
     pub at: OffsetDateTime,
+    pub clock_offset_ms: i64,
+    /// The worker signed in.
+    pub worker: Option<String>,
 }
 
 /// A screen for the terminal.
@@ -51,6 +66,20 @@ pub trait Ui {
 
     /// A scan was decided (and an accepted meal committed).
     fn decision(&mut self, verdict: &Verdict) -> io::Result<()>;
+
+    /// Something arrived that did not read (noise, a garbled code, a bad card frame).
+    fn unreadable(&mut self, device: DeviceKind, at: OffsetDateTime) -> io::Result<()>;
+
+    /// The counter's state changed: worker, progress, or its dialog (opened, typed in,
+    /// closed).
+    fn counter(&mut self, _counter: &CounterView) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The worker voided a meal (`note` says how it went).
+    fn voided(&mut self, _event_id: Uuid, _note: &str) -> io::Result<()> {
+        Ok(())
+    }
 
     /// A serial device came or went.
     fn device(

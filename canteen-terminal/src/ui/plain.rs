@@ -104,6 +104,18 @@ pub fn render_decision(verdict: &Verdict) -> Value {
             verdict.event_id.map(|id| id.to_string()),
         );
         put(object, "slot", verdict.slot.clone());
+        put(object, "alert", student.and_then(|s| s.alert.clone()));
+        put(
+            object,
+            "manual_reason",
+            verdict.manual_reason.as_ref().map(|r| r.to_string()),
+        );
+        put(object, "unshown_secs", verdict.unshown_secs);
+        if let Some(earlier) = &verdict.earlier {
+            put(object, "earlier_at", Some(rfc3339(earlier.served_at)));
+            put(object, "earlier_slot", Some(earlier.slot.clone()));
+            put(object, "earlier_terminal", earlier.terminal.clone());
+        }
         put(object, "warning", verdict.warning.map(|w| w.code()));
         put(object, "warning_ru", verdict.warning.map(|w| w.ru()));
         put(object, "warning_kk", verdict.warning.map(|w| w.kk()));
@@ -234,6 +246,18 @@ impl<W: Write> Ui for PlainUi<W> {
 
     fn decision(&mut self, verdict: &Verdict) -> io::Result<()> {
         self.line(&render_decision(verdict))
+    }
+
+    fn unreadable(&mut self, device: DeviceKind, at: OffsetDateTime) -> io::Result<()> {
+        self.line(&json!({
+            "type": "unreadable",
+            "device": device.as_str(),
+            "at": rfc3339(at),
+        }))
+    }
+
+    fn voided(&mut self, event_id: uuid::Uuid, note: &str) -> io::Result<()> {
+        self.line(&json!({"type": "void", "event_id": event_id.to_string(), "note": note}))
     }
 
     fn device(

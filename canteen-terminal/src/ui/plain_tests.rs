@@ -25,6 +25,8 @@ fn student() -> Student {
         valid_until: date!(2027 - 05 - 31),
         valid_from: time::Date::MIN,
         entitled: None,
+        shift: None,
+        alert: None,
     }
 }
 
@@ -40,6 +42,9 @@ fn verdict() -> Verdict {
         today: 17,
         at: AT,
         warning: None,
+        earlier: None,
+        unshown_secs: None,
+        manual_reason: None,
     }
 }
 
@@ -75,7 +80,7 @@ fn a_deny_line_with_reasons_in_both_languages_and_a_warning() {
         json!({
             "type": "decision", "decision": "deny", "method": "card",
             "reason": "unknown_card",
-            "reason_ru": "Карта не зарегистрирована", "reason_kk": "Карта тіркелмеген",
+            "reason_ru": "Карта не зарегистрирована — обратитесь к социальному педагогу", "reason_kk": "Карта тіркелмеген — әлеуметтік педагогке жүгініңіз",
             "card_uid": "0102ABCDEF",
             "service_day": "2026-09-01", "today": 17,
             "warning": "roster_stale",
@@ -184,6 +189,8 @@ fn start_and_device_lines() {
         today: 2,
         last_roster_at: None,
         at: AT,
+        clock_offset_ms: 0,
+        worker: None,
     };
     let line = render_start(&info);
     assert_eq!(line["type"], "start");

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use std::io::Write;
+
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -21,9 +23,10 @@ use ratatui::Frame;
 use shared::time::ASTANA;
 use time::OffsetDateTime;
 
-use super::view::{Link, View};
-use super::{StartInfo, Ui};
-use crate::reason::{ACCEPT_KK, ACCEPT_RU};
+use super::sound::BeepMode;
+use super::view::{DeskView, Link, Shown, View, RECENT};
+use super::{CounterView, StartInfo, Ui};
+use crate::reason::{Denial, ACCEPT_KK, ACCEPT_RU};
 use crate::scanner::{DeviceKind, DeviceState};
 use crate::sync::SyncReport;
 use crate::terminal::Verdict;
@@ -40,7 +43,12 @@ pub struct TuiUi {
 
 impl TuiUi {
     /// Takes over the terminal; sends `quit` to `events` when the worker presses Ctrl+C.
-    pub fn start<E: Send + 'static>(events: Sender<E>, quit: E) -> io::Result<Self> {
+    pub fn start<E: Send + 'static>(
+        events: Sender<E>,
+        quit: E,
+        keys: impl Fn(KeyEvent) -> Option<E> + Send + 'static,
+        beep: BeepMode,
+    ) -> io::Result<Self> {
         let mut terminal = ratatui::try_init().inspect_err(|_| ratatui::restore())?;
         let view = Arc::new(Mutex::new(View::default()));
         let (wake, woken) = mpsc::channel::<()>();
@@ -49,11 +57,12 @@ impl TuiUi {
             .name("tui".into())
             .spawn(move || {
                 let mut quit = Some(quit);
+                let mut rung = 0;
                 while !matches!(
                     woken.recv_timeout(TICK),
                     Err(RecvTimeoutError::Disconnected)
                 ) {
-                    if ctrl_c_pressed() {
+                    if read_keys(&events, &keys) {
                         if let Some(quit) = quit.take() {
                             let _ = events.send(quit);
                         }
@@ -62,12 +71,22 @@ impl TuiUi {
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .clone();
-                    let now = OffsetDateTime::now_utc();
+                    let now = view.corrected(OffsetDateTime::now_utc());
                     if let Err(error) =
                         terminal.draw(|frame| draw(frame, &view, now, Instant::now()))
                     {
                         tracing::error!(%error, "cannot draw the screen");
                         break;
+                    }
+                    if let Some((seq, sound)) = view.beep.filter(|(seq, _)| *seq != rung) {
+                        rung = seq;
+                        let bytes = beep.bytes(sound);
+                        let out = terminal.backend_mut();
+                        if let Err(error) =
+                            out.write_all(bytes.as_bytes()).and_then(|()| out.flush())
+                        {
+                            tracing::warn!(%error, "cannot beep");
+                        }
                     }
                 }
                 ratatui::restore();
@@ -99,14 +118,23 @@ impl Drop for TuiUi {
     }
 }
 
-/// Drains pending keyboard events; true if one of them was Ctrl+C.
-fn ctrl_c_pressed() -> bool {
+/// Drains pending keyboard events, passing the worker's keys on through `keys`; true if
+/// one of them was Ctrl+C.
+fn read_keys<E>(events: &Sender<E>, keys: &impl Fn(KeyEvent) -> Option<E>) -> bool {
     let mut pressed = false;
     while matches!(event::poll(Duration::ZERO), Ok(true)) {
-        if let Ok(Event::Key(key)) = event::read() {
-            pressed |= key.kind == KeyEventKind::Press
-                && key.modifiers.contains(KeyModifiers::CONTROL)
-                && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C'));
+        let Ok(Event::Key(key)) = event::read() else {
+            continue;
+        };
+        if key.kind != KeyEventKind::Press {
+            continue;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C'))
+        {
+            pressed = true;
+        } else if let Some(event) = keys(key) {
+            let _ = events.send(event);
         }
     }
     pressed
@@ -119,6 +147,22 @@ impl Ui for TuiUi {
 
     fn decision(&mut self, verdict: &Verdict) -> io::Result<()> {
         self.update(|view| view.on_decision(verdict, Instant::now()))
+    }
+
+    fn unreadable(&mut self, device: DeviceKind, _: OffsetDateTime) -> io::Result<()> {
+        self.update(|view| view.on_unreadable(device, Instant::now()))
+    }
+
+    fn voided(&mut self, _: uuid::Uuid, note: &str) -> io::Result<()> {
+        self.update(|view| view.on_note(note, Instant::now()))
+    }
+
+    fn counter(&mut self, counter: &CounterView) -> io::Result<()> {
+        self.update(|view| {
+            view.worker.clone_from(&counter.worker);
+            view.progress.clone_from(&counter.progress);
+            view.desk.clone_from(&counter.desk);
+        })
     }
 
     fn device(
@@ -137,77 +181,127 @@ impl Ui for TuiUi {
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, view: &View, now: OffsetDateTime, instant: Instant) {
-    let [header, panel, status, warning, recent, footer] = Layout::vertical([
+    let recent = view.recent_list(instant).count() as u16;
+    let [header, banner, panel, status, progress, recent_area, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Min(9),
+        Constraint::Length(1),
+        Constraint::Min(8),
         Constraint::Length(2),
         Constraint::Length(1),
-        Constraint::Length(view.recent.len().min(6) as u16 + 2),
+        Constraint::Length(recent.min(RECENT as u16) + 2),
         Constraint::Length(1),
     ])
     .areas(frame.area());
     draw_header(frame, header, view, now);
-    draw_panel(frame, panel, view.current(instant));
-    draw_status(frame, status, view);
-    if let Some(w) = view.warning {
-        let text = format!("⚠ {} · {}", w.ru(), w.kk());
-        let style = Style::new()
-            .fg(Color::Black)
-            .bg(Color::Yellow)
-            .add_modifier(Modifier::BOLD);
-        frame.render_widget(Paragraph::new(text).style(style).centered(), warning);
+    draw_banner(frame, banner, view);
+    match &view.desk {
+        Some(desk) => draw_desk(frame, panel, desk),
+        None => draw_panel(frame, panel, view, now, instant),
     }
-    draw_recent(frame, recent, view);
-    let hint = "Ctrl+C — выход · шығу";
+    draw_status(frame, status, view, now);
+    draw_progress(frame, progress, view);
+    draw_recent(frame, recent_area, view, instant);
+    let hint = "F2 поиск · F3 отмена · F4 кассир · Ctrl+C выход";
     frame.render_widget(
         Paragraph::new(hint).style(Style::new().fg(Color::DarkGray)),
         footer,
     );
 }
 
+/// The clock (server-corrected), the worker and the school; the school is cut, never the
+/// rest.
 fn draw_header(frame: &mut Frame<'_>, area: Rect, view: &View, now: OffsetDateTime) {
     let local = now.to_offset(ASTANA);
     let clock = format!(
-        "{:02}:{:02}:{:02}",
+        " {:02}:{:02}:{:02} ",
         local.hour(),
         local.minute(),
         local.second()
     );
-    let (ru, kk) = view.link.labels();
-    let link_color = match view.link {
-        Link::Online => Color::Green,
-        Link::Starting => Color::Gray,
-        Link::Offline | Link::Revoked | Link::NotEnrolled => Color::Red,
-    };
-    let line = Line::from(vec![
-        Span::styled(
-            format!(" {clock} "),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(" {} ", view.school)),
-        Span::styled(format!(" ● {ru} · {kk} "), Style::new().fg(link_color)),
-    ]);
-    frame.render_widget(Paragraph::new(line), area);
+    let worker = view
+        .worker
+        .as_ref()
+        .map(|w| format!(" Кассир: {w} "))
+        .unwrap_or_else(|| " Кассир не вошёл (F4) ".into());
+    let [clock_area, worker_area, school_area] = Layout::horizontal([
+        Constraint::Length(clock.chars().count() as u16),
+        Constraint::Length(worker.chars().count() as u16),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    frame.render_widget(Paragraph::new(clock).style(bold), clock_area);
+    frame.render_widget(
+        Paragraph::new(worker).style(Style::new().fg(Color::Cyan)),
+        worker_area,
+    );
+    frame.render_widget(Paragraph::new(format!(" {}", view.school)), school_area);
 }
 
-/// The big panel: the fresh result, or an invitation to scan.
-fn draw_panel(frame: &mut Frame<'_>, area: Rect, verdict: Option<&Verdict>) {
-    let (color, lines) = match verdict {
-        None => (
-            Color::DarkGray,
-            vec![
-                Line::from("Поднесите QR-код или карту"),
-                Line::from("QR-кодты немесе картаны жақындатыңыз"),
-            ],
+/// The link to the server on a full-width line of its own: a long school name cannot push
+/// it out, and offline it is a red banner with the time of the last sync and the unsent
+/// meals.
+fn draw_banner(frame: &mut Frame<'_>, area: Rect, view: &View) {
+    let (ru, kk) = view.link.labels();
+    let synced = view
+        .last_sync
+        .map(|at| {
+            let local = at.to_offset(ASTANA);
+            format!("синхр. {:02}:{:02}", local.hour(), local.minute())
+        })
+        .unwrap_or_else(|| "синхр. не было".into());
+    let (style, text) = match view.link {
+        Link::Online => (
+            Style::new().fg(Color::Black).bg(Color::Green),
+            format!(" ● {ru} · {kk} · {synced} · не отправлено: {}", view.unsent),
         ),
-        Some(v) => (
+        Link::Starting => (
+            Style::new().fg(Color::Black).bg(Color::Gray),
+            format!(" … {ru} · {kk} · {synced} · не отправлено: {}", view.unsent),
+        ),
+        Link::Offline | Link::Revoked | Link::NotEnrolled => (
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+            format!(
+                " ✘ {} · {kk} · {synced} · НЕ ОТПРАВЛЕНО: {}",
+                ru.to_uppercase(),
+                view.unsent
+            ),
+        ),
+    };
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+/// The big panel: the fresh result, a failed read, or what to do now.
+fn draw_panel(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    view: &View,
+    now: OffsetDateTime,
+    instant: Instant,
+) {
+    let (color, lines) = match view.current(instant) {
+        Some(Shown::Verdict(v)) => (
             if v.accepted() {
                 Color::Green
             } else {
                 Color::Red
             },
-            panel_lines(v),
+            panel_lines(v, now),
         ),
+        Some(Shown::Note(note)) => (Color::Blue, vec![Line::from(note.clone())]),
+        Some(Shown::Unreadable(_)) => (
+            Color::Magenta,
+            vec![
+                Line::from("?  НЕ ПРОЧИТАНО  ·  ОҚЫЛМАДЫ"),
+                Line::from(""),
+                Line::from("Поднесите код или карту ещё раз"),
+                Line::from("Кодты немесе картаны қайта жақындатыңыз"),
+            ],
+        ),
+        None => idle_lines(view),
     };
     let style = Style::new()
         .bg(color)
@@ -219,24 +313,60 @@ fn draw_panel(frame: &mut Frame<'_>, area: Rect, verdict: Option<&Verdict>) {
     let height = lines.len() as u16;
     let top = inner.y + inner.height.saturating_sub(height) / 2;
     let text_area = Rect::new(inner.x, top, inner.width, height.min(inner.height));
-    frame.render_widget(Paragraph::new(lines).style(style).centered(), text_area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(style)
+            .centered()
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        text_area,
+    );
 }
 
-fn panel_lines(v: &Verdict) -> Vec<Line<'static>> {
+/// The invitation to scan, naming only the devices that are there.
+fn idle_lines(view: &View) -> (Color, Vec<Line<'static>>) {
+    let up = |state: Option<DeviceState>| {
+        matches!(
+            state,
+            Some(DeviceState::Connected | DeviceState::Reconnected)
+        )
+    };
+    let (ru, kk) = match (up(view.qr), up(view.card)) {
+        (true, true) => (
+            "Поднесите QR-код или карту",
+            "QR-кодты немесе картаны жақындатыңыз",
+        ),
+        (true, false) => ("Поднесите QR-код", "QR-кодты жақындатыңыз"),
+        (false, true) => ("Поднесите карту", "Картаны жақындатыңыз"),
+        (false, false) => {
+            return (
+                Color::Yellow,
+                vec![
+                    Line::from("Сканер не подключён"),
+                    Line::from("Сканер қосылмаған"),
+                    Line::from(""),
+                    Line::from("Проверьте кабель сканера · F2 — поиск по имени"),
+                ],
+            )
+        }
+    };
+    (Color::DarkGray, vec![Line::from(ru), Line::from(kk)])
+}
+
+fn hh_mm(at: OffsetDateTime) -> String {
+    let local = at.to_offset(ASTANA);
+    format!("{:02}:{:02}", local.hour(), local.minute())
+}
+
+fn panel_lines(v: &Verdict, now: OffsetDateTime) -> Vec<Line<'static>> {
     let headline = if v.accepted() {
         "✔  ПРИНЯТО  ·  ҚАБЫЛДАНДЫ"
     } else {
         "✘  ОТКАЗ  ·  ҚАБЫЛДАНБАДЫ"
     };
-    let mut lines = vec![Line::from(headline), Line::from("")];
-    match &v.student {
-        Some(s) => {
-            lines.push(Line::from(s.name.clone()));
-            lines.push(Line::from(format!("Класс / Сынып: {}", s.class_label)));
-        }
-        None => lines.push(Line::from("")),
+    let mut lines = vec![Line::from(headline)];
+    if let Some(s) = &v.student {
+        lines.push(Line::from(format!("{} · {}", s.name, s.class_label)));
     }
-    lines.push(Line::from(""));
     match v.denial {
         Some(d) => {
             lines.push(Line::from(d.ru()));
@@ -244,40 +374,109 @@ fn panel_lines(v: &Verdict) -> Vec<Line<'static>> {
         }
         None => lines.push(Line::from(format!("{ACCEPT_RU} · {ACCEPT_KK}"))),
     }
+    if let Some(detail) = detail_line(v, now) {
+        lines.push(Line::from(detail));
+    }
+    if let Some(alert) = v.student.as_ref().and_then(|s| s.alert.as_ref()) {
+        lines.push(Line::from(Span::styled(
+            format!("⚠ {alert}"),
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        )));
+    }
     lines
+}
+
+/// What the worker needs to act on: the earlier meal, the card number, the manual reason.
+fn detail_line(v: &Verdict, now: OffsetDateTime) -> Option<String> {
+    if let Some(secs) = v.unshown_secs {
+        let _ = now;
+        return Some(format!(
+            "Записано {secs} с назад на этом терминале — выдайте питание"
+        ));
+    }
+    if let Some(earlier) = &v.earlier {
+        let place = earlier.terminal.as_deref().unwrap_or("этот терминал");
+        return Some(format!(
+            "Уже ел(а) в {} · {} · {place}",
+            hh_mm(earlier.served_at),
+            earlier.slot
+        ));
+    }
+    if let (Some(Denial::UnknownCard), Some(card)) = (v.denial, v.card_uid) {
+        return Some(format!("Карта № {card}"));
+    }
+    v.manual_reason
+        .as_ref()
+        .map(|reason| format!("Выдано вручную: {reason}"))
 }
 
 fn device_label(name: &str, state: Option<DeviceState>) -> Span<'static> {
     let (text, color) = match state {
         Some(DeviceState::Connected | DeviceState::Reconnected) => ("✔", Color::Green),
         Some(DeviceState::Disconnected) => ("✘ отключён · ажыратулы", Color::Red),
-        None => ("—", Color::DarkGray),
+        None => ("— нет", Color::DarkGray),
     };
     Span::styled(format!(" {name}: {text} "), Style::new().fg(color))
 }
 
-fn draw_status(frame: &mut Frame<'_>, area: Rect, view: &View) {
+fn draw_status(frame: &mut Frame<'_>, area: Rect, view: &View, now: OffsetDateTime) {
+    let unsent_style = if view.unsent > 0 {
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
     let counts = Line::from(vec![
         Span::styled(
-            format!(" Сегодня / Бүгін: {} ", view.today),
+            format!(" Сегодня / Бүгін: {} ", view.today_at(now)),
             Style::new().add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!(" Не отправлено / Жіберілмеген: {} ", view.unsent)),
-        Span::raw(format!(" Учеников / Оқушылар: {} ", view.roster)),
+        Span::styled(format!(" Не отправлено: {} ", view.unsent), unsent_style),
+        Span::raw(format!(" Учеников: {} ", view.roster)),
     ]);
-    let devices = Line::from(vec![
+    let mut devices = vec![
         device_label("QR", view.qr),
         device_label("Карта", view.card),
-    ]);
-    frame.render_widget(Paragraph::new(vec![counts, devices]), area);
+    ];
+    if let Some(w) = view.warning {
+        devices.push(Span::styled(
+            format!(" ⚠ {} ", w.ru()),
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        ));
+    }
+    frame.render_widget(Paragraph::new(vec![counts, Line::from(devices)]), area);
 }
 
-fn draw_recent(frame: &mut Frame<'_>, area: Rect, view: &View) {
-    let lines: Vec<Line<'_>> = view
-        .recent
+/// Served / expected today per slot, then per class (the server's count of the whole
+/// school when known, this terminal's own count offline).
+fn draw_progress(frame: &mut Frame<'_>, area: Rect, view: &View) {
+    let Some((progress, whole_school)) = &view.progress else {
+        return;
+    };
+    let counts = progress
+        .slots
         .iter()
+        .chain(progress.classes.iter())
+        .map(|c| format!("{} {}/{}", c.label, c.served, c.expected))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let whose = if *whole_school {
+        "школа"
+    } else {
+        "этот терминал"
+    };
+    frame.render_widget(
+        Paragraph::new(format!(" Выдано ({whose}): {counts}")).style(Style::new().fg(Color::Cyan)),
+        area,
+    );
+}
+
+fn draw_recent(frame: &mut Frame<'_>, area: Rect, view: &View, instant: Instant) {
+    let lines: Vec<Line<'_>> = view
+        .recent_list(instant)
         .map(|v| {
-            let local = v.at.to_offset(ASTANA);
             let (mark, color) = if v.accepted() {
                 ("✔", Color::Green)
             } else {
@@ -290,13 +489,42 @@ fn draw_recent(frame: &mut Frame<'_>, area: Rect, view: &View) {
                 .unwrap_or_default();
             let why = v.denial.map(|d| d.ru()).unwrap_or_default();
             Line::from(vec![
-                Span::raw(format!("{:02}:{:02} ", local.hour(), local.minute())),
+                Span::raw(format!("{} ", hh_mm(v.at))),
                 Span::styled(format!("{mark} "), Style::new().fg(color)),
                 Span::raw(format!("{who} {why}")),
             ])
         })
         .collect();
     let block = Block::bordered().title(" Последние · Соңғылар ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// A dialog of the counter in place of the panel.
+fn draw_desk(frame: &mut Frame<'_>, area: Rect, desk: &DeskView) {
+    let mut lines = Vec::new();
+    if let Some(input) = &desk.input {
+        lines.push(Line::from(format!("> {input}▏")));
+    }
+    let room = usize::from(area.height.saturating_sub(4));
+    let first = desk.selected.saturating_sub(room.saturating_sub(1));
+    for (i, choice) in desk.choices.iter().enumerate().skip(first).take(room) {
+        let style = if i == desk.selected {
+            Style::new().fg(Color::Black).bg(Color::Cyan)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(Span::styled(format!(" {choice} "), style)));
+    }
+    if let Some(note) = &desk.note {
+        lines.push(Line::from(Span::styled(
+            note.clone(),
+            Style::new().fg(Color::Yellow),
+        )));
+    }
+    let block = Block::bordered()
+        .title(format!(" {} ", desk.title))
+        .title_bottom(format!(" {} ", desk.hint))
+        .style(Style::new().fg(Color::White).bg(Color::Blue));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -339,6 +567,8 @@ mod tests {
                 valid_until: date!(2027 - 05 - 31),
                 valid_from: time::Date::MIN,
                 entitled: None,
+                shift: None,
+                alert: Some("Аллергия: орехи".into()),
             }),
             card_uid: None,
             event_id: None,
@@ -347,6 +577,9 @@ mod tests {
             today: 42,
             at: datetime!(2026-09-01 07:05 UTC),
             warning: None,
+            earlier: None,
+            unshown_secs: None,
+            manual_reason: None,
         }
     }
 

@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
+use shared::counter::Progress;
+use shared::time::service_day;
+use time::{Date, OffsetDateTime};
 
 use super::StartInfo;
 use crate::reason::Warning;
@@ -45,14 +47,36 @@ impl Link {
     }
 }
 
+/// What the big panel shows.
+#[derive(Debug, Clone)]
+pub enum Shown {
+    /// A decided scan (or a manual serve).
+    Verdict(Box<Verdict>),
+    /// Something arrived that did not read: scan again.
+    Unreadable(DeviceKind),
+    /// What became of the worker's void.
+    Note(String),
+}
+
+/// The sound of a result; how it sounds is [`super::sound`]'s business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beep {
+    Accept,
+    Deny,
+}
+
 /// Everything on the screen.
 #[derive(Debug, Clone)]
 pub struct View {
     pub school: String,
-    pub last: Option<(Verdict, Instant)>,
-    /// Earlier decisions, newest first.
+    pub last: Option<(Shown, Instant)>,
+    /// Decisions, newest first, the one on the panel included.
     pub recent: VecDeque<Verdict>,
+    /// Meals today on this terminal, and the service day they were counted for.
     pub today: u64,
+    pub today_day: Option<Date>,
+    /// Server time minus local time, for the header clock.
+    pub clock_offset_ms: i64,
     pub link: Link,
     pub unsent: u64,
     pub roster: u64,
@@ -60,6 +84,25 @@ pub struct View {
     pub qr: Option<DeviceState>,
     pub card: Option<DeviceState>,
     pub warning: Option<Warning>,
+    pub worker: Option<String>,
+    /// Today's progress and whether it is the server's (the whole school) or local.
+    pub progress: Option<(Progress, bool)>,
+    /// The counter's dialog (sign-in, lookup, void) when one is open.
+    pub desk: Option<DeskView>,
+    /// Sounds to play, numbered so the drawing thread plays each once.
+    pub beep: Option<(u64, Beep)>,
+}
+
+/// What a dialog of the counter shows: a title, a line being typed, choices and a hint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeskView {
+    pub title: String,
+    pub input: Option<String>,
+    pub choices: Vec<String>,
+    pub selected: usize,
+    pub hint: String,
+    /// A message about the last action (a void refused, nobody found).
+    pub note: Option<String>,
 }
 
 impl Default for View {
@@ -69,6 +112,8 @@ impl Default for View {
             last: None,
             recent: VecDeque::with_capacity(RECENT + 1),
             today: 0,
+            today_day: None,
+            clock_offset_ms: 0,
             link: Link::Starting,
             unsent: 0,
             roster: 0,
@@ -76,6 +121,10 @@ impl Default for View {
             qr: None,
             card: None,
             warning: None,
+            worker: None,
+            progress: None,
+            desk: None,
+            beep: None,
         }
     }
 }
@@ -87,9 +136,12 @@ impl View {
             None => format!("БИН {}", info.school),
         };
         self.today = info.today;
+        self.today_day = Some(service_day(info.at));
+        self.clock_offset_ms = info.clock_offset_ms;
         self.unsent = info.unsent;
         self.roster = info.roster;
         self.last_sync = info.last_roster_at;
+        self.worker = info.worker.clone();
         self.link = match (info.enrolled, info.revoked) {
             (false, _) => Link::NotEnrolled,
             (true, true) => Link::Revoked,
@@ -101,16 +153,37 @@ impl View {
     }
 
     pub fn on_decision(&mut self, verdict: &Verdict, now: Instant) {
-        if let Some((previous, _)) = self.last.take() {
-            self.recent.push_front(previous);
-            self.recent.truncate(RECENT);
-        }
-        if verdict.accepted() {
+        self.recent.push_front(verdict.clone());
+        self.recent.truncate(RECENT + 1);
+        if verdict.accepted() && verdict.unshown_secs.is_none() {
             self.unsent += 1;
         }
         self.today = verdict.today;
+        self.today_day = Some(verdict.service_day);
         self.warning = verdict.warning;
-        self.last = Some((verdict.clone(), now));
+        self.last = Some((Shown::Verdict(Box::new(verdict.clone())), now));
+        let beep = if verdict.accepted() {
+            Beep::Accept
+        } else {
+            Beep::Deny
+        };
+        self.ring(beep);
+    }
+
+    /// A failed read replaces whatever was on the panel at once.
+    pub fn on_unreadable(&mut self, device: DeviceKind, now: Instant) {
+        self.last = Some((Shown::Unreadable(device), now));
+        self.ring(Beep::Deny);
+    }
+
+    /// The worker's void was recorded (or refused): say so on the panel.
+    pub fn on_note(&mut self, note: &str, now: Instant) {
+        self.last = Some((Shown::Note(note.to_owned()), now));
+    }
+
+    fn ring(&mut self, beep: Beep) {
+        let seq = self.beep.map_or(1, |(n, _)| n + 1);
+        self.beep = Some((seq, beep));
     }
 
     pub fn on_device(&mut self, device: DeviceKind, state: DeviceState) {
@@ -124,9 +197,12 @@ impl View {
         self.unsent = report.unsent;
         self.roster = roster;
         match &report.outcome {
-            Outcome::Ok { .. } => {
+            Outcome::Ok {
+                clock_offset_ms, ..
+            } => {
                 self.link = Link::Online;
                 self.last_sync = Some(at);
+                self.clock_offset_ms = *clock_offset_ms;
                 if self.warning == Some(Warning::RosterStale) {
                     self.warning = None;
                 }
@@ -149,12 +225,34 @@ impl View {
         }
     }
 
-    /// The result on the big panel, while it is fresh.
-    pub fn current(&self, now: Instant) -> Option<&Verdict> {
+    /// What is on the big panel, while it is fresh.
+    pub fn current(&self, now: Instant) -> Option<&Shown> {
         self.last
             .as_ref()
             .filter(|(_, at)| now.saturating_duration_since(*at) < RESULT_SHOWN_FOR)
-            .map(|(verdict, _)| verdict)
+            .map(|(shown, _)| shown)
+    }
+
+    /// The list under the panel: earlier decisions, and the last one once it has left the
+    /// panel (it moves there instead of vanishing).
+    pub fn recent_list(&self, now: Instant) -> impl Iterator<Item = &Verdict> {
+        let on_panel = matches!(self.current(now), Some(Shown::Verdict(_)))
+            && matches!(self.last, Some((Shown::Verdict(_), _)));
+        self.recent.iter().skip(usize::from(on_panel)).take(RECENT)
+    }
+
+    /// Meals today as of `now` (the server's time): zero once the day has turned, without
+    /// waiting for the next scan.
+    pub fn today_at(&self, now: OffsetDateTime) -> u64 {
+        match self.today_day {
+            Some(day) if day == service_day(now) => self.today,
+            _ => 0,
+        }
+    }
+
+    /// The server-corrected time for a reading of the local clock.
+    pub fn corrected(&self, local: OffsetDateTime) -> OffsetDateTime {
+        local.saturating_add(time::Duration::milliseconds(self.clock_offset_ms))
     }
 }
 
@@ -178,6 +276,9 @@ mod tests {
             today,
             at: datetime!(2026-09-01 07:00 UTC),
             warning: None,
+            earlier: None,
+            unshown_secs: None,
+            manual_reason: None,
         }
     }
 
@@ -195,9 +296,40 @@ mod tests {
                 t0 + Duration::from_secs(i),
             );
         }
-        assert_eq!(view.recent.len(), RECENT);
+        assert_eq!(view.recent_list(t0).count(), RECENT);
         assert_eq!(view.unsent, 1, "denials are not meals");
         assert_eq!(view.today, 1);
+    }
+
+    #[test]
+    fn a_failed_read_replaces_the_panel_and_the_day_turns_without_a_scan() {
+        let mut view = View::default();
+        let t0 = Instant::now();
+        view.on_decision(&verdict(None, 3), t0);
+        assert_eq!(
+            view.recent_list(t0).count(),
+            0,
+            "on the panel, not yet in the list"
+        );
+        view.on_unreadable(DeviceKind::Card, t0);
+        assert!(matches!(view.current(t0), Some(Shown::Unreadable(_))));
+        assert_eq!(
+            view.recent_list(t0).count(),
+            1,
+            "the green left the panel for the list"
+        );
+        assert_eq!(view.beep, Some((2, Beep::Deny)));
+        assert_eq!(view.today_at(datetime!(2026-09-01 18:59:59 UTC)), 3);
+        assert_eq!(
+            view.today_at(datetime!(2026-09-01 19:00 UTC)),
+            0,
+            "midnight in Astana"
+        );
+        view.clock_offset_ms = 90_000;
+        assert_eq!(
+            view.corrected(datetime!(2026-09-01 07:00 UTC)),
+            datetime!(2026-09-01 07:01:30 UTC)
+        );
     }
 
     #[test]

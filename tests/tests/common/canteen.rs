@@ -320,6 +320,19 @@ pub struct TerminalSetup {
     pub extra: Vec<String>,
 }
 
+/// The terminal binary with no `CANTEEN_*` setting inherited from the environment the
+/// tests run in.
+pub fn terminal_command() -> Command {
+    let mut command = Command::new(tests::binary("canteen-terminal"));
+    for (var, _) in std::env::vars_os()
+        .filter(|(k, _)| k.to_string_lossy().starts_with("CANTEEN_"))
+        .collect::<Vec<_>>()
+    {
+        command.env_remove(var);
+    }
+    command
+}
+
 /// `canteen-terminal --ui plain`, with every JSON line it printed kept in `events`.
 pub struct Terminal {
     proc: Proc,
@@ -331,13 +344,7 @@ impl Terminal {
     /// Starts the terminal (with `--enroll CODE` when given) and checks its `start` line.
     /// Failed syncs are retried quickly (backing off 100–500 ms) so tests do not wait.
     pub fn start(setup: &TerminalSetup, enroll: Option<&str>) -> Terminal {
-        let mut command = Command::new(tests::binary("canteen-terminal"));
-        for (var, _) in std::env::vars_os()
-            .filter(|(k, _)| k.to_string_lossy().starts_with("CANTEEN_"))
-            .collect::<Vec<_>>()
-        {
-            command.env_remove(var);
-        }
+        let mut command = terminal_command();
         command
             .args(["--ui", "plain", "--server", &setup.server])
             .args(["--school", &setup.school])
