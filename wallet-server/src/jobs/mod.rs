@@ -12,8 +12,8 @@
 //! whatever came due runs at once.
 
 mod handlers;
-mod signals;
 mod monthly;
+mod signals;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use handlers::{ConsentRemind, ConsentTimeout, DailyReportJob, TabelNotice, VoucherExpiry};
-pub use signals::SignalsJob;
 pub use monthly::{MonthlyHandover, MonthlyRemind, MonthlyTimeout};
+pub use signals::SignalsJob;
 
 use crate::domain::job::{backoff, JobKind};
 use crate::domain::job::{Job, NewJob};

@@ -8,8 +8,8 @@
 
 mod consent_jobs;
 mod console;
-mod monthly;
 mod counter;
+mod monthly;
 mod ops;
 mod postgres;
 mod signals;
@@ -38,10 +38,10 @@ use shared::time::YearMonth;
 
 pub use consent_jobs::*;
 pub use console::{ConsoleSession, ConsoleStore, DayMeal};
-pub use monthly::MonthlyStore;
 pub use counter::{
     ClassShift, CounterStore, ExpectedStudent, SeenPage, ServedMeal, WorkerManualCount,
 };
+pub use monthly::MonthlyStore;
 pub use ops::OpsStore;
 pub use postgres::PostgresStore;
 pub use signals::{SignalFacts, SignalStore, StoredSignal};
