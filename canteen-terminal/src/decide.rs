@@ -67,13 +67,13 @@ pub trait Roster {
     /// The roster entry of the student a card is bound to.
     fn by_card(&self, card: CardUid) -> Result<Option<Student>, Self::Error>;
 
-    /// The meal of this voucher already recorded for that day and slot (here, or by
-    /// another terminal of the school as the last sync told), if any.
+    /// The meal of this voucher already recorded for that day, in any slot (one free meal a
+    /// day, as the server counts it), here or by another terminal of the school as the last
+    /// sync told, if any.
     fn earlier_meal(
         &self,
         voucher: VoucherId,
         day: Date,
-        slot: &str,
     ) -> Result<Option<EarlierMeal>, Self::Error>;
 }
 
@@ -210,7 +210,7 @@ pub fn decide_for<R: Roster>(
         Ok(slot) => slot,
         Err(denial) => return Ok(Decision::deny(denial, method, Some(student))),
     };
-    if let Some(earlier) = ctx.roster.earlier_meal(student.voucher_id, day, &slot)? {
+    if let Some(earlier) = ctx.roster.earlier_meal(student.voucher_id, day)? {
         let unshown = earlier.terminal.is_none()
             && !earlier.shown
             && ctx.now - earlier.served_at <= UNSHOWN_WINDOW;

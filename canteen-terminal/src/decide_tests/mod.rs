@@ -53,21 +53,22 @@ impl Roster for FakeRoster {
         &self,
         voucher: VoucherId,
         day: Date,
-        slot: &str,
     ) -> Result<Option<EarlierMeal>, Self::Error> {
         let mine = self
             .meals
             .borrow()
-            .contains(&(voucher, day, slot.to_owned()));
+            .iter()
+            .find(|(v, d, _)| *v == voucher && *d == day)
+            .map(|(_, _, slot)| slot.clone());
         let unshown = self.unshown.get();
-        Ok(mine.then(|| EarlierMeal {
+        Ok(mine.map(|slot| EarlierMeal {
             served_at: NOON
                 - if unshown {
                     Duration::seconds(12)
                 } else {
                     Duration::hours(1)
                 },
-            slot: slot.to_owned(),
+            slot,
             terminal: None,
             event_id: Some(Uuid::nil()),
             shown: !unshown,

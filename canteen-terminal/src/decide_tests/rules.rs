@@ -92,7 +92,7 @@ fn slot_edges_in_astana_time() {
 }
 
 #[test]
-fn one_meal_per_slot_per_day() {
+fn one_free_meal_per_day_whatever_the_slot() {
     let mut world = World::new();
     world.lunch_slots();
     let id = world.student.voucher_id;
@@ -115,7 +115,13 @@ fn one_meal_per_slot_per_day() {
         world.denial_at(&world.pass(), breakfast),
         Denial::AlreadyAte
     );
-    world.accepted_at(&world.card(), datetime!(2026-09-01 07:30 UTC));
+    // Lunch the same day is refused too (the server bills one meal a day), the next day's
+    // breakfast is served.
+    assert_eq!(
+        world.denial_at(&world.card(), datetime!(2026-09-01 07:30 UTC)),
+        Denial::AlreadyAte
+    );
+    world.accepted_at(&world.card(), datetime!(2026-09-02 03:30 UTC));
 }
 
 #[test]

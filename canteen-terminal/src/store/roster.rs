@@ -122,18 +122,17 @@ impl Roster for Store {
         &self,
         voucher: VoucherId,
         day: Date,
-        slot: &str,
     ) -> Result<Option<EarlierMeal>, StoreError> {
         // This terminal's own meal first, then what the sync said other terminals served.
         let mut stmt = self.conn.prepare_cached(
             "SELECT served_at, slot, NULL, event_id, shown, 0 AS mine FROM meals
-             WHERE voucher_id = ?1 AND service_day = ?2 AND slot = ?3 AND voided_at IS NULL
+             WHERE voucher_id = ?1 AND service_day = ?2 AND voided_at IS NULL
              UNION ALL
              SELECT served_at, slot, terminal, NULL, 1, 1 FROM meals_seen
-             WHERE voucher_id = ?1 AND service_day = ?2 AND slot = ?3
-             ORDER BY mine LIMIT 1",
+             WHERE voucher_id = ?1 AND service_day = ?2
+             ORDER BY mine, served_at LIMIT 1",
         )?;
-        let mut rows = stmt.query(params![voucher.to_string(), fmt_date(day), slot])?;
+        let mut rows = stmt.query(params![voucher.to_string(), fmt_date(day)])?;
         let Some(row) = rows.next()? else {
             return Ok(None);
         };
