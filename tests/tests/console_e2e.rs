@@ -205,7 +205,7 @@ async fn social_pedagogue_day(browser: &Browser, server: &Server, base: &str) {
     assert_eq!(browser.css("#students-fed").await.text().await, "1");
     let text = browser.text().await;
     assert!(
-        text.contains("Повторно в тот же приём пищи") && text.contains("Ваучер не действует"),
+        text.contains("Повторно в тот же день") && text.contains("Ваучер не действует"),
         "{text}"
     );
     shot(browser, "03-today.png").await;
