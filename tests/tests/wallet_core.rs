@@ -352,6 +352,22 @@ async fn a_new_schools_list_reaches_the_mother_and_her_pass_scans_and_verifies()
         .await
         .assert_error(409, "voucher_not_activated");
 
+    // A body is optional for a school-meals voucher, but one that is sent must be well
+    // formed: a wrong one is refused and activates nothing.
+    let path = format!("/v1/wallet/vouchers/{}/activate", school.voucher);
+    server
+        .request(
+            Method::POST,
+            &path,
+            Some(&mother),
+            Some(&json!({"personal_account": 5})),
+        )
+        .await
+        .assert_error(422, "invalid_body");
+    w::mint(&server, &mother, &school.voucher, Some("application/json"))
+        .await
+        .assert_error(409, "voucher_not_activated");
+
     // Activate, twice: both 200, the same voucher.
     let first = w::activate(&server, &mother, &school.voucher)
         .await

@@ -198,11 +198,21 @@ async fn activate(
     State(state): State<AppState>,
     parent: Parent,
     ApiPath(id): ApiPath<String>,
+    headers: axum::http::HeaderMap,
     body: Result<ApiJson<ActivateIn>, ApiError>,
 ) -> Result<ApiJson<WalletVoucher>, ApiError> {
     let id = voucher_id(&id)?;
     if state.store.monthly_voucher(id).await?.is_some() {
         return Ok(ApiJson(activate_gas(&state, &parent, id, body).await?));
+    }
+    // A school-meals voucher needs no body; one that is sent must still be well formed
+    // (bad input gets a clear error, never a silent success).
+    let sent_body = headers.contains_key(axum::http::header::CONTENT_TYPE)
+        || headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|n| n.as_bytes() != b"0");
+    if sent_body {
+        body?;
     }
     let view = vouchers::activate(state.store.as_ref(), parent.iin, id, state.clock.now()).await?;
     Ok(ApiJson(view.into()))
