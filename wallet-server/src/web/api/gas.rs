@@ -22,11 +22,15 @@ use crate::web::auth::{Integration, Parent, ProviderOperator, ProviderSystem};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+/// A month's discounts of a region run to thousands of items, above the general request
+/// limit: they get the eligibility lists' limit (`--max-list-bytes`).
+pub fn routes(max_list_bytes: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(discounts))
+        // The route's own limit wins over the general one applied around the router.
+        .layer(axum::extract::DefaultBodyLimit::max(max_list_bytes))
         .routes(routes!(check_account))
         .routes(routes!(activations))
-        .routes(routes!(discounts))
         .routes(routes!(office_activate))
         .routes(routes!(put_norm))
 }
@@ -138,6 +142,24 @@ pub struct ActivateIn {
     pub offer_accepted: Option<bool>,
 }
 
+/// Most characters of a personal account as sent (the schemas' `max_length` above).
+const ACCOUNT_MAX_CHARS: usize = 40;
+
+impl ActivateIn {
+    /// The body as its schema promises it, for a voucher that ignores its fields (school
+    /// meals): what a gas voucher would refuse by length is refused here too.
+    pub(super) fn check_shape(&self) -> Result<(), ApiError> {
+        match &self.personal_account {
+            Some(a) if a.chars().count() > ACCOUNT_MAX_CHARS => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "personal_account has at most 40 characters",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The wallet's activation of a gas voucher (called by the wallet's activate route).
 pub(super) async fn activate_gas(
     state: &AppState,
@@ -175,7 +197,7 @@ pub(super) async fn activate_gas(
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
     /// `YYYY-MM`.
-    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$")]
     pub month: String,
 }
 
@@ -227,7 +249,7 @@ pub struct DiscountIn {
 #[serde(deny_unknown_fields)]
 pub struct DiscountsIn {
     /// `YYYY-MM`.
-    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[schema(pattern = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$")]
     pub month: String,
     #[schema(max_items = 10_000)]
     pub items: Vec<DiscountIn>,

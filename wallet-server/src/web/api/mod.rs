@@ -138,7 +138,7 @@ fn routes(max_list_bytes: usize, demo: bool) -> OpenApiRouter<AppState> {
         .merge(school_calendar::routes())
         .merge(signals::routes())
         .merge(wallet_events::routes())
-        .merge(gas::routes());
+        .merge(gas::routes(max_list_bytes));
     if demo {
         api.merge(openapi::public(dev::routes()))
     } else {

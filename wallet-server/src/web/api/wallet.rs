@@ -212,7 +212,7 @@ async fn activate(
             .get(axum::http::header::CONTENT_LENGTH)
             .is_some_and(|n| n.as_bytes() != b"0");
     if sent_body {
-        body?;
+        body?.0.check_shape()?;
     }
     let view = vouchers::activate(state.store.as_ref(), parent.iin, id, state.clock.now()).await?;
     Ok(ApiJson(view.into()))
