@@ -197,7 +197,7 @@ pub(super) async fn activate_gas(
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
     /// `YYYY-MM`.
-    #[param(pattern = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
     pub month: String,
 }
 
@@ -249,7 +249,7 @@ pub struct DiscountIn {
 #[serde(deny_unknown_fields)]
 pub struct DiscountsIn {
     /// `YYYY-MM`.
-    #[schema(pattern = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$")]
+    #[schema(pattern = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
     pub month: String,
     #[schema(max_items = 10_000)]
     pub items: Vec<DiscountIn>,
