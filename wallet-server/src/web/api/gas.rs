@@ -294,6 +294,18 @@ async fn discounts(
             "at most 10,000 items",
         ));
     }
+    // The schema promises UUIDs: a body that breaks it is refused whole, like any bad body.
+    if body
+        .items
+        .iter()
+        .any(|i| uuid::Uuid::parse_str(&i.voucher_id).is_err())
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "every voucher_id is a UUID",
+        ));
+    }
     let items: Vec<DiscountItem> = body
         .items
         .iter()
