@@ -376,6 +376,12 @@ async fn discounts_within_the_cap_show_in_the_wallet(server: &Server, c: &Cast, 
             {"voucher_id": voucher, "status": "accepted"},
         ])
     );
+    // A body that breaks the schema (a negative volume) is refused whole and changes nothing.
+    let bad = json!({"month": MONTH, "items": [item(-1.0, 0)]});
+    server
+        .post_json("/v1/provider/discounts", Some(&gas), &bad)
+        .await
+        .assert_error(422, "invalid_body");
     let me = server.parent_token(&c.agrees.iin).await;
     let v = gas_voucher(&w::wallet(server, &me).await);
     assert_eq!(

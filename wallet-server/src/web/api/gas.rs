@@ -255,6 +255,33 @@ pub struct DiscountsIn {
     pub items: Vec<DiscountIn>,
 }
 
+impl DiscountsIn {
+    /// Holds the body to its schema before any item is judged: a body that breaks it
+    /// (more than 10,000 items, a voucher_id that is not a UUID, a negative number) is
+    /// refused whole with 422, like any bad body; per-item reasons are for bodies that
+    /// are well formed but disagree with the wallet.
+    fn check_shape(&self) -> Result<(), ApiError> {
+        let refuse = |m: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", m);
+        if self.items.len() > 10_000 {
+            return Err(refuse("at most 10,000 items"));
+        }
+        for i in &self.items {
+            if uuid::Uuid::parse_str(&i.voucher_id).is_err() {
+                return Err(refuse("every voucher_id is a UUID"));
+            }
+            if i.volume_m3 < 0.0 || i.norm_m3 < 0.0 {
+                return Err(refuse("volume_m3 and norm_m3 are not negative"));
+            }
+            if i.benefit_tiyn_per_m3 < 0 || i.discount_tiyn < 0 {
+                return Err(refuse(
+                    "benefit_tiyn_per_m3 and discount_tiyn are not negative",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct DiscountResult {
     pub voucher_id: String,
@@ -287,25 +314,7 @@ async fn discounts(
     let month = month_of(&body.month, |m| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_month", m)
     })?;
-    if body.items.len() > 10_000 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            "at most 10,000 items",
-        ));
-    }
-    // The schema promises UUIDs: a body that breaks it is refused whole, like any bad body.
-    if body
-        .items
-        .iter()
-        .any(|i| uuid::Uuid::parse_str(&i.voucher_id).is_err())
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            "every voucher_id is a UUID",
-        ));
-    }
+    body.check_shape()?;
     let items: Vec<DiscountItem> = body
         .items
         .iter()
