@@ -22,6 +22,21 @@ pub struct SchoolDay {
     pub students_fed: i64,
 }
 
+impl SchoolDay {
+    /// A school's day with nothing in it.
+    pub fn zero(bin: String) -> SchoolDay {
+        SchoolDay {
+            bin,
+            vouchers_formed: 0,
+            vouchers_activated: 0,
+            vouchers_revoked: 0,
+            meals_served: 0,
+            duplicates: 0,
+            students_fed: 0,
+        }
+    }
+}
+
 /// The report of one day (DESIGN.md §7.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DailyReport {

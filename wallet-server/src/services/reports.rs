@@ -19,8 +19,9 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::domain::job::JobKind;
 use crate::domain::job::NewJob;
 use crate::domain::outbox::{OutboxKind, OutboxMessage};
+use crate::domain::report::SchoolDay;
 use crate::domain::report::{correction, DailyReport, NOBD};
-use crate::store::{Store, StoreError};
+use crate::store::{DayFigures, DayReport, FiguresSource, Store, StoreError};
 
 /// The job that builds the report of the Astana day `day`, due at 23:30 that day.
 pub fn report_job(day: Date, now: OffsetDateTime) -> NewJob {
@@ -35,11 +36,14 @@ pub async fn report_for(
     day: Date,
     queue: bool,
 ) -> Result<DailyReport, StoreError> {
-    if let Some(stored) = store.stored_report(day).await? {
-        return serde_json::from_str(&stored)
-            .map_err(|_| StoreError::Corrupt("stored daily report".into()));
-    }
-    let report = DailyReport::first(day, store.daily_facts(day).await?);
+    let facts = match store.report_of_day(day).await? {
+        DayReport::Stored(stored) => {
+            return serde_json::from_str(&stored)
+                .map_err(|_| StoreError::Corrupt("stored daily report".into()))
+        }
+        DayReport::Live(facts) => facts,
+    };
+    let report = DailyReport::first(day, facts);
     if !queue {
         return Ok(report);
     }
@@ -58,6 +62,44 @@ pub async fn report_for(
         return Box::pin(report_for(store, clock, day, false)).await;
     }
     Ok(report)
+}
+
+/// One school's figures for each of the `days` days ending `today`, oldest first, as the
+/// NOBD report carries them: a built day's latest stored version (zeros when the school was
+/// not in it), any other day counted now. One query for the whole run.
+pub async fn school_days(
+    store: &dyn Store,
+    school: Bin,
+    today: Date,
+    days: i64,
+) -> Result<Vec<(Date, SchoolDay)>, StoreError> {
+    let first = today - Duration::days(days.max(1) - 1);
+    let rows = store.school_days(school, first, today).await?;
+    Ok((0..days.max(1))
+        .map(|n| first + Duration::days(n))
+        .map(|day| (day, figures_of_day(school, day, &rows)))
+        .collect())
+}
+
+/// The figures a day shows, from the rows of [`Store::school_days`].
+fn figures_of_day(school: Bin, day: Date, rows: &[DayFigures]) -> SchoolDay {
+    let of_day = || rows.iter().filter(move |r| r.day == day);
+    let built = of_day().any(|r| r.source != FiguresSource::Live);
+    let latest_stored = of_day()
+        .filter_map(|r| match r.source {
+            FiguresSource::Stored { version } => Some((version, &r.figures)),
+            _ => None,
+        })
+        .max_by_key(|(version, _)| *version)
+        .map(|(_, f)| f);
+    let live = of_day()
+        .find(|r| r.source == FiguresSource::Live)
+        .map(|r| &r.figures);
+    match (built, latest_stored, live) {
+        (true, Some(stored), _) => stored.clone(),
+        (false, _, Some(live)) => live.clone(),
+        _ => SchoolDay::zero(school.to_string()),
+    }
 }
 
 /// Schedules today's report (idempotent: the job key is the date).

@@ -430,6 +430,47 @@ pub trait CalendarStore: Send + Sync {
 }
 
 /// Daily reports to NOBD.
+/// A day's report as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DayReport {
+    /// Built: the latest version's body, as sent.
+    Stored(String),
+    /// Not built yet: every school's figures counted now, by BIN.
+    Live(Vec<crate::domain::report::SchoolDay>),
+}
+
+/// Where a row of [`ReportStore::school_days`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiguresSource {
+    /// Counted now from vouchers and meals.
+    Live,
+    /// As stored in this version of the day's report.
+    Stored { version: u32 },
+    /// The day's report was built (figures zero: a marker).
+    Built,
+}
+
+impl FiguresSource {
+    pub(crate) fn parse(src: &str, version: i64) -> Result<FiguresSource, StoreError> {
+        match src {
+            "live" => Ok(FiguresSource::Live),
+            "built" => Ok(FiguresSource::Built),
+            "stored" => u32::try_from(version)
+                .map(|version| FiguresSource::Stored { version })
+                .map_err(|_| StoreError::Corrupt("report version".into())),
+            other => Err(StoreError::Corrupt(format!("figures source {other:?}"))),
+        }
+    }
+}
+
+/// One school's figures of one day from one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayFigures {
+    pub day: time::Date,
+    pub source: FiguresSource,
+    pub figures: crate::domain::report::SchoolDay,
+}
+
 #[async_trait]
 pub trait ReportStore: Send + Sync {
     /// Per school (every school), the day's voucher changes and meals.
@@ -446,6 +487,16 @@ pub trait ReportStore: Send + Sync {
     /// The latest version of a day's report as sent (the corrections' newest, else the
     /// first).
     async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;
+    /// A day's report in one statement: the latest stored body, else every school's facts.
+    async fn report_of_day(&self, day: time::Date) -> Result<DayReport, StoreError>;
+    /// One school's days `first..=last` in one statement: live counts, stored figures per
+    /// report version and which days' reports were built ([`DayFigures`], unordered).
+    async fn school_days(
+        &self,
+        school: Bin,
+        first: time::Date,
+        last: time::Date,
+    ) -> Result<Vec<DayFigures>, StoreError>;
     /// Schools with a school-meals voucher in `month` (as the табель counts them), by BIN.
     async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError>;
     /// Stores a day's report and queues its outbox message in one transaction; `false` (and

@@ -14,6 +14,7 @@ mod gas;
 mod mint_limits;
 mod notices;
 mod ops;
+mod reports;
 mod signals;
 mod tabel;
 mod terminals;
@@ -485,6 +486,13 @@ async fn story_on_sqlite() {
     console::story(Arc::new(store.clone())).await;
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
+    reports::story(
+        Arc::new(store.clone()),
+        date!(2026 - 11 - 17),
+        "050140001238",
+        false,
+    )
+    .await;
     calendar::story(Arc::new(store.clone())).await;
     signals::story(Arc::new(store.clone())).await;
     let second = SqliteStore::open_file(&path).await.expect("a second pool");
@@ -602,6 +610,13 @@ async fn story_on_postgres() {
     console::story(Arc::new(store.clone())).await;
     entitlement::story(Arc::new(store.clone())).await;
     corrections::story(Arc::new(store.clone())).await;
+    reports::story(
+        Arc::new(store.clone()),
+        date!(2026 - 11 - 17),
+        "050140001238",
+        true,
+    )
+    .await;
     calendar::story(Arc::new(store.clone())).await;
     signals::story(Arc::new(store.clone())).await;
     let second = PostgresStore::connect(&url).await.expect("a second pool");

@@ -107,3 +107,16 @@ pub(crate) fn in_text_list(param: &str) -> String {
 
 /// A row lock for the rest of a write transaction.
 pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// The Astana day (UTC+5, no daylight saving) of the instant in column `t`.
+pub(crate) const ASTANA_DAY_OF_T: &str =
+    "CAST((t AT TIME ZONE 'UTC') + INTERVAL '5 hours' AS DATE)";
+
+/// What to `SELECT` for one row per school of a stored report body bound at `$3` (`$1` its
+/// day, `$2` its version), in `daily_report_figures`' column order. Migration 0021's
+/// backfill reads bodies the same way.
+pub(crate) const REPORT_FIGURES_OF_BODY: &str = "value ->> 'bin', $1, $2, \
+     CAST(value ->> 'vouchers_formed' AS BIGINT), CAST(value ->> 'vouchers_activated' AS BIGINT), \
+     CAST(value ->> 'vouchers_revoked' AS BIGINT), CAST(value ->> 'meals_served' AS BIGINT), \
+     CAST(value ->> 'duplicates' AS BIGINT), CAST(value ->> 'students_fed' AS BIGINT) \
+     FROM jsonb_array_elements(CAST($3 AS jsonb) -> 'schools') AS s(value)";

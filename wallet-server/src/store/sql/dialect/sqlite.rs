@@ -114,3 +114,15 @@ pub(crate) fn in_text_list(param: &str) -> String {
 
 /// A row lock for the rest of a write transaction: none, `BEGIN IMMEDIATE` holds the database.
 pub(crate) const FOR_UPDATE: &str = "";
+
+/// The Astana day (UTC+5, no daylight saving) of the instant in column `t`, as stored dates are.
+pub(crate) const ASTANA_DAY_OF_T: &str = "date(t, '+5 hours')";
+
+/// What to `SELECT` for one row per school of a stored report body bound at `$3` (`$1` its
+/// day, `$2` its version), in `daily_report_figures`' column order. Migration 0021's
+/// backfill reads bodies the same way.
+pub(crate) const REPORT_FIGURES_OF_BODY: &str = "json_extract(value, '$.bin'), $1, $2, \
+     json_extract(value, '$.vouchers_formed'), json_extract(value, '$.vouchers_activated'), \
+     json_extract(value, '$.vouchers_revoked'), json_extract(value, '$.meals_served'), \
+     json_extract(value, '$.duplicates'), json_extract(value, '$.students_fed') \
+     FROM json_each($3, '$.schools')";

@@ -1,11 +1,11 @@
 //! "Reports": the school's daily report figures of the last 30 days (the same numbers the
-//! NOBD report carries, through `reports::report_for`) with a bar chart of meals per day
+//! NOBD report carries, read in one query by `reports::school_days`) with a bar chart of meals per day
 //! drawn on the server as inline SVG.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{html, Markup};
-use time::{Date, Duration};
+use time::Date;
 
 use crate::domain::report::SchoolDay;
 use crate::web::console::error::ConsoleError;
@@ -21,33 +21,8 @@ pub async fn page(
 ) -> Result<Response, ConsoleError> {
     let ctx = Ctx::load(&state, staff, &bin).await?;
     let today = shared::time::service_day(state.clock.now());
-    let bin = ctx.bin.to_string();
-    let mut days: Vec<(Date, SchoolDay)> = Vec::with_capacity(30);
-    for back in (0..30).rev() {
-        let day = today - Duration::days(back);
-        // Stored days come back as stored; others are counted now (nothing is queued).
-        let report = crate::services::reports::report_for(
-            state.store.as_ref(),
-            state.clock.as_ref(),
-            day,
-            false,
-        )
-        .await?;
-        let mine = report
-            .schools
-            .into_iter()
-            .find(|s| s.bin == bin)
-            .unwrap_or(SchoolDay {
-                bin: bin.clone(),
-                vouchers_formed: 0,
-                vouchers_activated: 0,
-                vouchers_revoked: 0,
-                meals_served: 0,
-                duplicates: 0,
-                students_fed: 0,
-            });
-        days.push((day, mine));
-    }
+    let days =
+        crate::services::reports::school_days(state.store.as_ref(), ctx.bin, today, 30).await?;
     let body = html! {
         h2 { (ctx.t(T::Chart)) }
         div class="chart" { (chart(&ctx, &days)) }
