@@ -106,7 +106,11 @@ pub async fn terminal(
         };
         let (_, answer) = until_answered(push, &[200], &mut run.failures).await;
         let results = answer["results"].as_array().expect("results");
-        assert_eq!(results.len(), events.len(), "one verdict per event: {answer}");
+        assert_eq!(
+            results.len(),
+            events.len(),
+            "one verdict per event: {answer}"
+        );
         for (event, result) in events.iter().zip(results) {
             assert_eq!(result["event_id"], event["event_id"], "{answer}");
             let status = result["status"].as_str().expect("status").to_owned();
@@ -127,7 +131,12 @@ pub struct MintRun {
 }
 
 /// Mints passes for `voucher` as the parent `token` until `stop`.
-pub async fn minter(base: String, token: String, voucher: String, stop: Arc<AtomicBool>) -> MintRun {
+pub async fn minter(
+    base: String,
+    token: String,
+    voucher: String,
+    stop: Arc<AtomicBool>,
+) -> MintRun {
     let client = client();
     let mut run = MintRun::default();
     let url = format!("{base}/v1/wallet/vouchers/{voucher}/passes");

@@ -88,8 +88,8 @@ impl DevIdentityProvider {
             source,
         };
         if !path.exists() {
-            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-                .map_err(|_| NoRandomness)?;
+            let pkcs8 =
+                Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| NoRandomness)?;
             let aside = dir.join(format!("{KEY_FILE}.{}", std::process::id()));
             shared::private_file::prepare(&aside).map_err(io)?;
             std::fs::write(&aside, pkcs8.as_ref()).map_err(io)?;
