@@ -206,3 +206,37 @@ impl DevIdentityProvider {
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISS: &str = "https://idp.test";
+    const AUD: &str = "wallet";
+    #[test]
+    fn demo_servers_sharing_a_data_directory_share_the_signing_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (first, _) = DevIdentityProvider::kept_in(dir.path(), ISS, AUD).expect("kept");
+        let (_, second) = DevIdentityProvider::kept_in(dir.path(), ISS, AUD).expect("loaded");
+        let token = first
+            .issue("p", Role::Parent, None, OffsetDateTime::now_utc())
+            .expect("sign");
+        assert!(second.verify(&token).is_ok(), "one key for both");
+        let (_, stranger) = DevIdentityProvider::generate(ISS, AUD).expect("key");
+        assert!(
+            stranger.verify(&token).is_err(),
+            "a generated key is another"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(dir.path().join(KEY_FILE)).expect("file");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "owner-only");
+        }
+        std::fs::write(dir.path().join(KEY_FILE), b"junk").expect("spoil");
+        assert!(
+            DevIdentityProvider::kept_in(dir.path(), ISS, AUD).is_err(),
+            "never replaced"
+        );
+    }
+}
