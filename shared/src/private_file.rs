@@ -78,7 +78,8 @@ pub fn check_data_dir(dir: &Path) -> Result<(), DataDirError> {
             return Err(DataDirError::OpenToOthers { path: path(), mode });
         }
     }
-    let probe = dir.join(".write-check");
+    // One probe per process: servers sharing a data directory may start together.
+    let probe = dir.join(format!(".write-check.{}", std::process::id()));
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

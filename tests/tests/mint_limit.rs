@@ -68,7 +68,7 @@ async fn two_servers_on_one_postgres_share_one_allowance() {
         return;
     };
     // One data directory: both processes hold the same pass keys, as replicas of one
-    // deployment. (Each demo server signs its own parent tokens.)
+    // deployment (and the demo's token signing key).
     let data = tests::private_tempdir();
     let first = Server::start(data.path(), &args(&backend), &[]);
     let second = Server::start(data.path(), &args(&backend), &[]);

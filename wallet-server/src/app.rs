@@ -22,9 +22,13 @@ pub async fn build_state(
     config: &Config,
     outbound: &shared::http::ClientTls,
 ) -> anyhow::Result<AppState> {
-    // The data directory holds the SQLite database and, by default, the pass keys: checked
-    // (owner-only, writable) before either is opened, so a problem names the directory.
-    if config.database_url.is_none() || config.pass_keys_file.starts_with(&config.data_dir) {
+    // The data directory holds the SQLite database and, by default, the pass keys (and the
+    // demo's signing key): checked (owner-only, writable) before any is opened, so a problem
+    // names the directory.
+    if config.database_url.is_none()
+        || config.demo
+        || config.pass_keys_file.starts_with(&config.data_dir)
+    {
         shared::private_file::check_data_dir(&config.data_dir)?;
     }
     let database = match &config.database_url {
@@ -39,8 +43,11 @@ pub async fn build_state(
         .with_context(|| format!("opening {database}"))?;
     let (verifier, demo, clock): (JwtVerifier, _, Arc<dyn Clock>) = match &config.jwt_keys {
         JwtKeySource::DemoGenerated => {
-            let (idp, verifier) =
-                DevIdentityProvider::generate(&config.jwt_issuer, &config.jwt_audience)?;
+            let (idp, verifier) = DevIdentityProvider::kept_in(
+                &config.data_dir,
+                &config.jwt_issuer,
+                &config.jwt_audience,
+            )?;
             let clock = Arc::new(match config.demo_clock {
                 Some(start) => ShiftedClock::starting_at(start),
                 None => ShiftedClock::new(),

@@ -6,8 +6,10 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod balancer;
 pub mod canteen;
 pub mod drills;
+pub mod rush;
 pub mod tls;
 pub mod wallet;
 

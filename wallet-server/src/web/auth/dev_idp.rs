@@ -1,6 +1,10 @@
 //! The development identity provider of `--demo`: signs tokens for any subject and role with
-//! a key generated at start, so the API can be tried without a real IdP. It does not exist
-//! outside `--demo`; the route that uses it is not even mounted.
+//! a key generated at first start, so the API can be tried without a real IdP. It does not
+//! exist outside `--demo`; the route that uses it is not even mounted.
+//!
+//! The key is kept in the data directory ([`KEY_FILE`]), so several demo servers sharing one
+//! data directory and one database (behind a balancer) accept each other's tokens, as
+//! production servers sharing one IdP's public key do.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use ring::rand::SystemRandom;
@@ -31,21 +35,74 @@ impl std::fmt::Debug for DevIdentityProvider {
 #[error("cannot generate the demo signing key: no system randomness")]
 pub struct NoRandomness;
 
+/// The demo key's file in the data directory: its PKCS#8 bytes, owner-only.
+pub const KEY_FILE: &str = "demo-idp.pk8";
+
+/// The kept key could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum KeptKeyError {
+    #[error(transparent)]
+    NoRandomness(#[from] NoRandomness),
+    #[error("demo signing key {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("demo signing key {path} is not an Ed25519 PKCS#8 key")]
+    Corrupt { path: std::path::PathBuf },
+}
+
 impl DevIdentityProvider {
     /// Generates a fresh Ed25519 key; returns the provider and a verifier that trusts it.
     pub fn generate(issuer: &str, audience: &str) -> Result<(Self, JwtVerifier), NoRandomness> {
         let rng = SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| NoRandomness)?;
-        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| NoRandomness)?;
+        Self::from_pkcs8(pkcs8.as_ref(), issuer, audience).ok_or(NoRandomness)
+    }
+
+    /// The provider of an Ed25519 PKCS#8 key; `None` when the bytes are not one.
+    fn from_pkcs8(pkcs8: &[u8], issuer: &str, audience: &str) -> Option<(Self, JwtVerifier)> {
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8).ok()?;
         let provider = DevIdentityProvider {
-            key: EncodingKey::from_ed_der(pkcs8.as_ref()),
+            key: EncodingKey::from_ed_der(pkcs8),
             public_key: pair.public_key().as_ref().to_vec(),
             issuer: issuer.to_string(),
             audience: audience.to_string(),
             ttl: time::Duration::hours(12),
         };
         let verifier = provider.verifier(issuer, audience);
-        Ok((provider, verifier))
+        Some((provider, verifier))
+    }
+
+    /// The key kept in `dir` ([`KEY_FILE`]), generated and kept there first if absent. A
+    /// new key is written aside and linked into place, so servers starting together on one
+    /// directory all end up with the one key that won, never a half-written file.
+    pub fn kept_in(
+        dir: &std::path::Path,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<(Self, JwtVerifier), KeptKeyError> {
+        let path = dir.join(KEY_FILE);
+        let io = |source| KeptKeyError::Io {
+            path: path.clone(),
+            source,
+        };
+        if !path.exists() {
+            let pkcs8 =
+                Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| NoRandomness)?;
+            let aside = dir.join(format!("{KEY_FILE}.{}", std::process::id()));
+            shared::private_file::prepare(&aside).map_err(io)?;
+            std::fs::write(&aside, pkcs8.as_ref()).map_err(io)?;
+            let linked = std::fs::hard_link(&aside, &path);
+            let _ = std::fs::remove_file(&aside);
+            match linked {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(e)),
+                _ => {}
+            }
+        }
+        shared::private_file::tighten(&path).map_err(io)?;
+        let pkcs8 = std::fs::read(&path).map_err(io)?;
+        Self::from_pkcs8(&pkcs8, issuer, audience).ok_or(KeptKeyError::Corrupt { path })
     }
 
     /// A verifier trusting this provider's key for the given issuer and audience.
@@ -147,5 +204,39 @@ impl DevIdentityProvider {
             exp: (now + self.ttl).unix_timestamp(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISS: &str = "https://idp.test";
+    const AUD: &str = "wallet";
+    #[test]
+    fn demo_servers_sharing_a_data_directory_share_the_signing_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (first, _) = DevIdentityProvider::kept_in(dir.path(), ISS, AUD).expect("kept");
+        let (_, second) = DevIdentityProvider::kept_in(dir.path(), ISS, AUD).expect("loaded");
+        let token = first
+            .issue("p", Role::Parent, None, OffsetDateTime::now_utc())
+            .expect("sign");
+        assert!(second.verify(&token).is_ok(), "one key for both");
+        let (_, stranger) = DevIdentityProvider::generate(ISS, AUD).expect("key");
+        assert!(
+            stranger.verify(&token).is_err(),
+            "a generated key is another"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(dir.path().join(KEY_FILE)).expect("file");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "owner-only");
+        }
+        std::fs::write(dir.path().join(KEY_FILE), b"junk").expect("spoil");
+        assert!(
+            DevIdentityProvider::kept_in(dir.path(), ISS, AUD).is_err(),
+            "never replaced"
+        );
     }
 }
