@@ -100,7 +100,8 @@ pub fn plan<'a>(
         plan.accepted.push(row);
         if let Some(linked) = existing.linked.get(&student) {
             let gone = unnamed_representatives(row, linked);
-            plan.unlink.extend(gone.into_iter().map(|rep| (student, rep)));
+            plan.unlink
+                .extend(gone.into_iter().map(|rep| (student, rep)));
         }
         let voucher = if row.forms_voucher || existing.agreed.contains(&student) {
             Some(plan.voucher_for(list, row, existing.live.get(&student), &mut new_id))

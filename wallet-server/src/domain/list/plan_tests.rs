@@ -107,13 +107,23 @@ fn each_row_is_decided_from_what_exists() {
     );
     assert_eq!(p.accepted.len(), 5, "the claimed row writes nothing");
     assert_eq!(p.unlink, vec![(fresh, iin(950))]);
-    assert_eq!(p.revoke, vec![there], "the move revokes the other school's voucher");
+    assert_eq!(
+        p.revoke,
+        vec![there],
+        "the move revokes the other school's voucher"
+    );
     let states: Vec<VoucherState> = p.form.iter().map(|f| f.state).collect();
     let carried = VoucherState::Activated;
-    assert_eq!(states, vec![VoucherState::Formed, VoucherState::Formed, carried]);
+    assert_eq!(
+        states,
+        vec![VoucherState::Formed, VoucherState::Formed, carried]
+    );
     let actions: Vec<&str> = p.audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, vec!["form", "form", "revoke", "form", "activate"]);
-    assert_eq!(p.entries[1].voucher, None, "waiting for consent forms nothing");
+    assert_eq!(
+        p.entries[1].voucher, None,
+        "waiting for consent forms nothing"
+    );
     assert!(p.dropped.is_empty() && p.outcome.revoked.is_empty());
 }
 
@@ -132,6 +142,15 @@ fn students_no_longer_listed_are_dropped_and_their_voucher_revoked() {
     assert_eq!(p.revoke, vec![gone]);
     assert_eq!(p.outcome.revoked, vec![gone.id]);
     assert_eq!(p.audit.len(), 1);
-    assert_eq!(p.audit[0].reason.as_deref().map(|r| r.contains("no longer")), Some(true));
-    assert!(p.form.is_empty(), "the staying student keeps the voucher it has");
+    assert_eq!(
+        p.audit[0]
+            .reason
+            .as_deref()
+            .map(|r| r.contains("no longer")),
+        Some(true)
+    );
+    assert!(
+        p.form.is_empty(),
+        "the staying student keeps the voucher it has"
+    );
 }

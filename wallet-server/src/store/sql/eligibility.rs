@@ -158,31 +158,42 @@ super::per_backend! {
     }
 
     /// This school's entries for the list's period, each with its live voucher at the school.
+    /// Two plain reads joined here: a join in SQL is planned badly on tables that just grew
+    /// (a fresh database's first lists), a hash lookup is not.
     async fn this_schools_entries(
         conn: &mut Conn,
         list: &ValidList,
     ) -> Result<Vec<(Iin, Option<LiveVoucher>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.student_iin, v.id, v.school_bin, v.state FROM eligibility_entries e \
-             LEFT JOIN vouchers v ON v.programme = e.programme AND v.student_iin = e.student_iin \
-             AND v.school_bin = e.school_bin AND v.valid_from = $4 AND v.state IN ('formed', 'activated') \
-             WHERE e.school_bin = $1 AND e.programme = $2 AND e.period = $3",
+        let school = list.school.bin.to_string();
+        let programme = list.programme.as_str();
+        let entries: Vec<String> = sqlx::query_scalar(
+            "SELECT student_iin FROM eligibility_entries WHERE school_bin = $1 AND programme = $2 \
+             AND period = $3",
         )
-        .bind(list.school.bin.to_string())
-        .bind(list.programme.as_str())
+        .bind(&school)
+        .bind(programme)
         .bind(list.period.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        let live = sqlx::query(
+            "SELECT id, student_iin, school_bin, state FROM vouchers WHERE school_bin = $1 \
+             AND programme = $2 AND valid_from = $3 AND state IN ('formed', 'activated')",
+        )
+        .bind(&school)
+        .bind(programme)
         .bind(date(list.voucher_period.first_day))
         .fetch_all(&mut *conn)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let student: Iin = parse_stored("student IIN", row.try_get("student_iin")?)?;
-                let voucher: Option<StoredUuid> = row.try_get("id")?;
-                let live = match voucher {
-                    Some(_) => Some(live_from_row(row)?),
-                    None => None,
-                };
-                Ok((student, live))
+        let mut live_here = HashMap::with_capacity(live.len());
+        for row in &live {
+            let student: Iin = parse_stored("student IIN", row.try_get("student_iin")?)?;
+            live_here.insert(student, live_from_row(row)?);
+        }
+        entries
+            .iter()
+            .map(|s| {
+                let student: Iin = parse_stored("student IIN", s)?;
+                Ok((student, live_here.remove(&student)))
             })
             .collect()
     }

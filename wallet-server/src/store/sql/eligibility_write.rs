@@ -49,7 +49,10 @@ fn representatives(rows: &[&ValidRow]) -> Vec<Representative> {
             }
         }
     }
-    order.into_iter().filter_map(|iin| by_iin.remove(&iin)).collect()
+    order
+        .into_iter()
+        .filter_map(|iin| by_iin.remove(&iin))
+        .collect()
 }
 
 super::per_backend! {

@@ -61,9 +61,10 @@ pub(in crate::store) use crate::store::sql::people::postgres::*;
 /// This backend's half of the query modules that others call inside their own transactions.
 pub(in crate::store) use crate::store::sql::{
     calendar::postgres as calendar, calendar_guard::postgres as calendar_guard,
-    eligibility_write::postgres as eligibility_write, entitlements::postgres as entitlements, jobs::postgres as jobs,
-    meal_push::postgres as meal_push, meal_void::postgres as meal_void, tabel::postgres as tabel,
-    vouchers::postgres as vouchers, wallet_events::postgres as wallet_events,
+    eligibility_write::postgres as eligibility_write, entitlements::postgres as entitlements,
+    jobs::postgres as jobs, meal_push::postgres as meal_push, meal_void::postgres as meal_void,
+    tabel::postgres as tabel, vouchers::postgres as vouchers,
+    wallet_events::postgres as wallet_events,
 };
 
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).
