@@ -65,7 +65,7 @@ fn school(k: &Cell<u32>) -> School {
 }
 
 fn row(index: usize, at: &School, n: usize) -> ValidRow {
-    let waits = index % CONSENT_EVERY == 0;
+    let waits = index.is_multiple_of(CONSENT_EVERY);
     ValidRow {
         index,
         student: Student {

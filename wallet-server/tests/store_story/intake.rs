@@ -17,8 +17,7 @@ use wallet_server::store::Store;
 
 use crate::wallet_core::Raw;
 
-#[path = "../support/lists.rs"]
-mod lists;
+use crate::entitlement::lists;
 
 /// Students of the big list: more than one multi-row statement holds for every table.
 const STUDENTS: usize = 4_700;
@@ -56,7 +55,7 @@ fn list(at: &School, kids: &[Student], received: OffsetDateTime) -> ValidList {
     for row in list
         .rows
         .iter_mut()
-        .filter(|r| r.index % CONSENT_EVERY == 0)
+        .filter(|r| r.index.is_multiple_of(CONSENT_EVERY))
     {
         row.forms_voucher = false;
         row.student.grade = 7;
@@ -194,7 +193,7 @@ pub async fn story(store: Arc<dyn Store>, raw: Raw) {
         .apply_eligibility_list(&lists::primary_list(
             &there,
             "2026-10",
-            &[claimed.clone()],
+            std::slice::from_ref(&claimed),
             T1,
         ))
         .await
@@ -210,7 +209,7 @@ pub async fn story(store: Arc<dyn Store>, raw: Raw) {
     for (index, outcome) in &first.rows {
         let expected = match *index {
             CLAIMED_ROW => "claimed",
-            i if i % CONSENT_EVERY == 0 => "waits",
+            i if i.is_multiple_of(CONSENT_EVERY) => "waits",
             _ => "formed",
         };
         let got = match outcome {
