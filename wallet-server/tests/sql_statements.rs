@@ -83,6 +83,60 @@ const DYNAMIC: &[Dynamic] = &[
         why: "one placeholder per student of the chunk; every roster pull and meal push runs \
               it (store story `entitlement`, and `meal_rule_props`, on both backends)",
     },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) ",
+        why: "a multi-row VALUES list and the students' ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "INSERT INTO representatives (iin, full_name, phone, updated_at) ",
+        why: "a multi-row VALUES list (each representative once) and its ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "INSERT INTO student_representatives (student_iin, representative_iin, relation) ",
+        why: "a multi-row VALUES list and its ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "WITH gone (student_iin, representative_iin) AS (",
+        why: "the unnamed representatives as a VALUES list, then the DELETE; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "UPDATE vouchers SET state = 'revoked', updated_at = ",
+        why: "one placeholder per revoked voucher of the chunk; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, valid_until, formed_at, updated_at, activated_at) ",
+        why: "a multi-row VALUES list of the list's new vouchers; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "INSERT INTO audit_log (at, actor, entity_kind, entity_id, action, from_state, to_state, reason) ",
+        why: "a multi-row VALUES list of the list's audit entries; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, list_id, status, voucher_id, updated_at) ",
+        why: "a multi-row VALUES list and its ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
+    Dynamic {
+        file: "eligibility_write.rs",
+        opening: "WITH x (id, seq) AS (",
+        why: "the (voucher, roster number) pairs as a VALUES list, then the UPDATE; every eligibility list runs it (store story `wallet_core`, \
+              `entitlement` and `intake`, on both backends)",
+    },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,6 +7,7 @@
 //! period; students dropped from a replaced list lose their voucher).
 
 mod apply;
+pub mod plan;
 
 use std::collections::HashSet;
 

@@ -20,7 +20,7 @@ use wallet_server::domain::{Category, School, Student};
 use wallet_server::store::Store;
 
 #[path = "../support/lists.rs"]
-mod lists;
+pub mod lists;
 
 fn school(last: u8) -> School {
     School {

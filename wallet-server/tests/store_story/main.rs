@@ -11,6 +11,7 @@ mod corrections;
 mod counter;
 mod entitlement;
 mod gas;
+mod intake;
 mod mint_limits;
 mod notices;
 mod ops;
@@ -478,6 +479,8 @@ async fn story_on_sqlite() {
     let url = format!("sqlite://{}", path.display());
     let raw = wallet_core::Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
+    let raw = wallet_core::Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.expect("raw pool"));
+    intake::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
     counter::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
@@ -602,6 +605,8 @@ async fn story_on_postgres() {
     story(Arc::new(store.clone())).await;
     let raw = wallet_core::Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw pool"));
     wallet_core::story(Arc::new(store.clone()), raw).await;
+    let raw = wallet_core::Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw pool"));
+    intake::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
     counter::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;

@@ -172,8 +172,9 @@ pub async fn start_for_list(
     let mut result = HashMap::new();
     let mut batch = Vec::new();
     let mut indexes = Vec::new();
+    let by_index: HashMap<usize, &ValidRow> = list.rows.iter().map(|r| (r.index, r)).collect();
     for (index, row_outcome) in &outcome.rows {
-        let Some(row) = list.rows.iter().find(|r| r.index == *index) else {
+        let Some(row) = by_index.get(index).copied() else {
             continue;
         };
         if *row_outcome != RowOutcome::AwaitingConsent {

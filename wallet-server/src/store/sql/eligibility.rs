@@ -1,274 +1,212 @@
-//! Applying a monthly eligibility list in one transaction; what each change means is the
-//! domain's (`domain::list::VoucherChange`), the store reads, writes and rolls back.
+//! Applying a monthly eligibility list in one transaction, set-based: what exists for the
+//! whole list is read in a few queries (each binds the list's students as one parameter),
+//! the domain plans every change at once (`domain::list::plan`), and the writes go out in
+//! bulk (`eligibility_write`). A list of 5,000 students costs a few dozen round trips, not
+//! several per row.
 //!
-//! Each row runs inside its own savepoint: a row refused by the database (the student is
-//! already on another school's list for the period) rolls back whole, leaving nothing half
-//! written, while the rest of the list goes on.
+//! A student already on another school's list for the period is found by the read and its
+//! row rejected, writing nothing. The database stays the last line of defence: should a
+//! concurrent list (another server, PostgreSQL) claim a student, form its voucher or move
+//! it between the read and the write, the bulk write affects fewer rows than planned, the
+//! whole transaction rolls back and the list is applied again from a fresh read, where the
+//! claim now shows and the row is rejected as usual. Nothing is ever half applied.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use shared::{Bin, Iin, VoucherId};
-use sqlx::{Acquire, Row};
+use shared::{Iin, VoucherId};
+use sqlx::Row as _;
 
-use crate::domain::list::{
-    carried_activation, live_voucher_change, unnamed_representatives, ListOutcome, RowOutcome,
-    RowRejection, ValidList, ValidRow, VoucherChange,
-};
-use crate::domain::voucher::{NewVoucher, VoucherState};
-use crate::store::{parse_stored, EligibilityStore, Formed, StoreError};
+use crate::domain::list::plan::{plan, Existing, LiveVoucher};
+use crate::domain::list::{ListOutcome, ValidList};
+use crate::store::{parse_stored, EligibilityStore, StoreError};
+
+/// Attempts at a list whose students changed under it (see the module comment); on SQLite
+/// the write lock is taken up front, so the first attempt always stands.
+const ATTEMPTS: usize = 3;
 
 super::per_backend! {
-    use vouchers::{form_in, transition_in};
-
     #[async_trait]
     impl EligibilityStore for Store {
         async fn apply_eligibility_list(&self, list: &ValidList) -> Result<ListOutcome, StoreError> {
-            let mut tx = write(self).await?;
-            sqlx::query(
-                "INSERT INTO schools (bin, name, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (bin) DO UPDATE SET name = excluded.name",
-            )
-            .bind(list.school.bin.to_string())
-            .bind(&list.school.name)
-            .bind(ts(list.received_at))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO eligibility_lists (id, school_bin, programme, period, received_at, \
-                 received_by, content_hash, rows_total, rows_accepted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
-            )
-            .bind(uuid(list.id))
-            .bind(list.school.bin.to_string())
-            .bind(list.programme.as_str())
-            .bind(list.period.to_string())
-            .bind(ts(list.received_at))
-            .bind(list.received_by.to_record())
-            .bind(&list.content_hash)
-            .bind(i64::try_from(list.rows.len() + list.rejected.len()).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-
-            let mut rows = Vec::with_capacity(list.rows.len());
-            let mut on_list = HashSet::new();
-            for row in &list.rows {
-                let mut sp = tx.begin().await?;
-                match apply_row(&mut sp, list, row).await? {
-                    Some(outcome) => {
-                        sp.commit().await?;
-                        on_list.insert(row.student.iin);
-                        rows.push((row.index, outcome));
-                    }
-                    None => {
-                        sp.rollback().await?;
-                        let rejected = RowOutcome::Rejected(RowRejection::ClaimedByOtherSchool);
-                        rows.push((row.index, rejected));
-                    }
+            let mut attempt = 1;
+            loop {
+                match apply_once(self, list).await {
+                    Err(e) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
+                    done => return done,
                 }
             }
-            let revoked = drop_missing(&mut tx, list, &on_list).await?;
-            for student in entitlements::apply_list(&mut tx, list).await? {
-                student_roster_changed(&mut tx, student).await?;
-            }
-            sqlx::query("UPDATE eligibility_lists SET rows_accepted = $1 WHERE id = $2")
-                .bind(i64::try_from(on_list.len()).unwrap_or(i64::MAX))
-                .bind(uuid(list.id))
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(ListOutcome { rows, revoked })
         }
     }
 
-    /// Stores one row; `None` when another school already claims the student for the period.
-    async fn apply_row(
-        conn: &mut Conn,
-        list: &ValidList,
-        row: &ValidRow,
-    ) -> Result<Option<RowOutcome>, StoreError> {
-        let s = &row.student;
-        upsert_student_with(&mut *conn, s, list.received_at).await?;
-        let claimed = sqlx::query(
-            "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, list_id, \
-             status, voucher_id, updated_at) VALUES ($1, $2, $3, $4, $5, 'awaiting_consent', NULL, $6) \
-             ON CONFLICT (programme, period, student_iin) DO UPDATE SET list_id = excluded.list_id, \
-             updated_at = excluded.updated_at WHERE eligibility_entries.school_bin = excluded.school_bin",
-        )
-        .bind(list.programme.as_str())
-        .bind(list.period.to_string())
-        .bind(s.iin.expose())
-        .bind(s.school.to_string())
-        .bind(uuid(list.id))
-        .bind(ts(list.received_at))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            return Ok(None);
-        }
-        for (rep, relation) in &row.representatives {
-            upsert_representative_with(&mut *conn, rep, list.received_at).await?;
-            link_representative_with(&mut *conn, s.iin, rep.iin, *relation).await?;
-        }
-        // The list is the truth about who represents the child: a representative it no longer
-        // names loses access to the child's vouchers.
-        let linked: Vec<String> = sqlx::query_scalar(
-            "SELECT representative_iin FROM student_representatives WHERE student_iin = $1",
-        )
-        .bind(s.iin.expose())
-        .fetch_all(&mut *conn)
-        .await?;
-        let linked = linked
-            .into_iter()
-            .map(|iin| parse_stored("representative IIN", &iin))
-            .collect::<Result<Vec<Iin>, _>>()?;
-        for old in unnamed_representatives(row, &linked) {
-            sqlx::query("DELETE FROM student_representatives WHERE student_iin = $1 AND representative_iin = $2")
-                .bind(s.iin.expose())
-                .bind(old.expose())
-                .execute(&mut *conn)
-                .await?;
-        }
-        // Name or class may have changed: terminals re-read the student's live vouchers.
-        student_roster_changed(conn, s.iin).await?;
-        if !row.forms_voucher && !agreed_this_school_year(conn, list, s.iin).await? {
-            return Ok(Some(RowOutcome::AwaitingConsent));
-        }
-        let voucher = form_for_row(conn, list, row).await?;
+    /// A list that met a concurrent change (`eligibility_write` reports it as a conflict)
+    /// or a deadlock with one is applied again.
+    fn retryable(e: &StoreError) -> bool {
+        matches!(e, StoreError::Conflict { .. }) || is_deadlock(e)
+    }
+
+    async fn apply_once(store: &Store, list: &ValidList) -> Result<ListOutcome, StoreError> {
+        let mut tx = write(store).await?;
         sqlx::query(
-            "UPDATE eligibility_entries SET status = 'voucher_formed', voucher_id = $1 \
-             WHERE programme = $2 AND period = $3 AND student_iin = $4",
+            "INSERT INTO schools (bin, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (bin) DO UPDATE SET name = excluded.name",
         )
-        .bind(uuid(voucher.as_uuid()))
-        .bind(list.programme.as_str())
-        .bind(list.period.to_string())
-        .bind(s.iin.expose())
-        .execute(&mut *conn)
+        .bind(list.school.bin.to_string())
+        .bind(&list.school.name)
+        .bind(ts(list.received_at))
+        .execute(&mut *tx)
         .await?;
-        Ok(Some(RowOutcome::VoucherFormed(voucher)))
-    }
-
-    /// Whether a parent of the student agreed by SMS this school year: consent given stands
-    /// for the year, also at a school the student moves to.
-    async fn agreed_this_school_year(
-        conn: &mut Conn,
-        list: &ValidList,
-        student: Iin,
-    ) -> Result<bool, StoreError> {
-        let agreed: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM consent_requests WHERE programme = $1 AND student_iin = $2 \
-             AND period_from = $3 AND state = 'agreed'",
+        let existing = read_existing(&mut tx, list).await?;
+        let plan = plan(list, &existing, VoucherId::new);
+        sqlx::query(
+            "INSERT INTO eligibility_lists (id, school_bin, programme, period, received_at, \
+             received_by, content_hash, rows_total, rows_accepted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(list.programme.as_str())
-        .bind(student.expose())
-        .bind(date(list.voucher_period.first_day))
-        .fetch_one(&mut *conn)
-        .await?;
-        Ok(agreed > 0)
-    }
-
-    /// Forms (or finds) the row's voucher; a live voucher at another school is revoked first,
-    /// because the student has moved.
-    async fn form_for_row(
-        conn: &mut Conn,
-        list: &ValidList,
-        row: &ValidRow,
-    ) -> Result<VoucherId, StoreError> {
-        let s = &row.student;
-        let live = sqlx::query(
-            "SELECT id, school_bin, state FROM vouchers WHERE programme = $1 AND student_iin = $2 \
-             AND valid_from = $3 AND state IN ('formed', 'activated')",
-        )
-        .bind(list.programme.as_str())
-        .bind(s.iin.expose())
-        .bind(date(list.voucher_period.first_day))
-        .fetch_optional(&mut *conn)
-        .await?;
-        let mut moved_from = None;
-        if let Some(live) = live {
-            let school: Bin = parse_stored("school BIN", live.try_get("school_bin")?)?;
-            if let Some(change) = live_voucher_change(row, school) {
-                let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
-                revoke_live(conn, list, &live, change).await?;
-                moved_from = Some((school, state));
-            }
-        }
-        let new = NewVoucher {
-            id: VoucherId::new(),
-            programme: list.programme,
-            student: s.iin,
-            school: s.school,
-            period: list.voucher_period,
-            formed_at: list.received_at,
-        };
-        let entry = VoucherChange::Form.audit(list, new.id, None);
-        let formed = form_in(conn, &new, &entry).await?;
-        let voucher = formed.voucher().clone();
-        if let (Formed::New(_), Some((from, old_state))) = (&formed, moved_from) {
-            if let Some(change) = carried_activation(from, old_state) {
-                let entry = change.audit(list, voucher.id, Some(voucher.state));
-                transition_in(conn, voucher.id, voucher.state, change.to(), &entry).await?;
-            }
-        }
-        Ok(voucher.id)
-    }
-
-    /// Students of this school's list for the period who are not on the new list: their entry
-    /// goes and their live voucher at this school is revoked.
-    async fn drop_missing(
-        conn: &mut Conn,
-        list: &ValidList,
-        on_list: &HashSet<Iin>,
-    ) -> Result<Vec<VoucherId>, StoreError> {
-        let entries = sqlx::query(
-            "SELECT student_iin FROM eligibility_entries WHERE school_bin = $1 AND programme = $2 AND period = $3",
-        )
+        .bind(uuid(list.id))
         .bind(list.school.bin.to_string())
         .bind(list.programme.as_str())
         .bind(list.period.to_string())
-        .fetch_all(&mut *conn)
+        .bind(ts(list.received_at))
+        .bind(list.received_by.to_record())
+        .bind(&list.content_hash)
+        .bind(i64::try_from(list.rows.len() + list.rejected.len()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(plan.accepted.len()).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
         .await?;
-        let mut revoked = Vec::new();
-        for entry in entries {
-            let student: Iin = parse_stored("student IIN", entry.try_get("student_iin")?)?;
-            if on_list.contains(&student) {
-                continue;
-            }
-            sqlx::query("DELETE FROM eligibility_entries WHERE programme = $1 AND period = $2 AND student_iin = $3")
-                .bind(list.programme.as_str())
-                .bind(list.period.to_string())
-                .bind(student.expose())
-                .execute(&mut *conn)
-                .await?;
-            let live = sqlx::query(
-                "SELECT id, state FROM vouchers WHERE programme = $1 AND student_iin = $2 AND school_bin = $3 \
-                 AND valid_from = $4 AND state IN ('formed', 'activated')",
-            )
-            .bind(list.programme.as_str())
-            .bind(student.expose())
-            .bind(list.school.bin.to_string())
-            .bind(date(list.voucher_period.first_day))
-            .fetch_optional(&mut *conn)
-            .await?;
-            if let Some(live) = live {
-                revoked.push(revoke_live(conn, list, &live, VoucherChange::RevokeDropped).await?);
-            }
-        }
-        Ok(revoked)
+        eligibility_write::write_plan(&mut tx, list, &plan).await?;
+        // Entitlements read the entries just written; the students whose ranges changed go
+        // out with the next roster pull, as do the listed ones (name, class) and revocations.
+        let mut changed: HashSet<Iin> = entitlements::apply_list(&mut tx, list).await?;
+        changed.extend(plan.accepted.iter().map(|r| r.student.iin));
+        let revoked: Vec<_> = plan.revoke.iter().map(|v| (v.id, v.school)).collect();
+        eligibility_write::roster_changed_all(&mut tx, &changed, &revoked).await?;
+        tx.commit().await?;
+        Ok(plan.outcome)
     }
 
-    /// Applies `change` to the live voucher in `live` (its `id` and `state` columns), with
-    /// the audit entry and roster change; returns its id.
-    async fn revoke_live(
+    /// The listed students as one bound parameter (see the dialect's `text_list`).
+    fn students_param(list: &ValidList) -> TextList {
+        let iins: Vec<String> = list.rows.iter().map(|r| r.student.iin.expose()).collect();
+        let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
+        text_list(&refs)
+    }
+
+    /// Everything the plan needs, for the whole list, in five queries.
+    async fn read_existing(conn: &mut Conn, list: &ValidList) -> Result<Existing, StoreError> {
+        let students = students_param(list);
+        let programme = list.programme.as_str();
+        let claims = format!(
+            "SELECT student_iin FROM eligibility_entries WHERE programme = $1 AND period = $2 \
+             AND school_bin <> $3 AND student_iin {}",
+            in_text_list("$4")
+        );
+        let claimed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(claims))
+            .bind(programme)
+            .bind(list.period.to_string())
+            .bind(list.school.bin.to_string())
+            .bind(&students)
+            .fetch_all(&mut *conn)
+            .await?;
+        // Consent given stands for the school year, also at a school the student moves to.
+        let agreed_sql = format!(
+            "SELECT DISTINCT student_iin FROM consent_requests WHERE programme = $1 \
+             AND period_from = $2 AND state = 'agreed' AND student_iin {}",
+            in_text_list("$3")
+        );
+        let agreed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(agreed_sql))
+            .bind(programme)
+            .bind(date(list.voucher_period.first_day))
+            .bind(&students)
+            .fetch_all(&mut *conn)
+            .await?;
+        let live_sql = format!(
+            "SELECT id, student_iin, school_bin, state FROM vouchers WHERE programme = $1 \
+             AND valid_from = $2 AND state IN ('formed', 'activated') AND student_iin {}",
+            in_text_list("$3")
+        );
+        let live = sqlx::query(sqlx::AssertSqlSafe(live_sql))
+            .bind(programme)
+            .bind(date(list.voucher_period.first_day))
+            .bind(&students)
+            .fetch_all(&mut *conn)
+            .await?;
+        let linked_sql = format!(
+            "SELECT student_iin, representative_iin FROM student_representatives WHERE student_iin {}",
+            in_text_list("$1")
+        );
+        let linked = sqlx::query(sqlx::AssertSqlSafe(linked_sql))
+            .bind(&students)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut existing = Existing {
+            claimed: parse_iins(&claimed)?,
+            agreed: parse_iins(&agreed)?,
+            live: HashMap::with_capacity(live.len()),
+            linked: HashMap::new(),
+            entries: this_schools_entries(conn, list).await?,
+        };
+        for row in &live {
+            let student: Iin = parse_stored("student IIN", row.try_get("student_iin")?)?;
+            existing.live.insert(student, live_from_row(row)?);
+        }
+        for row in &linked {
+            let student: Iin = parse_stored("student IIN", row.try_get("student_iin")?)?;
+            let rep: Iin = parse_stored("representative IIN", row.try_get("representative_iin")?)?;
+            existing.linked.entry(student).or_default().push(rep);
+        }
+        Ok(existing)
+    }
+
+    /// This school's entries for the list's period, each with its live voucher at the school.
+    /// Two plain reads joined here: a join in SQL is planned badly on tables that just grew
+    /// (a fresh database's first lists), a hash lookup is not.
+    async fn this_schools_entries(
         conn: &mut Conn,
         list: &ValidList,
-        live: &DbRow,
-        change: VoucherChange,
-    ) -> Result<VoucherId, StoreError> {
-        let id = VoucherId::from_uuid(get_uuid(live, "id")?);
-        let state: VoucherState = parse_stored("voucher state", live.try_get("state")?)?;
-        let entry = change.audit(list, id, Some(state));
-        transition_in(conn, id, state, change.to(), &entry).await?;
-        Ok(id)
+    ) -> Result<Vec<(Iin, Option<LiveVoucher>)>, StoreError> {
+        let school = list.school.bin.to_string();
+        let programme = list.programme.as_str();
+        let entries: Vec<String> = sqlx::query_scalar(
+            "SELECT student_iin FROM eligibility_entries WHERE school_bin = $1 AND programme = $2 \
+             AND period = $3",
+        )
+        .bind(&school)
+        .bind(programme)
+        .bind(list.period.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        let live = sqlx::query(
+            "SELECT id, student_iin, school_bin, state FROM vouchers WHERE school_bin = $1 \
+             AND programme = $2 AND valid_from = $3 AND state IN ('formed', 'activated')",
+        )
+        .bind(&school)
+        .bind(programme)
+        .bind(date(list.voucher_period.first_day))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut live_here = HashMap::with_capacity(live.len());
+        for row in &live {
+            let student: Iin = parse_stored("student IIN", row.try_get("student_iin")?)?;
+            live_here.insert(student, live_from_row(row)?);
+        }
+        entries
+            .iter()
+            .map(|s| {
+                let student: Iin = parse_stored("student IIN", s)?;
+                Ok((student, live_here.remove(&student)))
+            })
+            .collect()
+    }
+
+    fn live_from_row(row: &DbRow) -> Result<LiveVoucher, StoreError> {
+        Ok(LiveVoucher {
+            id: VoucherId::from_uuid(get_uuid(row, "id")?),
+            school: parse_stored("school BIN", row.try_get("school_bin")?)?,
+            state: parse_stored("voucher state", row.try_get("state")?)?,
+        })
+    }
+
+    fn parse_iins(stored: &[String]) -> Result<HashSet<Iin>, StoreError> {
+        stored.iter().map(|s| parse_stored("student IIN", s)).collect()
     }
 }

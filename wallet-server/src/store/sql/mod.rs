@@ -23,6 +23,7 @@ pub(crate) mod console;
 pub(crate) mod counter;
 pub(crate) mod dialect;
 pub(crate) mod eligibility;
+pub(crate) mod eligibility_write;
 pub(crate) mod entitlements;
 pub(crate) mod jobs;
 pub(crate) mod meal_push;

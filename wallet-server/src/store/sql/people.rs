@@ -95,6 +95,21 @@ super::per_backend! {
         Ok(())
     }
 
+    /// How a student row is updated when it exists (one rule for one row and for a list).
+    pub(in crate::store) const STUDENT_UPSERT: &str = " ON CONFLICT (iin) DO UPDATE SET \
+         full_name = excluded.full_name, school_bin = excluded.school_bin, grade = excluded.grade, \
+         class_label = excluded.class_label, category = excluded.category, \
+         updated_at = excluded.updated_at";
+
+    /// How a representative is updated: a phone already known stays when none is given.
+    pub(in crate::store) const REPRESENTATIVE_UPSERT: &str = " ON CONFLICT (iin) DO UPDATE SET \
+         full_name = excluded.full_name, phone = COALESCE(excluded.phone, representatives.phone), \
+         updated_at = excluded.updated_at";
+
+    /// How a student's link to a representative is updated: the relation is the latest.
+    pub(in crate::store) const LINK_UPSERT: &str = " ON CONFLICT (student_iin, representative_iin) \
+         DO UPDATE SET relation = excluded.relation";
+
     const STUDENT_COLUMNS: &str = "iin, full_name, school_bin, grade, class_label, category";
 
     fn student_from_row(r: &DbRow) -> Result<Student, StoreError> {
@@ -295,14 +310,11 @@ super::per_backend! {
         s: &Student,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
-             school_bin = excluded.school_bin, grade = excluded.grade, \
-             class_label = excluded.class_label, category = excluded.category, \
-             updated_at = excluded.updated_at",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7){STUDENT_UPSERT}"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(s.iin.expose())
         .bind(&s.full_name)
         .bind(s.school.to_string())
@@ -321,11 +333,11 @@ super::per_backend! {
         rep: &Representative,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO representatives (iin, full_name, phone, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (iin) DO UPDATE SET full_name = excluded.full_name, \
-             phone = COALESCE(excluded.phone, representatives.phone), updated_at = excluded.updated_at",
-        )
+        let sql = format!(
+            "INSERT INTO representatives (iin, full_name, phone, updated_at) \
+             VALUES ($1, $2, $3, $4){REPRESENTATIVE_UPSERT}"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(rep.iin.expose())
         .bind(&rep.full_name)
         .bind(&rep.phone)
@@ -342,11 +354,11 @@ super::per_backend! {
         rep: Iin,
         relation: Relation,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO student_representatives (student_iin, representative_iin, relation) \
-             VALUES ($1, $2, $3) ON CONFLICT (student_iin, representative_iin) \
-             DO UPDATE SET relation = excluded.relation",
-        )
+             VALUES ($1, $2, $3){LINK_UPSERT}"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(student.expose())
         .bind(rep.expose())
         .bind(relation.as_str())

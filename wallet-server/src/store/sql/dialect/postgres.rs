@@ -61,9 +61,10 @@ pub(in crate::store) use crate::store::sql::people::postgres::*;
 /// This backend's half of the query modules that others call inside their own transactions.
 pub(in crate::store) use crate::store::sql::{
     calendar::postgres as calendar, calendar_guard::postgres as calendar_guard,
-    entitlements::postgres as entitlements, jobs::postgres as jobs,
-    meal_push::postgres as meal_push, meal_void::postgres as meal_void, tabel::postgres as tabel,
-    vouchers::postgres as vouchers, wallet_events::postgres as wallet_events,
+    eligibility_write::postgres as eligibility_write, entitlements::postgres as entitlements,
+    jobs::postgres as jobs, meal_push::postgres as meal_push, meal_void::postgres as meal_void,
+    tabel::postgres as tabel, vouchers::postgres as vouchers,
+    wallet_events::postgres as wallet_events,
 };
 
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).
@@ -95,8 +96,11 @@ pub(crate) fn is_deadlock(e: &StoreError) -> bool {
 /// A claim's row-picking suffix: each claimer skips the rows another is locking.
 pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
+/// What [`text_list`] binds.
+pub(crate) type TextList = Vec<String>;
+
 /// A list of text values bound as one parameter: a `text[]` (see [`in_text_list`]).
-pub(crate) fn text_list(items: &[&str]) -> Vec<String> {
+pub(crate) fn text_list(items: &[&str]) -> TextList {
     items.iter().map(|s| s.to_string()).collect()
 }
 

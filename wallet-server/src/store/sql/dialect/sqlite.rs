@@ -81,9 +81,9 @@ pub(in crate::store) use crate::store::sql::people::sqlite::*;
 /// This backend's half of the query modules that others call inside their own transactions.
 pub(in crate::store) use crate::store::sql::{
     calendar::sqlite as calendar, calendar_guard::sqlite as calendar_guard,
-    entitlements::sqlite as entitlements, jobs::sqlite as jobs, meal_push::sqlite as meal_push,
-    meal_void::sqlite as meal_void, tabel::sqlite as tabel, vouchers::sqlite as vouchers,
-    wallet_events::sqlite as wallet_events,
+    eligibility_write::sqlite as eligibility_write, entitlements::sqlite as entitlements,
+    jobs::sqlite as jobs, meal_push::sqlite as meal_push, meal_void::sqlite as meal_void,
+    tabel::sqlite as tabel, vouchers::sqlite as vouchers, wallet_events::sqlite as wallet_events,
 };
 
 /// Pushes of one school take turns: nothing to do, `BEGIN IMMEDIATE` holds the only write lock.
@@ -102,8 +102,11 @@ pub(crate) fn is_deadlock(_e: &StoreError) -> bool {
 /// A claim's row-picking suffix: none, the write transaction already holds the one write lock.
 pub(crate) const SKIP_LOCKED: &str = "";
 
+/// What [`text_list`] binds.
+pub(crate) type TextList = String;
+
 /// A list of text values bound as one parameter: a JSON array (see [`in_text_list`]).
-pub(crate) fn text_list(items: &[&str]) -> String {
+pub(crate) fn text_list(items: &[&str]) -> TextList {
     serde_json::to_string(items).unwrap_or_default()
 }
 

@@ -1,0 +1,356 @@
+//! The bulk writes of a planned eligibility list (`domain::list::plan`): one multi-row
+//! statement per table, chunked under the backends' parameter limits, inside the list's
+//! transaction. A statement that changes fewer rows than planned means a concurrent change
+//! got in between the list's read and its write: it answers `Conflict`, the transaction rolls
+//! back and `eligibility` applies the list again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use shared::{Bin, Iin, VoucherId};
+use sqlx::QueryBuilder;
+
+use crate::domain::list::plan::{LiveVoucher, Plan};
+use crate::domain::list::{ValidList, ValidRow};
+use crate::domain::voucher::VoucherState;
+use crate::domain::Representative;
+use crate::store::StoreError;
+
+/// Bound values per statement: under SQLite's 32,766 (PostgreSQL allows 65,535).
+const MAX_BINDS: usize = 32_000;
+
+/// Rows per multi-row statement of `columns` bound values each.
+fn rows_per_statement(columns: usize) -> usize {
+    MAX_BINDS / columns
+}
+
+/// What a write that changed fewer rows than planned answers.
+fn raced(what: &str) -> StoreError {
+    StoreError::Conflict {
+        current: format!("{what} changed while the list was applied"),
+    }
+}
+
+/// Each representative once, as the list names them last (a phone given anywhere stands
+/// over none), so one statement never upserts the same person twice.
+fn representatives(rows: &[&ValidRow]) -> Vec<Representative> {
+    let mut order: Vec<Iin> = Vec::new();
+    let mut by_iin: HashMap<Iin, Representative> = HashMap::new();
+    for (rep, _) in rows.iter().flat_map(|r| &r.representatives) {
+        match by_iin.get_mut(&rep.iin) {
+            Some(seen) => {
+                seen.full_name.clone_from(&rep.full_name);
+                if rep.phone.is_some() {
+                    seen.phone.clone_from(&rep.phone);
+                }
+            }
+            None => {
+                order.push(rep.iin);
+                by_iin.insert(rep.iin, rep.clone());
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|iin| by_iin.remove(&iin))
+        .collect()
+}
+
+super::per_backend! {
+    /// Carries out `plan` (see the module comment), all but the roster numbers.
+    pub(in crate::store) async fn write_plan(
+        conn: &mut Conn,
+        list: &ValidList,
+        plan: &Plan<'_>,
+    ) -> Result<(), StoreError> {
+        upsert_students(conn, list, &plan.accepted).await?;
+        upsert_representatives(conn, list, &plan.accepted).await?;
+        unlink(conn, &plan.unlink).await?;
+        revoke(conn, list, &plan.revoke).await?;
+        insert_vouchers(conn, list, plan).await?;
+        insert_audits(conn, &plan.audit).await?;
+        upsert_entries(conn, list, plan).await?;
+        if !plan.dropped.is_empty() {
+            let iins: Vec<String> = plan.dropped.iter().map(Iin::expose).collect();
+            let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
+            let sql = format!(
+                "DELETE FROM eligibility_entries WHERE programme = $1 AND period = $2 \
+                 AND school_bin = $3 AND student_iin {}",
+                in_text_list("$4")
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(list.programme.as_str())
+                .bind(list.period.to_string())
+                .bind(list.school.bin.to_string())
+                .bind(text_list(&refs))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn upsert_students(
+        conn: &mut Conn,
+        list: &ValidList,
+        rows: &[&ValidRow],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(rows_per_statement(7)) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, row| {
+                let s = &row.student;
+                b.push_bind(s.iin.expose())
+                    .push_bind(s.full_name.clone())
+                    .push_bind(s.school.to_string())
+                    .push_bind(SmallInt::from(s.grade))
+                    .push_bind(s.class_label.clone())
+                    .push_bind(s.category.as_str())
+                    .push_bind(ts(list.received_at));
+            });
+            q.push(STUDENT_UPSERT);
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// The representatives the rows name, and their links to the students.
+    async fn upsert_representatives(
+        conn: &mut Conn,
+        list: &ValidList,
+        rows: &[&ValidRow],
+    ) -> Result<(), StoreError> {
+        let reps = representatives(rows);
+        for chunk in reps.chunks(rows_per_statement(4)) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO representatives (iin, full_name, phone, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, rep| {
+                b.push_bind(rep.iin.expose())
+                    .push_bind(rep.full_name.clone())
+                    .push_bind(rep.phone.clone())
+                    .push_bind(ts(list.received_at));
+            });
+            q.push(REPRESENTATIVE_UPSERT);
+            q.build().execute(&mut *conn).await?;
+        }
+        let links: Vec<(Iin, Iin, &'static str)> = rows
+            .iter()
+            .flat_map(|r| {
+                let student = r.student.iin;
+                r.representatives.iter().map(move |(rep, rel)| (student, rep.iin, rel.as_str()))
+            })
+            .collect();
+        for chunk in links.chunks(rows_per_statement(3)) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO student_representatives (student_iin, representative_iin, relation) ",
+            );
+            q.push_values(chunk, |mut b, (student, rep, relation)| {
+                b.push_bind(student.expose())
+                    .push_bind(rep.expose())
+                    .push_bind(*relation);
+            });
+            q.push(LINK_UPSERT);
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Representatives the list no longer names lose access to the child's vouchers.
+    async fn unlink(conn: &mut Conn, pairs: &[(Iin, Iin)]) -> Result<(), StoreError> {
+        for chunk in pairs.chunks(rows_per_statement(2)) {
+            let mut q = QueryBuilder::<Db>::new("WITH gone (student_iin, representative_iin) AS (");
+            q.push_values(chunk, |mut b, (student, rep)| {
+                b.push_bind(student.expose()).push_bind(rep.expose());
+            });
+            q.push(
+                ") DELETE FROM student_representatives WHERE (student_iin, representative_iin) \
+                 IN (SELECT student_iin, representative_iin FROM gone)",
+            );
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes the live vouchers, each only in the state the plan read it in.
+    async fn revoke(
+        conn: &mut Conn,
+        list: &ValidList,
+        vouchers: &[LiveVoucher],
+    ) -> Result<(), StoreError> {
+        for from in [VoucherState::Formed, VoucherState::Activated] {
+            let ids: Vec<VoucherId> =
+                vouchers.iter().filter(|v| v.state == from).map(|v| v.id).collect();
+            for chunk in ids.chunks(rows_per_statement(1)) {
+                let mut q = QueryBuilder::<Db>::new(
+                    "UPDATE vouchers SET state = 'revoked', updated_at = ",
+                );
+                q.push_bind(ts(list.received_at))
+                    .push(" WHERE state = ")
+                    .push_bind(from.as_str())
+                    .push(" AND id IN (");
+                let mut each = q.separated(", ");
+                for id in chunk {
+                    each.push_bind(uuid(id.as_uuid()));
+                }
+                q.push(") RETURNING id");
+                if q.build().fetch_all(&mut *conn).await?.len() != chunk.len() {
+                    return Err(raced("a voucher"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_vouchers(
+        conn: &mut Conn,
+        list: &ValidList,
+        plan: &Plan<'_>,
+    ) -> Result<(), StoreError> {
+        for chunk in plan.form.chunks(rows_per_statement(10)) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, \
+                 valid_until, formed_at, updated_at, activated_at) ",
+            );
+            q.push_values(chunk, |mut b, f| {
+                let v = &f.voucher;
+                let activated = f.state == VoucherState::Activated;
+                b.push_bind(uuid(v.id.as_uuid()))
+                    .push_bind(v.programme.as_str())
+                    .push_bind(v.student.expose())
+                    .push_bind(v.school.to_string())
+                    .push_bind(f.state.as_str())
+                    .push_bind(date(v.period.first_day))
+                    .push_bind(date(v.period.last_day))
+                    .push_bind(ts(v.formed_at))
+                    .push_bind(ts(v.formed_at))
+                    .push_bind(activated.then(|| ts(list.received_at)));
+            });
+            q.push(
+                " ON CONFLICT (programme, student_iin, valid_from) \
+                 WHERE state IN ('formed', 'activated') DO NOTHING RETURNING id",
+            );
+            if q.build().fetch_all(&mut *conn).await?.len() != chunk.len() {
+                return Err(raced("a student's voucher"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_audits(
+        conn: &mut Conn,
+        entries: &[crate::domain::audit::AuditEntry],
+    ) -> Result<(), StoreError> {
+        for chunk in entries.chunks(rows_per_statement(8)) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO audit_log (at, actor, entity_kind, entity_id, action, from_state, to_state, reason) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(ts(e.at))
+                    .push_bind(e.actor.to_record())
+                    .push_bind(e.entity_kind)
+                    .push_bind(e.entity_id.clone())
+                    .push_bind(e.action.clone())
+                    .push_bind(e.from_state.clone())
+                    .push_bind(e.to_state.clone())
+                    .push_bind(e.reason.clone());
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Who is on the list: a row waiting for consent keeps the status it has (a voucher a
+    /// parent's "yes" formed stays linked). Another school's entry is never overwritten.
+    async fn upsert_entries(
+        conn: &mut Conn,
+        list: &ValidList,
+        plan: &Plan<'_>,
+    ) -> Result<(), StoreError> {
+        for chunk in plan.entries.chunks(rows_per_statement(8)) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, \
+                 list_id, status, voucher_id, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                let status = if e.voucher.is_some() { "voucher_formed" } else { "awaiting_consent" };
+                b.push_bind(list.programme.as_str())
+                    .push_bind(list.period.to_string())
+                    .push_bind(e.student.expose())
+                    .push_bind(list.school.bin.to_string())
+                    .push_bind(uuid(list.id))
+                    .push_bind(status)
+                    .push_bind(e.voucher.map(|v| uuid(v.as_uuid())))
+                    .push_bind(ts(list.received_at));
+            });
+            q.push(
+                " ON CONFLICT (programme, period, student_iin) DO UPDATE SET \
+                 list_id = excluded.list_id, updated_at = excluded.updated_at, \
+                 status = CASE WHEN excluded.voucher_id IS NULL THEN eligibility_entries.status \
+                 ELSE excluded.status END, \
+                 voucher_id = COALESCE(excluded.voucher_id, eligibility_entries.voucher_id) \
+                 WHERE eligibility_entries.school_bin = excluded.school_bin RETURNING student_iin",
+            );
+            if q.build().fetch_all(&mut *conn).await?.len() != chunk.len() {
+                return Err(raced("another school's list"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives every live voucher of `students`, and each of `revoked` (id, school), one new
+    /// roster number: a terminal's next pull sees each changed voucher once. Numbers are
+    /// taken per school in one step, so they stay in commit order as `next_roster_seq`'s do.
+    pub(in crate::store) async fn roster_changed_all(
+        conn: &mut Conn,
+        students: &HashSet<Iin>,
+        revoked: &[(VoucherId, Bin)],
+    ) -> Result<(), StoreError> {
+        let iins: Vec<String> = students.iter().map(Iin::expose).collect();
+        let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
+        let sql = format!(
+            "SELECT id, school_bin FROM vouchers WHERE state IN ('formed', 'activated') \
+             AND student_iin {}",
+            in_text_list("$1")
+        );
+        let live = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_list(&refs))
+            .fetch_all(&mut *conn)
+            .await?;
+        // Schools in a fixed order, so two lists never take their numbers crosswise.
+        let mut by_school: BTreeMap<String, Vec<VoucherId>> = BTreeMap::new();
+        let mut seen = HashSet::new();
+        for row in &live {
+            let id = VoucherId::from_uuid(get_uuid(row, "id")?);
+            let school: String = sqlx::Row::try_get(row, "school_bin")?;
+            if seen.insert(id) {
+                by_school.entry(school).or_default().push(id);
+            }
+        }
+        for (id, school) in revoked {
+            if seen.insert(*id) {
+                by_school.entry(school.to_string()).or_default().push(*id);
+            }
+        }
+        for (school, ids) in by_school {
+            let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+            let last: i64 = sqlx::query_scalar(
+                "UPDATE schools SET roster_seq = roster_seq + $1 WHERE bin = $2 RETURNING roster_seq",
+            )
+            .bind(count)
+            .bind(&school)
+            .fetch_one(&mut *conn)
+            .await?;
+            let numbered: Vec<(VoucherId, i64)> =
+                ids.into_iter().zip(last - count + 1..=last).collect();
+            for chunk in numbered.chunks(rows_per_statement(2)) {
+                let mut q = QueryBuilder::<Db>::new("WITH x (id, seq) AS (");
+                q.push_values(chunk, |mut b, (id, seq)| {
+                    b.push_bind(uuid(id.as_uuid())).push_bind(*seq);
+                });
+                q.push(") UPDATE vouchers SET roster_seq = x.seq FROM x WHERE vouchers.id = x.id");
+                q.build().execute(&mut *conn).await?;
+            }
+        }
+        Ok(())
+    }
+}
