@@ -62,7 +62,14 @@ pub fn binary(name: &str) -> PathBuf {
     assert!(path.exists(), "binary {} not found", path.display());
     path
 }
+pub mod balancer;
 pub mod loadgen;
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
 
 /// Creates a data directory for a server as the server wants it: owner-only (`0700`), since
 /// `wallet-server` refuses a data directory open to group or others.

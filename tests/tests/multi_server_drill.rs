@@ -130,7 +130,7 @@ async fn three_servers_behind_haproxy_one_killed_lose_nothing_and_do_nothing_twi
         .iter()
         .map(|a| Some(start(&data, a, &url, &sms_url)))
         .collect();
-    let Some(balancer) = Balancer::start(&addrs) else {
+    let Some(balancer) = Balancer::start(&addrs, None) else {
         assert!(
             !required(),
             "REQUIRE_POSTGRES=1 but HAProxy is not installed"

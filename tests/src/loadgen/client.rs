@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 pub struct Api {
     http: Client,
     base: String,
+    /// Every server's own address when several stand behind a balancer: a demo clock is
+    /// moved on each (through the balancer it would move one). Empty: `base` alone.
+    clocks: Vec<String>,
 }
 
 /// The answer of a timed call.
@@ -31,7 +34,16 @@ impl Api {
         Ok(Api {
             http,
             base: base.trim_end_matches('/').to_string(),
+            clocks: Vec::new(),
         })
+    }
+
+    /// The same API whose demo clock lives on each of `servers` (behind a balancer).
+    pub fn with_clocks(self, servers: &[String]) -> Api {
+        Api {
+            clocks: servers.to_vec(),
+            ..self
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -117,16 +129,27 @@ impl Api {
             .ok_or_else(|| anyhow!("/dev/token: no token in the answer"))
     }
 
-    /// The server's current time (demo clock), from a roster pull or `/dev/clock`.
+    /// Moves the demo clock of every server to `to`.
     pub async fn move_clock(&self, to: time::OffsetDateTime) -> anyhow::Result<()> {
         let now = to.format(&time::format_description::well_known::Rfc3339)?;
-        self.call(
-            Method::POST,
-            "/dev/clock",
-            None,
-            Some(json!({ "now": now })),
-        )
-        .await?;
+        let own = [self.base.clone()];
+        let servers = if self.clocks.is_empty() {
+            &own[..]
+        } else {
+            &self.clocks[..]
+        };
+        for server in servers {
+            let answer = self
+                .http
+                .post(format!("{server}/dev/clock"))
+                .json(&json!({ "now": now }))
+                .send()
+                .await
+                .with_context(|| format!("moving the clock of {server}"))?;
+            if !answer.status().is_success() {
+                bail!("{server}/dev/clock: {}", answer.status());
+            }
+        }
         Ok(())
     }
 

@@ -58,6 +58,14 @@ pub struct Options {
     /// Start this `wallet-server` binary with `--demo` on a fresh data directory instead.
     #[arg(long)]
     pub spawn: Option<PathBuf>,
+    /// How many servers to start (`--spawn`), all on `--database-url` and on the one core
+    /// `--pin` gives the server; more than one needs `--balancer`.
+    #[arg(long, default_value_t = 1, requires = "spawn")]
+    pub servers: usize,
+    /// Put HAProxy (Debian's package) in front of the started servers, as a deployment does
+    /// (round robin, health check on `/readyz`), pinned with the load generator to CPU 0.
+    #[arg(long, requires = "spawn")]
+    pub balancer: bool,
     /// `--database-url` for the started server (PostgreSQL); SQLite when absent. Also where
     /// the bare-insert baseline runs (in a scratch database).
     #[arg(long)]
@@ -147,10 +155,14 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     if pinned {
         server::pin_self(0)?;
     }
+    if opts.servers > 1 && (opts.database_url.is_none() || !opts.balancer) {
+        bail!("several servers share one PostgreSQL (--database-url) behind --balancer");
+    }
     let spawned = match &opts.spawn {
         Some(bin) => Some(
             server::spawn(
                 bin,
+                opts.servers,
                 opts.database_url.as_deref(),
                 pinned.then_some(1),
                 &opts.server_args,
@@ -159,17 +171,31 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let (url, pid) = match (&spawned, &opts.server) {
-        (Some(s), _) => (s.url.clone(), Some(s.pid)),
+    let (mut url, pid) = match (&spawned, &opts.server) {
+        (Some(s), _) => (s.urls[0].clone(), s.pids.first().copied()),
         (None, Some(url)) => (url.clone(), opts.server_pid),
         (None, None) => bail!("give --server URL or --spawn PATH"),
+    };
+    let servers: Vec<String> = spawned.as_ref().map_or_else(Vec::new, |s| s.urls.clone());
+    let _balancer = match opts.balancer {
+        true => {
+            let addrs: Vec<String> = servers
+                .iter()
+                .map(|u| u.trim_start_matches("http://").to_string())
+                .collect();
+            let b = crate::balancer::Balancer::start(&addrs, pinned.then_some(0))
+                .context("HAProxy is not installed (apt-get install haproxy)")?;
+            url = b.base.clone();
+            Some(b)
+        }
+        false => None,
     };
     let backend = if opts.database_url.is_some() {
         "postgres"
     } else {
         "sqlite"
     };
-    let api = Api::new(&url)?;
+    let api = Api::new(&url)?.with_clocks(&servers);
     let baselines = if opts.no_baselines {
         Baselines::default()
     } else {

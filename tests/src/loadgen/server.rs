@@ -1,7 +1,8 @@
-//! The server under test: started by the load generator on its own core (`taskset`), or an
-//! already running one; its resident memory sampled from `/proc`.
+//! The server under test: started by the load generator on its own core (`taskset`) — one,
+//! or several on one PostgreSQL sharing one data directory (as `--demo` servers behind a
+//! balancer must: they share the demo's signing key) — or an already running one; its
+//! resident memory sampled from `/proc`.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,23 +13,22 @@ use anyhow::{bail, Context};
 
 use super::client::Api;
 
-/// A `wallet-server --demo` child process; killed when dropped.
+/// `wallet-server --demo` child processes; killed when dropped.
 pub struct Spawned {
-    child: Child,
-    pub url: String,
-    pub pid: u32,
+    children: Vec<Child>,
+    /// Each server's own address, in start order.
+    pub urls: Vec<String>,
+    pub pids: Vec<u32>,
     data: tempfile::TempDir,
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Whether `taskset` can pin processes here.
@@ -60,63 +60,74 @@ pub fn pin_self(cpu: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `binary --demo` on a free port with a fresh data directory, pinned to `cpu` when
-/// given, and waits until it is ready.
+/// Starts `servers` × `binary --demo`, each on a free port, on one fresh data directory,
+/// pinned to `cpu` when given, one after the other (the first seeds the demo), each waited
+/// for until ready.
 pub async fn spawn(
     binary: &Path,
+    servers: usize,
     database_url: Option<&str>,
     cpu: Option<usize>,
     extra: &[String],
 ) -> anyhow::Result<Spawned> {
-    let port = free_port()?;
     let data = crate::private_tempdir_builder()
         .prefix("loadgen-server-")
         .tempdir()?;
-    let mut cmd = match cpu {
-        Some(cpu) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &cpu.to_string()]).arg(binary);
-            c
-        }
-        None => Command::new(binary),
-    };
-    cmd.arg("--demo")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["--log-format", "json"])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(data.path().join("server.log"))?);
-    if let Some(url) = database_url {
-        cmd.args(["--database-url", url]);
-    }
-    let child = cmd
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let pid = child.id();
-    let url = format!("http://127.0.0.1:{port}");
-    let spawned = Spawned {
-        child,
-        url: url.clone(),
-        pid,
+    let mut spawned = Spawned {
+        children: Vec::new(),
+        urls: Vec::new(),
+        pids: Vec::new(),
         data,
     };
-    let api = Api::new(&url)?;
+    for n in 1..=servers.max(1) {
+        let port = crate::free_port();
+        let mut cmd = match cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", &cpu.to_string()]).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let log = spawned.data.path().join(format!("server-{n}.log"));
+        cmd.arg("--demo")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(spawned.data.path())
+            .args(["--log-format", "json"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?);
+        if let Some(url) = database_url {
+            cmd.args(["--database-url", url]);
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        spawned.pids.push(child.id());
+        spawned.children.push(child);
+        let url = format!("http://127.0.0.1:{port}");
+        spawned.urls.push(url.clone());
+        wait_ready(&url, &log).await?;
+    }
+    Ok(spawned)
+}
+
+async fn wait_ready(url: &str, log: &Path) -> anyhow::Result<()> {
+    let api = Api::new(url)?;
     for _ in 0..600 {
         if api.ready().await {
-            return Ok(spawned);
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bail!(
         "the server did not become ready in 60 s (log: {})",
-        spawned.data.path().join("server.log").display()
+        log.display()
     )
 }
 
-/// Resident set size of `pid` in bytes, from `/proc/<pid>/status`.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;

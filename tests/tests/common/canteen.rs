@@ -29,10 +29,7 @@ pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A port that was free a moment ago on 127.0.0.1 (the OS picks it; there is a small race
 /// with other processes between this call and the bind that uses it).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
+pub use tests::free_port;
 
 impl Server {
     /// `wallet-server --demo` on `data_dir`, listening on exactly `addr` (`127.0.0.1:PORT`):

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
-pub mod balancer;
+pub use tests::balancer;
 pub mod canteen;
 pub mod drills;
 pub mod rush;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::canteen::free_port;
+use crate::free_port;
 
 /// A running HAProxy balancing over `servers` (`127.0.0.1:PORT` each, named `s1`, `s2`…).
 pub struct Balancer {
@@ -43,15 +43,24 @@ pub fn config(listen: &str, servers: &[String], socket: &Path) -> String {
 
 impl Balancer {
     /// `None` when HAProxy is not installed (the caller skips or fails, as it requires).
-    pub fn start(servers: &[String]) -> Option<Balancer> {
+    /// `cpu`: pin it there (the load generator keeps it off the servers' core).
+    pub fn start(servers: &[String], cpu: Option<usize>) -> Option<Balancer> {
         let binary = which_haproxy()?;
-        let dir = tests::private_tempdir();
+        let dir = crate::private_tempdir();
         let listen = format!("127.0.0.1:{}", free_port());
         let cfg = dir.path().join("haproxy.cfg");
         let text = config(&listen, servers, &dir.path().join("stats.sock"));
         std::fs::write(&cfg, text).expect("write haproxy.cfg");
         let log = std::fs::File::create(dir.path().join("haproxy.log")).expect("haproxy log");
-        let child = Command::new(binary)
+        let mut command = match cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", &cpu.to_string()]).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .arg("-db")
             .arg("-f")
             .arg(&cfg)
