@@ -76,6 +76,9 @@ super::per_backend! {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            // Vouchers revoked or moved, representatives dropped: this process' mints read
+            // afresh from now on (other processes hear migration 0018's NOTIFY).
+            self.facts().forget_all();
             Ok(ListOutcome { rows, revoked })
         }
     }

@@ -119,6 +119,7 @@ pub(super) async fn mint_pass(
         keys: &state.keys,
         limiter: &state.mint_limiter,
         programme: state.programme_dates,
+        notes: &state.mint_notes,
     };
     let issued = passes::issue(&state.store, &minting, parent.iin, id, now).await;
     let pass = match issued {
