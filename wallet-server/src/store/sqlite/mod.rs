@@ -73,6 +73,12 @@ impl SqliteStore {
         (self.facts.hits(), self.facts.is_live())
     }
 
+    /// Switches the cache off (or back on), so a bench can time the lookup it spares. On
+    /// PostgreSQL the listener switches it on again when it reconnects.
+    pub fn set_facts_cache(&self, on: bool) {
+        self.facts.set_live(on);
+    }
+
     pub(in crate::store) fn facts(&self) -> &FactsCache {
         &self.facts
     }
