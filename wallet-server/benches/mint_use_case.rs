@@ -40,6 +40,9 @@ const NOW: OffsetDateTime = datetime!(2026-10-05 03:00 UTC);
 const STUDENTS: u16 = 64;
 const AT_ONCE: u64 = 32;
 
+/// Switches a store's represented-voucher cache on or off.
+type CacheSwitch = Box<dyn Fn(bool)>;
+
 /// One school's list of `STUDENTS` primary pupils, each with a parent of their own.
 fn seed_list() -> ListRequest {
     let person = |born, sex, serial: u16| {
@@ -152,7 +155,7 @@ fn mint_use_case(c: &mut Criterion) {
         .block_on(SqliteStore::open_file(&dir.path().join("wallet.db")))
         .expect("open sqlite");
     let pg = support::postgres(&rt);
-    let mut stores: Vec<(&str, Arc<dyn Store>, Box<dyn Fn(bool)>)> = Vec::new();
+    let mut stores: Vec<(&str, Arc<dyn Store>, CacheSwitch)> = Vec::new();
     let switch = sqlite.clone();
     stores.push((
         "sqlite",

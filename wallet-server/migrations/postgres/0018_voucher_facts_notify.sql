@@ -4,7 +4,7 @@
 -- the vouchers concerned (never an IIN), comma-separated; an empty payload means "forget
 -- everything" (too many ids for one notification).
 -- A voucher: its state, dates, school or student changed, or it was deleted (roster_seq and
--- updated_at alone are not facts a mint reads). A representation: changed or removed; its
+-- updated_at alone are not facts a mint reads). A representation: moved or removed; its
 -- student's vouchers are named. A new representation needs nothing: absence is not cached.
 
 CREATE FUNCTION notify_voucher_facts() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -31,6 +31,7 @@ CREATE TRIGGER vouchers_facts_changed
     AFTER UPDATE OF state, valid_from, valid_until, school_bin, student_iin OR DELETE ON vouchers
     FOR EACH ROW EXECUTE FUNCTION notify_voucher_facts();
 
+-- Not on `relation` alone: every list row re-states it (an upsert), and a mint does not read it.
 CREATE TRIGGER representatives_facts_changed
-    AFTER UPDATE OR DELETE ON student_representatives
+    AFTER UPDATE OF student_iin, representative_iin OR DELETE ON student_representatives
     FOR EACH ROW EXECUTE FUNCTION notify_voucher_facts();
