@@ -92,6 +92,7 @@ pub async fn build_state(
             config.pass_mint_limit,
             time::Duration::seconds(i64::from(config.pass_mint_window_secs)),
         )),
+        mint_notes: Default::default(),
         enrollment_code_ttl: time::Duration::hours(24),
         meal_price_tiyn: config.meal_price_tiyn,
         clock,
@@ -184,6 +185,8 @@ pub async fn serve(
         );
     let scheduler = with_monthly_handlers(scheduler, gas);
     let workers = crate::jobs::Workers::start(&deps, scheduler);
+    let mint_notes = state.mint_notes.clone();
+    let noting = tokio::spawn(mint_notes.clone().run(deps.store.clone()));
     let app = crate::web::router(state);
     let watchdog = tell_systemd_ready();
     let served = crate::web::listen::serve(listener, app, tls, shutdown_signal())
@@ -193,6 +196,9 @@ pub async fn serve(
         watchdog.abort();
     }
     workers.stop(std::time::Duration::from_secs(5)).await;
+    noting.abort();
+    // A graceful stop keeps the last second's mint notes too.
+    mint_notes.flush(deps.store.as_ref()).await;
     served
 }
 

@@ -18,6 +18,7 @@ pub mod enrollment;
 pub mod feedback;
 pub mod lists;
 pub mod meals;
+pub mod mint_notes;
 pub mod monthly;
 pub mod ops;
 pub mod passes;

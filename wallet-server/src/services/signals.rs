@@ -1,5 +1,5 @@
-//! Signals of misuse (issue 19), the use cases: store a terminal's refused scans, note who
-//! minted a pass, compute a day's signals per school (the daily job, or the integration
+//! Signals of misuse (issue 19), the use cases: store a terminal's refused scans (who minted
+//! a pass is noted by `mint_notes`), compute a day's signals per school (the daily job, or the integration
 //! asking for a day again) and read them. The rules are `domain::signals`; this module only
 //! gathers their facts and keeps the result.
 
@@ -12,7 +12,6 @@ use crate::domain::calendar::SchoolYear;
 use crate::domain::job::{JobKind, NewJob};
 use crate::domain::signals::{detect, DayFacts, THRESHOLDS};
 use crate::domain::terminal::TerminalRecord;
-use crate::domain::voucher::Voucher;
 use crate::store::{Store, StoreError, StoredSignal};
 
 /// Most refused scans in one push (as many as meals).
@@ -51,18 +50,6 @@ pub async fn record_denials(
 pub fn parent_key(parent: Iin) -> String {
     let hash = crate::services::enrollment::hash_token(&format!("mint-parent:{}", parent.expose()));
     hash[..16].to_string()
-}
-
-/// Notes a minted pass for the mint-burst signal. A failure is logged, never the parent's
-/// problem: the pass is already minted.
-pub async fn note_mint(store: &dyn Store, parent: Iin, voucher: &Voucher, now: OffsetDateTime) {
-    let key = parent_key(parent);
-    if let Err(e) = store
-        .record_mint(&key, voucher.id, voucher.school, now)
-        .await
-    {
-        tracing::warn!(error = %e, voucher = %voucher.id, "could not note a mint for signals");
-    }
 }
 
 /// Computes the signals of the Astana day `day` for every school with facts that day (and

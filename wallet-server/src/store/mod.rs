@@ -9,6 +9,7 @@
 mod consent_jobs;
 mod console;
 mod counter;
+mod facts_cache;
 mod monthly;
 mod ops;
 mod postgres;
@@ -44,7 +45,7 @@ pub use counter::{
 pub use monthly::MonthlyStore;
 pub use ops::OpsStore;
 pub use postgres::PostgresStore;
-pub use signals::{SignalFacts, SignalStore, StoredSignal};
+pub use signals::{MintNote, SignalFacts, SignalStore, StoredSignal};
 pub use sqlite::SqliteStore;
 
 /// What can go wrong in storage, in words the services can act on.

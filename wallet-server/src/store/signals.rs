@@ -20,6 +20,15 @@ pub struct StoredSignal {
     pub computed_at: OffsetDateTime,
 }
 
+/// A parent minted a pass: kept for the mint-burst signal, under an opaque key (no IIN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintNote {
+    pub parent_key: String,
+    pub voucher: VoucherId,
+    pub school: Bin,
+    pub at: OffsetDateTime,
+}
+
 /// The facts of one school and day that only storage knows (slots and the calendar come
 /// through their own capabilities).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,15 +51,9 @@ pub trait SignalStore: Send + Sync {
         denials: &[ScanDenial],
         now: OffsetDateTime,
     ) -> Result<u64, StoreError>;
-    /// Notes that the parent known by `parent_key` minted a pass for `voucher` (of
-    /// `school`) today; the first mint of the day is kept.
-    async fn record_mint(
-        &self,
-        parent_key: &str,
-        voucher: VoucherId,
-        school: Bin,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    /// Notes, in one transaction, that the parents known by their keys minted passes; per
+    /// parent, voucher and Astana day the first note kept is the first one stored.
+    async fn record_mints(&self, notes: &[MintNote]) -> Result<(), StoreError>;
     /// Deletes the mint notes of days before `before`; how many.
     async fn forget_mints(&self, before: Date) -> Result<u64, StoreError>;
     /// Schools with anything to judge on `day` (meals, refused scans, mints) or with signals

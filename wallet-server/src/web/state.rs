@@ -41,6 +41,8 @@ pub struct AppState {
     /// The pass signing keys (reloaded when `keys rotate` changes the file).
     pub keys: SharedKeyRing,
     pub mint_limiter: Arc<MintLimiter>,
+    /// First mints of the day, stored in batches for the signals (`services::mint_notes`).
+    pub mint_notes: Arc<crate::services::mint_notes::MintNotes>,
     /// How long a terminal enrollment code stays usable.
     pub enrollment_code_ttl: time::Duration,
     /// Price of one meal unless the school has its own (tiyn).

@@ -12,6 +12,7 @@ mod counter;
 mod entitlement;
 mod gas;
 mod intake;
+mod mint_facts;
 mod mint_limits;
 mod notices;
 mod ops;
@@ -498,6 +499,8 @@ async fn story_on_sqlite() {
     .await;
     calendar::story(Arc::new(store.clone())).await;
     signals::story(Arc::new(store.clone())).await;
+    let cached = store.clone();
+    mint_facts::story(Arc::new(store.clone()), move || cached.facts_cache_stats()).await;
     let second = SqliteStore::open_file(&path).await.expect("a second pool");
     mint_limits::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
     gas::story(Arc::new(store.clone()), Arc::new(second)).await;
@@ -624,7 +627,16 @@ async fn story_on_postgres() {
     .await;
     calendar::story(Arc::new(store.clone())).await;
     signals::story(Arc::new(store.clone())).await;
+    let cached = store.clone();
+    mint_facts::story(Arc::new(store.clone()), move || cached.facts_cache_stats()).await;
     let second = PostgresStore::connect(&url).await.expect("a second pool");
+    let b = second.clone();
+    mint_facts::across_processes(
+        Arc::new(store.clone()),
+        Arc::new(second.clone()),
+        move || b.facts_cache_stats(),
+    )
+    .await;
     mint_limits::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
     gas::story(Arc::new(store.clone()), Arc::new(second)).await;
     ops::story(Arc::new(store.clone()), 16).await;

@@ -19,7 +19,7 @@ use wallet_server::domain::terminal::{EnrollmentCode, NewTerminal, TerminalRecor
 use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
 use wallet_server::domain::{Category, Programme, Relation, Representative, School, Student};
 use wallet_server::services::signals::compute_day;
-use wallet_server::store::Store;
+use wallet_server::store::{MintNote, Store};
 
 const DAY: Date = date!(2026 - 11 - 24);
 /// 12:00 in Astana on `DAY`.
@@ -246,14 +246,19 @@ pub async fn story(store: Arc<dyn Store>) {
 
     // A parent minting for four children of A within minutes (noted once per voucher).
     let many: Vec<VoucherId> = (0..4).map(|_| VoucherId::new()).collect();
+    let note = |voucher: VoucherId, at| MintNote {
+        parent_key: "feedfacecafe0001".into(),
+        voucher,
+        school: a.bin,
+        at,
+    };
     for (i, v) in many.iter().enumerate() {
         let at = NOON - Duration::hours(3) + Duration::minutes(i as i64);
+        store.record_mints(&[note(*v, at)]).await.expect("mint");
+        // Noted again, in a batch with itself: the first stays.
+        let again = note(*v, at + Duration::minutes(1));
         store
-            .record_mint("feedfacecafe0001", *v, a.bin, at)
-            .await
-            .expect("mint");
-        store
-            .record_mint("feedfacecafe0001", *v, a.bin, at + Duration::minutes(1))
+            .record_mints(&[again.clone(), again])
             .await
             .expect("again");
     }

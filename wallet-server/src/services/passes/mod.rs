@@ -14,6 +14,7 @@ use shared::{Iin, VoucherId};
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::programme_dates::ProgrammeDates;
+use crate::services::mint_notes::MintNotes;
 use crate::services::vouchers::{usable_voucher, VoucherError};
 use crate::store::Store;
 use keys::SharedKeyRing;
@@ -41,11 +42,13 @@ pub enum IssueError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Where passes come from: the signing keys, the rate limit and the programme's dates.
+/// Where passes come from: the signing keys, the rate limit and the programme's dates; and
+/// where each is noted for the signals.
 pub struct Minting<'a> {
     pub keys: &'a SharedKeyRing,
     pub limiter: &'a MintLimiter,
     pub programme: ProgrammeDates,
+    pub notes: &'a MintNotes,
 }
 
 /// Issues a pass for a parent's voucher: the voucher must be the parent's and usable now,
@@ -62,6 +65,7 @@ pub async fn issue(
         keys,
         limiter,
         programme,
+        notes,
     } = minting;
     // The voucher first: a stranger's id answers 404 whatever the day.
     let voucher = usable_voucher(store.as_ref(), parent, id, now).await?;
@@ -73,6 +77,6 @@ pub async fn issue(
         .await?
         .map_err(IssueError::TooMany)?;
     let pass = mint::mint(keys.read().current(), &voucher, now)?;
-    crate::services::signals::note_mint(store.as_ref(), parent, &voucher, now).await;
+    notes.note(parent, &voucher, now);
     Ok(pass)
 }

@@ -33,7 +33,15 @@ super::per_backend! {
             loop {
                 match apply_once(self, list).await {
                     Err(e) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
-                    done => return done,
+                    done => {
+                        // Vouchers revoked or moved, representatives dropped: this process'
+                        // mints read afresh from now on (other processes hear migration
+                        // 0018's NOTIFY).
+                        if done.is_ok() {
+                            self.facts().forget_all();
+                        }
+                        return done;
+                    }
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use shared::counter::ScanDenial;
-use shared::{Bin, VoucherId};
+use shared::Bin;
 use time::{Date, Duration, OffsetDateTime};
 
 /// The day's scans: meals (by service day) and denials (by instant) at any terminal, each
@@ -31,7 +31,7 @@ const SIGNAL_COLUMNS: &str =
 super::per_backend! {
     use crate::domain::signals::{Evidence, ManualCount, Mint, Outcome, Scan, Signal};
     use crate::domain::terminal::TerminalRecord;
-    use crate::store::{parse_stored, SignalFacts, SignalStore, StoreError, StoredSignal};
+    use crate::store::{parse_stored, MintNote, SignalFacts, SignalStore, StoreError, StoredSignal};
     use sqlx::Row;
 
     /// The Astana day `day` as instants, `[start, end)`.
@@ -165,38 +165,25 @@ super::per_backend! {
             Ok(new)
         }
 
-        async fn record_mint(
-            &self,
-            parent_key: &str,
-            voucher: VoucherId,
-            school: Bin,
-            now: OffsetDateTime,
-        ) -> Result<(), StoreError> {
-            // A parent mints the same voucher again and again: a read (no write lock on
-            // SQLite's WAL) spares the write after the first mint of the day.
-            let day = shared::time::service_day(now);
-            let noted: Option<i32> = sqlx::query_scalar(
-                "SELECT 1 FROM pass_mints WHERE day = $1 AND parent_key = $2 AND voucher_id = $3",
-            )
-            .bind(date(day))
-            .bind(parent_key)
-            .bind(uuid(voucher.as_uuid()))
-            .fetch_optional(&self.pool)
-            .await?;
-            if noted.is_some() {
+        async fn record_mints(&self, notes: &[MintNote]) -> Result<(), StoreError> {
+            if notes.is_empty() {
                 return Ok(());
             }
-            sqlx::query(
-                "INSERT INTO pass_mints (day, parent_key, voucher_id, school_bin, first_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, parent_key, voucher_id) DO NOTHING",
-            )
-            .bind(date(day))
-            .bind(parent_key)
-            .bind(uuid(voucher.as_uuid()))
-            .bind(school.to_string())
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await?;
+            let mut tx = write(self).await?;
+            for note in notes {
+                sqlx::query(
+                    "INSERT INTO pass_mints (day, parent_key, voucher_id, school_bin, first_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, parent_key, voucher_id) DO NOTHING",
+                )
+                .bind(date(shared::time::service_day(note.at)))
+                .bind(&note.parent_key)
+                .bind(uuid(note.voucher.as_uuid()))
+                .bind(note.school.to_string())
+                .bind(ts(note.at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
             Ok(())
         }
 

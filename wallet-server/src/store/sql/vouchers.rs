@@ -49,6 +49,8 @@ super::per_backend! {
             let mut tx = write(self).await?;
             let voucher = transition_in(&mut tx, id, from, to, audit).await?;
             tx.commit().await?;
+            // Committed: this process' mints read it from now on (others hear a NOTIFY).
+            self.facts().forget([id]);
             Ok(voucher)
         }
 
@@ -95,6 +97,12 @@ super::per_backend! {
             id: VoucherId,
             rep: Iin,
         ) -> Result<Option<Voucher>, StoreError> {
+            let facts = self.facts();
+            if let Some(voucher) = facts.get(id, rep) {
+                return Ok(Some(voucher));
+            }
+            let ticket = facts.ticket();
+            // Built per miss only; sqlx reuses the prepared statement by its text.
             let sql = format!(
                 "SELECT {VOUCHER_COLUMNS} FROM vouchers v \
                  JOIN student_representatives sr ON sr.student_iin = v.student_iin \
@@ -105,7 +113,13 @@ super::per_backend! {
                 .bind(rep.expose())
                 .fetch_optional(&self.pool)
                 .await?;
-            row.as_ref().map(voucher_from_row).transpose()
+            let voucher = row.as_ref().map(voucher_from_row).transpose()?;
+            // Only what exists is kept: a voucher or representation that appears later needs
+            // no invalidation.
+            if let (Some(ticket), Some(voucher)) = (ticket, &voucher) {
+                facts.fill(ticket, rep, voucher);
+            }
+            Ok(voucher)
         }
 
         async fn vouchers_of_school(

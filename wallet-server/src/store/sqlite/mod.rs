@@ -7,12 +7,14 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::facts_cache::FactsCache;
 use super::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -21,6 +23,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(in crate::store) pool: SqlitePool,
+    /// One process owns the file: its own writes are all the invalidation there is.
+    facts: Arc<FactsCache>,
 }
 
 impl SqliteStore {
@@ -56,7 +60,27 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            facts: Arc::new(FactsCache::new(true)),
+        })
+    }
+
+    /// The represented-voucher cache (`store/facts_cache.rs`).
+    /// Represented-voucher lookups answered from memory so far, and whether the cache
+    /// answers now (tests and benches).
+    pub fn facts_cache_stats(&self) -> (u64, bool) {
+        (self.facts.hits(), self.facts.is_live())
+    }
+
+    /// Switches the cache off (or back on), so a bench can time the lookup it spares. On
+    /// PostgreSQL the listener switches it on again when it reconnects.
+    pub fn set_facts_cache(&self, on: bool) {
+        self.facts.set_live(on);
+    }
+
+    pub(in crate::store) fn facts(&self) -> &FactsCache {
+        &self.facts
     }
 }
 

@@ -47,6 +47,7 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
             10,
             time::Duration::minutes(10),
         )),
+        mint_notes: Default::default(),
         enrollment_code_ttl: time::Duration::hours(1),
         meal_price_tiyn: 80_000,
         demo: None,
