@@ -25,6 +25,7 @@ pub(crate) mod dialect;
 pub(crate) mod eligibility;
 pub(crate) mod entitlements;
 pub(crate) mod jobs;
+pub(crate) mod meal_group;
 pub(crate) mod meal_push;
 pub(crate) mod meal_void;
 pub(crate) mod mint_windows;
