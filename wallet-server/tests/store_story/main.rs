@@ -11,6 +11,7 @@ mod corrections;
 mod counter;
 mod entitlement;
 mod gas;
+mod meal_groups;
 mod mint_limits;
 mod notices;
 mod ops;
@@ -479,6 +480,7 @@ async fn story_on_sqlite() {
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
     counter::story(Arc::new(store.clone())).await;
+    meal_groups::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
@@ -596,6 +598,7 @@ async fn story_on_postgres() {
     wallet_core::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
     counter::story(Arc::new(store.clone())).await;
+    meal_groups::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
