@@ -152,7 +152,11 @@ async fn story(server: &Server) {
             2 | 3 => 2,
             _ => 4,
         };
-        assert_eq!(a, &first(k), "push {i} answered unlike its batch's first push");
+        assert_eq!(
+            a,
+            &first(k),
+            "push {i} answered unlike its batch's first push"
+        );
     }
     let unknown = verdict("rejected", Some("unknown_voucher"));
     let accepted = verdict("accepted", None);

@@ -53,7 +53,9 @@ async fn burst(jobs: &[i64]) -> (Vec<Result<i64, StoreError>>, Vec<Vec<i64>>) {
         tasks.push(tokio::spawn(async move { g.submit(job).await }));
         // Arrival order is submission order: the first is taken by the writer (held at the
         // gate), the others queue behind it.
-        while !(grouped.writer.started.load(Ordering::SeqCst) == 1 && grouped.lock().waiting.len() == i) {
+        while !(grouped.writer.started.load(Ordering::SeqCst) == 1
+            && grouped.lock().waiting.len() == i)
+        {
             tokio::task::yield_now().await;
         }
     }
@@ -72,7 +74,10 @@ async fn waiting_requests_are_written_together_in_order_under_the_cap() {
     let doubled: Vec<i64> = answers.into_iter().map(|a| a.expect("answer")).collect();
     assert_eq!(doubled, vec![2, 4, 6, 8, 10, 12, 14]);
     // The first went alone (the writer started at once); then groups of at most 10.
-    assert_eq!(groups, vec![vec![1], vec![2, 3, 4], vec![5], vec![6], vec![7]]);
+    assert_eq!(
+        groups,
+        vec![vec![1], vec![2, 3, 4], vec![5], vec![6], vec![7]]
+    );
 }
 
 #[tokio::test]

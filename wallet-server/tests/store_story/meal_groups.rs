@@ -109,9 +109,14 @@ pub async fn story(store: Arc<dyn Store>) {
     let (ka, kb) = (kid(500, &a), kid(700, &b));
     store.upsert_student(&ka, T0).await.expect("student");
     store.upsert_student(&kb, T0).await.expect("student");
-    let (va, vb): (VoucherId, VoucherId) =
-        (voucher(&store, &ka, true).await, voucher(&store, &kb, true).await);
-    let (a1, a2) = (terminal(&store, &a, "a1").await, terminal(&store, &a, "a2").await);
+    let (va, vb): (VoucherId, VoucherId) = (
+        voucher(&store, &ka, true).await,
+        voucher(&store, &kb, true).await,
+    );
+    let (a1, a2) = (
+        terminal(&store, &a, "a1").await,
+        terminal(&store, &a, "a2").await,
+    );
     let b1 = terminal(&store, &b, "b1").await;
 
     let first = meal(va, LUNCH);
@@ -143,7 +148,14 @@ pub async fn story(store: Arc<dyn Store>) {
     let p6 = batch(vec![], vec![void_first.clone()], vec![]);
     let answers = group(
         &store,
-        &[(&a1, &p1), (&a2, &p2), (&a1, &p3), (&b1, &p4), (&a2, &p5), (&a1, &p6)],
+        &[
+            (&a1, &p1),
+            (&a2, &p2),
+            (&a1, &p3),
+            (&b1, &p4),
+            (&a2, &p5),
+            (&a1, &p6),
+        ],
     )
     .await;
     let unknown = |e: &MealEvent| answer(e, MealVerdict::Rejected, Some("unknown_voucher"));
@@ -157,7 +169,10 @@ pub async fn story(store: Arc<dyn Store>) {
                 unknown(&p2.events[1]),
             ],
             vec![answer(&first, MealVerdict::Accepted, None)],
-            vec![answer(&theirs, MealVerdict::Accepted, None), unknown(&p4.events[1])],
+            vec![
+                answer(&theirs, MealVerdict::Accepted, None),
+                unknown(&p4.events[1])
+            ],
             vec![],
             vec![],
         ]
@@ -167,7 +182,10 @@ pub async fn story(store: Arc<dyn Store>) {
         status,
         reason: reason.map(str::to_string),
     };
-    assert_eq!(answers[4].voids, vec![void(VoidVerdict::Rejected, Some("unknown_meal"))]);
+    assert_eq!(
+        answers[4].voids,
+        vec![void(VoidVerdict::Rejected, Some("unknown_meal"))]
+    );
     assert_eq!(answers[5].voids, vec![void(VoidVerdict::Voided, None)]);
 
     // The books: the kid's two meals once each (the first voided), b's kid's once.
@@ -189,10 +207,16 @@ pub async fn story(store: Arc<dyn Store>) {
     ];
     kid_a.sort_by_key(|(id, _)| *id);
     assert_eq!(books(va).await, kid_a);
-    assert_eq!(books(vb).await, vec![(theirs.event_id, MealStatus::Accepted)]);
+    assert_eq!(
+        books(vb).await,
+        vec![(theirs.event_id, MealStatus::Accepted)]
+    );
     // The refused scan was stored once: storing it again adds nothing.
     assert_eq!(
-        store.record_denials(&a1, &[refused], LUNCH).await.expect("again"),
+        store
+            .record_denials(&a1, &[refused], LUNCH)
+            .await
+            .expect("again"),
         0
     );
     // The whole group again is a replay: the same answers, except the void, which answers

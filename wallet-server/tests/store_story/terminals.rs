@@ -142,7 +142,11 @@ pub(super) fn meal(voucher: VoucherId, at: OffsetDateTime) -> MealEvent {
     }
 }
 
-pub(super) fn judge_all_valid(_: &MealEvent, facts: Option<&VoucherFacts>, _: &[MealSlot]) -> Option<String> {
+pub(super) fn judge_all_valid(
+    _: &MealEvent,
+    facts: Option<&VoucherFacts>,
+    _: &[MealSlot],
+) -> Option<String> {
     facts.is_none().then(|| "unknown_voucher".to_string())
 }
 
