@@ -5,6 +5,7 @@
 //! (two pushes of one student's lunch: the first is accepted, the second a duplicate). One
 //! commit answers them all; a failure keeps none of them.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
@@ -56,8 +57,8 @@ super::per_backend! {
         let mut out = Vec::with_capacity(pushes.len());
         for push in pushes {
             let school = push.terminal.school;
-            if !slots.contains_key(&school) {
-                slots.insert(school, meal_push::slots_of(&mut tx, school).await?);
+            if let Entry::Vacant(e) = slots.entry(school) {
+                e.insert(meal_push::slots_of(&mut tx, school).await?);
             }
             let school_slots = slots.get(&school).map(Vec::as_slice).unwrap_or_default();
             out.push(apply(&mut tx, push, school_slots).await?);
