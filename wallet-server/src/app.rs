@@ -86,6 +86,7 @@ pub async fn build_state(
     let programme_dates = config.programme_dates.dates(clock.now());
     let gas = crate::domain::gas::rules(config.gas_programme_dates.dates(clock.now()));
     Ok(AppState {
+        meal_pushes: crate::services::meals::meal_pushes(store.clone(), programme_dates),
         store,
         keys,
         mint_limiter: Arc::new(MintLimiter::new(

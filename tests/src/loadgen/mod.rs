@@ -95,6 +95,11 @@ pub struct Options {
     /// Meal events per push.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
+    /// `sync`: each virtual terminal starts a push every this many milliseconds, the
+    /// terminals spread evenly over the interval (a real terminal syncs on an interval); 0:
+    /// back to back, the saturation run (40 terminals then wait on each other by design).
+    #[arg(long, default_value_t = 0)]
+    pub push_every_ms: u64,
     /// Skip the baselines (bare signing, bare insert).
     #[arg(long)]
     pub no_baselines: bool,
@@ -132,6 +137,8 @@ struct Report {
     schools: usize,
     students_per_school: usize,
     terminals_per_school: usize,
+    /// The `sync` pace (`--push-every-ms`; 0: back to back).
+    push_every_ms: u64,
     seed_seconds: f64,
     baselines: Baselines,
     scenarios: Vec<ScenarioResult>,
@@ -260,6 +267,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         schools: opts.schools,
         students_per_school: opts.students,
         terminals_per_school: opts.terminals,
+        push_every_ms: opts.push_every_ms,
         seed_seconds,
         baselines,
         scenarios: results,
@@ -351,7 +359,13 @@ async fn run_scenario(
             opts.concurrency,
             MintMix { png_every: 1 },
         ),
-        Scenario::Sync => scenarios::spawn_sync(&mut set, &run, world, opts.batch),
+        Scenario::Sync => scenarios::spawn_sync(
+            &mut set,
+            &run,
+            world,
+            opts.batch,
+            Duration::from_millis(opts.push_every_ms),
+        ),
         Scenario::Roster => scenarios::spawn_roster(&mut set, &run, world),
         Scenario::Mixed => {
             scenarios::spawn_mint(
@@ -361,7 +375,13 @@ async fn run_scenario(
                 opts.concurrency / 2,
                 MintMix { png_every: 10 },
             );
-            scenarios::spawn_sync(&mut set, &run, world, opts.batch);
+            scenarios::spawn_sync(
+                &mut set,
+                &run,
+                world,
+                opts.batch,
+                Duration::from_millis(opts.push_every_ms),
+            );
             scenarios::spawn_tabel(&mut set, &run, world, 2);
         }
     }

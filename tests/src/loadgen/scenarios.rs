@@ -148,18 +148,37 @@ fn roster_cursor(body: &[u8]) -> Option<(i64, MealSlot)> {
 }
 
 /// Virtual terminals: a full roster pull, then batches of meals, with a delta pull every
-/// tenth push (as the real terminal's sync loop does).
-pub fn spawn_sync(set: &mut JoinSet<()>, run: &Arc<Run>, world: &World, batch: usize) {
-    for school in &world.schools {
-        for terminal in &school.terminals {
-            let (run, terminal) = (run.clone(), terminal.clone());
-            set.spawn(async move {
-                let token = terminal.token.clone();
-                let mut counter = terminal.counter.lock().await;
-                terminal_loop(&run, &token, &mut counter, batch).await;
-            });
-        }
+/// tenth push (as the real terminal's sync loop does). `every` zero: back to back (the
+/// saturation run); else each terminal starts a push every `every`, the terminals' first
+/// pushes spread evenly over one `every` (as real terminals' sync intervals are).
+pub fn spawn_sync(
+    set: &mut JoinSet<()>,
+    run: &Arc<Run>,
+    world: &World,
+    batch: usize,
+    every: Duration,
+) {
+    let all: Vec<_> = world.schools.iter().flat_map(|s| &s.terminals).collect();
+    let n = all.len().max(1) as u32;
+    for (i, terminal) in all.into_iter().enumerate() {
+        let (run, terminal) = (run.clone(), terminal.clone());
+        let pace = Pace {
+            every,
+            phase: every * (i as u32) / n,
+        };
+        set.spawn(async move {
+            let token = terminal.token.clone();
+            let mut counter = terminal.counter.lock().await;
+            terminal_loop(&run, &token, &mut counter, batch, pace).await;
+        });
     }
+}
+
+/// When a virtual terminal pushes: every `every` from `phase` (zero `every`: back to back).
+#[derive(Clone, Copy)]
+struct Pace {
+    every: Duration,
+    phase: Duration,
 }
 
 /// The counters of a school's terminals: students shared out round-robin.
@@ -179,7 +198,7 @@ pub fn counters(vouchers: &[String], terminals: usize, days: &[Date]) -> Vec<Cou
         .collect()
 }
 
-async fn terminal_loop(run: &Run, token: &str, counter: &mut Counter, batch: usize) {
+async fn terminal_loop(run: &Run, token: &str, counter: &mut Counter, batch: usize, pace: Pace) {
     let pull = |cursor: i64| format!("/v1/terminals/sync?cursor={cursor}");
     let Ok(t) = run
         .api
@@ -193,7 +212,12 @@ async fn terminal_loop(run: &Run, token: &str, counter: &mut Counter, batch: usi
     };
     run.record(Kind::RosterFull, t.latency, Ok(1));
     let mut pushes = 0u64;
+    let mut due = tokio::time::Instant::now() + pace.phase;
     while run.going() {
+        if !pace.every.is_zero() {
+            tokio::time::sleep_until(due).await;
+            due += pace.every;
+        }
         let events: Vec<MealEvent> = std::iter::from_fn(|| counter.next(&slot))
             .take(batch)
             .collect();

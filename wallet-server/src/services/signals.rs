@@ -11,7 +11,6 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::domain::calendar::SchoolYear;
 use crate::domain::job::{JobKind, NewJob};
 use crate::domain::signals::{detect, DayFacts, THRESHOLDS};
-use crate::domain::terminal::TerminalRecord;
 use crate::store::{Store, StoreError, StoredSignal};
 
 /// Most refused scans in one push (as many as meals).
@@ -33,17 +32,12 @@ pub enum DenialError {
     Store(#[from] StoreError),
 }
 
-/// Stores a terminal's refused scans once each; more than [`MAX_DENIALS`] stores nothing.
-pub async fn record_denials(
-    store: &dyn Store,
-    terminal: &TerminalRecord,
-    denials: &[ScanDenial],
-    now: OffsetDateTime,
-) -> Result<u64, DenialError> {
+/// Refuses more than [`MAX_DENIALS`] refused scans in one push (before anything is stored).
+pub fn check_denials(denials: &[ScanDenial]) -> Result<(), DenialError> {
     if denials.len() > MAX_DENIALS {
         return Err(DenialError::TooMany);
     }
-    Ok(store.record_denials(terminal, denials, now).await?)
+    Ok(())
 }
 
 /// The opaque key a parent's mints are noted under: no IIN is stored for this.

@@ -341,6 +341,23 @@ pub trait TerminalStore: Send + Sync {
         now: OffsetDateTime,
         judge: MealJudge<'_>,
     ) -> Result<Vec<shared::sync::MealResult>, StoreError>;
+    /// Applies several terminals' pushes in one write transaction (group commit), in order:
+    /// each push's denials, meals and voids exactly as on its own, a push seeing the ones
+    /// before it. One answer per push; all or nothing.
+    async fn record_pushes(
+        &self,
+        pushes: &[MealPush<'_>],
+    ) -> Result<Vec<shared::sync::MealBatchResult>, StoreError>;
+}
+
+/// One terminal's push, as [`TerminalStore::record_pushes`] applies it.
+pub struct MealPush<'a> {
+    pub terminal: &'a TerminalRecord,
+    pub batch: &'a shared::sync::MealBatch,
+    /// When the server received it.
+    pub now: OffsetDateTime,
+    /// The meal rule for this terminal's school at `now`.
+    pub judge: MealJudge<'a>,
 }
 
 /// The табель: its facts, approvals and meal prices.

@@ -33,6 +33,8 @@ pub struct AppState {
     pub school_year: SchoolYearRule,
     /// When the programme runs: nothing is formed, minted or billed outside these dates.
     pub programme_dates: ProgrammeDates,
+    /// Meal pushes of this process, written by group commit (`services::meals`).
+    pub meal_pushes: crate::services::meals::MealPushes,
     /// The gas programme's rules (its dates configured; `--demo`: around the demo clock).
     pub gas: crate::domain::monthly::MonthlyRules,
     pub max_body_bytes: usize,

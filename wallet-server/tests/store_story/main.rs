@@ -12,6 +12,7 @@ mod counter;
 mod entitlement;
 mod gas;
 mod intake;
+mod meal_groups;
 mod mint_facts;
 mod mint_limits;
 mod notices;
@@ -484,6 +485,7 @@ async fn story_on_sqlite() {
     intake::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
     counter::story(Arc::new(store.clone())).await;
+    meal_groups::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;
@@ -612,6 +614,7 @@ async fn story_on_postgres() {
     intake::story(Arc::new(store.clone()), raw).await;
     terminals::story(Arc::new(store.clone())).await;
     counter::story(Arc::new(store.clone())).await;
+    meal_groups::story(Arc::new(store.clone())).await;
     consent_jobs::story(Arc::new(store.clone())).await;
     tabel::story(Arc::new(store.clone())).await;
     notices::story(Arc::new(store.clone())).await;

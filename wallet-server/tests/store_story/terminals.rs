@@ -63,7 +63,7 @@ fn parent() -> Representative {
 }
 
 /// The meals `parent()` sees on a voucher.
-async fn history(store: &Arc<dyn Store>, voucher: VoucherId) -> Vec<MealRecord> {
+pub(super) async fn history(store: &Arc<dyn Store>, voucher: VoucherId) -> Vec<MealRecord> {
     store
         .meals_of_voucher(voucher, parent().iin)
         .await
@@ -142,7 +142,11 @@ pub(super) fn meal(voucher: VoucherId, at: OffsetDateTime) -> MealEvent {
     }
 }
 
-fn judge_all_valid(_: &MealEvent, facts: Option<&VoucherFacts>, _: &[MealSlot]) -> Option<String> {
+pub(super) fn judge_all_valid(
+    _: &MealEvent,
+    facts: Option<&VoucherFacts>,
+    _: &[MealSlot],
+) -> Option<String> {
     facts.is_none().then(|| "unknown_voucher".to_string())
 }
 

@@ -43,8 +43,58 @@ pub(in crate::store) fn stored_shift<N: TryInto<u8>>(
 }
 
 super::per_backend! {
+    /// A push's meals inside the caller's write transaction, the school's push lock held:
+    /// judged and stored, and the terminal's last push noted.
+    pub(in crate::store) async fn push_meals_in(
+        conn: &mut Conn,
+        terminal: &TerminalRecord,
+        batch: &shared::sync::MealBatch,
+        now: OffsetDateTime,
+        slots: &[MealSlot],
+        judge: MealJudge<'_>,
+    ) -> Result<Vec<MealResult>, StoreError> {
+        let results = record_batch(conn, terminal, &batch.events, now, slots, judge).await?;
+        sqlx::query(
+            "UPDATE terminals SET last_push_at = $1, last_seen_at = $2, unsent_reported = $3 WHERE id = $4",
+        )
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(batch.unsent_after.and_then(|n| i64::try_from(n).ok()))
+        .bind(uuid(terminal.id))
+        .execute(&mut *conn)
+        .await?;
+        Ok(results)
+    }
+
+    /// The school's meal slots, read on `conn` (inside a push's transaction, or alone).
+    pub(in crate::store) async fn slots_of(
+        conn: &mut Conn,
+        school: shared::Bin,
+    ) -> Result<Vec<MealSlot>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, start_minute, end_minute, shift FROM meal_slots WHERE school_bin = $1 ORDER BY start_minute",
+        )
+        .bind(school.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let minute = |c: &str| -> Result<u16, StoreError> {
+                    let v: SmallInt = r.try_get(c)?;
+                    u16::try_from(v).map_err(|_| StoreError::Corrupt("stored slot minute".into()))
+                };
+                Ok(MealSlot {
+                    name: r.try_get("name")?,
+                    start_minute: minute("start_minute")?,
+                    end_minute: minute("end_minute")?,
+                    shift: stored_shift(r.try_get::<Option<SmallInt>, _>("shift")?)?,
+                })
+            })
+            .collect()
+    }
+
     /// Judges and stores `events`; one answer per event, in order.
-    pub(in crate::store) async fn record_batch(
+    async fn record_batch(
         conn: &mut Conn,
         terminal: &TerminalRecord,
         events: &[MealEvent],

@@ -123,39 +123,51 @@ super::per_backend! {
     }
 
     /// A terminal's voids, in order, in one transaction.
-        pub(in crate::store) async fn for_terminal(
-            store: &Store,
-            terminal: &TerminalRecord,
-            voids: &[MealVoid],
-            now: OffsetDateTime,
-        ) -> Result<Vec<VoidResult>, StoreError> {
-            let mut tx = write(store).await?;
-            let mut out = Vec::with_capacity(voids.len());
-            for v in voids {
-                let actor = Actor::Terminal {
-                    id: terminal.id,
-                    worker: v.worker.as_ref().map(|w| w.to_string()),
-                };
-                let ask = VoidAsk {
-                    scope: Scope::Terminal { school: terminal.school, id: terminal.id },
-                    event_id: v.event_id,
-                    reason: &v.reason,
-                    by: actor.to_record(),
-                    terminal_voided_at: Some(v.voided_at),
-                    now,
-                };
-                let was_new = target(&mut tx, ask.scope, v.event_id)
-                    .await?
-                    .is_some_and(|(m, _)| m.void_kind.is_none());
-                let verdict = apply(&mut tx, &ask).await?;
-                if let (Ok(kind), true) = (verdict, was_new) {
-                    insert_audit(&mut tx, &void_audit(actor, v.event_id, kind, &v.reason, now)).await?;
-                }
-                out.push(result_of(v.event_id, verdict));
+    pub(in crate::store) async fn for_terminal(
+        store: &Store,
+        terminal: &TerminalRecord,
+        voids: &[MealVoid],
+        now: OffsetDateTime,
+    ) -> Result<Vec<VoidResult>, StoreError> {
+        let mut tx = write(store).await?;
+        let out = terminal_voids_in(&mut tx, terminal, voids, now).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// A terminal's voids, in order, inside the caller's write transaction; each new one
+    /// audited.
+    pub(in crate::store) async fn terminal_voids_in(
+        conn: &mut Conn,
+        terminal: &TerminalRecord,
+        voids: &[MealVoid],
+        now: OffsetDateTime,
+    ) -> Result<Vec<VoidResult>, StoreError> {
+        let mut out = Vec::with_capacity(voids.len());
+        for v in voids {
+            let actor = Actor::Terminal {
+                id: terminal.id,
+                worker: v.worker.as_ref().map(|w| w.to_string()),
+            };
+            let ask = VoidAsk {
+                scope: Scope::Terminal { school: terminal.school, id: terminal.id },
+                event_id: v.event_id,
+                reason: &v.reason,
+                by: actor.to_record(),
+                terminal_voided_at: Some(v.voided_at),
+                now,
+            };
+            let was_new = target(conn, ask.scope, v.event_id)
+                .await?
+                .is_some_and(|(m, _)| m.void_kind.is_none());
+            let verdict = apply(conn, &ask).await?;
+            if let (Ok(kind), true) = (verdict, was_new) {
+                insert_audit(conn, &void_audit(actor, v.event_id, kind, &v.reason, now)).await?;
             }
-            tx.commit().await?;
-            Ok(out)
+            out.push(result_of(v.event_id, verdict));
         }
+        Ok(out)
+    }
 
     /// Staff's void of a meal of `school`, audited.
         pub(in crate::store) async fn for_school(

@@ -26,6 +26,7 @@ pub(crate) mod eligibility;
 pub(crate) mod eligibility_write;
 pub(crate) mod entitlements;
 pub(crate) mod jobs;
+pub(crate) mod meal_group;
 pub(crate) mod meal_push;
 pub(crate) mod meal_void;
 pub(crate) mod mint_windows;

@@ -127,6 +127,39 @@ super::per_backend! {
             .collect()
     }
 
+    /// A terminal's refused scans, each once, inside the caller's write transaction; how
+    /// many were new.
+    pub(in crate::store) async fn denials_in(
+        conn: &mut Conn,
+        terminal: &TerminalRecord,
+        denials: &[ScanDenial],
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut new = 0;
+        for d in denials {
+            new += sqlx::query(
+                "INSERT INTO scan_denials (terminal_id, event_id, school_bin, at, reason, \
+                 method, voucher_id, pass_nonce, card_uid, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (terminal_id, event_id) DO NOTHING",
+            )
+            .bind(uuid(terminal.id))
+            .bind(uuid(d.event_id))
+            .bind(terminal.school.to_string())
+            .bind(ts(d.at))
+            .bind(d.reason.as_str())
+            .bind(d.method.as_str())
+            .bind(d.voucher_id.map(|v| uuid(v.as_uuid())))
+            .bind(d.pass_nonce.as_ref().map(|n| n.to_string()))
+            .bind(d.card_uid.as_ref().map(|c| c.to_string()))
+            .bind(ts(now))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        }
+        Ok(new)
+    }
+
     #[async_trait]
     impl SignalStore for Store {
         async fn record_denials(
@@ -139,28 +172,7 @@ super::per_backend! {
                 return Ok(0);
             }
             let mut tx = write(self).await?;
-            let mut new = 0;
-            for d in denials {
-                new += sqlx::query(
-                    "INSERT INTO scan_denials (terminal_id, event_id, school_bin, at, reason, \
-                     method, voucher_id, pass_nonce, card_uid, received_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                     ON CONFLICT (terminal_id, event_id) DO NOTHING",
-                )
-                .bind(uuid(terminal.id))
-                .bind(uuid(d.event_id))
-                .bind(terminal.school.to_string())
-                .bind(ts(d.at))
-                .bind(d.reason.as_str())
-                .bind(d.method.as_str())
-                .bind(d.voucher_id.map(|v| uuid(v.as_uuid())))
-                .bind(d.pass_nonce.as_ref().map(|n| n.to_string()))
-                .bind(d.card_uid.as_ref().map(|c| c.to_string()))
-                .bind(ts(now))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            }
+            let new = denials_in(&mut tx, terminal, denials, now).await?;
             tx.commit().await?;
             Ok(new)
         }

@@ -1,7 +1,7 @@
 //! Canteen terminals — enrollment, tokens, roster pulls, meal slots, meal pushes.
 
 use async_trait::async_trait;
-use shared::sync::{MealBatch, MealResult, MealSlot};
+use shared::sync::{MealBatch, MealBatchResult, MealResult, MealSlot};
 use shared::{Bin, VoucherId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -11,10 +11,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::meal::MealJudge;
 use crate::domain::terminal::{NewTerminal, RosterPage, RosterRow, TerminalRecord};
 use crate::domain::{Programme, School};
-use crate::store::{parse_stored, StoreError, TerminalStore};
-
-/// How often a meal push aborted by a deadlock is tried in all.
-const MEAL_PUSH_ATTEMPTS: u32 = 5;
+use crate::store::{parse_stored, MealPush, StoreError, TerminalStore};
 
 const TERMINAL_COLUMNS: &str = "id, school_bin, name, enrolled_at, revoked_at, last_seen_at, \
      last_push_at, unsent_reported";
@@ -222,26 +219,8 @@ super::per_backend! {
         }
 
         async fn meal_slots(&self, school: Bin) -> Result<Vec<MealSlot>, StoreError> {
-            let rows = sqlx::query(
-                "SELECT name, start_minute, end_minute, shift FROM meal_slots WHERE school_bin = $1 ORDER BY start_minute",
-            )
-            .bind(school.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    let minute = |c: &str| -> Result<u16, StoreError> {
-                        let v: SmallInt = r.try_get(c)?;
-                        u16::try_from(v).map_err(|_| StoreError::Corrupt("stored slot minute".into()))
-                    };
-                    Ok(MealSlot {
-                        name: r.try_get("name")?,
-                        start_minute: minute("start_minute")?,
-                        end_minute: minute("end_minute")?,
-                        shift: crate::store::sql::meal_push::stored_shift(r.try_get::<Option<SmallInt>, _>("shift")?)?,
-                    })
-                })
-                .collect()
+            let mut conn = self.pool.acquire().await?;
+            meal_push::slots_of(&mut conn, school).await
         }
 
         async fn set_meal_slots(&self, school: Bin, slots: &[MealSlot]) -> Result<(), StoreError> {
@@ -276,20 +255,15 @@ super::per_backend! {
             judge: MealJudge<'_>,
         ) -> Result<Vec<MealResult>, StoreError> {
             let slots = self.meal_slots(terminal.school).await?;
-            // Pushes of a school take turns (`lock_school_pushes`), but on PostgreSQL a
-            // student's meals can still meet across schools (a student who moved); should it
-            // abort a push as a deadlock, nothing of that attempt is kept, so it is run again.
-            // SQLite's writers queue on one lock and never deadlock (`is_deadlock` is false).
-            let mut attempt = 1;
-            loop {
-                match record_meals_once(self, terminal, batch, now, &slots, judge).await {
-                    Err(e) if attempt < MEAL_PUSH_ATTEMPTS && is_deadlock(&e) => {
-                        tracing::warn!(attempt, error = %e, "meal push aborted by a deadlock; retrying");
-                        attempt += 1;
-                    }
-                    other => return other,
-                }
-            }
+            meal_group::retrying_deadlocks(|| record_meals_once(self, terminal, batch, now, &slots, judge))
+                .await
+        }
+
+        async fn record_pushes(
+            &self,
+            pushes: &[MealPush<'_>],
+        ) -> Result<Vec<MealBatchResult>, StoreError> {
+            meal_group::retrying_deadlocks(|| meal_group::record_once(self, pushes)).await
         }
     }
 
@@ -307,16 +281,7 @@ super::per_backend! {
         // other's meal rows in opposite orders.
         lock_school_pushes(&mut tx, terminal.school).await?;
         let results =
-            meal_push::record_batch(&mut tx, terminal, &batch.events, now, slots, judge).await?;
-        sqlx::query(
-            "UPDATE terminals SET last_push_at = $1, last_seen_at = $2, unsent_reported = $3 WHERE id = $4",
-        )
-        .bind(ts(now))
-        .bind(ts(now))
-        .bind(batch.unsent_after.and_then(|n| i64::try_from(n).ok()))
-        .bind(uuid(terminal.id))
-        .execute(&mut *tx)
-        .await?;
+            meal_push::push_meals_in(&mut tx, terminal, batch, now, slots, judge).await?;
         tx.commit().await?;
         Ok(results)
     }

@@ -222,19 +222,13 @@ async fn push_meals(
     ApiJson(batch): ApiJson<MealBatch>,
 ) -> Result<ApiJson<MealBatchResult>, ApiError> {
     check_batch(&batch)?;
+    crate::services::signals::check_denials(&batch.denials)?;
     let now = state.clock.now();
-    crate::services::signals::record_denials(
-        state.store.as_ref(),
-        &caller.terminal,
-        &batch.denials,
-        now,
-    )
-    .await?;
     let answer = meals::push(
+        &state.meal_pushes,
         state.store.as_ref(),
         &caller.terminal,
-        state.programme_dates,
-        &batch,
+        batch,
         now,
     )
     .await?;

@@ -28,13 +28,16 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
         .await
         .expect("store");
     let (idp, verifier) = DevIdentityProvider::generate("iss", "aud").expect("key");
+    let store: Arc<dyn crate::store::Store> = Arc::new(store);
+    let programme_dates = crate::domain::programme_dates::ProgrammeDates::pilot_2026();
     let state = AppState {
-        store: Arc::new(store),
+        meal_pushes: crate::services::meals::meal_pushes(store.clone(), programme_dates),
+        store,
         clock: Arc::new(SystemClock),
         verifier: Arc::new(verifier),
         metrics: Arc::new(Metrics::new()),
         school_year: SchoolYearRule::default(),
-        programme_dates: crate::domain::programme_dates::ProgrammeDates::pilot_2026(),
+        programme_dates,
         gas: crate::domain::gas::rules(crate::domain::gas::pilot_dates()),
         max_body_bytes: 1024,
         max_list_bytes: 1024,

@@ -67,6 +67,11 @@ pub(in crate::store) use crate::store::sql::{
     wallet_events::postgres as wallet_events,
 };
 
+/// The meal-push group commit and the denials it stores (`meal_group`).
+pub(in crate::store) use crate::store::sql::{
+    meal_group::postgres as meal_group, signals::postgres as signals,
+};
+
 /// The advisory lock namespace of meal pushes (the school's BIN is the other key).
 const MEAL_PUSH_LOCK: i32 = 0x4D45_414C; // "MEAL"
 

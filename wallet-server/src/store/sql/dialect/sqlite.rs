@@ -86,6 +86,11 @@ pub(in crate::store) use crate::store::sql::{
     tabel::sqlite as tabel, vouchers::sqlite as vouchers, wallet_events::sqlite as wallet_events,
 };
 
+/// The meal-push group commit and the denials it stores (`meal_group`).
+pub(in crate::store) use crate::store::sql::{
+    meal_group::sqlite as meal_group, signals::sqlite as signals,
+};
+
 /// Pushes of one school take turns: nothing to do, `BEGIN IMMEDIATE` holds the only write lock.
 pub(crate) async fn lock_school_pushes(
     _conn: &mut Conn,
