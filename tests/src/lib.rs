@@ -65,7 +65,8 @@ pub fn binary(name: &str) -> PathBuf {
 pub mod balancer;
 pub mod loadgen;
 
-/// A loopback port free at the time of asking.
+/// A port that was free a moment ago on 127.0.0.1 (the OS picks it; there is a small race
+/// with other processes between this call and the bind that uses it).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()

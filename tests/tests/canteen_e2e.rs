@@ -36,10 +36,11 @@ use serde_json::{json, Value};
 use shared::Sex;
 use time::Month;
 
-use common::canteen::{demo_school_list, free_port, Sim, Terminal, TerminalSetup};
+use common::canteen::{demo_school_list, Sim, Terminal, TerminalSetup};
 use common::tls::TestTls;
 use common::wallet::{self as w, demo, Term};
 use common::{Server, DEMO_PARENT_IIN, DEMO_SCHOOL_BIN, EXIT_TIMEOUT};
+use tests::free_port;
 
 const AIGERIM: (&str, &str) = ("Сапарова Айгерим Ерлановна", "2А");
 const DANA: (&str, &str) = ("Ким Дана Сергеевна", "1В");

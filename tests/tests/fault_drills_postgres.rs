@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use shared::VoucherId;
 
-use common::canteen::free_port;
 use common::drills::{books, enrollment_code, fill_school, Pupil, Rng};
 use common::wallet::{self as w, Term, ASTANA};
 use common::Server;
+use tests::free_port;
 
 /// A PostgreSQL cluster of this test's own.
 struct Cluster {

@@ -28,13 +28,14 @@ use serde_json::Value;
 use shared::Sex;
 use time::Month;
 
-use common::canteen::{free_port, Sim, Terminal, TerminalSetup};
+use common::canteen::{Sim, Terminal, TerminalSetup};
 use common::drills::{
     books_when, demo_server, enrollment_code, fill_school, meal_key, sigkill, DrillClock, Rng,
 };
 use common::wallet::{self as w, Term};
 use common::DEMO_SCHOOL_BIN;
 use consent_support::{eventually, reminder_due, sms, Gateway};
+use tests::free_port;
 
 const PUPILS: usize = 30;
 const DAYS: i64 = 5;

@@ -25,12 +25,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::canteen::{free_port, Sim, Terminal, TerminalSetup};
+use common::canteen::{Sim, Terminal, TerminalSetup};
 use common::drills::{
     books_when, enrollment_code, fill_school, meal_key, next_period, relist, Pupil, Rng,
 };
 use common::wallet::{self as w, Term};
 use common::{Server, DEMO_SCHOOL_BIN};
+use tests::free_port;
 
 const PUPILS: usize = 40;
 const SCANS: usize = 1_000;

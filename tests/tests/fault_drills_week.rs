@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use time::{Date, Month, OffsetDateTime, Time};
 
-use common::canteen::{free_port, Sim, Terminal, TerminalSetup};
+use common::canteen::{Sim, Terminal, TerminalSetup};
 use common::drills::{
     books_when, demo_server, enrollment_code, fill_school, meal_key, DrillClock, Pupil, Rng,
 };
 use common::wallet::{Term, ASTANA};
 use common::{Server, DEMO_SCHOOL_BIN, EXIT_TIMEOUT};
+use tests::free_port;
 
 const PUPILS: usize = 20;
 const WEEK: i64 = 7;

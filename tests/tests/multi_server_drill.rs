@@ -25,13 +25,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::backend::Backend;
-use common::balancer::Balancer;
-use common::canteen::free_port;
 use common::drills::{books, demo_terminal_token, fill_school, meal_key, Rng};
 use common::rush;
 use common::wallet::{Term, ASTANA};
 use common::Server;
 use consent_support::{family, lists::one_child_list, Gateway};
+use tests::balancer::Balancer;
+use tests::free_port;
 
 const PUPILS: usize = 40;
 const TERMINALS: usize = 4;

@@ -140,6 +140,11 @@ struct Report {
     /// The `sync` pace (`--push-every-ms`; 0: back to back).
     push_every_ms: u64,
     seed_seconds: f64,
+    /// Each school's eligibility list over HTTP, seconds, in order.
+    list_seconds: Vec<f64>,
+    /// Servers behind the balancer (1 without `--balancer`).
+    servers: usize,
+    balancer: bool,
     baselines: Baselines,
     scenarios: Vec<ScenarioResult>,
     ratios: BTreeMap<String, f64>,
@@ -223,6 +228,13 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         "seeded {} schools × {} students in {seed_seconds:.1} s",
         opts.schools, opts.students
     );
+    let slowest_list = world.list_seconds.iter().copied().fold(0.0, f64::max);
+    let lists_total: f64 = world.list_seconds.iter().sum();
+    println!(
+        "list intake ({} students each): mean {:.3} s, slowest {slowest_list:.3} s",
+        opts.students,
+        lists_total / world.list_seconds.len().max(1) as f64
+    );
 
     let mut results = Vec::new();
     for &scenario in &opts.scenario {
@@ -269,6 +281,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         terminals_per_school: opts.terminals,
         push_every_ms: opts.push_every_ms,
         seed_seconds,
+        list_seconds: world.list_seconds.clone(),
+        servers: opts.servers,
+        balancer: opts.balancer,
         baselines,
         scenarios: results,
         ratios,

@@ -46,6 +46,8 @@ pub struct World {
     /// Service days after activation on which meals may be pushed (the clock was moved past
     /// them).
     pub meal_days: Vec<Date>,
+    /// Seconds each school's eligibility list took over HTTP (request to last byte), in order.
+    pub list_seconds: Vec<f64>,
 }
 
 #[derive(Clone, Copy)]
@@ -212,9 +214,11 @@ pub async fn seed(api: &Api, plan: SeedPlan) -> anyhow::Result<World> {
         .map(|d| first_day + Duration::days(i64::from(d)))
         .collect();
     let mut schools = Vec::with_capacity(plan.schools);
+    let mut list_seconds = Vec::with_capacity(plan.schools);
     for i in 0..plan.schools {
         let bin = bin(i)?;
         let (body, parents) = list(i, &bin, &plan, &period)?;
+        let sent = std::time::Instant::now();
         let answer = api
             .call(
                 Method::POST,
@@ -224,6 +228,7 @@ pub async fn seed(api: &Api, plan: SeedPlan) -> anyhow::Result<World> {
             )
             .await
             .with_context(|| format!("sending the list of school {}", i + 1))?;
+        list_seconds.push(sent.elapsed().as_secs_f64());
         let accepted = answer["accepted"].as_array().map_or(0, Vec::len) as u64;
         anyhow::ensure!(
             accepted == plan.students as u64,
@@ -283,6 +288,7 @@ pub async fn seed(api: &Api, plan: SeedPlan) -> anyhow::Result<World> {
         schools,
         activated_at,
         meal_days,
+        list_seconds,
     })
 }
 

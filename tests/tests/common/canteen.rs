@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,10 +25,6 @@ use super::{wait_with_timeout, Server, DEMO_SCHOOL_BIN, DEMO_SCHOOL_NAME, START_
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest wait for a sync with a given outcome (covers a few backoff rounds).
 pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A port that was free a moment ago on 127.0.0.1 (the OS picks it; there is a small race
-/// with other processes between this call and the bind that uses it).
-pub use tests::free_port;
 
 impl Server {
     /// `wallet-server --demo` on `data_dir`, listening on exactly `addr` (`127.0.0.1:PORT`):

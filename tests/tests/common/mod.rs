@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 pub mod backend;
-pub use tests::balancer;
 pub mod canteen;
 pub mod drills;
 pub mod rush;

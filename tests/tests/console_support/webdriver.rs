@@ -47,7 +47,7 @@ impl Drop for Driver {
 
 impl Driver {
     pub async fn start() -> Driver {
-        let port = crate::common::canteen::free_port();
+        let port = tests::free_port();
         use std::os::unix::process::CommandExt;
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))

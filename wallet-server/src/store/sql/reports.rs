@@ -25,15 +25,7 @@ super::per_backend! {
          FROM schools sc";
 
     fn school_day(r: &DbRow) -> Result<SchoolDay, StoreError> {
-        Ok(SchoolDay {
-            bin: r.try_get("bin")?,
-            vouchers_formed: r.try_get("formed")?,
-            vouchers_activated: r.try_get("activated")?,
-            vouchers_revoked: r.try_get("revoked")?,
-            meals_served: r.try_get("served")?,
-            duplicates: r.try_get("duplicates")?,
-            students_fed: r.try_get("fed")?,
-        })
+        figures(r, r.try_get("bin")?)
     }
 
     /// The latest stored version of the day `$1`: corrections in `daily_report_versions`,
@@ -86,9 +78,10 @@ super::per_backend! {
          version, vouchers_formed, vouchers_activated, vouchers_revoked, meals_served, \
          duplicates, students_fed) ";
 
-    fn figures(r: &DbRow) -> Result<SchoolDay, StoreError> {
+    /// A row's figures (columns `formed` … `fed`) as school `bin`'s.
+    fn figures(r: &DbRow, bin: String) -> Result<SchoolDay, StoreError> {
         Ok(SchoolDay {
-            bin: String::new(),
+            bin,
             vouchers_formed: r.try_get("formed")?,
             vouchers_activated: r.try_get("activated")?,
             vouchers_revoked: r.try_get("revoked")?,
@@ -209,7 +202,7 @@ super::per_backend! {
                 .map(|r| {
                     let src: String = r.try_get("src")?;
                     let version: i64 = r.try_get("version")?;
-                    let figures = figures(r).map(|f| SchoolDay { bin: school.to_string(), ..f })?;
+                    let figures = figures(r, school.to_string())?;
                     Ok(DayFigures {
                         day: get_date(r, "day")?,
                         source: crate::store::FiguresSource::parse(&src, version)?,
