@@ -188,6 +188,11 @@ pub async fn serve(
     let workers = crate::jobs::Workers::start(&deps, scheduler);
     let mint_notes = state.mint_notes.clone();
     let noting = tokio::spawn(mint_notes.clone().run(deps.store.clone()));
+    let limiter = state.mint_limiter.clone();
+    let counting = {
+        let (limiter, store) = (limiter.clone(), deps.store.clone());
+        tokio::spawn(async move { limiter.run(store).await })
+    };
     let app = crate::web::router(state);
     let watchdog = tell_systemd_ready();
     let served = crate::web::listen::serve(listener, app, tls, shutdown_signal())
@@ -198,8 +203,10 @@ pub async fn serve(
     }
     workers.stop(std::time::Duration::from_secs(5)).await;
     noting.abort();
-    // A graceful stop keeps the last second's mint notes too.
+    counting.abort();
+    // A graceful stop keeps the last second's mint notes and counts too.
     mint_notes.flush(deps.store.as_ref()).await;
+    limiter.flush(&deps.store).await;
     served
 }
 

@@ -270,6 +270,18 @@ pub trait MintLimitStore: Send + Sync {
     ) -> Result<Vec<bool>, StoreError>;
     /// Deletes the counts of windows that started before `before`; how many.
     async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// The counts stored for the window starting at `window_start`, for a process that
+    /// counts in memory (`services::passes::mint_memory`).
+    async fn mint_counts_in_window(
+        &self,
+        window_start: OffsetDateTime,
+    ) -> Result<Vec<(VoucherId, u32)>, StoreError>;
+    /// Stores counts made in memory, in one transaction: each `(voucher, window_start)` row
+    /// becomes at least its count (a lower one never overwrites a higher).
+    async fn store_mint_counts(
+        &self,
+        counts: &[(VoucherId, OffsetDateTime, u32)],
+    ) -> Result<(), StoreError>;
 }
 
 /// Meals and feedback as the wallet shows them.

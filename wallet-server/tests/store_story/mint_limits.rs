@@ -1,6 +1,8 @@
 //! The mint-limit chapter of the store story: the per-voucher pass count lives in the store,
 //! so a new limiter (a restarted process, or another one) sees what was counted, concurrent
 //! mints never count past the limit, and past windows are swept out — on every backend.
+//! On SQLite a limiter counts in memory and stores behind (one process owns the file), so a
+//! process hands over with `flush`, as the server does at a graceful stop.
 
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use shared::VoucherId;
 use time::macros::datetime;
 use time::Duration;
 use wallet_server::services::passes::mint::MintLimiter;
-use wallet_server::store::Store;
+use wallet_server::store::{Backend, Store};
 
 const LIMIT: u32 = 5;
 
@@ -31,6 +33,7 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
     );
 
     // A restarted or another process starts with a new limiter: the count is the store's.
+    limiter.flush(&store).await;
     let restarted = MintLimiter::new(LIMIT, window);
     assert_eq!(
         restarted
@@ -50,6 +53,8 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
         restarted.check(&store, voucher, next).await.expect("store"),
         Ok(())
     );
+
+    restarted.flush(&store).await;
 
     concurrent_mints_never_pass_the_limit([&store, &second], next).await;
 
@@ -72,16 +77,39 @@ pub async fn story(store: Arc<dyn Store>, second: Arc<dyn Store>) {
             .expect("count"),
         [false, true, false]
     );
+
+    // Counts made in memory are stored as "at least": a lower one never overwrites a higher,
+    // and another pool (a restarted process) loads them.
+    let later_window = next + window;
+    let (x, y) = (VoucherId::new(), VoucherId::new());
+    for counts in [[(x, 3), (y, 1)], [(x, 2), (y, 4)]] {
+        let rows = counts.map(|(v, n)| (v, later_window, n));
+        store.store_mint_counts(&rows).await.expect("store counts");
+    }
+    let mut stored = second
+        .mint_counts_in_window(later_window)
+        .await
+        .expect("load counts");
+    stored.sort_by_key(|(_, n)| *n);
+    assert_eq!(stored, [(x, 3), (y, 4)]);
 }
 
-/// Many mints of one voucher at once, half through each pool with a limiter of its own (two
-/// processes): exactly `LIMIT` are counted.
+/// Many mints of one voucher at once, half through each pool, with a limiter of its own for
+/// each on PostgreSQL (two processes) and one on SQLite (its one process): exactly `LIMIT`
+/// are counted.
 async fn concurrent_mints_never_pass_the_limit(
     stores: [&Arc<dyn Store>; 2],
     at: time::OffsetDateTime,
 ) {
     let voucher = VoucherId::new();
-    let limiters = [0, 1].map(|_| Arc::new(MintLimiter::new(LIMIT, Duration::minutes(10))));
+    let one = Arc::new(MintLimiter::new(LIMIT, Duration::minutes(10)));
+    let limiters = match stores[0].backend() {
+        Backend::Sqlite => [one.clone(), one],
+        Backend::Postgres => [
+            one,
+            Arc::new(MintLimiter::new(LIMIT, Duration::minutes(10))),
+        ],
+    };
     let mut tasks = Vec::new();
     for i in 0..40 {
         let (store, limiter) = (stores[i % 2].clone(), limiters[i % 2].clone());

@@ -3,7 +3,9 @@
 //! A pass is valid from the moment it is minted until the end of the current service day
 //! (Astana time), and never beyond the voucher's last day. The rate limit keeps a stolen
 //! token or a stuck client from minting thousands of passes for one child; its counts live
-//! in the store (`mint_windows`), not in the process.
+//! in the store (`mint_windows`), so they outlive the process: on PostgreSQL every mint is
+//! counted there (several processes share the allowance); on SQLite, whose file one process
+//! owns, they are counted in memory and stored behind (`mint_memory`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,9 +15,9 @@ use shared::time::{end_of_service_day, service_day};
 use shared::VoucherId;
 use time::{Duration, OffsetDateTime};
 
-use super::mint_batch::MintCounter;
+use super::mint_memory::MemoryCounts;
 use crate::domain::voucher::Voucher;
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Backend, MintLimitStore, Store, StoreError};
 
 /// A minted pass and its validity window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +63,8 @@ pub struct MintLimiter {
     window: Duration,
     /// Mints counted by this process, to sweep past windows out now and then.
     counted: AtomicU64,
-    counter: MintCounter,
+    /// SQLite's counts (unused on PostgreSQL).
+    memory: Arc<MemoryCounts>,
 }
 
 /// Every this many mints (and at the first) a process deletes the windows that have ended:
@@ -75,7 +78,7 @@ impl MintLimiter {
             limit: limit.max(1),
             window: window.max(Duration::SECOND),
             counted: AtomicU64::new(0),
-            counter: MintCounter::default(),
+            memory: Arc::default(),
         }
     }
 
@@ -97,14 +100,14 @@ impl MintLimiter {
         let start = self.window_start(now);
         self.sweep_now_and_then(store.as_ref(), start).await;
         let counted = match store.backend() {
-            // One writer at a time holds SQLite: waiting counts share a commit.
+            // One process owns the file: its memory is the exact count.
             Backend::Sqlite => {
-                let counter = self
-                    .counter
-                    .count(store.clone(), voucher, start, self.limit);
-                counter.await?
+                let store: Arc<dyn MintLimitStore> = store.clone();
+                self.memory
+                    .count(&store, voucher, start, self.limit)
+                    .await?
             }
-            // PostgreSQL locks the one row and commits many writers together by itself.
+            // Several processes share the allowance: the row, locked by the upsert, counts.
             Backend::Postgres => {
                 let counted = store.count_mints(&[(voucher, start)], self.limit).await?;
                 counted.first().copied().unwrap_or(false)
@@ -115,6 +118,21 @@ impl MintLimiter {
         } else {
             Err(start + self.window - now)
         })
+    }
+
+    /// Stores the counts made in memory (SQLite) that are not stored yet: at a graceful stop.
+    pub async fn flush(&self, store: &Arc<dyn Store>) {
+        let store: Arc<dyn MintLimitStore> = store.clone();
+        self.memory.flush(store.as_ref()).await;
+    }
+
+    /// Stores the counts made in memory (SQLite) every `mint_memory::FLUSH_EVERY`; runs for
+    /// as long as the server does (returns at once on PostgreSQL, which counts in the store).
+    pub async fn run(&self, store: Arc<dyn Store>) {
+        if matches!(store.backend(), Backend::Sqlite) {
+            let store: Arc<dyn MintLimitStore> = store;
+            self.memory.clone().run(store).await;
+        }
     }
 
     /// Deletes the windows before `start` at this process' first mint and every

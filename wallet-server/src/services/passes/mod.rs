@@ -4,7 +4,7 @@
 
 pub mod keys;
 pub mod mint;
-pub mod mint_batch;
+pub mod mint_memory;
 pub mod qr;
 pub mod render;
 

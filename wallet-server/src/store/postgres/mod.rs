@@ -9,7 +9,11 @@ mod facts_listener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
 
 use super::facts_cache::FactsCache;
 use super::StoreError;
@@ -20,6 +24,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(in crate::store) pool: PgPool,
+    /// Connections with `synchronous_commit=off`, for the pass mint counts only (see
+    /// [`PostgresStore::connect`]).
+    pub(in crate::store) counts: PgPool,
     /// One connection, opened by the listener when it starts.
     listen_pool: PgPool,
     /// Off until its listener listens (`facts_listener.rs`), started at the first lookup.
@@ -29,19 +36,22 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connects to `url` and applies migrations.
+    ///
+    /// Two pools: the main one, and a small one for the pass mint counts whose commits do not
+    /// wait for the WAL flush (`synchronous_commit=off`). A count is the only write whose
+    /// loss costs nothing but a few extra passes: if PostgreSQL itself crashes, the counts
+    /// of its last fraction of a second (at most three `wal_writer_delay`s) may be forgotten,
+    /// and nothing is ever corrupted. Every other write waits for the disk. Measured in
+    /// BENCHMARKS.md (issue 18): a WAL flush per mint was the database's largest cost.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            // A request waits this long for a connection: when PostgreSQL is down or
-            // restarting it gets a prompt 503 instead of hanging; broken connections are
-            // tested before use and replaced, so the pool recovers by itself.
-            .acquire_timeout(std::time::Duration::from_secs(3))
-            .test_before_acquire(true)
-            .connect(url)
-            .await?;
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = pool_options(16).connect_with(options.clone()).await?;
         MIGRATOR.run(&pool).await?;
+        let counts =
+            pool_options(4).connect_lazy_with(options.options([("synchronous_commit", "off")]));
         Ok(PostgresStore {
             pool,
+            counts,
             listen_pool: PgPoolOptions::new().max_connections(1).connect_lazy(url)?,
             facts: Arc::new(FactsCache::new(false)),
             listening: Arc::new(AtomicBool::new(false)),
@@ -69,4 +79,27 @@ impl PostgresStore {
         }
         &self.facts
     }
+}
+
+/// How long a pooled connection may sit idle and still be trusted without a ping.
+const TRUSTED_IDLE: Duration = Duration::from_secs(1);
+
+/// The server's pools: a request waits at most 3 s for a connection, so when PostgreSQL is
+/// down or restarting it gets a prompt 503 instead of hanging. sqlx pings every connection
+/// as it goes back to the pool, so one used within the last second is known good; only one
+/// idle for longer (PostgreSQL may have restarted meanwhile) is pinged before use. Pinging
+/// every acquire (sqlx's default) cost a round trip per query: a third of a mint's trips.
+fn pool_options(max: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(3))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > TRUSTED_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }

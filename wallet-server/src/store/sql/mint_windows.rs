@@ -7,11 +7,17 @@
 //! re-checks the condition on the latest row version under the row lock, SQLite holds the
 //! database's write lock for the transaction, so concurrent mints never count past the limit.
 //! Several counts share one transaction (one commit): on SQLite the server batches them, see
-//! `services::passes::mint_batch`.
+//! `services::passes::mint_batch`. Counts go through the store's `counts` pool, whose commits
+//! do not wait for the disk (why that is safe: `SqliteStore::counts_pool`,
+//! `PostgresStore::connect`).
 
 use async_trait::async_trait;
 use shared::VoucherId;
+use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
+
+/// Rows per statement when storing counts (3 bound values each, far under both limits).
+const ROWS_PER_STATEMENT: usize = 1_000;
 
 super::per_backend! {
     use crate::store::{MintLimitStore, StoreError};
@@ -45,10 +51,10 @@ super::per_backend! {
         ) -> Result<Vec<bool>, StoreError> {
             if let [(voucher, window_start)] = mints {
                 // One statement is atomic on its own: no transaction round trips.
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.counts.acquire().await?;
                 return Ok(vec![count_one(&mut conn, *voucher, *window_start, limit).await?]);
             }
-            let mut tx = write(self).await?;
+            let mut tx = write_counts(self).await?;
             let mut counted = Vec::with_capacity(mints.len());
             for (voucher, window_start) in mints {
                 counted.push(count_one(&mut tx, *voucher, *window_start, limit).await?);
@@ -64,6 +70,52 @@ super::per_backend! {
                 .await?
                 .rows_affected();
             Ok(deleted)
+        }
+
+        async fn mint_counts_in_window(
+            &self,
+            window_start: OffsetDateTime,
+        ) -> Result<Vec<(VoucherId, u32)>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT voucher_id, minted FROM mint_windows WHERE window_start = $1",
+            )
+            .bind(ts(window_start))
+            .fetch_all(&self.counts)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let minted: i32 = row.try_get("minted")?;
+                    Ok((
+                        VoucherId::from_uuid(get_uuid(row, "voucher_id")?),
+                        u32::try_from(minted).unwrap_or(0),
+                    ))
+                })
+                .collect()
+        }
+
+        async fn store_mint_counts(
+            &self,
+            counts: &[(VoucherId, OffsetDateTime, u32)],
+        ) -> Result<(), StoreError> {
+            let mut tx = write_counts(self).await?;
+            for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+                let mut q = QueryBuilder::<Db>::new(
+                    "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
+                );
+                q.push_values(chunk, |mut b, (voucher, window_start, minted)| {
+                    b.push_bind(uuid(voucher.as_uuid()))
+                        .push_bind(ts(*window_start))
+                        .push_bind(i64::from(*minted));
+                });
+                q.push(
+                    " ON CONFLICT (voucher_id, window_start) DO UPDATE SET minted = \
+                     CASE WHEN excluded.minted > mint_windows.minted \
+                     THEN excluded.minted ELSE mint_windows.minted END",
+                );
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
         }
     }
 }

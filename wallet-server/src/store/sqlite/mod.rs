@@ -1,7 +1,8 @@
 //! The embedded SQLite store: one file, no set-up, what `--demo` and small deployments run.
 //!
 //! WAL journal with `synchronous=FULL`: a committed write survives a power cut. Writes open
-//! with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing midway.
+//! with `BEGIN IMMEDIATE` so two writers queue on the lock instead of failing midway. The one
+//! exception is the pass mint counts (`counts`): see [`SqliteStore::counts`].
 //! Instants are stored as fixed-width UTC text (`2026-09-01T02:00:00.000000Z`) so that text
 //! order is time order.
 
@@ -23,6 +24,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(in crate::store) pool: SqlitePool,
+    /// One connection with `synchronous=NORMAL`, for the pass mint counts only.
+    pub(in crate::store) counts: SqlitePool,
     /// One process owns the file: its own writes are all the invalidation there is.
     facts: Arc<FactsCache>,
 }
@@ -54,16 +57,41 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // 16 MiB of pages per connection (SQLite's default is 2 MiB): a mint's voucher
+            // lookup found most pages outside a 2 MiB cache with 40,000 vouchers and paid a
+            // read(2) per page (BENCHMARKS.md, issue 18).
+            .pragma("cache_size", "-16384");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
+        let counts = if in_memory(options.get_filename()) {
+            // Another connection would open another, empty database.
+            pool.clone()
+        } else {
+            Self::counts_pool(options).await?
+        };
         Ok(SqliteStore {
             pool,
+            counts,
             facts: Arc::new(FactsCache::new(true)),
         })
+    }
+
+    /// The pool the pass mint counts (`sql/mint_windows.rs`) are written through: one
+    /// connection whose commits do not wait for the disk (`synchronous=NORMAL` in WAL mode).
+    /// A count is the only write whose loss costs nothing but a few extra passes: a power
+    /// cut (not a crash of the process, which loses nothing) may forget the last counts
+    /// before the next checkpoint, so a voucher could mint up to one more window's worth.
+    /// Every other write keeps `FULL`. Measured in BENCHMARKS.md (issue 18): the fsync per
+    /// count batch was the largest single cost of a mint after the signature.
+    async fn counts_pool(options: SqliteConnectOptions) -> Result<SqlitePool, StoreError> {
+        Ok(SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .await?)
     }
 
     /// The represented-voucher cache (`store/facts_cache.rs`).
@@ -87,8 +115,12 @@ impl SqliteStore {
 /// The database and its side files hold personal data: created `0600` (SQLite gives its
 /// `-wal` and `-shm` files the database's mode), and tightened when found readable by
 /// others (an existing directory, a copy, an old version's files).
+fn in_memory(db: &Path) -> bool {
+    db.as_os_str().is_empty() || db == Path::new(":memory:")
+}
+
 fn private_files(db: &Path) -> Result<(), StoreError> {
-    if db.as_os_str().is_empty() || db == Path::new(":memory:") {
+    if in_memory(db) {
         return Ok(());
     }
     let refused = |path: &Path, e: std::io::Error| {

@@ -19,6 +19,13 @@ pub(crate) async fn write(store: &Store) -> Result<sqlx::Transaction<'static, Db
     Ok(store.pool.begin().await?)
 }
 
+/// A write transaction on the pass mint counts' own pool ([`Store::counts`]).
+pub(crate) async fn write_counts(
+    store: &Store,
+) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(store.counts.begin().await?)
+}
+
 pub(crate) fn uuid(u: Uuid) -> Uuid {
     u
 }

@@ -23,6 +23,13 @@ pub(crate) async fn write(store: &Store) -> Result<sqlx::Transaction<'static, Db
     Ok(store.pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
+/// A write transaction on the pass mint counts' own connection ([`Store::counts`]).
+pub(crate) async fn write_counts(
+    store: &Store,
+) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(store.counts.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 pub(crate) fn uuid(u: Uuid) -> String {
     u.to_string()
 }
