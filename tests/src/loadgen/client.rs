@@ -153,6 +153,23 @@ impl Api {
         Ok(())
     }
 
+    /// Jobs due and not done yet, summed over kinds (`wallet_jobs_due` in `/metrics`).
+    pub async fn jobs_due(&self) -> anyhow::Result<u64> {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        Ok(text
+            .lines()
+            .filter(|l| l.starts_with("wallet_jobs_due{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64)
+    }
+
     pub async fn ready(&self) -> bool {
         matches!(
             self.http.get(self.url("/readyz")).send().await,
