@@ -80,7 +80,9 @@ super::per_backend! {
                 "SELECT voucher_id, minted FROM mint_windows WHERE window_start = $1",
             )
             .bind(ts(window_start))
-            .fetch_all(&self.counts)
+            // The main pool: on SQLite a reader never waits for the counts connection, which
+            // may be inside a checkpoint (every mint waits for this load).
+            .fetch_all(&self.pool)
             .await?;
             rows.iter()
                 .map(|row| {
