@@ -6,10 +6,11 @@
 //! room: `RETURNING` yields the new count, or no row when the window is full. PostgreSQL
 //! re-checks the condition on the latest row version under the row lock, SQLite holds the
 //! database's write lock for the transaction, so concurrent mints never count past the limit.
-//! Several counts share one transaction (one commit): on SQLite the server batches them, see
-//! `services::passes::mint_batch`. Counts go through the store's `counts` pool, whose commits
-//! do not wait for the disk (why that is safe: `SqliteStore::counts_pool`,
-//! `PostgresStore::connect`).
+//! Several counts in one call share one transaction (one commit). A SQLite server counts in
+//! memory and stores behind (`services::passes::mint_memory`: `mint_counts_in_window` loads a
+//! window, `store_mint_counts` writes "at least" counts). Counts go through the store's
+//! `counts` pool, whose commits do not wait for the disk (why that is safe:
+//! `SqliteStore::counts_pool`, `PostgresStore::connect`).
 
 use async_trait::async_trait;
 use shared::VoucherId;
