@@ -137,6 +137,12 @@ const DYNAMIC: &[Dynamic] = &[
         why: "the (voucher, roster number) pairs as a VALUES list, then the UPDATE; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
+    Dynamic {
+        file: "mint_windows.rs",
+        opening: "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
+        why: "a multi-row VALUES list (push_values) and its \"at least\" ON CONFLICT suffix; \
+              the store story `mint_limits` stores counts with it on both backends",
+    },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
