@@ -109,13 +109,13 @@ const DYNAMIC: &[Dynamic] = &[
     },
     Dynamic {
         file: "eligibility_write.rs",
-        opening: "UPDATE vouchers SET state = 'revoked', updated_at = ",
+        opening: "UPDATE vouchers SET state = 'revoked', roster_seq = ",
         why: "one placeholder per revoked voucher of the chunk; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
         file: "eligibility_write.rs",
-        opening: "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, valid_until, formed_at, updated_at, activated_at) ",
+        opening: "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, valid_until, formed_at, updated_at, activated_at, roster_seq) ",
         why: "a multi-row VALUES list of the list's new vouchers; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
@@ -129,12 +129,6 @@ const DYNAMIC: &[Dynamic] = &[
         file: "eligibility_write.rs",
         opening: "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, list_id, status, voucher_id, updated_at) ",
         why: "a multi-row VALUES list and its ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
-              `entitlement` and `intake`, on both backends)",
-    },
-    Dynamic {
-        file: "eligibility_write.rs",
-        opening: "WITH x (id, seq) AS (",
-        why: "the (voucher, roster number) pairs as a VALUES list, then the UPDATE; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {

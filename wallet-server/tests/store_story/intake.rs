@@ -78,6 +78,7 @@ async fn snapshot(raw: &Raw, school: Bin) -> Vec<i64> {
     let bin = school.to_string();
     vec![
         number(raw, "SELECT roster_seq FROM schools WHERE bin = $1", &bin).await,
+        number(raw, MARKED, &bin).await,
         number(
             raw,
             "SELECT COUNT(*) FROM vouchers WHERE school_bin = $1",
@@ -117,9 +118,20 @@ async fn snapshot(raw: &Raw, school: Bin) -> Vec<i64> {
     ]
 }
 
-/// Every live voucher of `school` holds its own roster number, none above the school's.
-async fn roster_numbers_are_distinct(raw: &Raw, school: Bin) {
+/// Changes marked for the next roster pull at `school`.
+const MARKED: &str = "SELECT COUNT(*) FROM vouchers WHERE school_bin = $1 AND roster_seq = -1";
+
+/// A roster pull numbers `school`'s marked changes: answers how many were marked. After it
+/// nothing is marked, every voucher holds its own number and none is above the school's.
+async fn pull_numbers(store: &dyn Store, raw: &Raw, school: Bin) -> i64 {
     let bin = school.to_string();
+    let marked = number(raw, MARKED, &bin).await;
+    store.roster_since(school, 0).await.expect("a roster pull");
+    assert_eq!(
+        number(raw, MARKED, &bin).await,
+        0,
+        "the pull numbered them all"
+    );
     let top = number(raw, "SELECT roster_seq FROM schools WHERE bin = $1", &bin).await;
     let vouchers = number(
         raw,
@@ -141,9 +153,9 @@ async fn roster_numbers_are_distinct(raw: &Raw, school: Bin) {
     .await;
     assert_eq!(distinct, vouchers, "each voucher its own roster number");
     assert_eq!(highest, top, "the school's number is its latest voucher's");
+    marked
 }
 
-/// Makes every new list entry fail, as a crash in the middle of a list would.
 async fn break_entries(raw: &Raw, broken: bool) {
     let statements: &[&'static str] = match (raw, broken) {
         (Raw::Sqlite(_), true) => &[
@@ -243,7 +255,9 @@ pub async fn story(store: Arc<dyn Store>, raw: Raw) {
     assert_eq!(number(&raw, entries, &bin).await, (STUDENTS - 1) as i64);
     let forms = "SELECT COUNT(*) FROM audit_log WHERE action = 'form' AND reason LIKE '%' || $1";
     assert_eq!(number(&raw, forms, &bin).await, expected_vouchers as i64);
-    roster_numbers_are_distinct(&raw, here.bin).await;
+    // Each voucher is marked for the terminals as it is written; the first pull numbers them.
+    let marked = pull_numbers(store.as_ref(), &raw, here.bin).await;
+    assert_eq!(marked, expected_vouchers as i64);
     let seq_top = "SELECT roster_seq FROM schools WHERE bin = $1";
     assert_eq!(number(&raw, seq_top, &bin).await, expected_vouchers as i64);
 
@@ -258,11 +272,12 @@ pub async fn story(store: Arc<dyn Store>, raw: Raw) {
         vouchers,
         "the same vouchers, in row order"
     );
+    let marked = pull_numbers(store.as_ref(), &raw, here.bin).await;
+    assert_eq!(marked, expected_vouchers as i64);
     assert_eq!(
         number(&raw, seq_top, &bin).await,
         2 * expected_vouchers as i64
     );
-    roster_numbers_are_distinct(&raw, here.bin).await;
 
     // A second list for the month drops the first 300 students and adds 200.
     let second: Vec<Student> = (300..STUDENTS + 200).map(|i| kid(&here, i)).collect();
@@ -311,9 +326,10 @@ pub async fn story(store: Arc<dyn Store>, raw: Raw) {
     );
     // Roster numbers: every live voucher of the list once, and each revoked one once.
     let live_now = now_formed.len() as i64;
+    let marked = pull_numbers(store.as_ref(), &raw, here.bin).await;
+    assert_eq!(marked, live_now + revoked.len() as i64);
     let expected_top = 2 * expected_vouchers as i64 + live_now + revoked.len() as i64;
     assert_eq!(number(&raw, seq_top, &bin).await, expected_top);
-    roster_numbers_are_distinct(&raw, here.bin).await;
     let revokes = "SELECT COUNT(*) FROM audit_log WHERE action = 'revoke' \
                    AND reason LIKE 'no longer on the eligibility list of ' || $1 || '%'";
     assert_eq!(number(&raw, revokes, &bin).await, revoked.len() as i64);

@@ -18,6 +18,7 @@ mod mint_limits;
 mod notices;
 mod ops;
 mod reports;
+mod roster_race;
 mod signals;
 mod tabel;
 mod terminals;
@@ -505,6 +506,7 @@ async fn story_on_sqlite() {
     mint_facts::story(Arc::new(store.clone()), move || cached.facts_cache_stats()).await;
     let second = SqliteStore::open_file(&path).await.expect("a second pool");
     mint_limits::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
+    roster_race::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
     gas::story(Arc::new(store.clone()), Arc::new(second)).await;
     ops::story(Arc::new(store.clone()), 8).await;
     // Reopening applies no migration twice and keeps the data.
@@ -641,6 +643,7 @@ async fn story_on_postgres() {
     )
     .await;
     mint_limits::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
+    roster_race::story(Arc::new(store.clone()), Arc::new(second.clone())).await;
     gas::story(Arc::new(store.clone()), Arc::new(second)).await;
     ops::story(Arc::new(store.clone()), 16).await;
     let reopened = PostgresStore::connect(&url).await.expect("reopen");

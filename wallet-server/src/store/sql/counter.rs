@@ -23,20 +23,19 @@ const SEEN_PAGE: i64 = 5000;
 super::per_backend! {
     use sqlx::Row as _;
 
-    /// Marks the live vouchers of `school`'s students matching `filter` (`$2`) as changed, so
-    /// terminals pull them again.
+    /// Marks the live vouchers of `school`'s students in `class` as changed, so terminals
+    /// pull them again.
     async fn class_roster_changed(
         conn: &mut Conn,
         school: Bin,
         class: &str,
     ) -> Result<(), StoreError> {
-        let seq = next_roster_seq(conn, &school.to_string()).await?;
         sqlx::query(
             "UPDATE vouchers SET roster_seq = $1 WHERE school_bin = $2 \
              AND state IN ('formed', 'activated') \
              AND student_iin IN (SELECT iin FROM students WHERE class_label = $3)",
         )
-        .bind(seq)
+        .bind(ROSTER_PENDING)
         .bind(school.to_string())
         .bind(class)
         .execute(&mut *conn)
@@ -49,12 +48,11 @@ super::per_backend! {
         school: Bin,
         student: Iin,
     ) -> Result<(), StoreError> {
-        let seq = next_roster_seq(conn, &school.to_string()).await?;
         sqlx::query(
             "UPDATE vouchers SET roster_seq = $1 WHERE school_bin = $2 AND student_iin = $3 \
              AND state IN ('formed', 'activated')",
         )
-        .bind(seq)
+        .bind(ROSTER_PENDING)
         .bind(school.to_string())
         .bind(student.expose())
         .execute(&mut *conn)

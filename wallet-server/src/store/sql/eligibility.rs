@@ -86,8 +86,7 @@ super::per_backend! {
         // out with the next roster pull, as do the listed ones (name, class) and revocations.
         let mut changed: HashSet<Iin> = entitlements::apply_list(&mut tx, list).await?;
         changed.extend(plan.accepted.iter().map(|r| r.student.iin));
-        let revoked: Vec<_> = plan.revoke.iter().map(|v| (v.id, v.school)).collect();
-        eligibility_write::roster_changed_all(&mut tx, &changed, &revoked).await?;
+        eligibility_write::roster_changed_all(&mut tx, &changed).await?;
         tx.commit().await?;
         Ok(plan.outcome)
     }

@@ -4,9 +4,9 @@
 //! got in between the list's read and its write: it answers `Conflict`, the transaction rolls
 //! back and `eligibility` applies the list again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-use shared::{Bin, Iin, VoucherId};
+use shared::{Iin, VoucherId};
 use sqlx::QueryBuilder;
 
 use crate::domain::list::plan::{LiveVoucher, Plan};
@@ -182,9 +182,11 @@ super::per_backend! {
                 vouchers.iter().filter(|v| v.state == from).map(|v| v.id).collect();
             for chunk in ids.chunks(rows_per_statement(1)) {
                 let mut q = QueryBuilder::<Db>::new(
-                    "UPDATE vouchers SET state = 'revoked', updated_at = ",
+                    "UPDATE vouchers SET state = 'revoked', roster_seq = ",
                 );
-                q.push_bind(ts(list.received_at))
+                q.push_bind(ROSTER_PENDING)
+                    .push(", updated_at = ")
+                    .push_bind(ts(list.received_at))
                     .push(" WHERE state = ")
                     .push_bind(from.as_str())
                     .push(" AND id IN (");
@@ -206,10 +208,10 @@ super::per_backend! {
         list: &ValidList,
         plan: &Plan<'_>,
     ) -> Result<(), StoreError> {
-        for chunk in plan.form.chunks(rows_per_statement(10)) {
+        for chunk in plan.form.chunks(rows_per_statement(11)) {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, \
-                 valid_until, formed_at, updated_at, activated_at) ",
+                 valid_until, formed_at, updated_at, activated_at, roster_seq) ",
             );
             q.push_values(chunk, |mut b, f| {
                 let v = &f.voucher;
@@ -223,7 +225,8 @@ super::per_backend! {
                     .push_bind(date(v.period.last_day))
                     .push_bind(ts(v.formed_at))
                     .push_bind(ts(v.formed_at))
-                    .push_bind(activated.then(|| ts(list.received_at)));
+                    .push_bind(activated.then(|| ts(list.received_at)))
+                    .push_bind(ROSTER_PENDING);
             });
             q.push(
                 " ON CONFLICT (programme, student_iin, valid_from) \
@@ -297,60 +300,24 @@ super::per_backend! {
         Ok(())
     }
 
-    /// Gives every live voucher of `students`, and each of `revoked` (id, school), one new
-    /// roster number: a terminal's next pull sees each changed voucher once. Numbers are
-    /// taken per school in one step, so they stay in commit order as `next_roster_seq`'s do.
+    /// Marks every live voucher of `students` as changed for the terminals' next roster pull
+    /// (`ROSTER_PENDING`); the vouchers this list formed or revoked were marked as written.
     pub(in crate::store) async fn roster_changed_all(
         conn: &mut Conn,
         students: &HashSet<Iin>,
-        revoked: &[(VoucherId, Bin)],
     ) -> Result<(), StoreError> {
         let iins: Vec<String> = students.iter().map(Iin::expose).collect();
         let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
         let sql = format!(
-            "SELECT id, school_bin FROM vouchers WHERE state IN ('formed', 'activated') \
-             AND student_iin {}",
-            in_text_list("$1")
+            "UPDATE vouchers SET roster_seq = $1 WHERE state IN ('formed', 'activated') \
+             AND roster_seq <> $1 AND student_iin {}",
+            in_text_list("$2")
         );
-        let live = sqlx::query(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ROSTER_PENDING)
             .bind(text_list(&refs))
-            .fetch_all(&mut *conn)
+            .execute(&mut *conn)
             .await?;
-        // Schools in a fixed order, so two lists never take their numbers crosswise.
-        let mut by_school: BTreeMap<String, Vec<VoucherId>> = BTreeMap::new();
-        let mut seen = HashSet::new();
-        for row in &live {
-            let id = VoucherId::from_uuid(get_uuid(row, "id")?);
-            let school: String = sqlx::Row::try_get(row, "school_bin")?;
-            if seen.insert(id) {
-                by_school.entry(school).or_default().push(id);
-            }
-        }
-        for (id, school) in revoked {
-            if seen.insert(*id) {
-                by_school.entry(school.to_string()).or_default().push(*id);
-            }
-        }
-        for (school, ids) in by_school {
-            let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
-            let last: i64 = sqlx::query_scalar(
-                "UPDATE schools SET roster_seq = roster_seq + $1 WHERE bin = $2 RETURNING roster_seq",
-            )
-            .bind(count)
-            .bind(&school)
-            .fetch_one(&mut *conn)
-            .await?;
-            let numbered: Vec<(VoucherId, i64)> =
-                ids.into_iter().zip(last - count + 1..=last).collect();
-            for chunk in numbered.chunks(rows_per_statement(2)) {
-                let mut q = QueryBuilder::<Db>::new("WITH x (id, seq) AS (");
-                q.push_values(chunk, |mut b, (id, seq)| {
-                    b.push_bind(uuid(id.as_uuid())).push_bind(*seq);
-                });
-                q.push(") UPDATE vouchers SET roster_seq = x.seq FROM x WHERE vouchers.id = x.id");
-                q.build().execute(&mut *conn).await?;
-            }
-        }
         Ok(())
     }
 }

@@ -250,57 +250,26 @@ super::per_backend! {
         }
     }
 
-    /// Takes the next roster number of a school. In a write transaction this also serialises
-    /// roster changes of the school, so numbers are handed out in commit order.
-    pub(in crate::store) async fn next_roster_seq(
-        conn: &mut Conn,
-        school: &str,
-    ) -> Result<i64, StoreError> {
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE schools SET roster_seq = roster_seq + 1 WHERE bin = $1 RETURNING roster_seq",
-        )
-        .bind(school)
-        .fetch_one(&mut *conn)
-        .await?;
-        Ok(seq)
-    }
-
-    /// Marks a voucher as changed for terminals' roster pulls.
-    pub(in crate::store) async fn roster_changed(
-        conn: &mut Conn,
-        voucher: VoucherId,
-    ) -> Result<(), StoreError> {
-        let school: Option<String> =
-            sqlx::query_scalar("SELECT school_bin FROM vouchers WHERE id = $1")
-                .bind(uuid(voucher.as_uuid()))
-                .fetch_optional(&mut *conn)
-                .await?;
-        let Some(school) = school else {
-            return Ok(());
-        };
-        let seq = next_roster_seq(conn, &school).await?;
-        sqlx::query("UPDATE vouchers SET roster_seq = $1 WHERE id = $2")
-            .bind(seq)
-            .bind(uuid(voucher.as_uuid()))
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
+    /// The roster number of a change no pull has numbered yet. Writers only mark a voucher
+    /// changed (no school-wide lock, so parents activating at once never queue on their
+    /// school's row); the next roster pull numbers the school's marked vouchers in one
+    /// transaction that holds the school row (`terminals::number_roster_changes`), so numbers
+    /// are still handed out in commit order.
+    pub(in crate::store) const ROSTER_PENDING: i64 = -1;
 
     /// Marks a student's live vouchers as changed (new card, new name or class).
     pub(in crate::store) async fn student_roster_changed(
         conn: &mut Conn,
         student: Iin,
     ) -> Result<(), StoreError> {
-        let ids: Vec<StoredUuid> = sqlx::query_scalar(
-            "SELECT id FROM vouchers WHERE student_iin = $1 AND state IN ('formed', 'activated')",
+        sqlx::query(
+            "UPDATE vouchers SET roster_seq = $1 WHERE student_iin = $2 \
+             AND state IN ('formed', 'activated')",
         )
+        .bind(ROSTER_PENDING)
         .bind(student.expose())
-        .fetch_all(&mut *conn)
+        .execute(&mut *conn)
         .await?;
-        for id in ids {
-            roster_changed(conn, VoucherId::from_uuid(parse_uuid(id)?)).await?;
-        }
         Ok(())
     }
 

@@ -17,6 +17,50 @@ const TERMINAL_COLUMNS: &str = "id, school_bin, name, enrolled_at, revoked_at, l
      last_push_at, unsent_reported";
 
 super::per_backend! {
+    /// Numbers `school`'s changes marked `ROSTER_PENDING`, above every number handed out
+    /// before, in one transaction that holds the school row: numbers follow commit order, and
+    /// a change committed after the numbering stays marked for the next pull. Reads only when
+    /// nothing is marked, so a quiet school's pulls write nothing.
+    async fn number_roster_changes(store: &Store, school: &str) -> Result<(), StoreError> {
+        let marked: Option<i64> = sqlx::query_scalar(
+            "SELECT roster_seq FROM vouchers WHERE school_bin = $1 AND roster_seq = $2 LIMIT 1",
+        )
+        .bind(school)
+        .bind(ROSTER_PENDING)
+        .fetch_optional(&store.pool)
+        .await?;
+        if marked.is_none() {
+            return Ok(());
+        }
+        let mut tx = write(store).await?;
+        // A write to the school row takes its lock first (a no-op update, on both backends).
+        let top: i64 = sqlx::query_scalar(
+            "UPDATE schools SET roster_seq = roster_seq WHERE bin = $1 RETURNING roster_seq",
+        )
+        .bind(school)
+        .fetch_one(&mut *tx)
+        .await?;
+        let numbered: Vec<i64> = sqlx::query_scalar(
+            "UPDATE vouchers SET roster_seq = x.seq FROM (SELECT id, $3 + ROW_NUMBER() OVER \
+             (ORDER BY id) AS seq FROM vouchers WHERE school_bin = $1 AND roster_seq = $2) x \
+             WHERE vouchers.id = x.id AND vouchers.roster_seq = $2 RETURNING vouchers.roster_seq",
+        )
+        .bind(school)
+        .bind(ROSTER_PENDING)
+        .bind(top)
+        .fetch_all(&mut *tx)
+        .await?;
+        if let Some(last) = numbered.into_iter().max() {
+            sqlx::query("UPDATE schools SET roster_seq = $2 WHERE bin = $1")
+                .bind(school)
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     fn terminal_from_row(r: &DbRow) -> Result<TerminalRecord, StoreError> {
         Ok(TerminalRecord {
             id: get_uuid(r, "id")?,
@@ -168,6 +212,7 @@ super::per_backend! {
         }
 
         async fn roster_since(&self, school: Bin, cursor: i64) -> Result<RosterPage, StoreError> {
+            number_roster_changes(self, &school.to_string()).await?;
             let mut conn = self.pool.acquire().await?;
             // Read the school's number first: a change committed after it is left for next time.
             let now_seq: i64 = sqlx::query_scalar("SELECT roster_seq FROM schools WHERE bin = $1")

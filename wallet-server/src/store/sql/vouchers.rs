@@ -178,7 +178,8 @@ super::per_backend! {
     ) -> Result<Formed, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, \
-             valid_until, formed_at, updated_at) VALUES ($1, $2, $3, $4, 'formed', $5, $6, $7, $8) \
+             valid_until, formed_at, updated_at, roster_seq) \
+             VALUES ($1, $2, $3, $4, 'formed', $5, $6, $7, $8, $9) \
              ON CONFLICT (programme, student_iin, valid_from) \
              WHERE state IN ('formed', 'activated') DO NOTHING",
         )
@@ -190,12 +191,12 @@ super::per_backend! {
         .bind(date(v.period.last_day))
         .bind(ts(v.formed_at))
         .bind(ts(v.formed_at))
+        .bind(ROSTER_PENDING)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 1 {
             insert_audit(tx, audit).await?;
-            roster_changed(tx, v.id).await?;
             let formed = fetch_voucher(tx, v.id).await?.ok_or(StoreError::NotFound)?;
             return Ok(Formed::New(formed));
         }
@@ -221,7 +222,7 @@ super::per_backend! {
         audit: &AuditEntry,
     ) -> Result<Voucher, StoreError> {
         let changed = sqlx::query(
-            "UPDATE vouchers SET state = $1, updated_at = $2, \
+            "UPDATE vouchers SET state = $1, updated_at = $2, roster_seq = $7, \
              activated_at = CASE WHEN $3 = 'activated' THEN $4 ELSE activated_at END \
              WHERE id = $5 AND state = $6",
         )
@@ -231,6 +232,7 @@ super::per_backend! {
         .bind(ts(audit.at))
         .bind(uuid(id.as_uuid()))
         .bind(from.as_str())
+        .bind(ROSTER_PENDING)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -241,7 +243,6 @@ super::per_backend! {
             });
         }
         insert_audit(tx, audit).await?;
-        roster_changed(tx, id).await?;
         Ok(current)
     }
 }
