@@ -43,8 +43,13 @@ impl PostgresStore {
     /// of its last fraction of a second (at most three `wal_writer_delay`s) may be forgotten,
     /// and nothing is ever corrupted. Every other write waits for the disk. Measured in
     /// BENCHMARKS.md (issue 18): a WAL flush per mint was the database's largest cost.
+    ///
+    /// Every connection runs with `jit=off`. PostgreSQL JIT-compiles a query whose estimated
+    /// cost passes `jit_above_cost`, and the estimate grows with stale statistics: the
+    /// daily report's per-school counts compiled for about 200 ms each to run for 10 ms
+    /// (measured, issue 18). This server's queries are short; compiling never pays.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
+        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = pool_options(16).connect_with(options.clone()).await?;
         MIGRATOR.run(&pool).await?;
         let counts =
