@@ -137,6 +137,12 @@ const DYNAMIC: &[Dynamic] = &[
         why: "a multi-row VALUES list (push_values) and its \"at least\" ON CONFLICT suffix; \
               the store story `mint_limits` stores counts with it on both backends",
     },
+    Dynamic {
+        file: "signals.rs",
+        opening: "INSERT INTO pass_mints (day, parent_key, voucher_id, school_bin, first_at) ",
+        why: "a multi-row VALUES list (push_values) of the waiting mint notes; the store story \
+              `signals` stores notes with it on both backends, a repeated note in one call too",
+    },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]

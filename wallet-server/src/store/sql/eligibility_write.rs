@@ -13,15 +13,8 @@ use crate::domain::list::plan::{LiveVoucher, Plan};
 use crate::domain::list::{ValidList, ValidRow};
 use crate::domain::voucher::VoucherState;
 use crate::domain::Representative;
+use crate::store::sql::rows_per_statement;
 use crate::store::StoreError;
-
-/// Bound values per statement: under SQLite's 32,766 (PostgreSQL allows 65,535).
-const MAX_BINDS: usize = 32_000;
-
-/// Rows per multi-row statement of `columns` bound values each.
-fn rows_per_statement(columns: usize) -> usize {
-    MAX_BINDS / columns
-}
 
 /// What a write that changed fewer rows than planned answers.
 fn raced(what: &str) -> StoreError {

@@ -17,8 +17,7 @@ use shared::VoucherId;
 use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
 
-/// Rows per statement when storing counts (3 bound values each, far under both limits).
-const ROWS_PER_STATEMENT: usize = 1_000;
+use super::rows_per_statement;
 
 super::per_backend! {
     use crate::store::{MintLimitStore, StoreError};
@@ -101,7 +100,7 @@ super::per_backend! {
             counts: &[(VoucherId, OffsetDateTime, u32)],
         ) -> Result<(), StoreError> {
             let mut tx = write_counts(self).await?;
-            for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+            for chunk in counts.chunks(rows_per_statement(3)) {
                 let mut q = QueryBuilder::<Db>::new(
                     "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
                 );
