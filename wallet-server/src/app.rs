@@ -206,7 +206,7 @@ pub async fn serve(
     counting.abort();
     // A graceful stop keeps the last second's mint notes and counts too.
     mint_notes.flush(deps.store.as_ref()).await;
-    limiter.flush(&deps.store).await;
+    limiter.flush(deps.store.as_ref()).await;
     served
 }
 

@@ -7,7 +7,7 @@
 //! counted there (several processes share the allowance); on SQLite, whose file one process
 //! owns, they are counted in memory and stored behind (`mint_memory`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use shared::pass::{KeyError, PassClaims, PassSigner};
@@ -63,6 +63,8 @@ pub struct MintLimiter {
     window: Duration,
     /// Mints counted by this process, to sweep past windows out now and then.
     counted: AtomicU64,
+    /// Whether a sweep runs now (one at a time, beside the requests).
+    sweeping: Arc<AtomicBool>,
     /// SQLite's counts (unused on PostgreSQL).
     memory: Arc<MemoryCounts>,
 }
@@ -78,6 +80,7 @@ impl MintLimiter {
             limit: limit.max(1),
             window: window.max(Duration::SECOND),
             counted: AtomicU64::new(0),
+            sweeping: Arc::default(),
             memory: Arc::default(),
         }
     }
@@ -98,7 +101,7 @@ impl MintLimiter {
         now: OffsetDateTime,
     ) -> Result<Result<(), Duration>, StoreError> {
         let start = self.window_start(now);
-        self.sweep_now_and_then(store.as_ref(), start).await;
+        self.sweep_now_and_then(store, start);
         let counted = match store.backend() {
             // One process owns the file: its memory is the exact count.
             Backend::Sqlite => {
@@ -121,9 +124,8 @@ impl MintLimiter {
     }
 
     /// Stores the counts made in memory (SQLite) that are not stored yet: at a graceful stop.
-    pub async fn flush(&self, store: &Arc<dyn Store>) {
-        let store: Arc<dyn MintLimitStore> = store.clone();
-        self.memory.flush(store.as_ref()).await;
+    pub async fn flush(&self, store: &dyn Store) {
+        self.memory.flush(store).await;
     }
 
     /// Stores the counts made in memory (SQLite) every `mint_memory::FLUSH_EVERY`; runs for
@@ -136,18 +138,23 @@ impl MintLimiter {
     }
 
     /// Deletes the windows before `start` at this process' first mint and every
-    /// [`SWEEP_EVERY`]th after.
-    async fn sweep_now_and_then(&self, store: &dyn Store, start: OffsetDateTime) {
+    /// [`SWEEP_EVERY`]th after, in a task of its own: a window that just ended may hold a row
+    /// per voucher minted, and no mint waits for housekeeping.
+    fn sweep_now_and_then(&self, store: &Arc<dyn Store>, start: OffsetDateTime) {
         let n = self.counted.fetch_add(1, Ordering::Relaxed);
-        if !n.is_multiple_of(SWEEP_EVERY) {
+        if !n.is_multiple_of(SWEEP_EVERY) || self.sweeping.swap(true, Ordering::AcqRel) {
             return;
         }
-        match store.forget_mint_windows(start).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(windows = n, "past mint windows deleted"),
-            // Only housekeeping: the next sweep tries again.
-            Err(e) => tracing::warn!(error = %e, "deleting past mint windows failed"),
-        }
+        let (store, sweeping) = (store.clone(), self.sweeping.clone());
+        tokio::spawn(async move {
+            match store.forget_mint_windows(start).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(windows = n, "past mint windows deleted"),
+                // Only housekeeping: the next sweep tries again.
+                Err(e) => tracing::warn!(error = %e, "deleting past mint windows failed"),
+            }
+            sweeping.store(false, Ordering::Release);
+        });
     }
 }
 
