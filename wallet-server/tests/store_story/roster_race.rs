@@ -11,9 +11,8 @@ use std::sync::Arc;
 use shared::{Bin, Iin, Sex, VoucherId};
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
-use wallet_server::domain::audit::{Actor, AuditEntry};
-use wallet_server::domain::voucher::{NewVoucher, SchoolYear, VoucherState};
-use wallet_server::domain::{Category, Programme, School, Student};
+use wallet_server::domain::voucher::VoucherState;
+use wallet_server::domain::{Category, School, Student};
 use wallet_server::store::{Formed, Store};
 
 const T0: OffsetDateTime = datetime!(2026-11-03 02:30 UTC);
@@ -40,33 +39,11 @@ fn kid(n: u16) -> Student {
     }
 }
 
-fn audit(id: VoucherId, action: &str) -> AuditEntry {
-    AuditEntry {
-        at: T0,
-        actor: Actor::System,
-        entity_kind: "voucher",
-        entity_id: id.to_string(),
-        action: action.into(),
-        from_state: None,
-        to_state: None,
-        reason: Some("story: roster race".into()),
-    }
-}
-
 async fn formed_voucher(store: &dyn Store, student: &Student) -> VoucherId {
     store.upsert_student(student, T0).await.expect("student");
-    let new = NewVoucher {
-        id: VoucherId::new(),
-        programme: Programme::SchoolMeals,
-        student: student.iin,
-        school: student.school,
-        period: SchoolYear {
-            first_day: date!(2026 - 09 - 01),
-            last_day: date!(2027 - 05 - 31),
-        },
-        formed_at: T0,
-    };
-    match store.form_voucher(&new, &audit(new.id, "form")).await {
+    let new = crate::new_voucher(student);
+    let formed = crate::audit(new.id, "form", None, VoucherState::Formed);
+    match store.form_voucher(&new, &formed).await {
         Ok(Formed::New(v)) => v.id,
         other => panic!("a new voucher: {other:?}"),
     }
@@ -107,7 +84,8 @@ pub async fn story(store: Arc<dyn Store>, other: Arc<dyn Store>) {
         for id in vouchers.clone() {
             let other = other.clone();
             each.spawn(async move {
-                let activate = audit(id, "activate");
+                let from = Some(VoucherState::Formed);
+                let activate = crate::audit(id, "activate", from, VoucherState::Activated);
                 other
                     .transition_voucher(
                         id,
