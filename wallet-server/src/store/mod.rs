@@ -259,15 +259,15 @@ pub trait SchoolOpsStore: Send + Sync {
 /// process on the database.
 #[async_trait]
 pub trait MintLimitStore: Send + Sync {
-    /// Counts, in order and in one transaction, one mint of each `(voucher, window_start)` if
-    /// fewer than `limit` (≥ 1) are counted in that window; `false` (nothing counted) for a
-    /// full window. Atomic: concurrent calls, in any process, never count past `limit`; on an
-    /// error nothing is counted.
-    async fn count_mints(
+    /// Counts one mint of `voucher` in the window starting at `window_start` if fewer than
+    /// `limit` (≥ 1) are counted there; `false` (nothing counted) for a full window. One
+    /// statement, atomic: concurrent calls, in any process, never count past `limit`.
+    async fn count_mint(
         &self,
-        mints: &[(VoucherId, OffsetDateTime)],
+        voucher: VoucherId,
+        window_start: OffsetDateTime,
         limit: u32,
-    ) -> Result<Vec<bool>, StoreError>;
+    ) -> Result<bool, StoreError>;
     /// Deletes the counts of windows that started before `before`; how many.
     async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
     /// The counts stored for the window starting at `window_start`, for a process that

@@ -111,10 +111,7 @@ impl MintLimiter {
                     .await?
             }
             // Several processes share the allowance: the row, locked by the upsert, counts.
-            Backend::Postgres => {
-                let counted = store.count_mints(&[(voucher, start)], self.limit).await?;
-                counted.first().copied().unwrap_or(false)
-            }
+            Backend::Postgres => store.count_mint(voucher, start, self.limit).await?,
         };
         Ok(if counted {
             Ok(())

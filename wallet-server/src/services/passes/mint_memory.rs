@@ -137,8 +137,7 @@ impl MemoryCounts {
             match self.try_count(voucher, window, limit) {
                 Counted::Yes(counted) => return Ok(counted),
                 Counted::Older => {
-                    let counted = store.count_mints(&[(voucher, window)], limit).await?;
-                    return Ok(counted.first().copied().unwrap_or(false));
+                    return store.count_mint(voucher, window, limit).await;
                 }
                 Counted::Newer => {
                     let _one = self.loading.lock().await;

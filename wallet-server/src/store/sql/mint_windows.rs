@@ -5,8 +5,8 @@
 //! A mint is counted by one statement, an upsert whose update only runs while the window has
 //! room: `RETURNING` yields the new count, or no row when the window is full. PostgreSQL
 //! re-checks the condition on the latest row version under the row lock, SQLite holds the
-//! database's write lock for the transaction, so concurrent mints never count past the limit.
-//! Several counts in one call share one transaction (one commit). A SQLite server counts in
+//! database's write lock for the statement, so concurrent mints never count past the limit.
+//! A SQLite server counts in
 //! memory and stores behind (`services::passes::mint_memory`: `mint_counts_in_window` loads a
 //! window, `store_mint_counts` writes "at least" counts). Counts go through the store's
 //! `counts` pool, whose commits do not wait for the disk (why that is safe:
@@ -22,45 +22,27 @@ use super::rows_per_statement;
 super::per_backend! {
     use crate::store::{MintLimitStore, StoreError};
 
-    async fn count_one(
-        conn: &mut Conn,
-        voucher: VoucherId,
-        window_start: OffsetDateTime,
-        limit: u32,
-    ) -> Result<bool, StoreError> {
-        let minted: Option<i32> = sqlx::query_scalar(
-            "INSERT INTO mint_windows (voucher_id, window_start, minted) VALUES ($1, $2, 1) \
-             ON CONFLICT (voucher_id, window_start) \
-             DO UPDATE SET minted = mint_windows.minted + 1 WHERE mint_windows.minted < $3 \
-             RETURNING minted",
-        )
-        .bind(uuid(voucher.as_uuid()))
-        .bind(ts(window_start))
-        .bind(i64::from(limit))
-        .fetch_optional(&mut *conn)
-        .await?;
-        Ok(minted.is_some())
-    }
-
     #[async_trait]
     impl MintLimitStore for Store {
-        async fn count_mints(
+        async fn count_mint(
             &self,
-            mints: &[(VoucherId, OffsetDateTime)],
+            voucher: VoucherId,
+            window_start: OffsetDateTime,
             limit: u32,
-        ) -> Result<Vec<bool>, StoreError> {
-            if let [(voucher, window_start)] = mints {
-                // One statement is atomic on its own: no transaction round trips.
-                let mut conn = self.counts.acquire().await?;
-                return Ok(vec![count_one(&mut conn, *voucher, *window_start, limit).await?]);
-            }
-            let mut tx = write_counts(self).await?;
-            let mut counted = Vec::with_capacity(mints.len());
-            for (voucher, window_start) in mints {
-                counted.push(count_one(&mut tx, *voucher, *window_start, limit).await?);
-            }
-            tx.commit().await?;
-            Ok(counted)
+        ) -> Result<bool, StoreError> {
+            // One statement is atomic on its own: no transaction round trips.
+            let minted: Option<i32> = sqlx::query_scalar(
+                "INSERT INTO mint_windows (voucher_id, window_start, minted) VALUES ($1, $2, 1) \
+                 ON CONFLICT (voucher_id, window_start) \
+                 DO UPDATE SET minted = mint_windows.minted + 1 WHERE mint_windows.minted < $3 \
+                 RETURNING minted",
+            )
+            .bind(uuid(voucher.as_uuid()))
+            .bind(ts(window_start))
+            .bind(i64::from(limit))
+            .fetch_optional(&self.counts)
+            .await?;
+            Ok(minted.is_some())
         }
 
         async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
