@@ -156,6 +156,30 @@ async fn pull_numbers(store: &dyn Store, raw: &Raw, school: Bin) -> i64 {
     marked
 }
 
+/// Whether the database refuses an entry that names `school` under a list of `lister`'s
+/// (migration 0022's key: an entry's list and school are one).
+async fn foreign_entry_refused(raw: &Raw, school: Bin, lister: Bin) -> bool {
+    let sql = "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, \
+               list_id, status, voucher_id, updated_at) SELECT programme, '2027-01', student_iin, \
+               $1, list_id, status, voucher_id, updated_at FROM eligibility_entries \
+               WHERE school_bin = $2 LIMIT 1";
+    let (school, lister) = (school.to_string(), lister.to_string());
+    match raw {
+        Raw::Sqlite(pool) => sqlx::query(sql)
+            .bind(&school)
+            .bind(&lister)
+            .execute(pool)
+            .await
+            .is_err(),
+        Raw::Postgres(pool) => sqlx::query(sql)
+            .bind(&school)
+            .bind(&lister)
+            .execute(pool)
+            .await
+            .is_err(),
+    }
+}
+
 async fn break_entries(raw: &Raw, broken: bool) {
     let statements: &[&'static str] = match (raw, broken) {
         (Raw::Sqlite(_), true) => &[
@@ -253,6 +277,10 @@ pub async fn story(store: Arc<dyn Store>, raw: Raw) {
     let bin = here.bin.to_string();
     let entries = "SELECT COUNT(*) FROM eligibility_entries WHERE school_bin = $1";
     assert_eq!(number(&raw, entries, &bin).await, (STUDENTS - 1) as i64);
+    assert!(
+        foreign_entry_refused(&raw, there.bin, here.bin).await,
+        "an entry names its own list's school"
+    );
     let forms = "SELECT COUNT(*) FROM audit_log WHERE action = 'form' AND reason LIKE '%' || $1";
     assert_eq!(number(&raw, forms, &bin).await, expected_vouchers as i64);
     // Each voucher is marked for the terminals as it is written; the first pull numbers them.

@@ -91,7 +91,8 @@ super::per_backend! {
         Ok(plan.outcome)
     }
 
-    /// The listed students as one bound parameter (see the dialect's `text_list`).
+    /// The listed students as one bound parameter (see the dialect's `text_list`); a statement
+    /// binding it runs unprepared (`in_text_list` says why).
     fn students_param(list: &ValidList) -> TextList {
         let iins: Vec<String> = list.rows.iter().map(|r| r.student.iin.expose()).collect();
         let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
@@ -112,6 +113,7 @@ super::per_backend! {
             .bind(list.period.to_string())
             .bind(list.school.bin.to_string())
             .bind(&students)
+            .persistent(false)
             .fetch_all(&mut *conn)
             .await?;
         // Consent given stands for the school year, also at a school the student moves to.
@@ -124,6 +126,7 @@ super::per_backend! {
             .bind(programme)
             .bind(date(list.voucher_period.first_day))
             .bind(&students)
+            .persistent(false)
             .fetch_all(&mut *conn)
             .await?;
         let live_sql = format!(
@@ -135,6 +138,7 @@ super::per_backend! {
             .bind(programme)
             .bind(date(list.voucher_period.first_day))
             .bind(&students)
+            .persistent(false)
             .fetch_all(&mut *conn)
             .await?;
         let linked_sql = format!(
@@ -143,6 +147,7 @@ super::per_backend! {
         );
         let linked = sqlx::query(sqlx::AssertSqlSafe(linked_sql))
             .bind(&students)
+            .persistent(false)
             .fetch_all(&mut *conn)
             .await?;
         let mut existing = Existing {

@@ -75,6 +75,7 @@ super::per_backend! {
                 .bind(list.period.to_string())
                 .bind(list.school.bin.to_string())
                 .bind(text_list(&refs))
+                .persistent(false)
                 .execute(&mut *conn)
                 .await?;
         }
@@ -309,6 +310,7 @@ super::per_backend! {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ROSTER_PENDING)
             .bind(text_list(&refs))
+                .persistent(false)
             .execute(&mut *conn)
             .await?;
         Ok(())
