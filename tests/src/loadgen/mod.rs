@@ -448,5 +448,28 @@ pub fn main_with(opts: Options) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run(opts))
+    rt.block_on(async {
+        tokio::select! {
+            done = run(opts) => done,
+            signal = stop_signal() => bail!("stopped by {signal}"),
+        }
+    })
+}
+
+/// SIGTERM or SIGINT. The run is dropped when one arrives, and with it the servers and
+/// the balancer it started (their `Drop` kills them): a script that stops the load
+/// generator leaves no server behind. (SIGINT from a terminal reaches them anyway, as
+/// they share its process group; SIGTERM from `kill` does not.)
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
 }
