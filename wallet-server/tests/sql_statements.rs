@@ -86,19 +86,19 @@ const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         file: "eligibility_write.rs",
         opening: "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) ",
-        why: "a multi-row VALUES list and the students' ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+        why: "all rows as bound columns (the dialect's `Bulk`: arrays unnested on PostgreSQL, one JSON document on SQLite) and an ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
         file: "eligibility_write.rs",
         opening: "INSERT INTO representatives (iin, full_name, phone, updated_at) ",
-        why: "a multi-row VALUES list (each representative once) and its ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+        why: "all rows as bound columns (the dialect's `Bulk`: arrays unnested on PostgreSQL, one JSON document on SQLite) and an ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
         file: "eligibility_write.rs",
         opening: "INSERT INTO student_representatives (student_iin, representative_iin, relation) ",
-        why: "a multi-row VALUES list and its ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+        why: "all rows as bound columns (the dialect's `Bulk`: arrays unnested on PostgreSQL, one JSON document on SQLite) and an ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
@@ -116,19 +116,19 @@ const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         file: "eligibility_write.rs",
         opening: "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, valid_until, formed_at, updated_at, activated_at, roster_seq) ",
-        why: "a multi-row VALUES list of the list's new vouchers; every eligibility list runs it (store story `wallet_core`, \
+        why: "all rows as bound columns (the dialect's `Bulk`: arrays unnested on PostgreSQL, one JSON document on SQLite); every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
         file: "eligibility_write.rs",
         opening: "INSERT INTO audit_log (at, actor, entity_kind, entity_id, action, from_state, to_state, reason) ",
-        why: "a multi-row VALUES list of the list's audit entries; every eligibility list runs it (store story `wallet_core`, \
+        why: "all rows as bound columns (the dialect's `Bulk`: arrays unnested on PostgreSQL, one JSON document on SQLite); every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
         file: "eligibility_write.rs",
         opening: "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, list_id, status, voucher_id, updated_at) ",
-        why: "a multi-row VALUES list and its ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
+        why: "all rows as bound columns (the dialect's `Bulk`: arrays unnested on PostgreSQL, one JSON document on SQLite) and an ON CONFLICT suffix; every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {

@@ -49,6 +49,15 @@ fn representatives(rows: &[&ValidRow]) -> Vec<Representative> {
 }
 
 super::per_backend! {
+    /// `head` (`INSERT INTO t (a, b) `), `rows` in one statement (the dialect's `Bulk`,
+    /// any number of rows), then `tail` (`ON CONFLICT …`, `RETURNING …`).
+    fn bulk(head: &'static str, rows: Bulk, tail: &'static str) -> QueryBuilder<Db> {
+        let mut query = QueryBuilder::<Db>::new(head);
+        rows.push_rows(&mut query);
+        query.push(tail);
+        query
+    }
+
     /// Carries out `plan` (see the module comment), all but the roster numbers.
     pub(in crate::store) async fn write_plan(
         conn: &mut Conn,
@@ -87,23 +96,26 @@ super::per_backend! {
         list: &ValidList,
         rows: &[&ValidRow],
     ) -> Result<(), StoreError> {
-        for chunk in rows.chunks(rows_per_statement(7)) {
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) ",
-            );
-            q.push_values(chunk, |mut b, row| {
-                let s = &row.student;
-                b.push_bind(s.iin.expose())
-                    .push_bind(s.full_name.clone())
-                    .push_bind(s.school.to_string())
-                    .push_bind(SmallInt::from(s.grade))
-                    .push_bind(s.class_label.clone())
-                    .push_bind(s.category.as_str())
-                    .push_bind(ts(list.received_at));
-            });
-            q.push(STUDENT_UPSERT);
-            q.build().execute(&mut *conn).await?;
+        if rows.is_empty() {
+            return Ok(());
         }
+        let students = || rows.iter().map(|r| &r.student);
+        let values = Bulk::new()
+            .column(students().map(|s| s.iin.expose()))
+            .column(students().map(|s| s.full_name.clone()))
+            .column(students().map(|s| s.school.to_string()))
+            .column(students().map(|s| SmallInt::from(s.grade)))
+            .column(students().map(|s| s.class_label.clone()))
+            .column(students().map(|s| s.category.as_str()))
+            .column(students().map(|_| ts(list.received_at)));
+        bulk(
+            "INSERT INTO students (iin, full_name, school_bin, grade, class_label, category, updated_at) ",
+            values,
+            STUDENT_UPSERT,
+        )
+        .build()
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
@@ -114,18 +126,20 @@ super::per_backend! {
         rows: &[&ValidRow],
     ) -> Result<(), StoreError> {
         let reps = representatives(rows);
-        for chunk in reps.chunks(rows_per_statement(4)) {
-            let mut q = QueryBuilder::<Db>::new(
+        if !reps.is_empty() {
+            let values = Bulk::new()
+                .column(reps.iter().map(|r| r.iin.expose()))
+                .column(reps.iter().map(|r| r.full_name.clone()))
+                .column(reps.iter().map(|r| r.phone.clone()))
+                .column(reps.iter().map(|_| ts(list.received_at)));
+            bulk(
                 "INSERT INTO representatives (iin, full_name, phone, updated_at) ",
-            );
-            q.push_values(chunk, |mut b, rep| {
-                b.push_bind(rep.iin.expose())
-                    .push_bind(rep.full_name.clone())
-                    .push_bind(rep.phone.clone())
-                    .push_bind(ts(list.received_at));
-            });
-            q.push(REPRESENTATIVE_UPSERT);
-            q.build().execute(&mut *conn).await?;
+                values,
+                REPRESENTATIVE_UPSERT,
+            )
+        .build()
+                .execute(&mut *conn)
+                .await?;
         }
         let links: Vec<(Iin, Iin, &'static str)> = rows
             .iter()
@@ -134,17 +148,19 @@ super::per_backend! {
                 r.representatives.iter().map(move |(rep, rel)| (student, rep.iin, rel.as_str()))
             })
             .collect();
-        for chunk in links.chunks(rows_per_statement(3)) {
-            let mut q = QueryBuilder::<Db>::new(
+        if !links.is_empty() {
+            let values = Bulk::new()
+                .column(links.iter().map(|(student, _, _)| student.expose()))
+                .column(links.iter().map(|(_, rep, _)| rep.expose()))
+                .column(links.iter().map(|(_, _, relation)| *relation));
+            bulk(
                 "INSERT INTO student_representatives (student_iin, representative_iin, relation) ",
-            );
-            q.push_values(chunk, |mut b, (student, rep, relation)| {
-                b.push_bind(student.expose())
-                    .push_bind(rep.expose())
-                    .push_bind(*relation);
-            });
-            q.push(LINK_UPSERT);
-            q.build().execute(&mut *conn).await?;
+                values,
+                LINK_UPSERT,
+            )
+        .build()
+            .execute(&mut *conn)
+            .await?;
         }
         Ok(())
     }
@@ -202,33 +218,36 @@ super::per_backend! {
         list: &ValidList,
         plan: &Plan<'_>,
     ) -> Result<(), StoreError> {
-        for chunk in plan.form.chunks(rows_per_statement(11)) {
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, \
-                 valid_until, formed_at, updated_at, activated_at, roster_seq) ",
-            );
-            q.push_values(chunk, |mut b, f| {
-                let v = &f.voucher;
-                let activated = f.state == VoucherState::Activated;
-                b.push_bind(uuid(v.id.as_uuid()))
-                    .push_bind(v.programme.as_str())
-                    .push_bind(v.student.expose())
-                    .push_bind(v.school.to_string())
-                    .push_bind(f.state.as_str())
-                    .push_bind(date(v.period.first_day))
-                    .push_bind(date(v.period.last_day))
-                    .push_bind(ts(v.formed_at))
-                    .push_bind(ts(v.formed_at))
-                    .push_bind(activated.then(|| ts(list.received_at)))
-                    .push_bind(ROSTER_PENDING);
-            });
-            q.push(
-                " ON CONFLICT (programme, student_iin, valid_from) \
-                 WHERE state IN ('formed', 'activated') DO NOTHING RETURNING id",
-            );
-            if q.build().fetch_all(&mut *conn).await?.len() != chunk.len() {
-                return Err(raced("a student's voucher"));
-            }
+        if plan.form.is_empty() {
+            return Ok(());
+        }
+        let vouchers = || plan.form.iter().map(|f| &f.voucher);
+        let values = Bulk::new()
+            .column(vouchers().map(|v| uuid(v.id.as_uuid())))
+            .column(vouchers().map(|v| v.programme.as_str()))
+            .column(vouchers().map(|v| v.student.expose()))
+            .column(vouchers().map(|v| v.school.to_string()))
+            .column(plan.form.iter().map(|f| f.state.as_str()))
+            .column(vouchers().map(|v| date(v.period.first_day)))
+            .column(vouchers().map(|v| date(v.period.last_day)))
+            .column(vouchers().map(|v| ts(v.formed_at)))
+            .column(vouchers().map(|v| ts(v.formed_at)))
+            .column(plan.form.iter().map(|f| {
+            (f.state == VoucherState::Activated).then(|| ts(list.received_at))
+        }))
+            .column(plan.form.iter().map(|_| ROSTER_PENDING));
+        let written = bulk(
+            "INSERT INTO vouchers (id, programme, student_iin, school_bin, state, valid_from, \
+             valid_until, formed_at, updated_at, activated_at, roster_seq) ",
+            values,
+            " ON CONFLICT (programme, student_iin, valid_from) \
+             WHERE state IN ('formed', 'activated') DO NOTHING RETURNING id",
+        )
+        .build()
+        .fetch_all(&mut *conn)
+        .await?;
+        if written.len() != plan.form.len() {
+            return Err(raced("a student's voucher"));
         }
         Ok(())
     }
@@ -237,22 +256,26 @@ super::per_backend! {
         conn: &mut Conn,
         entries: &[crate::domain::audit::AuditEntry],
     ) -> Result<(), StoreError> {
-        for chunk in entries.chunks(rows_per_statement(8)) {
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO audit_log (at, actor, entity_kind, entity_id, action, from_state, to_state, reason) ",
-            );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(ts(e.at))
-                    .push_bind(e.actor.to_record())
-                    .push_bind(e.entity_kind)
-                    .push_bind(e.entity_id.clone())
-                    .push_bind(e.action.clone())
-                    .push_bind(e.from_state.clone())
-                    .push_bind(e.to_state.clone())
-                    .push_bind(e.reason.clone());
-            });
-            q.build().execute(&mut *conn).await?;
+        if entries.is_empty() {
+            return Ok(());
         }
+        let values = Bulk::new()
+            .column(entries.iter().map(|e| ts(e.at)))
+            .column(entries.iter().map(|e| e.actor.to_record()))
+            .column(entries.iter().map(|e| e.entity_kind))
+            .column(entries.iter().map(|e| e.entity_id.clone()))
+            .column(entries.iter().map(|e| e.action.clone()))
+            .column(entries.iter().map(|e| e.from_state.clone()))
+            .column(entries.iter().map(|e| e.to_state.clone()))
+            .column(entries.iter().map(|e| e.reason.clone()));
+        bulk(
+            "INSERT INTO audit_log (at, actor, entity_kind, entity_id, action, from_state, to_state, reason) ",
+            values,
+            "",
+        )
+        .build()
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
@@ -263,33 +286,38 @@ super::per_backend! {
         list: &ValidList,
         plan: &Plan<'_>,
     ) -> Result<(), StoreError> {
-        for chunk in plan.entries.chunks(rows_per_statement(8)) {
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, \
-                 list_id, status, voucher_id, updated_at) ",
-            );
-            q.push_values(chunk, |mut b, e| {
-                let status = if e.voucher.is_some() { "voucher_formed" } else { "awaiting_consent" };
-                b.push_bind(list.programme.as_str())
-                    .push_bind(list.period.to_string())
-                    .push_bind(e.student.expose())
-                    .push_bind(list.school.bin.to_string())
-                    .push_bind(uuid(list.id))
-                    .push_bind(status)
-                    .push_bind(e.voucher.map(|v| uuid(v.as_uuid())))
-                    .push_bind(ts(list.received_at));
-            });
-            q.push(
-                " ON CONFLICT (programme, period, student_iin) DO UPDATE SET \
+        if plan.entries.is_empty() {
+            return Ok(());
+        }
+        let entries = &plan.entries;
+        let (period, school) = (list.period.to_string(), list.school.bin.to_string());
+        let values = Bulk::new()
+            .column(entries.iter().map(|_| list.programme.as_str()))
+            .column(entries.iter().map(|_| period.clone()))
+            .column(entries.iter().map(|e| e.student.expose()))
+            .column(entries.iter().map(|_| school.clone()))
+            .column(entries.iter().map(|_| uuid(list.id)))
+            .column(entries.iter().map(|e| {
+            if e.voucher.is_some() { "voucher_formed" } else { "awaiting_consent" }
+        }))
+            .column(entries.iter().map(|e| e.voucher.map(|v| uuid(v.as_uuid()))))
+            .column(entries.iter().map(|_| ts(list.received_at)));
+        let written = bulk(
+            "INSERT INTO eligibility_entries (programme, period, student_iin, school_bin, \
+             list_id, status, voucher_id, updated_at) ",
+            values,
+            " ON CONFLICT (programme, period, student_iin) DO UPDATE SET \
                  list_id = excluded.list_id, updated_at = excluded.updated_at, \
                  status = CASE WHEN excluded.voucher_id IS NULL THEN eligibility_entries.status \
                  ELSE excluded.status END, \
                  voucher_id = COALESCE(excluded.voucher_id, eligibility_entries.voucher_id) \
                  WHERE eligibility_entries.school_bin = excluded.school_bin RETURNING student_iin",
-            );
-            if q.build().fetch_all(&mut *conn).await?.len() != chunk.len() {
-                return Err(raced("another school's list"));
-            }
+        )
+        .build()
+        .fetch_all(&mut *conn)
+        .await?;
+        if written.len() != entries.len() {
+            return Err(raced("another school's list"));
         }
         Ok(())
     }

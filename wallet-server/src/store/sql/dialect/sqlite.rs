@@ -141,3 +141,51 @@ pub(crate) const REPORT_FIGURES_OF_BODY: &str = "json_extract(value, '$.bin'), $
      json_extract(value, '$.vouchers_revoked'), json_extract(value, '$.meals_served'), \
      json_extract(value, '$.duplicates'), json_extract(value, '$.students_fed') \
      FROM json_each($3, '$.schools')";
+
+/// Rows inserted by one statement whatever their number (a list's 5,000 students): the
+/// rows are bound as one JSON array of arrays and read back with `json_each`, as the
+/// PostgreSQL dialect unnests one array per column. No parameter limit applies.
+#[derive(Default)]
+pub(crate) struct Bulk {
+    columns: Vec<Vec<serde_json::Value>>,
+}
+
+impl Bulk {
+    pub(crate) fn new() -> Self {
+        Bulk::default()
+    }
+
+    /// The next column's values, one per row, in the statement's column order.
+    pub(crate) fn column<T, I>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<serde_json::Value>,
+    {
+        self.columns
+            .push(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Appends the rows (a `SELECT`) to `query`, an `INSERT INTO t (a, b) ` so far.
+    pub(crate) fn push_rows(self, query: &mut sqlx::QueryBuilder<Db>) {
+        let width = self.columns.len();
+        let rows = self.columns.first().map_or(0, Vec::len);
+        let mut columns: Vec<_> = self.columns.into_iter().map(Vec::into_iter).collect();
+        let body: Vec<serde_json::Value> = (0..rows)
+            .map(|_| {
+                let row = columns.iter_mut();
+                row.map(|c| c.next().unwrap_or(serde_json::Value::Null))
+                    .collect()
+            })
+            .collect();
+        let fields: Vec<String> = (0..width)
+            .map(|i| format!("json_extract(value, '$[{i}]')"))
+            .collect();
+        query.push("SELECT ");
+        query.push(fields.join(", "));
+        query.push(" FROM json_each(");
+        query.push_bind(serde_json::Value::Array(body).to_string());
+        // `WHERE true` keeps an `ON CONFLICT` after it from reading as a join's `ON`.
+        query.push(") WHERE true");
+    }
+}
