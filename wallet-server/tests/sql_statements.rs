@@ -103,14 +103,14 @@ const DYNAMIC: &[Dynamic] = &[
     },
     Dynamic {
         file: "eligibility_write.rs",
-        opening: "WITH gone (student_iin, representative_iin) AS (",
-        why: "the unnamed representatives as a VALUES list, then the DELETE; every eligibility list runs it (store story `wallet_core`, \
+        opening: "DELETE FROM student_representatives WHERE (student_iin, representative_iin) IN (",
+        why: "the unnamed representatives as bound columns (the dialect's `Bulk`); every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
         file: "eligibility_write.rs",
         opening: "UPDATE vouchers SET state = 'revoked', roster_seq = ",
-        why: "one placeholder per revoked voucher of the chunk; every eligibility list runs it (store story `wallet_core`, \
+        why: "the revoked vouchers as one bound column (the dialect's `Bulk`); every eligibility list runs it (store story `wallet_core`, \
               `entitlement` and `intake`, on both backends)",
     },
     Dynamic {
@@ -134,13 +134,13 @@ const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         file: "mint_windows.rs",
         opening: "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
-        why: "a multi-row VALUES list (push_values) and its \"at least\" ON CONFLICT suffix; \
+        why: "the counts as bound columns (the dialect's `Bulk`) and the \"at least\" ON CONFLICT suffix; \
               the store story `mint_limits` stores counts with it on both backends",
     },
     Dynamic {
         file: "signals.rs",
         opening: "INSERT INTO pass_mints (day, parent_key, voucher_id, school_bin, first_at) ",
-        why: "a multi-row VALUES list (push_values) of the waiting mint notes; the store story \
+        why: "the waiting mint notes as bound columns (the dialect's `Bulk`); the store story \
               `signals` stores notes with it on both backends, a repeated note in one call too",
     },
 ];

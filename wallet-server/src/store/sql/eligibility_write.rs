@@ -13,7 +13,6 @@ use crate::domain::list::plan::{LiveVoucher, Plan};
 use crate::domain::list::{ValidList, ValidRow};
 use crate::domain::voucher::VoucherState;
 use crate::domain::Representative;
-use crate::store::sql::rows_per_statement;
 use crate::store::StoreError;
 
 /// What a write that changed fewer rows than planned answers.
@@ -137,9 +136,9 @@ super::per_backend! {
                 values,
                 REPRESENTATIVE_UPSERT,
             )
-        .build()
-                .execute(&mut *conn)
-                .await?;
+            .build()
+            .execute(&mut *conn)
+            .await?;
         }
         let links: Vec<(Iin, Iin, &'static str)> = rows
             .iter()
@@ -158,7 +157,7 @@ super::per_backend! {
                 values,
                 LINK_UPSERT,
             )
-        .build()
+            .build()
             .execute(&mut *conn)
             .await?;
         }
@@ -167,17 +166,20 @@ super::per_backend! {
 
     /// Representatives the list no longer names lose access to the child's vouchers.
     async fn unlink(conn: &mut Conn, pairs: &[(Iin, Iin)]) -> Result<(), StoreError> {
-        for chunk in pairs.chunks(rows_per_statement(2)) {
-            let mut q = QueryBuilder::<Db>::new("WITH gone (student_iin, representative_iin) AS (");
-            q.push_values(chunk, |mut b, (student, rep)| {
-                b.push_bind(student.expose()).push_bind(rep.expose());
-            });
-            q.push(
-                ") DELETE FROM student_representatives WHERE (student_iin, representative_iin) \
-                 IN (SELECT student_iin, representative_iin FROM gone)",
-            );
-            q.build().execute(&mut *conn).await?;
+        if pairs.is_empty() {
+            return Ok(());
         }
+        let values = Bulk::new()
+            .column(pairs.iter().map(|(student, _)| student.expose()))
+            .column(pairs.iter().map(|(_, rep)| rep.expose()));
+        bulk(
+            "DELETE FROM student_representatives WHERE (student_iin, representative_iin) IN (",
+            values,
+            ")",
+        )
+        .build()
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
@@ -190,24 +192,23 @@ super::per_backend! {
         for from in [VoucherState::Formed, VoucherState::Activated] {
             let ids: Vec<VoucherId> =
                 vouchers.iter().filter(|v| v.state == from).map(|v| v.id).collect();
-            for chunk in ids.chunks(rows_per_statement(1)) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "UPDATE vouchers SET state = 'revoked', roster_seq = ",
-                );
-                q.push_bind(ROSTER_PENDING)
-                    .push(", updated_at = ")
-                    .push_bind(ts(list.received_at))
-                    .push(" WHERE state = ")
-                    .push_bind(from.as_str())
-                    .push(" AND id IN (");
-                let mut each = q.separated(", ");
-                for id in chunk {
-                    each.push_bind(uuid(id.as_uuid()));
-                }
-                q.push(") RETURNING id");
-                if q.build().fetch_all(&mut *conn).await?.len() != chunk.len() {
-                    return Err(raced("a voucher"));
-                }
+            if ids.is_empty() {
+                continue;
+            }
+            let mut q =
+                QueryBuilder::<Db>::new("UPDATE vouchers SET state = 'revoked', roster_seq = ");
+            q.push_bind(ROSTER_PENDING)
+                .push(", updated_at = ")
+                .push_bind(ts(list.received_at))
+                .push(" WHERE state = ")
+                .push_bind(from.as_str())
+                .push(" AND id IN (");
+            Bulk::new()
+                .column(ids.iter().map(|id| uuid(id.as_uuid())))
+                .push_rows(&mut q);
+            q.push(") RETURNING id");
+            if q.build().fetch_all(&mut *conn).await?.len() != ids.len() {
+                return Err(raced("a voucher"));
             }
         }
         Ok(())

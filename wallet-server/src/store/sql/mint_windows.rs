@@ -17,8 +17,6 @@ use shared::VoucherId;
 use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
 
-use super::rows_per_statement;
-
 super::per_backend! {
     use crate::store::{MintLimitStore, StoreError};
 
@@ -82,15 +80,15 @@ super::per_backend! {
             counts: &[(VoucherId, OffsetDateTime, u32)],
         ) -> Result<(), StoreError> {
             let mut tx = write_counts(self).await?;
-            for chunk in counts.chunks(rows_per_statement(3)) {
+            if !counts.is_empty() {
                 let mut q = QueryBuilder::<Db>::new(
                     "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
                 );
-                q.push_values(chunk, |mut b, (voucher, window_start, minted)| {
-                    b.push_bind(uuid(voucher.as_uuid()))
-                        .push_bind(ts(*window_start))
-                        .push_bind(i64::from(*minted));
-                });
+                Bulk::new()
+                    .column(counts.iter().map(|(voucher, _, _)| uuid(voucher.as_uuid())))
+                    .column(counts.iter().map(|(_, window_start, _)| ts(*window_start)))
+                    .column(counts.iter().map(|(_, _, minted)| i64::from(*minted)))
+                    .push_rows(&mut q);
                 q.push(
                     " ON CONFLICT (voucher_id, window_start) DO UPDATE SET minted = \
                      CASE WHEN excluded.minted > mint_windows.minted \

@@ -41,14 +41,6 @@ pub(crate) mod terminals;
 pub(crate) mod vouchers;
 pub(crate) mod wallet_events;
 
-/// Bound values per statement: under SQLite's 32,766 (PostgreSQL allows 65,535).
-const MAX_BINDS: usize = 32_000;
-
-/// Rows per multi-row statement (`QueryBuilder::push_values`) of `columns` bound values each.
-pub(crate) fn rows_per_statement(columns: usize) -> usize {
-    MAX_BINDS / columns
-}
-
 /// Expands the items once per backend into `mod sqlite` and `mod postgres`, each with
 /// `use super::*` and the glob import of its dialect. Items name the types `Store`, `Conn`,
 /// `DbRow`, `Db` and call the codecs unqualified; their SQL uses `$n` placeholders.

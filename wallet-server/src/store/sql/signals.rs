@@ -7,8 +7,6 @@ use shared::counter::ScanDenial;
 use shared::Bin;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::rows_per_statement;
-
 /// The day's scans: meals (by service day) and denials (by instant) at any terminal, each
 /// with its terminal's name and school. A school sees its own terminals' scans and, of a
 /// nonce shown there, the scans elsewhere (one pass at two schools).
@@ -184,20 +182,18 @@ super::per_backend! {
                 return Ok(());
             }
             let mut tx = write(self).await?;
-            for chunk in notes.chunks(rows_per_statement(5)) {
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "INSERT INTO pass_mints (day, parent_key, voucher_id, school_bin, first_at) ",
-                );
-                q.push_values(chunk, |mut b, note| {
-                    b.push_bind(date(shared::time::service_day(note.at)))
-                        .push_bind(note.parent_key.clone())
-                        .push_bind(uuid(note.voucher.as_uuid()))
-                        .push_bind(note.school.to_string())
-                        .push_bind(ts(note.at));
-                });
-                q.push(" ON CONFLICT (day, parent_key, voucher_id) DO NOTHING");
-                q.build().execute(&mut *tx).await?;
-            }
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO pass_mints (day, parent_key, voucher_id, school_bin, first_at) ",
+            );
+            Bulk::new()
+                .column(notes.iter().map(|n| date(shared::time::service_day(n.at))))
+                .column(notes.iter().map(|n| n.parent_key.clone()))
+                .column(notes.iter().map(|n| uuid(n.voucher.as_uuid())))
+                .column(notes.iter().map(|n| n.school.to_string()))
+                .column(notes.iter().map(|n| ts(n.at)))
+                .push_rows(&mut q);
+            q.push(" ON CONFLICT (day, parent_key, voucher_id) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
         }
