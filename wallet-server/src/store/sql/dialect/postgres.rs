@@ -152,8 +152,11 @@ pub(crate) const REPORT_FIGURES_OF_BODY: &str = "value ->> 'bin', $1, $2, \
 /// list's intake); this statement is the same text for any size, so it is prepared once.
 #[derive(Default)]
 pub(crate) struct Bulk {
-    columns: Vec<Box<dyn FnOnce(&mut sqlx::QueryBuilder<Db>) + Send>>,
+    columns: Vec<BindColumn>,
 }
+
+/// Binds one column's array to the statement being built.
+type BindColumn = Box<dyn FnOnce(&mut sqlx::QueryBuilder<Db>) + Send>;
 
 impl Bulk {
     pub(crate) fn new() -> Self {
