@@ -56,7 +56,7 @@ const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         file: "meal_push.rs",
         opening: "SELECT event_id, status, reason FROM meals WHERE terminal_id = ",
-        why: "the events as one bound column (the dialect's `Bulk`); every meal push runs it (store story \
+        why: "one placeholder per event of the chunk; every meal push runs it (store story \
               `terminals`, and `meal_rule_props`, on both backends)",
     },
     Dynamic {
@@ -66,7 +66,7 @@ const DYNAMIC: &[Dynamic] = &[
                   LEFT JOIN students s ON s.iin = v.student_iin LEFT JOIN class_shifts cs \
                   ON cs.school_bin = v.school_bin AND cs.class_label = s.class_label \
                   WHERE v.school_bin = ",
-        why: "the vouchers as one bound column (the dialect's `Bulk`); every meal push runs it (store story \
+        why: "one placeholder per voucher of the chunk; every meal push runs it (store story \
               `terminals`, and `meal_rule_props`, on both backends)",
     },
     Dynamic {
@@ -74,13 +74,13 @@ const DYNAMIC: &[Dynamic] = &[
         opening: "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, \
                   terminal_id, service_day, slot, served_at, method, status, reason, \
                   received_at, pass_nonce, manual_reason, worker, school_seq) ",
-        why: "the rows as bound columns (the dialect's `Bulk`) and an ON CONFLICT suffix; every meal \
+        why: "a multi-row VALUES list (push_values) and its ON CONFLICT suffix; every meal \
               push runs it (store story `terminals`, and `meal_rule_props`, on both backends)",
     },
     Dynamic {
         file: "entitlements.rs",
         opening: "SELECT student_iin, first_day, last_day FROM entitlements WHERE programme = ",
-        why: "the students as one bound column (the dialect's `Bulk`); every roster pull and meal push runs \
+        why: "one placeholder per student of the chunk; every roster pull and meal push runs \
               it (store story `entitlement`, and `meal_rule_props`, on both backends)",
     },
     Dynamic {

@@ -181,3 +181,7 @@ pub fn first_round<'s, 'a>(steps: &'s [Step<'a>]) -> Vec<&'s MealRow<'a>> {
         })
         .collect()
 }
+
+/// Rows per multi-row statement: 16 parameters each stays far below both databases'
+/// parameter limits.
+pub const ROWS_PER_STATEMENT: usize = 500;

@@ -25,6 +25,8 @@ const CUT_SCOPE: &str = "programme = $2 AND ( \
       FROM eligibility_entries e WHERE e.programme = $2 AND e.period = $3 AND e.school_bin = $1)))";
 
 super::per_backend! {
+    use crate::domain::meal::batch::ROWS_PER_STATEMENT;
+
     /// Applies the entitlement rules for `list`, whose rows are already in
     /// `eligibility_entries` (and the dropped ones gone). Returns the students whose ranges
     /// changed, so their vouchers go out with the next roster pull.
@@ -124,7 +126,7 @@ super::per_backend! {
         students: &[Iin],
     ) -> Result<HashMap<Iin, Vec<DayRange>>, StoreError> {
         let mut raw: HashMap<Iin, Vec<DayRange>> = HashMap::new();
-        if !students.is_empty() {
+        for chunk in students.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
                 "SELECT student_iin, first_day, last_day FROM entitlements WHERE programme = ",
             );
@@ -132,9 +134,10 @@ super::per_backend! {
                 .push(" AND school_bin = ")
                 .push_bind(school.to_string())
                 .push(" AND student_iin IN (");
-            Bulk::new()
-                .column(students.iter().map(|s| s.expose()))
-                .push_rows(&mut q);
+            let mut list = q.separated(", ");
+            for s in chunk {
+                list.push_bind(s.expose().to_string());
+            }
             q.push(")");
             for r in q.build().fetch_all(&mut *conn).await? {
                 let student: Iin = parse_stored("student IIN", r.try_get("student_iin")?)?;

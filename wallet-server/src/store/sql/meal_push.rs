@@ -13,7 +13,9 @@ use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::meal::batch::{self as meal_batch, method_word, verdict_of, MealRow};
+use crate::domain::meal::batch::{
+    self as meal_batch, method_word, verdict_of, MealRow, ROWS_PER_STATEMENT,
+};
 use crate::domain::meal::MealJudge;
 use crate::domain::meal::VoucherFacts;
 use crate::domain::terminal::TerminalRecord;
@@ -137,12 +139,15 @@ super::per_backend! {
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, MealResult>, StoreError> {
         let mut out = HashMap::new();
-        if !ids.is_empty() {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
                 "SELECT event_id, status, reason FROM meals WHERE terminal_id = ",
             );
             q.push_bind(uuid(terminal.id)).push(" AND event_id IN (");
-            Bulk::new().column(ids.iter().map(|id| uuid(*id))).push_rows(&mut q);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(uuid(*id));
+            }
             q.push(")");
             for r in q.build().fetch_all(&mut *conn).await? {
                 let id = get_uuid(&r, "event_id")?;
@@ -168,7 +173,7 @@ super::per_backend! {
         ids: &[VoucherId],
     ) -> Result<HashMap<VoucherId, VoucherFacts>, StoreError> {
         let mut out = HashMap::new();
-        if !ids.is_empty() {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
                 "SELECT v.id, v.school_bin, v.student_iin, v.state, v.activated_at, v.updated_at, \
                  v.valid_from, v.valid_until, cs.shift FROM vouchers v \
@@ -177,9 +182,10 @@ super::per_backend! {
                  WHERE v.school_bin = ",
             );
             q.push_bind(school.to_string()).push(" AND v.id IN (");
-            Bulk::new()
-                .column(ids.iter().map(|id| uuid(id.as_uuid())))
-                .push_rows(&mut q);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(uuid(id.as_uuid()));
+            }
             q.push(")");
             for r in q.build().fetch_all(&mut *conn).await? {
                 let facts = VoucherFacts {
@@ -225,32 +231,32 @@ super::per_backend! {
         stamp: Stamp,
     ) -> Result<HashSet<Uuid>, StoreError> {
         let mut inserted = HashSet::new();
-        if !rows.is_empty() {
+        let school = terminal.school.to_string();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, terminal_id, service_day, \
                  slot, served_at, method, status, reason, received_at, pass_nonce, manual_reason, worker, \
                  school_seq) ",
             );
-            let school = terminal.school.to_string();
-            let events = || rows.iter().map(|row| row.event);
-            Bulk::new()
-                .column(events().map(|e| uuid(e.event_id)))
-                .column(events().map(|e| uuid(e.voucher_id.as_uuid())))
-                .column(rows.iter().map(|row| row.facts.student.expose()))
-                .column(rows.iter().map(|_| school.clone()))
-                .column(rows.iter().map(|_| uuid(terminal.id)))
-                .column(events().map(|e| date(e.service_day)))
-                .column(events().map(|e| e.slot.to_string()))
-                .column(events().map(|e| ts(e.served_at)))
-                .column(events().map(method_word))
-                .column(rows.iter().map(|row| row.status))
-                .column(rows.iter().map(|row| row.reason.clone()))
-                .column(rows.iter().map(|_| ts(stamp.now)))
-                .column(events().map(|e| e.pass_nonce.map(|n| n.to_string())))
-                .column(events().map(|e| e.manual_reason.as_ref().map(|l| l.to_string())))
-                .column(events().map(|e| e.worker.as_ref().map(|l| l.to_string())))
-                .column(rows.iter().map(|_| stamp.seq))
-                .push_rows(&mut q);
+            q.push_values(chunk, |mut b, row| {
+                let e = row.event;
+                b.push_bind(uuid(e.event_id))
+                    .push_bind(uuid(e.voucher_id.as_uuid()))
+                    .push_bind(row.facts.student.expose())
+                    .push_bind(school.clone())
+                    .push_bind(uuid(terminal.id))
+                    .push_bind(date(e.service_day))
+                    .push_bind(e.slot.to_string())
+                    .push_bind(ts(e.served_at))
+                    .push_bind(method_word(e))
+                    .push_bind(row.status)
+                    .push_bind(row.reason.clone())
+                    .push_bind(ts(stamp.now))
+                    .push_bind(e.pass_nonce.map(|n| n.to_string()))
+                    .push_bind(e.manual_reason.as_ref().map(|l| l.to_string()))
+                    .push_bind(e.worker.as_ref().map(|l| l.to_string()))
+                    .push_bind(stamp.seq);
+            });
             q.push(" ON CONFLICT DO NOTHING RETURNING event_id");
             for r in q.build().fetch_all(&mut *conn).await? {
                 inserted.insert(get_uuid(&r, "event_id")?);
