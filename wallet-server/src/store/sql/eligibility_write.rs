@@ -1,6 +1,6 @@
-//! The bulk writes of a planned eligibility list (`domain::list::plan`): one multi-row
-//! statement per table, chunked under the backends' parameter limits, inside the list's
-//! transaction. A statement that changes fewer rows than planned means a concurrent change
+//! The bulk writes of a planned eligibility list (`domain::list::plan`): one statement per
+//! table whatever the list's size, its rows bound as columns (the dialect's `Bulk`), inside
+//! the list's transaction. A statement that changes fewer rows than planned means a concurrent change
 //! got in between the list's read and its write: it answers `Conflict`, the transaction rolls
 //! back and `eligibility` applies the list again.
 
