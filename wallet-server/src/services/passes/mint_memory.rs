@@ -66,18 +66,25 @@ impl Counts {
         self.minted = stored.into_iter().collect();
     }
 
-    /// The changed counts, taken out for storing.
+    /// The changed counts, taken out for storing, each (voucher, window) once with its
+    /// highest count: a flush that failed while the window turned puts back a count that
+    /// `turn` has already moved to `ended`, and one upsert may not touch a row twice
+    /// (PostgreSQL refuses it).
     fn take_changes(&mut self) -> Vec<(VoucherId, OffsetDateTime, u32)> {
-        let mut out = std::mem::take(&mut self.ended);
-        if let Some(window) = self.window {
-            let changed = std::mem::take(&mut self.changed);
-            out.extend(
-                changed
-                    .into_iter()
-                    .map(|v| (v, window, self.minted.get(&v).copied().unwrap_or(0))),
-            );
+        let mut out: HashMap<(VoucherId, OffsetDateTime), u32> = HashMap::new();
+        let mut keep = |voucher, window, minted: u32| {
+            let count = out.entry((voucher, window)).or_insert(minted);
+            *count = (*count).max(minted);
+        };
+        for (voucher, window, minted) in std::mem::take(&mut self.ended) {
+            keep(voucher, window, minted);
         }
-        out
+        if let Some(window) = self.window {
+            for voucher in std::mem::take(&mut self.changed) {
+                keep(voucher, window, self.minted.get(&voucher).copied().unwrap_or(0));
+            }
+        }
+        out.into_iter().map(|((v, w), n)| (v, w, n)).collect()
     }
 
     /// Puts back changes that could not be stored (a later count of the same key wins, as
@@ -215,5 +222,24 @@ mod tests {
             2,
             "a failed flush loses nothing"
         );
+    }
+
+    #[test]
+    fn a_flush_that_failed_across_a_turn_hands_each_key_over_once() {
+        let (w0, w1) = (
+            datetime!(2026-11-24 02:00 UTC),
+            datetime!(2026-11-24 02:10 UTC),
+        );
+        let a = VoucherId::new();
+        let mut counts = Counts::default();
+        counts.turn(w0, Vec::new());
+        assert!(counts.count(a, 5));
+        // A flush takes (a, w0, 1) out; while it runs, `a` mints again and the window turns.
+        let in_flight = counts.take_changes();
+        assert!(counts.count(a, 5));
+        counts.turn(w1, Vec::new());
+        // The flush fails and puts its (a, w0, 1) back beside the turn's (a, w0, 2).
+        counts.put_back(in_flight);
+        assert_eq!(counts.take_changes(), [(a, w0, 2)], "once, the highest");
     }
 }
