@@ -134,8 +134,15 @@ const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         file: "mint_windows.rs",
         opening: "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
-        why: "the counts as bound columns (the dialect's `Bulk`) and the \"at least\" ON CONFLICT suffix; \
-              the store story `mint_limits` stores counts with it on both backends",
+        why: "the counts as bound columns (the dialect's `Bulk`): `store_mint_counts` with the \
+              \"at least\" ON CONFLICT suffix, `count_mints` (a batch of mints) with the \
+              \"while it has room\" one; the store story `mint_limits` runs both on both backends",
+    },
+    Dynamic {
+        file: "vouchers.rs",
+        opening: "WITH asked (voucher_id, rep) AS (",
+        why: "a batch of represented-voucher lookups as bound columns (the dialect's `Bulk`); \
+              every store story chapter that mints or reads a parent's voucher runs it",
     },
     Dynamic {
         file: "signals.rs",

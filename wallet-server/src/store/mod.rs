@@ -9,6 +9,7 @@
 mod consent_jobs;
 mod console;
 mod counter;
+mod coalesce;
 mod facts_cache;
 mod monthly;
 mod ops;
@@ -64,14 +65,20 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// One statement answered several callers (`coalesce.rs`) and failed: each gets its
+    /// cause.
+    #[error(transparent)]
+    Batch(std::sync::Arc<StoreError>),
 }
 
 impl StoreError {
     /// The database cannot be reached right now (down, restarting, no connection within the
     /// pool's wait): a retry later may succeed, nothing was changed.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Database(e) = self else {
-            return false;
+        let e = match self {
+            StoreError::Database(e) => e,
+            StoreError::Batch(e) => return e.is_unavailable(),
+            _ => return false,
         };
         match e {
             sqlx::Error::PoolTimedOut

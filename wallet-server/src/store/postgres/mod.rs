@@ -15,7 +15,12 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Connection;
 
+use super::coalesce::Coalesce;
 use super::facts_cache::FactsCache;
+use super::sql::{mint_windows, vouchers};
+use crate::domain::voucher::Voucher;
+use shared::{Iin, VoucherId};
+use time::OffsetDateTime;
 use super::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -32,6 +37,10 @@ pub struct PostgresStore {
     /// Off until its listener listens (`facts_listener.rs`), started at the first lookup.
     facts: Arc<FactsCache>,
     listening: Arc<AtomicBool>,
+    /// Represented-voucher lookups that missed the cache, batched (`coalesce.rs`).
+    pub(in crate::store) represented: Arc<Coalesce<(VoucherId, Iin), Option<Voucher>>>,
+    /// Pass mint counts, batched, through `counts`.
+    pub(in crate::store) mint_counts: Arc<Coalesce<(VoucherId, OffsetDateTime, u32), bool>>,
 }
 
 impl PostgresStore {
@@ -55,6 +64,14 @@ impl PostgresStore {
         let counts =
             pool_options(4).connect_lazy_with(options.options([("synchronous_commit", "off")]));
         Ok(PostgresStore {
+            represented: Arc::new(Coalesce::new(
+                pool.clone(),
+                vouchers::postgres::represented_vouchers,
+            )),
+            mint_counts: Arc::new(Coalesce::new(
+                counts.clone(),
+                mint_windows::postgres::count_mints,
+            )),
             pool,
             counts,
             listen_pool: PgPoolOptions::new().max_connections(1).connect_lazy(url)?,

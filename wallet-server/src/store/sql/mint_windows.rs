@@ -2,15 +2,17 @@
 //! (`services::passes::mint`) holds across restarts and across server processes on one
 //! database.
 //!
-//! A mint is counted by one statement, an upsert whose update only runs while the window has
-//! room: `RETURNING` yields the new count, or no row when the window is full. PostgreSQL
-//! re-checks the condition on the latest row version under the row lock, SQLite holds the
-//! database's write lock for the statement, so concurrent mints never count past the limit.
-//! A SQLite server counts in
+//! Mints are counted by one statement per batch of concurrent mints (`count_mints`), an
+//! upsert whose update only runs while the window has room: `RETURNING` yields the new
+//! count, or no row when the window is full. PostgreSQL re-checks the condition on the
+//! latest row version under the row lock, SQLite holds the database's write lock for the
+//! statement, so concurrent mints never count past the limit. A SQLite server counts in
 //! memory and stores behind (`services::passes::mint_memory`: `mint_counts_in_window` loads a
 //! window, `store_mint_counts` writes "at least" counts). Counts go through the store's
 //! `counts` pool, whose commits do not wait for the disk (why that is safe:
 //! `SqliteStore::counts_pool`, `PostgresStore::connect`).
+
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use shared::VoucherId;
@@ -28,19 +30,8 @@ super::per_backend! {
             window_start: OffsetDateTime,
             limit: u32,
         ) -> Result<bool, StoreError> {
-            // One statement is atomic on its own: no transaction round trips.
-            let minted: Option<i32> = sqlx::query_scalar(
-                "INSERT INTO mint_windows (voucher_id, window_start, minted) VALUES ($1, $2, 1) \
-                 ON CONFLICT (voucher_id, window_start) \
-                 DO UPDATE SET minted = mint_windows.minted + 1 WHERE mint_windows.minted < $3 \
-                 RETURNING minted",
-            )
-            .bind(uuid(voucher.as_uuid()))
-            .bind(ts(window_start))
-            .bind(i64::from(limit))
-            .fetch_optional(&self.counts)
-            .await?;
-            Ok(minted.is_some())
+            // With the other mints of the moment, in one statement (`count_mints`).
+            self.mint_counts.call((voucher, window_start, limit)).await
         }
 
         async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
@@ -99,5 +90,68 @@ super::per_backend! {
             tx.commit().await?;
             Ok(())
         }
+    }
+
+    /// Counts a batch of mints (`store/coalesce.rs`): one `(voucher, window, limit)` per
+    /// mint, answered in order with whether it had room. One upsert per window adds each
+    /// voucher's mints of the batch at once, and only while the window had room; its
+    /// `RETURNING` count less what was added is the count before, from which the batch's
+    /// mints of that voucher are granted in order. A refused mint of a batch may leave the
+    /// stored count above the limit (by fewer than the batch's mints of the voucher); a
+    /// full window never grows.
+    pub(in crate::store) async fn count_mints(
+        pool: sqlx::Pool<Db>,
+        mints: Vec<(VoucherId, OffsetDateTime, u32)>,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut granted = vec![false; mints.len()];
+        // The batch's mints by window and limit (one group but at a window's turn), then by
+        // voucher, in arrival order.
+        // Vouchers in order: concurrent batches (and servers) lock their rows in the same
+        // order, so they never deadlock.
+        let mut groups: HashMap<(OffsetDateTime, u32), BTreeMap<VoucherId, Vec<usize>>> =
+            HashMap::new();
+        for (i, (voucher, window, limit)) in mints.iter().enumerate() {
+            groups
+                .entry((*window, *limit))
+                .or_default()
+                .entry(*voucher)
+                .or_default()
+                .push(i);
+        }
+        for ((window, limit), by_voucher) in groups {
+            let by_voucher: Vec<(VoucherId, Vec<usize>)> = by_voucher.into_iter().collect();
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
+            );
+            Bulk::new()
+                .column(by_voucher.iter().map(|(voucher, _)| uuid(voucher.as_uuid())))
+                .column(by_voucher.iter().map(|_| ts(window)))
+                .column(by_voucher.iter().map(|(_, asked)| asked.len() as i64))
+                .push_rows(&mut q);
+            q.push(
+                " ON CONFLICT (voucher_id, window_start) \
+                 DO UPDATE SET minted = mint_windows.minted + excluded.minted \
+                 WHERE mint_windows.minted < ",
+            );
+            q.push_bind(i64::from(limit));
+            q.push(" RETURNING voucher_id, minted");
+            let rows = q.build().fetch_all(&pool).await?;
+            let mut after = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let minted: i64 = row.try_get::<i32, _>("minted")?.into();
+                after.insert(VoucherId::from_uuid(get_uuid(row, "voucher_id")?), minted);
+            }
+            for (voucher, asked) in by_voucher {
+                // Not returned: the window was full before the batch.
+                let Some(minted) = after.get(&voucher) else {
+                    continue;
+                };
+                let before = minted - asked.len() as i64;
+                for (k, i) in asked.into_iter().enumerate() {
+                    granted[i] = before + k as i64 + 1 <= i64::from(limit);
+                }
+            }
+        }
+        Ok(granted)
     }
 }

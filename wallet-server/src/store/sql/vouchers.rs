@@ -1,9 +1,11 @@
 //! Vouchers, their transitions and views, and the audit trail.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use shared::time::YearMonth;
 use shared::{Bin, Iin, VoucherId};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 
 use crate::domain::audit::{AuditEntry, AuditRecord};
 use crate::domain::voucher::{NewVoucher, Voucher, VoucherState, VoucherView};
@@ -102,18 +104,8 @@ super::per_backend! {
                 return Ok(Some(voucher));
             }
             let ticket = facts.ticket();
-            // Built per miss only; sqlx reuses the prepared statement by its text.
-            let sql = format!(
-                "SELECT {VOUCHER_COLUMNS} FROM vouchers v \
-                 JOIN student_representatives sr ON sr.student_iin = v.student_iin \
-                 WHERE v.id = $1 AND sr.representative_iin = $2"
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(uuid(id.as_uuid()))
-                .bind(rep.expose())
-                .fetch_optional(&self.pool)
-                .await?;
-            let voucher = row.as_ref().map(voucher_from_row).transpose()?;
+            // With the other misses of the moment, in one statement (`represented_vouchers`).
+            let voucher = self.represented.call((id, rep)).await?;
             // Only what exists is kept: a voucher or representation that appears later needs
             // no invalidation.
             if let (Some(ticket), Some(voucher)) = (ticket, &voucher) {
@@ -168,6 +160,37 @@ super::per_backend! {
                 })
                 .collect()
         }
+    }
+
+    /// The vouchers of a batch of (voucher, parent) lookups (`store/coalesce.rs`), in the
+    /// keys' order: `None` where the voucher does not exist or the parent does not
+    /// represent its student. One statement for the morning's concurrent cache misses.
+    pub(in crate::store) async fn represented_vouchers(
+        pool: sqlx::Pool<Db>,
+        keys: Vec<(VoucherId, Iin)>,
+    ) -> Result<Vec<Option<Voucher>>, StoreError> {
+        let mut q = QueryBuilder::<Db>::new("WITH asked (voucher_id, rep) AS (");
+        Bulk::new()
+            .column(keys.iter().map(|(id, _)| uuid(id.as_uuid())))
+            .column(keys.iter().map(|(_, rep)| rep.expose()))
+            .push_rows(&mut q);
+        q.push(format!(
+            ") SELECT {VOUCHER_COLUMNS}, asked.rep FROM asked \
+             JOIN vouchers v ON v.id = asked.voucher_id \
+             JOIN student_representatives sr \
+             ON sr.student_iin = v.student_iin AND sr.representative_iin = asked.rep"
+        ));
+        let rows = q.build().fetch_all(&pool).await?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let rep: String = row.try_get("rep")?;
+            let voucher = voucher_from_row(row)?;
+            found.insert((voucher.id, rep), voucher);
+        }
+        Ok(keys
+            .iter()
+            .map(|(id, rep)| found.get(&(*id, rep.expose())).cloned())
+            .collect())
     }
 
     /// Forms a voucher inside an open transaction (see [`VoucherStore::form_voucher`]).
