@@ -188,16 +188,17 @@ mod tests {
     #[tokio::test]
     async fn a_failed_batch_fails_every_call_in_it_and_the_next_batch_runs() {
         let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let coalesce = Arc::new(Coalesce::new(fail.clone(), |fail, keys: Vec<u32>| {
-            async move {
+        let coalesce = Arc::new(Coalesce::new(
+            fail.clone(),
+            |fail, keys: Vec<u32>| async move {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 if fail.load(Ordering::SeqCst) {
                     Err(StoreError::Database(sqlx::Error::PoolTimedOut))
                 } else {
                     Ok(keys)
                 }
-            }
-        }));
+            },
+        ));
         let calls: Vec<_> = (0..10u32)
             .map(|k| {
                 let c = coalesce.clone();

@@ -6,10 +6,10 @@
 //! `sqlite/` and `postgres/` only open their pools. Migrations stay per backend
 //! (`migrations/<backend>/`), applied at open.
 
+mod coalesce;
 mod consent_jobs;
 mod console;
 mod counter;
-mod coalesce;
 mod facts_cache;
 mod monthly;
 mod ops;

@@ -137,6 +137,10 @@ async fn concurrent_mints_never_pass_the_limit(
         }
     }
     for voucher in vouchers {
-        assert_eq!(allowed.get(&voucher), Some(&LIMIT), "concurrent mints counted");
+        assert_eq!(
+            allowed.get(&voucher),
+            Some(&LIMIT),
+            "concurrent mints counted"
+        );
     }
 }

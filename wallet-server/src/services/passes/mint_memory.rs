@@ -81,7 +81,11 @@ impl Counts {
         }
         if let Some(window) = self.window {
             for voucher in std::mem::take(&mut self.changed) {
-                keep(voucher, window, self.minted.get(&voucher).copied().unwrap_or(0));
+                keep(
+                    voucher,
+                    window,
+                    self.minted.get(&voucher).copied().unwrap_or(0),
+                );
             }
         }
         out.into_iter().map(|((v, w), n)| (v, w, n)).collect()

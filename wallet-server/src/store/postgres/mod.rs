@@ -18,10 +18,10 @@ use sqlx::Connection;
 use super::coalesce::Coalesce;
 use super::facts_cache::FactsCache;
 use super::sql::{mint_windows, vouchers};
+use super::StoreError;
 use crate::domain::voucher::Voucher;
 use shared::{Iin, VoucherId};
 use time::OffsetDateTime;
-use super::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

@@ -147,8 +147,9 @@ super::per_backend! {
                     continue;
                 };
                 let before = minted - asked.len() as i64;
+                // The batch's k-th mint of the voucher (from 0) finds `before + k` counted.
                 for (k, i) in asked.into_iter().enumerate() {
-                    granted[i] = before + k as i64 + 1 <= i64::from(limit);
+                    granted[i] = before + (k as i64) < i64::from(limit);
                 }
             }
         }
