@@ -4,7 +4,7 @@
 //! The batch's denials are stored before its meals, its voids (the terminal taking back its
 //! own meals) after them.
 //!
-//! Pushes are written by group commit ([`MealPushes`], `services::group_commit`): the pushes
+//! Pushes are written by group commit ([`MealPushes`], `store::grouped`): the pushes
 //! waiting at one moment go into one write transaction, in arrival order, each answered with
 //! its own results after the commit — so 40 terminals pushing at once no longer queue on the
 //! database's write lock one transaction (and one fsync) each.
@@ -20,8 +20,8 @@ use time::{Date, OffsetDateTime};
 use crate::domain::meal::judge;
 use crate::domain::programme_dates::ProgrammeDates;
 use crate::domain::terminal::TerminalRecord;
-use crate::services::group_commit::{GroupWrite, Grouped};
 use crate::services::reports;
+use crate::store::grouped::{GroupWork, Grouped};
 use crate::store::{MealPush, Store, StoreError};
 
 /// The process's meal pushes, written in groups.
@@ -46,7 +46,7 @@ pub fn meal_pushes(store: Arc<dyn Store>, programme: ProgrammeDates) -> MealPush
 }
 
 #[async_trait]
-impl GroupWrite for PushWriter {
+impl GroupWork for PushWriter {
     type Job = PushJob;
     type Answer = MealBatchResult;
     /// About ten full pushes of 500: one commit for a burst, while the first of a burst
@@ -58,7 +58,7 @@ impl GroupWrite for PushWriter {
         (b.events.len() + b.voids.len() + b.denials.len()).max(1)
     }
 
-    async fn write(&self, jobs: &[PushJob]) -> Result<Vec<MealBatchResult>, StoreError> {
+    async fn run(&self, jobs: &[PushJob]) -> Result<Vec<MealBatchResult>, StoreError> {
         let programme = self.programme;
         let rules: Vec<_> = jobs
             .iter()

@@ -16,7 +16,6 @@ pub mod consent;
 pub mod counter;
 pub mod enrollment;
 pub mod feedback;
-pub mod group_commit;
 pub mod lists;
 pub mod meals;
 pub mod mint_notes;

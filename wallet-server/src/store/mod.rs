@@ -6,11 +6,11 @@
 //! `sqlite/` and `postgres/` only open their pools. Migrations stay per backend
 //! (`migrations/<backend>/`), applied at open.
 
-mod coalesce;
 mod consent_jobs;
 mod console;
 mod counter;
 mod facts_cache;
+pub mod grouped;
 mod monthly;
 mod ops;
 mod postgres;
@@ -65,7 +65,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    /// One statement answered several callers (`coalesce.rs`) and failed: each gets its
+    /// A group of requests (`grouped.rs`) found the database out of reach: each gets the
     /// cause.
     #[error(transparent)]
     Batch(std::sync::Arc<StoreError>),

@@ -15,13 +15,10 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Connection;
 
-use super::coalesce::Coalesce;
 use super::facts_cache::FactsCache;
+use super::grouped::Grouped;
 use super::sql::{mint_windows, vouchers};
 use super::StoreError;
-use crate::domain::voucher::Voucher;
-use shared::{Iin, VoucherId};
-use time::OffsetDateTime;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -37,10 +34,10 @@ pub struct PostgresStore {
     /// Off until its listener listens (`facts_listener.rs`), started at the first lookup.
     facts: Arc<FactsCache>,
     listening: Arc<AtomicBool>,
-    /// Represented-voucher lookups that missed the cache, batched (`coalesce.rs`).
-    pub(in crate::store) represented: Arc<Coalesce<(VoucherId, Iin), Option<Voucher>>>,
-    /// Pass mint counts, batched, through `counts`.
-    pub(in crate::store) mint_counts: Arc<Coalesce<(VoucherId, OffsetDateTime, u32), bool>>,
+    /// Represented-voucher lookups that missed the cache, in groups (`grouped.rs`).
+    pub(in crate::store) represented: Grouped<vouchers::postgres::RepresentedLookups>,
+    /// Pass mint counts, in groups, through `counts`.
+    pub(in crate::store) mint_counts: Grouped<mint_windows::postgres::MintCounts>,
 }
 
 impl PostgresStore {
@@ -73,14 +70,8 @@ impl PostgresStore {
             ("plan_cache_mode", "force_generic_plan"),
         ]));
         Ok(PostgresStore {
-            represented: Arc::new(Coalesce::new(
-                counts.clone(),
-                vouchers::postgres::represented_vouchers,
-            )),
-            mint_counts: Arc::new(Coalesce::new(
-                counts.clone(),
-                mint_windows::postgres::count_mints,
-            )),
+            represented: Grouped::new(vouchers::postgres::RepresentedLookups(counts.clone())),
+            mint_counts: Grouped::new(mint_windows::postgres::MintCounts(counts.clone())),
             pool,
             counts,
             listen_pool: PgPoolOptions::new().max_connections(1).connect_lazy(url)?,

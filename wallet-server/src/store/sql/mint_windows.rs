@@ -20,6 +20,7 @@ use sqlx::{QueryBuilder, Row as _};
 use time::OffsetDateTime;
 
 super::per_backend! {
+    use crate::store::grouped::GroupWork;
     use crate::store::{MintLimitStore, StoreError};
 
     #[async_trait]
@@ -30,8 +31,8 @@ super::per_backend! {
             window_start: OffsetDateTime,
             limit: u32,
         ) -> Result<bool, StoreError> {
-            // With the other mints of the moment, in one statement (`count_mints`).
-            self.mint_counts.call((voucher, window_start, limit)).await
+            // With the other mints of the moment, in one statement (`MintCounts`).
+            self.mint_counts.submit((voucher, window_start, limit)).await
         }
 
         async fn forget_mint_windows(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
@@ -92,16 +93,34 @@ super::per_backend! {
         }
     }
 
-    /// Counts a batch of mints (`store/coalesce.rs`): one `(voucher, window, limit)` per
-    /// mint, answered in order with whether it had room. One upsert per window adds each
-    /// voucher's mints of the batch at once, and only while the window had room; its
-    /// `RETURNING` count less what was added is the count before, from which the batch's
-    /// mints of that voucher are granted in order. A refused mint of a batch may leave the
-    /// stored count above the limit (by fewer than the batch's mints of the voucher); a
+    /// The pass mint counts, run in groups (`store/grouped.rs`) on the `counts` pool: one
+    /// `(voucher, window start, limit)` per mint, answered with whether it had room.
+    pub(in crate::store) struct MintCounts(pub(in crate::store) sqlx::Pool<Db>);
+
+    #[async_trait]
+    impl GroupWork for MintCounts {
+        type Job = (VoucherId, OffsetDateTime, u32);
+        type Answer = bool;
+        const CAP: usize = 512;
+
+        fn weight(_: &Self::Job) -> usize {
+            1
+        }
+
+        async fn run(&self, mints: &[Self::Job]) -> Result<Vec<bool>, StoreError> {
+            count_mints(&self.0, mints).await
+        }
+    }
+
+    /// Counts a group of mints. One upsert per window adds each
+    /// voucher's mints of the group at once, and only while the window had room; its
+    /// `RETURNING` count less what was added is the count before, from which the group's
+    /// mints of that voucher are granted in order. A refused mint of a group may leave the
+    /// stored count above the limit (by fewer than the group's mints of the voucher); a
     /// full window never grows.
-    pub(in crate::store) async fn count_mints(
-        pool: sqlx::Pool<Db>,
-        mints: Vec<(VoucherId, OffsetDateTime, u32)>,
+    async fn count_mints(
+        pool: &sqlx::Pool<Db>,
+        mints: &[(VoucherId, OffsetDateTime, u32)],
     ) -> Result<Vec<bool>, StoreError> {
         let mut granted = vec![false; mints.len()];
         // The batch's mints by window and limit (one group but at a window's turn), then by
@@ -135,7 +154,7 @@ super::per_backend! {
             );
             q.push_bind(i64::from(limit));
             q.push(" RETURNING voucher_id, minted");
-            let rows = q.build().fetch_all(&pool).await?;
+            let rows = q.build().fetch_all(pool).await?;
             let mut after = HashMap::with_capacity(rows.len());
             for row in &rows {
                 let minted: i64 = row.try_get::<i32, _>("minted")?.into();

@@ -9,6 +9,7 @@ use sqlx::{QueryBuilder, Row};
 
 use crate::domain::audit::{AuditEntry, AuditRecord};
 use crate::domain::voucher::{NewVoucher, Voucher, VoucherState, VoucherView};
+use crate::store::grouped::GroupWork;
 use crate::store::{Formed, StoreError, VoucherStore};
 
 super::per_backend! {
@@ -104,8 +105,8 @@ super::per_backend! {
                 return Ok(Some(voucher));
             }
             let ticket = facts.ticket();
-            // With the other misses of the moment, in one statement (`represented_vouchers`).
-            let voucher = self.represented.call((id, rep)).await?;
+            // With the other misses of the moment, in one statement (`RepresentedLookups`).
+            let voucher = self.represented.submit((id, rep)).await?;
             // Only what exists is kept: a voucher or representation that appears later needs
             // no invalidation.
             if let (Some(ticket), Some(voucher)) = (ticket, &voucher) {
@@ -162,12 +163,31 @@ super::per_backend! {
         }
     }
 
-    /// The vouchers of a batch of (voucher, parent) lookups (`store/coalesce.rs`), in the
-    /// keys' order: `None` where the voucher does not exist or the parent does not
-    /// represent its student. One statement for the morning's concurrent cache misses.
-    pub(in crate::store) async fn represented_vouchers(
-        pool: sqlx::Pool<Db>,
-        keys: Vec<(VoucherId, Iin)>,
+    /// The represented-voucher lookups that missed the cache, run in groups
+    /// (`store/grouped.rs`) on this pool.
+    pub(in crate::store) struct RepresentedLookups(pub(in crate::store) sqlx::Pool<Db>);
+
+    #[async_trait]
+    impl GroupWork for RepresentedLookups {
+        type Job = (VoucherId, Iin);
+        type Answer = Option<Voucher>;
+        const CAP: usize = 512;
+
+        fn weight(_: &Self::Job) -> usize {
+            1
+        }
+
+        async fn run(&self, keys: &[Self::Job]) -> Result<Vec<Self::Answer>, StoreError> {
+            represented_vouchers(&self.0, keys).await
+        }
+    }
+
+    /// The vouchers of a group of (voucher, parent) lookups, in the keys' order: `None`
+    /// where the voucher does not exist or the parent does not represent its student. One
+    /// statement for the morning's concurrent cache misses.
+    async fn represented_vouchers(
+        pool: &sqlx::Pool<Db>,
+        keys: &[(VoucherId, Iin)],
     ) -> Result<Vec<Option<Voucher>>, StoreError> {
         let mut q = QueryBuilder::<Db>::new("WITH asked (voucher_id, rep) AS (");
         Bulk::new()
@@ -180,7 +200,7 @@ super::per_backend! {
              JOIN student_representatives sr \
              ON sr.student_iin = v.student_iin AND sr.representative_iin = asked.rep"
         ));
-        let rows = q.build().fetch_all(&pool).await?;
+        let rows = q.build().fetch_all(pool).await?;
         let mut found = HashMap::with_capacity(rows.len());
         for row in &rows {
             let rep: String = row.try_get("rep")?;

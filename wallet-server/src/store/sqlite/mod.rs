@@ -15,13 +15,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::coalesce::Coalesce;
 use super::facts_cache::FactsCache;
+use super::grouped::Grouped;
 use super::sql::{mint_windows, vouchers};
 use super::StoreError;
-use crate::domain::voucher::Voucher;
-use shared::{Iin, VoucherId};
-use time::OffsetDateTime;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -33,10 +30,10 @@ pub struct SqliteStore {
     pub(in crate::store) counts: SqlitePool,
     /// One process owns the file: its own writes are all the invalidation there is.
     facts: Arc<FactsCache>,
-    /// Represented-voucher lookups that missed the cache, batched (`coalesce.rs`).
-    pub(in crate::store) represented: Arc<Coalesce<(VoucherId, Iin), Option<Voucher>>>,
-    /// Pass mint counts, batched, through `counts`.
-    pub(in crate::store) mint_counts: Arc<Coalesce<(VoucherId, OffsetDateTime, u32), bool>>,
+    /// Represented-voucher lookups that missed the cache, in groups (`grouped.rs`).
+    pub(in crate::store) represented: Grouped<vouchers::sqlite::RepresentedLookups>,
+    /// Pass mint counts, in groups, through `counts`.
+    pub(in crate::store) mint_counts: Grouped<mint_windows::sqlite::MintCounts>,
 }
 
 impl SqliteStore {
@@ -83,14 +80,8 @@ impl SqliteStore {
             Self::counts_pool(options).await?
         };
         Ok(SqliteStore {
-            represented: Arc::new(Coalesce::new(
-                pool.clone(),
-                vouchers::sqlite::represented_vouchers,
-            )),
-            mint_counts: Arc::new(Coalesce::new(
-                counts.clone(),
-                mint_windows::sqlite::count_mints,
-            )),
+            represented: Grouped::new(vouchers::sqlite::RepresentedLookups(pool.clone())),
+            mint_counts: Grouped::new(mint_windows::sqlite::MintCounts(counts.clone())),
             pool,
             counts,
             facts: Arc::new(FactsCache::new(true)),

@@ -1,16 +1,17 @@
-//! The group commit against a fake writer: groups in arrival order under the cap, each
-//! request answered with its own result, a failed group written again one by one.
+//! Grouped work against a fake worker: groups in arrival order under the cap, each
+//! request answered with its own result, a failed group run again one by one (unless the
+//! database is out of reach).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{GroupWrite, Grouped};
+use super::{GroupWork, Grouped};
 use crate::store::StoreError;
 
 /// Doubles numbers; a group containing a negative number fails, and so does a negative
-/// number on its own. Records every group it is asked to write.
+/// number on its own; a group containing 0 finds the database unreachable. Records every group it is asked to write.
 #[derive(Default)]
 struct Doubler {
     groups: Mutex<Vec<Vec<i64>>>,
@@ -21,7 +22,7 @@ struct Doubler {
 }
 
 #[async_trait]
-impl GroupWrite for Doubler {
+impl GroupWork for Doubler {
     type Job = i64;
     type Answer = i64;
     const CAP: usize = 10;
@@ -30,10 +31,14 @@ impl GroupWrite for Doubler {
         job.unsigned_abs() as usize
     }
 
-    async fn write(&self, jobs: &[i64]) -> Result<Vec<i64>, StoreError> {
+    async fn run(&self, jobs: &[i64]) -> Result<Vec<i64>, StoreError> {
         self.started.fetch_add(1, Ordering::SeqCst);
         let _open = self.gate.lock().await;
         self.groups.lock().expect("groups").push(jobs.to_vec());
+        if jobs.contains(&0) {
+            // Zero stands for the database being out of reach.
+            return Err(StoreError::Database(sqlx::Error::PoolTimedOut));
+        }
         if jobs.iter().any(|j| *j < 0) {
             return Err(StoreError::Conflict {
                 current: "negative".into(),
@@ -46,14 +51,14 @@ impl GroupWrite for Doubler {
 /// Submits `jobs` while the writer is held at its gate, then releases it.
 async fn burst(jobs: &[i64]) -> (Vec<Result<i64, StoreError>>, Vec<Vec<i64>>) {
     let grouped = Grouped::new(Doubler::default());
-    let gate = grouped.writer.gate.lock().await;
+    let gate = grouped.worker.gate.lock().await;
     let mut tasks = Vec::new();
     for (i, &job) in jobs.iter().enumerate() {
         let g = grouped.clone();
         tasks.push(tokio::spawn(async move { g.submit(job).await }));
         // Arrival order is submission order: the first is taken by the writer (held at the
         // gate), the others queue behind it.
-        while !(grouped.writer.started.load(Ordering::SeqCst) == 1
+        while !(grouped.worker.started.load(Ordering::SeqCst) == 1
             && grouped.lock().waiting.len() == i)
         {
             tokio::task::yield_now().await;
@@ -64,7 +69,7 @@ async fn burst(jobs: &[i64]) -> (Vec<Result<i64, StoreError>>, Vec<Vec<i64>>) {
     for t in tasks {
         answers.push(t.await.expect("task"));
     }
-    let groups = grouped.writer.groups.lock().expect("groups").clone();
+    let groups = grouped.worker.groups.lock().expect("groups").clone();
     (answers, groups)
 }
 
@@ -94,6 +99,17 @@ async fn a_failed_group_is_written_one_by_one_and_only_the_bad_request_fails() {
 }
 
 #[tokio::test]
+async fn a_group_that_finds_the_database_unreachable_is_not_run_again_one_by_one() {
+    let (answers, groups) = burst(&[1, 2, 0, 4]).await;
+    assert_eq!(answers[0].as_ref().ok(), Some(&2));
+    for answer in &answers[1..] {
+        let e = answer.as_ref().expect_err("unreachable");
+        assert!(e.is_unavailable(), "each gets the cause: {e}");
+    }
+    assert_eq!(groups, vec![vec![1], vec![2, 0, 4]]);
+}
+
+#[tokio::test]
 async fn a_request_heavier_than_the_cap_goes_alone() {
     let (answers, groups) = burst(&[1, 25, 2]).await;
     assert!(answers.iter().all(|a| a.is_ok()));
@@ -104,6 +120,6 @@ async fn a_request_heavier_than_the_cap_goes_alone() {
 async fn the_writer_stops_when_nothing_waits_and_starts_again() {
     let grouped = Grouped::new(Doubler::default());
     assert_eq!(grouped.submit(3).await.expect("first"), 6);
-    assert!(!grouped.lock().writing, "the writer task ended");
+    assert!(!grouped.lock().running, "the writer task ended");
     assert_eq!(grouped.submit(4).await.expect("second"), 8);
 }
