@@ -205,8 +205,9 @@ mod tests {
         assert!(counts.take_changes().is_empty(), "nothing changed since");
     }
 
-    #[test]
-    fn a_turned_window_keeps_its_changes_for_the_next_flush() {
+    /// Two consecutive windows, and counts in the first holding one mint of voucher `a`
+    /// (under `limit`).
+    fn one_mint_in_a_window(limit: u32) -> (OffsetDateTime, OffsetDateTime, VoucherId, Counts) {
         let (w0, w1) = (
             datetime!(2026-11-24 02:00 UTC),
             datetime!(2026-11-24 02:10 UTC),
@@ -214,7 +215,13 @@ mod tests {
         let a = VoucherId::new();
         let mut counts = Counts::default();
         counts.turn(w0, Vec::new());
-        assert!(counts.count(a, 1));
+        assert!(counts.count(a, limit));
+        (w0, w1, a, counts)
+    }
+
+    #[test]
+    fn a_turned_window_keeps_its_changes_for_the_next_flush() {
+        let (w0, w1, a, mut counts) = one_mint_in_a_window(1);
         counts.turn(w1, Vec::new());
         assert!(counts.count(a, 1), "a new window starts afresh");
         let mut changes = counts.take_changes();
@@ -230,14 +237,7 @@ mod tests {
 
     #[test]
     fn a_flush_that_failed_across_a_turn_hands_each_key_over_once() {
-        let (w0, w1) = (
-            datetime!(2026-11-24 02:00 UTC),
-            datetime!(2026-11-24 02:10 UTC),
-        );
-        let a = VoucherId::new();
-        let mut counts = Counts::default();
-        counts.turn(w0, Vec::new());
-        assert!(counts.count(a, 5));
+        let (w0, w1, a, mut counts) = one_mint_in_a_window(5);
         // A flush takes (a, w0, 1) out; while it runs, `a` mints again and the window turns.
         let in_flight = counts.take_changes();
         assert!(counts.count(a, 5));
