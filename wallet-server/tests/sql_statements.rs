@@ -135,13 +135,13 @@ const DYNAMIC: &[Dynamic] = &[
         file: "mint_windows.rs",
         opening: "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
         why: "the counts as bound columns (the dialect's `Bulk`): `store_mint_counts` with the \
-              \"at least\" ON CONFLICT suffix, `count_mints` (a batch of mints) with the \
+              \"at least\" ON CONFLICT suffix, `MintCounts` (a group of mints) with the \
               \"while it has room\" one; the store story `mint_limits` runs both on both backends",
     },
     Dynamic {
         file: "vouchers.rs",
         opening: "WITH asked (voucher_id, rep) AS (",
-        why: "a batch of represented-voucher lookups as bound columns (the dialect's `Bulk`); \
+        why: "a group of represented-voucher lookups as bound columns (the dialect's `Bulk`); \
               every store story chapter that mints or reads a parent's voucher runs it",
     },
     Dynamic {

@@ -26,7 +26,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(in crate::store) pool: PgPool,
-    /// Connections for a pass mint's two batched statements, the counts and the
+    /// Connections for a pass mint's two grouped statements, the counts and the
     /// represented-voucher lookups (see [`PostgresStore::connect`]).
     pub(in crate::store) counts: PgPool,
     /// One connection, opened by the listener when it starts.
@@ -43,13 +43,13 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` and applies migrations.
     ///
-    /// Two pools: the main one, and a small one for a pass mint's batched statements (the
+    /// Two pools: the main one, and a small one for a pass mint's grouped statements (the
     /// represented-voucher lookup and the count), which plans once (`plan_cache_mode=
     /// force_generic_plan`) and whose commits do not wait for the WAL flush
     /// (`synchronous_commit=off`).
     ///
-    /// Planning: a batch's lookup knows its arrays' sizes, so PostgreSQL found a custom plan
-    /// for each cheaper than its one generic plan and planned every batch anew, 224 µs each,
+    /// Planning: a group's lookup knows its arrays' sizes, so PostgreSQL found a custom plan
+    /// for each cheaper than its one generic plan and planned every group anew, 224 µs each,
     /// more than the lookup ran (measured, issue 18). The generic plan is the one wanted: an
     /// index scan per key. Commits: a count is the only write whose
     /// loss costs nothing but a few extra passes: if PostgreSQL itself crashes, the counts

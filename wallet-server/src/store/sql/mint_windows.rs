@@ -2,7 +2,7 @@
 //! (`services::passes::mint`) holds across restarts and across server processes on one
 //! database.
 //!
-//! Mints are counted by one statement per batch of concurrent mints (`count_mints`), an
+//! Mints are counted by one statement per group of concurrent mints (`MintCounts`), an
 //! upsert whose update only runs while the window has room: `RETURNING` yields the new
 //! count, or no row when the window is full. PostgreSQL re-checks the condition on the
 //! latest row version under the row lock, SQLite holds the database's write lock for the
@@ -123,21 +123,20 @@ super::per_backend! {
         mints: &[(VoucherId, OffsetDateTime, u32)],
     ) -> Result<Vec<bool>, StoreError> {
         let mut granted = vec![false; mints.len()];
-        // The batch's mints by window and limit (one group but at a window's turn), then by
-        // voucher, in arrival order.
-        // Vouchers in order: concurrent batches (and servers) lock their rows in the same
-        // order, so they never deadlock.
-        let mut groups: HashMap<(OffsetDateTime, u32), BTreeMap<VoucherId, Vec<usize>>> =
+        // The group's mints by window and limit (one window but at a window's turn), then
+        // by voucher, each voucher's in arrival order. Vouchers sorted: concurrent groups of
+        // several servers lock their rows in the same order, so they never deadlock.
+        let mut by_window: HashMap<(OffsetDateTime, u32), BTreeMap<VoucherId, Vec<usize>>> =
             HashMap::new();
         for (i, (voucher, window, limit)) in mints.iter().enumerate() {
-            groups
+            by_window
                 .entry((*window, *limit))
                 .or_default()
                 .entry(*voucher)
                 .or_default()
                 .push(i);
         }
-        for ((window, limit), by_voucher) in groups {
+        for ((window, limit), by_voucher) in by_window {
             let by_voucher: Vec<(VoucherId, Vec<usize>)> = by_voucher.into_iter().collect();
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT INTO mint_windows (voucher_id, window_start, minted) ",
@@ -161,12 +160,12 @@ super::per_backend! {
                 after.insert(VoucherId::from_uuid(get_uuid(row, "voucher_id")?), minted);
             }
             for (voucher, asked) in by_voucher {
-                // Not returned: the window was full before the batch.
+                // Not returned: the window was full before the group.
                 let Some(minted) = after.get(&voucher) else {
                     continue;
                 };
                 let before = minted - asked.len() as i64;
-                // The batch's k-th mint of the voucher (from 0) finds `before + k` counted.
+                // The group's k-th mint of the voucher (from 0) finds `before + k` counted.
                 for (k, i) in asked.into_iter().enumerate() {
                     granted[i] = before + (k as i64) < i64::from(limit);
                 }
