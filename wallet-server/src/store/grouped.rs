@@ -38,10 +38,13 @@ use crate::store::StoreError;
 pub trait GroupWork: Send + Sync + 'static {
     type Job: Send + 'static;
     type Answer: Send + 'static;
-    /// Most weight in one group (a single heavier job still goes alone).
-    const CAP: usize;
-    /// What a job weighs against [`Self::CAP`].
-    fn weight(job: &Self::Job) -> usize;
+    /// Most weight in one group (a single heavier job still goes alone). The default suits
+    /// one-row jobs: 512 rows keep one statement's parameters and parse time small.
+    const CAP: usize = 512;
+    /// What a job weighs against [`Self::CAP`]; one by default.
+    fn weight(_job: &Self::Job) -> usize {
+        1
+    }
     /// Runs `jobs` in one statement or transaction; one answer per job, in order.
     async fn run(&self, jobs: &[Self::Job]) -> Result<Vec<Self::Answer>, StoreError>;
 }
@@ -53,7 +56,7 @@ struct Queue<W: GroupWork> {
     running: bool,
 }
 
-/// The requests of one process waiting to be written by `W`.
+/// The requests of one process waiting to be run by `W`.
 pub struct Grouped<W: GroupWork> {
     worker: Arc<W>,
     queue: Arc<Mutex<Queue<W>>>,

@@ -101,12 +101,6 @@ super::per_backend! {
     impl GroupWork for MintCounts {
         type Job = (VoucherId, OffsetDateTime, u32);
         type Answer = bool;
-        const CAP: usize = 512;
-
-        fn weight(_: &Self::Job) -> usize {
-            1
-        }
-
         async fn run(&self, mints: &[Self::Job]) -> Result<Vec<bool>, StoreError> {
             count_mints(&self.0, mints).await
         }

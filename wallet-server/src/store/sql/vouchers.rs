@@ -171,12 +171,6 @@ super::per_backend! {
     impl GroupWork for RepresentedLookups {
         type Job = (VoucherId, Iin);
         type Answer = Option<Voucher>;
-        const CAP: usize = 512;
-
-        fn weight(_: &Self::Job) -> usize {
-            1
-        }
-
         async fn run(&self, keys: &[Self::Job]) -> Result<Vec<Self::Answer>, StoreError> {
             represented_vouchers(&self.0, keys).await
         }
