@@ -224,14 +224,7 @@ async fn push_meals(
     check_batch(&batch)?;
     crate::services::signals::check_denials(&batch.denials)?;
     let now = state.clock.now();
-    let answer = meals::push(
-        &state.meal_pushes,
-        state.store.as_ref(),
-        &caller.terminal,
-        batch,
-        now,
-    )
-    .await?;
+    let answer = meals::push(&state.meal_pushes, &caller.terminal, batch, now).await?;
     state.metrics.meals_pushed(&answer.results);
     let accepted = answer
         .results
