@@ -417,12 +417,7 @@ async fn every_statement_prepares_on_sqlite() {
 
 #[tokio::test]
 async fn every_statement_prepares_on_postgres() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").is_err(),
-            "REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
-        );
-        eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL statements");
+    let Some(admin_url) = scratch_db::admin_url("the PostgreSQL statements") else {
         return;
     };
     let started = Instant::now();

@@ -302,12 +302,7 @@ async fn an_sqlite_database_with_lists_upgrades_across_the_rekeying() {
 
 #[tokio::test]
 async fn a_postgres_database_with_lists_upgrades_across_the_rekeying() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").is_err(),
-            "REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
-        );
-        eprintln!("TEST_DATABASE_URL not set: skipping PostgreSQL");
+    let Some(admin_url) = scratch_db::admin_url("PostgreSQL") else {
         return;
     };
     let (name, url) = scratch_db::create_database(&admin_url, "upgrades").await;

@@ -364,12 +364,7 @@ fn any_interleaving_of_pushes_bills_the_same_set_on_sqlite() {
 
 #[test]
 fn any_interleaving_of_pushes_bills_the_same_set_on_postgres() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").is_err(),
-            "REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
-        );
-        eprintln!("TEST_DATABASE_URL not set: skipping the meal rule on PostgreSQL");
+    let Some(admin_url) = scratch_db::admin_url("the meal rule on PostgreSQL") else {
         return;
     };
     let rt = runtime();

@@ -591,12 +591,7 @@ async fn database_files_in_an_existing_directory_are_owner_only() {
 
 #[tokio::test]
 async fn story_on_postgres() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").is_err(),
-            "REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
-        );
-        eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL store story");
+    let Some(admin_url) = scratch_db::admin_url("the PostgreSQL store story") else {
         return;
     };
     let name = format!("story_{}", uuid_suffix());

@@ -3,6 +3,21 @@
 //! `#[path]` by the store story, the meal-rule property test, the SQL statement test and the
 //! benches, so the URL rule lives once.
 
+/// The PostgreSQL server the tests use (`TEST_DATABASE_URL`), or `None`: `what` is then
+/// skipped, unless `REQUIRE_POSTGRES` is set, which makes a missing URL a failure.
+#[allow(dead_code)] // not every includer runs on PostgreSQL
+pub fn admin_url(what: &str) -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL").ok();
+    if url.is_none() {
+        assert!(
+            std::env::var("REQUIRE_POSTGRES").is_err(),
+            "REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
+        );
+        eprintln!("TEST_DATABASE_URL not set: skipping {what}");
+    }
+    url
+}
+
 /// Replaces the database name in a `postgres://…/name?params` URL.
 pub fn database_url(admin_url: &str, name: &str) -> String {
     let (base, params) = match admin_url.split_once('?') {
