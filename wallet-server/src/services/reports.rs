@@ -121,13 +121,13 @@ pub fn is_built(day: Date, now: OffsetDateTime) -> bool {
 }
 
 /// Sends the next version of `day`'s report when its meal figures changed since the latest
-/// version — of every school, or of `school` only (a push knows its school: one school's
+/// version — of every school, or of `schools` only (pushes know their schools: a school's
 /// figures are cheap to count) — the version sent, if any. Nothing before the first version
 /// exists.
 pub async fn correct(
     store: &dyn Store,
     day: Date,
-    school: Option<Bin>,
+    schools: Option<&[Bin]>,
     now: OffsetDateTime,
 ) -> Result<Option<DailyReport>, StoreError> {
     // A racing correction of the same version wins; read again and compare with it.
@@ -137,12 +137,14 @@ pub async fn correct(
         };
         let latest: DailyReport = serde_json::from_str(&stored)
             .map_err(|_| StoreError::Corrupt("stored daily report".into()))?;
-        let facts = match school {
-            Some(bin) => store
-                .school_day_facts(day, bin)
-                .await?
-                .into_iter()
-                .collect(),
+        let facts = match schools {
+            Some(bins) => {
+                let mut facts = Vec::with_capacity(bins.len());
+                for &bin in bins {
+                    facts.extend(store.school_day_facts(day, bin).await?);
+                }
+                facts
+            }
             None => store.daily_facts(day).await?,
         };
         let Some(next) = correction(&latest, &facts) else {

@@ -14,6 +14,10 @@
 //! and loopback traffic than in the query itself (274 µs of its CPU per mint against 59 µs
 //! of execution; BENCHMARKS.md, issue 18).
 //!
+//! Why, for the corrections of late days' reports (`services::meals`): every push of a
+//! terminal back from days offline asks for one, and each counts the school's day afresh;
+//! one version per day, counting the schools of all that waited, is enough.
+//!
 //! The first request to arrive while no group is running starts a worker task, which takes
 //! what waits (up to [`GroupWork::CAP`] weight, at least one request), runs it, answers
 //! each, and goes on until nothing waits: no timer, a lone request runs at once, and groups
