@@ -46,15 +46,41 @@ fn received(nobd: &Gateway, kind: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+fn event_id(id: u64) -> String {
+    format!("01937000-0000-7000-8000-{id:012x}")
+}
+
+/// `DAY` at `hour:minute`, Astana time.
+fn at(hour: u8, minute: u8) -> OffsetDateTime {
+    DAY.with_hms(hour, minute, 0)
+        .expect("time")
+        .assume_offset(w::ASTANA)
+}
+
 fn meal(id: u64, voucher: &str, minute: u8) -> Value {
     json!({
-        "event_id": format!("01937000-0000-7000-8000-{id:012x}"),
+        "event_id": event_id(id),
         "voucher_id": voucher,
         "slot": "day",
         "service_day": DAY.to_string(),
-        "served_at": w::rfc3339(DAY.with_hms(12, minute, 0).expect("time").assume_offset(w::ASTANA)),
+        "served_at": w::rfc3339(at(12, minute)),
         "method": "qr",
     })
+}
+
+/// The demo school's meals served in version `version` of the day's report, once NOBD has it.
+fn version_served(nobd: &Gateway, version: u64) -> Option<i64> {
+    received(nobd, "report")
+        .into_iter()
+        .map(|(_, body)| body)
+        .find(|b| b["date"] == DAY.to_string() && b["version"] == version)
+        .and_then(|b| {
+            b["schools"]
+                .as_array()?
+                .iter()
+                .find(|s| s["bin"] == DEMO_SCHOOL_BIN)?["meals_served"]
+                .as_i64()
+        })
 }
 
 async fn push(server: &Server, terminal: &str, events: Vec<Value>) -> Vec<String> {
@@ -97,6 +123,9 @@ async fn late_meals_send_the_days_report_again_as_a_new_version_once() {
     let mother = server.parent_token(DEMO_PARENT_IIN).await;
     let aigerim = w::voucher_ids(&w::wallet(&server, &mother).await).remove(0);
     let terminal = common::drills::demo_terminal_token(&server).await;
+    let kim = server.parent_token(&w::demo::kim_mother().expose()).await;
+    let dana = w::voucher_ids(&w::wallet(&server, &kim).await).remove(0);
+    w::activate(&server, &kim, &dana).await.ok_json();
 
     // 23:40: the day's report is built (nothing eaten yet: the terminal is offline) and sent.
     set_clock(&server, datetime!(2026-11-24 23:40 +5)).await;
@@ -150,13 +179,54 @@ async fn late_meals_send_the_days_report_again_as_a_new_version_once() {
         (&json!(1), &json!(1))
     );
 
+    // Voids take meals out of a built day's counts: each is a new version too. Дана's lunch
+    // came late (version 4); the terminal had voided it two minutes after serving it, and
+    // that void syncs later still (version 5); staff void Айгерим's lunch that morning
+    // (version 6).
+    assert_eq!(
+        push(&server, &terminal, vec![meal(3, &dana, 10)]).await,
+        ["accepted"]
+    );
+    let served = |v: u64| {
+        let nobd = &nobd;
+        async move { version_served(nobd, v) }
+    };
+    assert_eq!(eventually("version 4 at NOBD", || served(4)).await, 2);
+    let void = json!({"event_id": event_id(3), "voided_at": w::rfc3339(at(12, 12)), "reason": "не тот ребёнок"});
+    let answer = server
+        .post_json(
+            "/v1/terminals/meals",
+            Some(&terminal),
+            &json!({"events": [], "voids": [void]}),
+        )
+        .await
+        .ok_json();
+    assert_eq!(answer["voids"][0]["status"], "voided", "{answer}");
+    assert_eq!(eventually("version 5 at NOBD", || served(5)).await, 1);
+    let staff = server
+        .staff_token("social_pedagogue", DEMO_SCHOOL_BIN)
+        .await;
+    let voided = server
+        .post_json(
+            &format!("/v1/schools/{DEMO_SCHOOL_BIN}/meals/{}/void", event_id(1)),
+            Some(&staff),
+            &json!({"reason": "Ошибка кассира"}),
+        )
+        .await
+        .ok_json();
+    assert_eq!(voided["status"], "voided");
+    assert_eq!(eventually("version 6 at NOBD", || served(6)).await, 0);
+
     // Each version reached NOBD once, under its own key; nothing more follows.
     tokio::time::sleep(StdDuration::from_millis(1500)).await;
     let versions = report_versions(&nobd);
-    assert_eq!(versions.keys().copied().collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        versions.keys().copied().collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
     assert!(versions.values().all(|(_, n)| *n == 1), "{versions:?}");
     let keys: std::collections::BTreeSet<_> = versions.values().map(|(k, _)| k).collect();
-    assert_eq!(keys.len(), 3);
+    assert_eq!(keys.len(), 6);
     server.stop();
 }
 

@@ -54,6 +54,12 @@ struct Dynamic {
 
 const DYNAMIC: &[Dynamic] = &[
     Dynamic {
+        file: "counter.rs",
+        opening: "SELECT DISTINCT service_day FROM meals WHERE school_bin = ",
+        why: "one placeholder per voided meal; run by the store story `counter` on both \
+              backends (`meal_days`)",
+    },
+    Dynamic {
         file: "meal_push.rs",
         opening: "SELECT event_id, status, reason FROM meals WHERE terminal_id = ",
         why: "one placeholder per event of the chunk; every meal push runs it (store story \

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::meal::effective_slots;
 use crate::domain::meal::progress::{progress, Expected, Served};
+use crate::services::reports;
 use crate::store::{Store, StoreError};
 
 /// The whole school's progress of the service day at `now`.
@@ -61,7 +62,9 @@ fn entry(
 }
 
 /// Staff take back a meal of their school (at any time, with a reason): before the month's
-/// approval it leaves the табель, after it the void is the next month's adjustment.
+/// approval it leaves the табель, after it the void is the next month's adjustment. Either
+/// way it leaves its day's counts, so a day whose NOBD report is built gets a corrected
+/// version (a failed correction is left to the daily sweep; the void stands).
 /// `NotFound` when the school has no such meal.
 pub async fn void_meal(
     store: &dyn Store,
@@ -76,9 +79,26 @@ pub async fn void_meal(
         reason: Some(reason.to_string()),
         ..entry(by, now, "meal", event_id.to_string(), "void")
     };
-    store
+    let verdict = store
         .void_school_meal(school, event_id, reason, &audit)
-        .await
+        .await?;
+    if verdict != VoidVerdict::Rejected {
+        correct_reports(store, school, event_id, now).await;
+    }
+    Ok(verdict)
+}
+
+/// Corrects the built report of the voided meal's day; failures are logged.
+async fn correct_reports(store: &dyn Store, school: Bin, event_id: Uuid, now: OffsetDateTime) {
+    let corrected = async {
+        for day in reports::built_days_of_meals(store, school, &[event_id], now).await? {
+            reports::correct(store, day, Some(&[school]), now).await?;
+        }
+        Ok::<_, StoreError>(())
+    };
+    if let Err(e) = corrected.await {
+        tracing::warn!(error = %e, "report correction after a void failed; the sweep retries");
+    }
 }
 
 /// Staff give a class its shift (`None`: the class eats in any slot).

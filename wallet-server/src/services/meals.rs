@@ -1,6 +1,7 @@
 //! Pushing meals from a terminal: every event judged by the meal rule
 //! (`domain::meal::judge`) for the terminal's school at the server's time, stored once.
-//! Meals of a day whose NOBD report is already built correct that report (a new version).
+//! Meals of a day whose NOBD report is already built correct that report (a new version), and
+//! so do voids of such a day's meals.
 //! The batch's denials are stored before its meals, its voids (the terminal taking back its
 //! own meals) after them.
 //!
@@ -22,9 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use shared::counter::VoidVerdict;
 use shared::sync::{MealBatch, MealBatchResult};
 use shared::Bin;
 use time::{Date, OffsetDateTime};
+use uuid::Uuid;
 
 use crate::domain::meal::judge;
 use crate::domain::programme_dates::ProgrammeDates;
@@ -99,28 +102,49 @@ impl GroupWork for PushWriter {
             })
             .collect();
         let answers = self.store.record_pushes(&pushes).await?;
-        for job in jobs {
-            self.correct_late_days(job);
+        for (job, answer) in jobs.iter().zip(&answers) {
+            self.correct_late_days(job, answer);
         }
         Ok(answers)
     }
 }
 
 impl PushWriter {
-    /// Has the reports of the job's days that are already built corrected, without waiting.
-    fn correct_late_days(&self, job: &PushJob) {
-        let late: BTreeSet<Date> = job
+    /// Has the built reports of the days the push changed corrected, without waiting: the
+    /// days of its meals, and of the meals its voids took out of the counts (looked up, as a
+    /// void names only its meal; a void pushed again looks up its day again and changes
+    /// nothing).
+    fn correct_late_days(&self, job: &PushJob, answer: &MealBatchResult) {
+        let (school, now) = (job.terminal.school, job.now);
+        let mut late: BTreeSet<Date> = job
             .batch
             .events
             .iter()
             .map(|e| e.service_day)
-            .filter(|&day| reports::is_built(day, job.now))
+            .filter(|&day| reports::is_built(day, now))
             .collect();
-        for day in late {
-            let (corrections, school, now) =
-                (self.corrections.clone(), job.terminal.school, job.now);
-            tokio::spawn(async move { corrections.submit((day, school, now)).await });
+        let voided: Vec<Uuid> = answer
+            .voids
+            .iter()
+            .filter(|v| v.status != VoidVerdict::Rejected)
+            .map(|v| v.event_id)
+            .collect();
+        if late.is_empty() && voided.is_empty() {
+            return;
         }
+        let (store, corrections) = (self.store.clone(), self.corrections.clone());
+        tokio::spawn(async move {
+            match reports::built_days_of_meals(store.as_ref(), school, &voided, now).await {
+                Ok(days) => late.extend(days),
+                Err(e) => {
+                    tracing::warn!(error = %e, "voided meals' days not read; the sweep corrects them")
+                }
+            }
+            for day in late {
+                let corrections = corrections.clone();
+                tokio::spawn(async move { corrections.submit((day, school, now)).await });
+            }
+        });
     }
 }
 

@@ -120,6 +120,23 @@ pub fn is_built(day: Date, now: OffsetDateTime) -> bool {
     now >= report_job(day, now).due_at
 }
 
+/// The days of `school`'s meals among `event_ids` whose reports are already built. A void
+/// takes its meal out of its day's counts, and that day's report may be built (a terminal
+/// back from offline, staff voiding in the console): those days are corrected like late
+/// meals' days.
+pub async fn built_days_of_meals(
+    store: &dyn Store,
+    school: Bin,
+    event_ids: &[uuid::Uuid],
+    now: OffsetDateTime,
+) -> Result<Vec<Date>, StoreError> {
+    if event_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let days = store.meal_days(school, event_ids).await?;
+    Ok(days.into_iter().filter(|&d| is_built(d, now)).collect())
+}
+
 /// Sends the next version of `day`'s report when its meal figures changed since the latest
 /// version — of every school, or of `schools` only (pushes know their schools: a school's
 /// figures are cheap to count) — the version sent, if any. Nothing before the first version

@@ -3,6 +3,8 @@
 //! alert line of a student, and today's counts (progress, manual meals per worker, meals of
 //! the school's other terminals). Every method is scoped to one school in its SQL.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use shared::counter::{MealSeen, MealVoid, Shift, VoidResult, VoidVerdict};
 use shared::{AlertLine, Bin, ClassLabel, Iin, Label};
@@ -68,6 +70,13 @@ pub trait CounterStore: Send + Sync {
         reason: &Label,
         audit: &AuditEntry,
     ) -> Result<VoidVerdict, StoreError>;
+    /// The service days of `school`'s meals among `event_ids` (the days a void changed, so
+    /// that their built reports are corrected); another school's meals are not found.
+    async fn meal_days(
+        &self,
+        school: Bin,
+        event_ids: &[Uuid],
+    ) -> Result<BTreeSet<Date>, StoreError>;
     async fn class_shifts(&self, school: Bin) -> Result<Vec<ClassShift>, StoreError>;
     /// Sets (or clears, `None`) a class's shift; the class's students reach the terminals
     /// with their next roster pull. Audited.

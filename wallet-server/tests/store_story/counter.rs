@@ -386,6 +386,17 @@ async fn void_story(
             .expect("void"),
         VoidVerdict::Voided
     );
+    // The voided meal's day, for its report's correction: found by its school only.
+    let ids = [again.event_id, uuid::Uuid::now_v7()];
+    assert_eq!(
+        store.meal_days(bin, &ids).await.expect("days"),
+        [again.service_day].into()
+    );
+    assert!(store
+        .meal_days(other_school(), &ids)
+        .await
+        .expect("days")
+        .is_empty());
     let facts = store
         .tabel_facts(bin, "2026-11".parse().expect("month"), 80_000)
         .await

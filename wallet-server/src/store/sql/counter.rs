@@ -2,12 +2,17 @@
 //! lines and today's counts. Every statement names the school, so one school never reads or
 //! changes another's rows.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use shared::counter::{MealSeen, MealVoid, Shift, VoidResult, VoidVerdict};
 use shared::time::YearMonth;
 use shared::{AlertLine, Bin, ClassLabel, Iin, Label};
+use sqlx::QueryBuilder;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
+
+use crate::domain::meal::batch::ROWS_PER_STATEMENT;
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::terminal::TerminalRecord;
@@ -82,6 +87,29 @@ super::per_backend! {
             audit: &AuditEntry,
         ) -> Result<VoidVerdict, StoreError> {
             meal_void::for_school(self, school, event_id, reason, audit).await
+        }
+
+        async fn meal_days(
+            &self,
+            school: Bin,
+            event_ids: &[Uuid],
+        ) -> Result<BTreeSet<Date>, StoreError> {
+            let mut days = BTreeSet::new();
+            for chunk in event_ids.chunks(ROWS_PER_STATEMENT) {
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT DISTINCT service_day FROM meals WHERE school_bin = ",
+                );
+                q.push_bind(school.to_string()).push(" AND event_id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(uuid(*id));
+                }
+                q.push(")");
+                for r in q.build().fetch_all(&self.pool).await? {
+                    days.insert(get_date(&r, "service_day")?);
+                }
+            }
+            Ok(days)
         }
 
         async fn class_shifts(&self, school: Bin) -> Result<Vec<ClassShift>, StoreError> {
