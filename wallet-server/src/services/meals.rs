@@ -197,3 +197,7 @@ pub async fn push(
     };
     pushes.submit(job).await
 }
+
+#[cfg(test)]
+#[path = "meals_tests.rs"]
+mod tests;
