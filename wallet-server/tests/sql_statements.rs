@@ -54,40 +54,12 @@ struct Dynamic {
 
 const DYNAMIC: &[Dynamic] = &[
     Dynamic {
-        file: "counter.rs",
-        opening: "SELECT DISTINCT service_day FROM meals WHERE school_bin = ",
-        why: "one placeholder per voided meal; run by the store story `counter` on both \
-              backends (`meal_days`)",
-    },
-    Dynamic {
-        file: "meal_push.rs",
-        opening: "SELECT event_id, status, reason FROM meals WHERE terminal_id = ",
-        why: "one placeholder per event of the chunk; every meal push runs it (store story \
-              `terminals`, and `meal_rule_props`, on both backends)",
-    },
-    Dynamic {
-        file: "meal_push.rs",
-        opening: "SELECT v.id, v.school_bin, v.student_iin, v.state, v.activated_at, \
-                  v.updated_at, v.valid_from, v.valid_until, cs.shift FROM vouchers v \
-                  LEFT JOIN students s ON s.iin = v.student_iin LEFT JOIN class_shifts cs \
-                  ON cs.school_bin = v.school_bin AND cs.class_label = s.class_label \
-                  WHERE v.school_bin = ",
-        why: "one placeholder per voucher of the chunk; every meal push runs it (store story \
-              `terminals`, and `meal_rule_props`, on both backends)",
-    },
-    Dynamic {
         file: "meal_push.rs",
         opening: "INSERT INTO meals (event_id, voucher_id, student_iin, school_bin, \
                   terminal_id, service_day, slot, served_at, method, status, reason, \
                   received_at, pass_nonce, manual_reason, worker, school_seq) ",
         why: "a multi-row VALUES list (push_values) and its ON CONFLICT suffix; every meal \
               push runs it (store story `terminals`, and `meal_rule_props`, on both backends)",
-    },
-    Dynamic {
-        file: "entitlements.rs",
-        opening: "SELECT student_iin, first_day, last_day FROM entitlements WHERE programme = ",
-        why: "one placeholder per student of the chunk; every roster pull and meal push runs \
-              it (store story `entitlement`, and `meal_rule_props`, on both backends)",
     },
     Dynamic {
         file: "eligibility_write.rs",

@@ -7,7 +7,7 @@
 //! `format!` (inline `{NAME}`, positional `{}` and named arguments), `sqlx::AssertSqlSafe(…)`,
 //! `if … { … } else { … }` (both branches), `&`, local `let`s, `&str` constants (the file's
 //! own, the backend's dialect file, then the other query files), calls of functions whose body
-//! ends in such an expression (`due_jobs()`, the dialect's `in_text_list("$1")`), and
+//! ends in such an expression (`due_jobs()`, the dialect's `in_list("$1")`), and
 //! parameters of the enclosing function, taken from each of its call sites in turn (so
 //! `any_due(self, "jobs", &filter, …)` gives `jobs` with the jobs filter, never with the
 //! outbox one). Anything else is an error naming the site, never a silent skip.

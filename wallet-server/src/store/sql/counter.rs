@@ -8,11 +8,8 @@ use async_trait::async_trait;
 use shared::counter::{MealSeen, MealVoid, Shift, VoidResult, VoidVerdict};
 use shared::time::YearMonth;
 use shared::{AlertLine, Bin, ClassLabel, Iin, Label};
-use sqlx::QueryBuilder;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
-
-use crate::domain::meal::batch::ROWS_PER_STATEMENT;
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::terminal::TerminalRecord;
@@ -95,19 +92,21 @@ super::per_backend! {
             event_ids: &[Uuid],
         ) -> Result<BTreeSet<Date>, StoreError> {
             let mut days = BTreeSet::new();
-            for chunk in event_ids.chunks(ROWS_PER_STATEMENT) {
-                let mut q = QueryBuilder::<Db>::new(
-                    "SELECT DISTINCT service_day FROM meals WHERE school_bin = ",
-                );
-                q.push_bind(school.to_string()).push(" AND event_id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(uuid(*id));
-                }
-                q.push(")");
-                for r in q.build().fetch_all(&self.pool).await? {
-                    days.insert(get_date(&r, "service_day")?);
-                }
+            if event_ids.is_empty() {
+                return Ok(days);
+            }
+            let sql = format!(
+                "SELECT DISTINCT service_day FROM meals WHERE school_bin = $1 AND event_id {}",
+                in_list("$2")
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(school.to_string())
+                .bind(uuid_list(event_ids))
+                .persistent(false)
+                .fetch_all(&self.pool)
+                .await?;
+            for r in rows {
+                days.insert(get_date(&r, "service_day")?);
             }
             Ok(days)
         }

@@ -92,7 +92,7 @@ super::per_backend! {
     }
 
     /// The listed students as one bound parameter (see the dialect's `text_list`); a statement
-    /// binding it runs unprepared (`in_text_list` says why).
+    /// binding it runs unprepared (`in_list` says why).
     fn students_param(list: &ValidList) -> TextList {
         let iins: Vec<String> = list.rows.iter().map(|r| r.student.iin.expose()).collect();
         let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
@@ -106,7 +106,7 @@ super::per_backend! {
         let claims = format!(
             "SELECT student_iin FROM eligibility_entries WHERE programme = $1 AND period = $2 \
              AND school_bin <> $3 AND student_iin {}",
-            in_text_list("$4")
+            in_list("$4")
         );
         let claimed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(claims))
             .bind(programme)
@@ -120,7 +120,7 @@ super::per_backend! {
         let agreed_sql = format!(
             "SELECT DISTINCT student_iin FROM consent_requests WHERE programme = $1 \
              AND period_from = $2 AND state = 'agreed' AND student_iin {}",
-            in_text_list("$3")
+            in_list("$3")
         );
         let agreed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(agreed_sql))
             .bind(programme)
@@ -132,7 +132,7 @@ super::per_backend! {
         let live_sql = format!(
             "SELECT id, student_iin, school_bin, state FROM vouchers WHERE programme = $1 \
              AND valid_from = $2 AND state IN ('formed', 'activated') AND student_iin {}",
-            in_text_list("$3")
+            in_list("$3")
         );
         let live = sqlx::query(sqlx::AssertSqlSafe(live_sql))
             .bind(programme)
@@ -143,7 +143,7 @@ super::per_backend! {
             .await?;
         let linked_sql = format!(
             "SELECT student_iin, representative_iin FROM student_representatives WHERE student_iin {}",
-            in_text_list("$1")
+            in_list("$1")
         );
         let linked = sqlx::query(sqlx::AssertSqlSafe(linked_sql))
             .bind(&students)

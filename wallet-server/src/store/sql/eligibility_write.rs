@@ -76,7 +76,7 @@ super::per_backend! {
             let sql = format!(
                 "DELETE FROM eligibility_entries WHERE programme = $1 AND period = $2 \
                  AND school_bin = $3 AND student_iin {}",
-                in_text_list("$4")
+                in_list("$4")
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(list.programme.as_str())
@@ -334,7 +334,7 @@ super::per_backend! {
         let sql = format!(
             "UPDATE vouchers SET roster_seq = $1 WHERE state IN ('formed', 'activated') \
              AND roster_seq <> $1 AND student_iin {}",
-            in_text_list("$2")
+            in_list("$2")
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ROSTER_PENDING)

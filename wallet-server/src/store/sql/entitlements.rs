@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use shared::sync::DayRange;
 use shared::Iin;
-use sqlx::{QueryBuilder, Row as _};
+use sqlx::Row as _;
 
 use crate::domain::entitlement::{self, EntitlementRule};
 use crate::domain::list::ValidList;
@@ -25,7 +25,6 @@ const CUT_SCOPE: &str = "programme = $2 AND ( \
       FROM eligibility_entries e WHERE e.programme = $2 AND e.period = $3 AND e.school_bin = $1)))";
 
 super::per_backend! {
-    use crate::domain::meal::batch::ROWS_PER_STATEMENT;
 
     /// Applies the entitlement rules for `list`, whose rows are already in
     /// `eligibility_entries` (and the dropped ones gone). Returns the students whose ranges
@@ -126,26 +125,30 @@ super::per_backend! {
         students: &[Iin],
     ) -> Result<HashMap<Iin, Vec<DayRange>>, StoreError> {
         let mut raw: HashMap<Iin, Vec<DayRange>> = HashMap::new();
-        for chunk in students.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Db>::new(
-                "SELECT student_iin, first_day, last_day FROM entitlements WHERE programme = ",
-            );
-            q.push_bind(programme.as_str())
-                .push(" AND school_bin = ")
-                .push_bind(school.to_string())
-                .push(" AND student_iin IN (");
-            let mut list = q.separated(", ");
-            for s in chunk {
-                list.push_bind(s.expose().to_string());
-            }
-            q.push(")");
-            for r in q.build().fetch_all(&mut *conn).await? {
-                let student: Iin = parse_stored("student IIN", r.try_get("student_iin")?)?;
-                raw.entry(student).or_default().push(DayRange {
-                    first: get_date(&r, "first_day")?,
-                    last: get_date(&r, "last_day")?,
-                });
-            }
+        if students.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // One bound list, planned for each call (`in_list` says why).
+        let iins: Vec<String> = students.iter().map(Iin::expose).collect();
+        let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
+        let sql = format!(
+            "SELECT student_iin, first_day, last_day FROM entitlements WHERE programme = $1 \
+             AND school_bin = $2 AND student_iin {}",
+            in_list("$3")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(programme.as_str())
+            .bind(school.to_string())
+            .bind(text_list(&refs))
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            let student: Iin = parse_stored("student IIN", r.try_get("student_iin")?)?;
+            raw.entry(student).or_default().push(DayRange {
+                first: get_date(&r, "first_day")?,
+                last: get_date(&r, "last_day")?,
+            });
         }
         Ok(raw
             .into_iter()

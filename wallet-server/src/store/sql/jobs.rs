@@ -105,7 +105,7 @@ super::per_backend! {
         format!(
             "kind {} AND ((state = 'pending' AND due_at <= $2) \
              OR (state = 'running' AND locked_until <= $2))",
-            in_text_list("$1")
+            in_list("$1")
         )
     }
 
@@ -114,7 +114,7 @@ super::per_backend! {
         format!(
             "state = 'pending' AND kind {} AND next_attempt_at <= $2 \
              AND (locked_until IS NULL OR locked_until <= $2)",
-            in_text_list("$1")
+            in_list("$1")
         )
     }
 

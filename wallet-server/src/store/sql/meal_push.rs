@@ -132,35 +132,38 @@ super::per_backend! {
     }
 
     /// The answers already given to this terminal's events (another terminal's events with
-    /// the same ids are not its business).
+    /// the same ids are not its business). The ids are one bound list, planned for each push
+    /// (`in_list` says why).
     async fn stored_results(
         conn: &mut Conn,
         terminal: &TerminalRecord,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, MealResult>, StoreError> {
         let mut out = HashMap::new();
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Db>::new(
-                "SELECT event_id, status, reason FROM meals WHERE terminal_id = ",
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let sql = format!(
+            "SELECT event_id, status, reason FROM meals WHERE terminal_id = $1 AND event_id {}",
+            in_list("$2")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(uuid(terminal.id))
+            .bind(uuid_list(ids))
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            let id = get_uuid(&r, "event_id")?;
+            let status: String = r.try_get("status")?;
+            out.insert(
+                id,
+                MealResult {
+                    event_id: id,
+                    status: verdict_of(&status),
+                    reason: r.try_get("reason")?,
+                },
             );
-            q.push_bind(uuid(terminal.id)).push(" AND event_id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(uuid(*id));
-            }
-            q.push(")");
-            for r in q.build().fetch_all(&mut *conn).await? {
-                let id = get_uuid(&r, "event_id")?;
-                let status: String = r.try_get("status")?;
-                out.insert(
-                    id,
-                    MealResult {
-                        event_id: id,
-                        status: verdict_of(&status),
-                        reason: r.try_get("reason")?,
-                    },
-                );
-            }
         }
         Ok(out)
     }
@@ -173,34 +176,37 @@ super::per_backend! {
         ids: &[VoucherId],
     ) -> Result<HashMap<VoucherId, VoucherFacts>, StoreError> {
         let mut out = HashMap::new();
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Db>::new(
-                "SELECT v.id, v.school_bin, v.student_iin, v.state, v.activated_at, v.updated_at, \
-                 v.valid_from, v.valid_until, cs.shift FROM vouchers v \
-                 LEFT JOIN students s ON s.iin = v.student_iin \
-                 LEFT JOIN class_shifts cs ON cs.school_bin = v.school_bin AND cs.class_label = s.class_label \
-                 WHERE v.school_bin = ",
-            );
-            q.push_bind(school.to_string()).push(" AND v.id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(uuid(id.as_uuid()));
-            }
-            q.push(")");
-            for r in q.build().fetch_all(&mut *conn).await? {
-                let facts = VoucherFacts {
-                    school: parse_stored("school BIN", r.try_get("school_bin")?)?,
-                    student: parse_stored("student IIN", r.try_get("student_iin")?)?,
-                    state: parse_stored("voucher state", r.try_get("state")?)?,
-                    activated_at: get_opt_ts(&r, "activated_at")?,
-                    updated_at: get_ts(&r, "updated_at")?,
-                    valid_from: get_date(&r, "valid_from")?,
-                    valid_until: get_date(&r, "valid_until")?,
-                    entitled: Vec::new(),
-                    shift: stored_shift(r.try_get::<Option<SmallInt>, _>("shift")?)?,
-                };
-                out.insert(VoucherId::from_uuid(get_uuid(&r, "id")?), facts);
-            }
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let sql = format!(
+            "SELECT v.id, v.school_bin, v.student_iin, v.state, v.activated_at, v.updated_at, \
+             v.valid_from, v.valid_until, cs.shift FROM vouchers v \
+             LEFT JOIN students s ON s.iin = v.student_iin \
+             LEFT JOIN class_shifts cs ON cs.school_bin = v.school_bin AND cs.class_label = s.class_label \
+             WHERE v.school_bin = $1 AND v.id {}",
+            in_list("$2")
+        );
+        let uuids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(school.to_string())
+            .bind(uuid_list(&uuids))
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            let facts = VoucherFacts {
+                school: parse_stored("school BIN", r.try_get("school_bin")?)?,
+                student: parse_stored("student IIN", r.try_get("student_iin")?)?,
+                state: parse_stored("voucher state", r.try_get("state")?)?,
+                activated_at: get_opt_ts(&r, "activated_at")?,
+                updated_at: get_ts(&r, "updated_at")?,
+                valid_from: get_date(&r, "valid_from")?,
+                valid_until: get_date(&r, "valid_until")?,
+                entitled: Vec::new(),
+                shift: stored_shift(r.try_get::<Option<SmallInt>, _>("shift")?)?,
+            };
+            out.insert(VoucherId::from_uuid(get_uuid(&r, "id")?), facts);
         }
         Ok(out)
     }

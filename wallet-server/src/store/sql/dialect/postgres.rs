@@ -111,12 +111,20 @@ pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 /// What [`text_list`] binds.
 pub(crate) type TextList = Vec<String>;
 
-/// A list of text values bound as one parameter: a `text[]` (see [`in_text_list`]).
+/// A list of text values bound as one parameter: a `text[]` (see [`in_list`]).
 pub(crate) fn text_list(items: &[&str]) -> TextList {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-/// `IN` the [`text_list`] bound at `param` (e.g. `"$1"`).
+/// What [`uuid_list`] binds.
+pub(crate) type UuidList = Vec<Uuid>;
+
+/// A list of UUIDs bound as one parameter: a `uuid[]` (see [`in_list`]).
+pub(crate) fn uuid_list(ids: &[Uuid]) -> UuidList {
+    ids.to_vec()
+}
+
+/// `IN` the list ([`text_list`], [`uuid_list`]) bound at `param` (e.g. `"$1"`).
 ///
 /// A statement that binds a long list (a list's students) runs unprepared
 /// (`.persistent(false)`), so PostgreSQL plans it for the array it gets: a prepared
@@ -124,8 +132,11 @@ pub(crate) fn text_list(items: &[&str]) -> TextList {
 /// searched element by element for every row the plan scans. On a table whose statistics
 /// lag behind a bulk load (a first month's lists) that plan is a sequential scan, and one
 /// read of a 5,000-student list took 7 s. Planned for the actual array, `= ANY` is an
-/// index search per element or a hashed lookup per row: linear either way.
-pub(crate) fn in_text_list(param: &str) -> String {
+/// index search per element or a hashed lookup per row: linear either way. The same held
+/// for a push's reads of its 500 events as 500 parameters of a prepared `IN (…)`: planned
+/// generic while `meals` looked empty, each was a sequential scan that rebuilt and searched
+/// the 500-element array for every row (BENCHMARKS.md, issue 18, seventh pass).
+pub(crate) fn in_list(param: &str) -> String {
     format!("= ANY({param})")
 }
 

@@ -117,13 +117,23 @@ pub(crate) const SKIP_LOCKED: &str = "";
 /// What [`text_list`] binds.
 pub(crate) type TextList = String;
 
-/// A list of text values bound as one parameter: a JSON array (see [`in_text_list`]).
+/// A list of text values bound as one parameter: a JSON array (see [`in_list`]).
 pub(crate) fn text_list(items: &[&str]) -> TextList {
     serde_json::to_string(items).unwrap_or_default()
 }
 
-/// `IN` the [`text_list`] bound at `param` (e.g. `"$1"`).
-pub(crate) fn in_text_list(param: &str) -> String {
+/// What [`uuid_list`] binds.
+pub(crate) type UuidList = String;
+
+/// A list of UUIDs bound as one parameter: a JSON array of their stored text (see
+/// [`in_list`]).
+pub(crate) fn uuid_list(ids: &[Uuid]) -> UuidList {
+    let texts: Vec<String> = ids.iter().map(|id| uuid(*id)).collect();
+    serde_json::to_string(&texts).unwrap_or_default()
+}
+
+/// `IN` the list ([`text_list`], [`uuid_list`]) bound at `param` (e.g. `"$1"`).
+pub(crate) fn in_list(param: &str) -> String {
     format!("IN (SELECT value FROM json_each({param}))")
 }
 
