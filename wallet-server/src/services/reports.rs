@@ -155,13 +155,7 @@ pub async fn correct(
         let latest: DailyReport = serde_json::from_str(&stored)
             .map_err(|_| StoreError::Corrupt("stored daily report".into()))?;
         let facts = match schools {
-            Some(bins) => {
-                let mut facts = Vec::with_capacity(bins.len());
-                for &bin in bins {
-                    facts.extend(store.school_day_facts(day, bin).await?);
-                }
-                facts
-            }
+            Some(bins) => store.schools_day_facts(day, bins).await?,
             None => store.daily_facts(day).await?,
         };
         let Some(next) = correction(&latest, &facts) else {

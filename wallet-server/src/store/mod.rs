@@ -515,12 +515,13 @@ pub trait ReportStore: Send + Sync {
         &self,
         day: time::Date,
     ) -> Result<Vec<crate::domain::report::SchoolDay>, StoreError>;
-    /// The same figures of one school (a push corrects its own school's line only).
-    async fn school_day_facts(
+    /// The same figures of `schools` only, in one statement (a group of pushes corrects its
+    /// own schools' lines), by BIN; a BIN with no school row gives nothing.
+    async fn schools_day_facts(
         &self,
         day: time::Date,
-        school: Bin,
-    ) -> Result<Option<crate::domain::report::SchoolDay>, StoreError>;
+        schools: &[Bin],
+    ) -> Result<Vec<crate::domain::report::SchoolDay>, StoreError>;
     /// The latest version of a day's report as sent (the corrections' newest, else the
     /// first).
     async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;

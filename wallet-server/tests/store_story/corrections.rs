@@ -120,28 +120,44 @@ pub async fn story(store: Arc<dyn Store>) {
         assert!(states.iter().any(|s| s == state), "{state} in {states:?}");
     }
 
-    // One school's figures are that school's line of the day's figures.
+    // Some schools' figures are those schools' lines of the day's figures, by BIN, in one
+    // statement; a BIN without a school gives nothing.
     let all = store
         .daily_facts(date!(2026 - 09 - 01))
         .await
         .expect("facts");
+    assert!(all.len() >= 2, "schools: {}", all.len());
     let line = all
         .iter()
         .find(|s| s.vouchers_formed > 0)
         .expect("a school that formed");
+    let other = all
+        .iter()
+        .find(|s| s.bin != line.bin)
+        .expect("another school");
     let bin: shared::Bin = line.bin.parse().expect("bin");
+    let other_bin: shared::Bin = other.bin.parse().expect("bin");
+    let nowhere = shared::Bin::generate(&[9, 9, 0, 3, 4, 0, 0, 0, 0, 7, 1]).expect("bin");
     let one = store
-        .school_day_facts(date!(2026 - 09 - 01), bin)
+        .schools_day_facts(date!(2026 - 09 - 01), &[bin])
         .await
         .expect("facts");
-    assert_eq!(one.as_ref(), Some(line));
-    let nowhere = shared::Bin::generate(&[9, 9, 0, 3, 4, 0, 0, 0, 0, 7, 1]).expect("bin");
+    assert_eq!(one, vec![line.clone()]);
+    let mut both = vec![line.clone(), other.clone()];
+    both.sort_by(|a, b| a.bin.cmp(&b.bin));
     assert_eq!(
         store
-            .school_day_facts(date!(2026 - 09 - 01), nowhere)
+            .schools_day_facts(date!(2026 - 09 - 01), &[other_bin, nowhere, bin])
             .await
             .expect("facts"),
-        None
+        both
+    );
+    assert_eq!(
+        store
+            .schools_day_facts(date!(2026 - 09 - 01), &[nowhere])
+            .await
+            .expect("facts"),
+        Vec::new()
     );
 
     // A school's notices by recipient and kind, oldest first, the newest `limit`.

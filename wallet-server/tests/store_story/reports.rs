@@ -64,9 +64,10 @@ pub async fn story(
                 continue; // built (the табель chapter stores one): shown as stored, below
             }
             let live = store
-                .school_day_facts(day, bin)
+                .schools_day_facts(day, &[bin])
                 .await
                 .expect("facts")
+                .pop()
                 .expect("school");
             assert_eq!(
                 figures, live,

@@ -121,20 +121,27 @@ super::per_backend! {
             rows.iter().map(school_day).collect()
         }
 
-        async fn school_day_facts(
+        async fn schools_day_facts(
             &self,
             day: Date,
-            school: Bin,
-        ) -> Result<Option<SchoolDay>, StoreError> {
-            let sql = format!("{DAY_FACTS} WHERE sc.bin = $4");
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            schools: &[Bin],
+        ) -> Result<Vec<SchoolDay>, StoreError> {
+            if schools.is_empty() {
+                return Ok(Vec::new());
+            }
+            // One bound list, planned for each call (`in_list` says why).
+            let sql = format!("{DAY_FACTS} WHERE sc.bin {} ORDER BY sc.bin", in_list("$4"));
+            let bins: Vec<String> = schools.iter().map(Bin::to_string).collect();
+            let refs: Vec<&str> = bins.iter().map(String::as_str).collect();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(ts(start_of_service_day(day)))
                 .bind(ts(end_of_service_day(day)))
                 .bind(date(day))
-                .bind(school.to_string())
-                .fetch_optional(&self.pool)
+                .bind(text_list(&refs))
+                .persistent(false)
+                .fetch_all(&self.pool)
                 .await?;
-            row.as_ref().map(school_day).transpose()
+            rows.iter().map(school_day).collect()
         }
 
         async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError> {
