@@ -95,8 +95,7 @@ super::per_backend! {
     /// binding it runs unprepared (`in_list` says why).
     fn students_param(list: &ValidList) -> TextList {
         let iins: Vec<String> = list.rows.iter().map(|r| r.student.iin.expose()).collect();
-        let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
-        text_list(&refs)
+        text_list(&iins)
     }
 
     /// Everything the plan needs, for the whole list, in five queries.

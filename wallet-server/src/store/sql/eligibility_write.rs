@@ -72,7 +72,6 @@ super::per_backend! {
         upsert_entries(conn, list, plan).await?;
         if !plan.dropped.is_empty() {
             let iins: Vec<String> = plan.dropped.iter().map(Iin::expose).collect();
-            let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
             let sql = format!(
                 "DELETE FROM eligibility_entries WHERE programme = $1 AND period = $2 \
                  AND school_bin = $3 AND student_iin {}",
@@ -82,7 +81,7 @@ super::per_backend! {
                 .bind(list.programme.as_str())
                 .bind(list.period.to_string())
                 .bind(list.school.bin.to_string())
-                .bind(text_list(&refs))
+                .bind(text_list(&iins))
                 .persistent(false)
                 .execute(&mut *conn)
                 .await?;
@@ -330,7 +329,6 @@ super::per_backend! {
         students: &HashSet<Iin>,
     ) -> Result<(), StoreError> {
         let iins: Vec<String> = students.iter().map(Iin::expose).collect();
-        let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
         let sql = format!(
             "UPDATE vouchers SET roster_seq = $1 WHERE state IN ('formed', 'activated') \
              AND roster_seq <> $1 AND student_iin {}",
@@ -338,7 +336,7 @@ super::per_backend! {
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ROSTER_PENDING)
-            .bind(text_list(&refs))
+            .bind(text_list(&iins))
                 .persistent(false)
             .execute(&mut *conn)
             .await?;

@@ -25,7 +25,6 @@ const CUT_SCOPE: &str = "programme = $2 AND ( \
       FROM eligibility_entries e WHERE e.programme = $2 AND e.period = $3 AND e.school_bin = $1)))";
 
 super::per_backend! {
-
     /// Applies the entitlement rules for `list`, whose rows are already in
     /// `eligibility_entries` (and the dropped ones gone). Returns the students whose ranges
     /// changed, so their vouchers go out with the next roster pull.
@@ -130,7 +129,6 @@ super::per_backend! {
         }
         // One bound list, planned for each call (`in_list` says why).
         let iins: Vec<String> = students.iter().map(Iin::expose).collect();
-        let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
         let sql = format!(
             "SELECT student_iin, first_day, last_day FROM entitlements WHERE programme = $1 \
              AND school_bin = $2 AND student_iin {}",
@@ -139,7 +137,7 @@ super::per_backend! {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(programme.as_str())
             .bind(school.to_string())
-            .bind(text_list(&refs))
+            .bind(text_list(&iins))
             .persistent(false)
             .fetch_all(&mut *conn)
             .await?;

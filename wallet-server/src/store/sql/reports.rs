@@ -132,12 +132,11 @@ super::per_backend! {
             // One bound list, planned for each call (`in_list` says why).
             let sql = format!("{DAY_FACTS} WHERE sc.bin {} ORDER BY sc.bin", in_list("$4"));
             let bins: Vec<String> = schools.iter().map(Bin::to_string).collect();
-            let refs: Vec<&str> = bins.iter().map(String::as_str).collect();
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(ts(start_of_service_day(day)))
                 .bind(ts(end_of_service_day(day)))
                 .bind(date(day))
-                .bind(text_list(&refs))
+                .bind(text_list(&bins))
                 .persistent(false)
                 .fetch_all(&self.pool)
                 .await?;

@@ -112,8 +112,8 @@ pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 pub(crate) type TextList = Vec<String>;
 
 /// A list of text values bound as one parameter: a `text[]` (see [`in_list`]).
-pub(crate) fn text_list(items: &[&str]) -> TextList {
-    items.iter().map(|s| s.to_string()).collect()
+pub(crate) fn text_list<S: AsRef<str>>(items: &[S]) -> TextList {
+    items.iter().map(|s| s.as_ref().to_string()).collect()
 }
 
 /// What [`uuid_list`] binds.

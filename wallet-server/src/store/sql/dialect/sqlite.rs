@@ -118,8 +118,9 @@ pub(crate) const SKIP_LOCKED: &str = "";
 pub(crate) type TextList = String;
 
 /// A list of text values bound as one parameter: a JSON array (see [`in_list`]).
-pub(crate) fn text_list(items: &[&str]) -> TextList {
-    serde_json::to_string(items).unwrap_or_default()
+pub(crate) fn text_list<S: AsRef<str>>(items: &[S]) -> TextList {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    serde_json::to_string(&items).unwrap_or_default()
 }
 
 /// What [`uuid_list`] binds.
