@@ -1,0 +1,12 @@
+-- Fewer index entries per meal (issue 18: the meal insert is most of a push's database
+-- time, and every index on `meals` is written for every row).
+--
+-- `meals_school_received` (school, received_at) served no query: every read that filters on
+-- `received_at` (the табель's late meals and adjustments) also names the school and a range
+-- of service days, which `meals_school_day` answers. `meals_school_seq` (school, school_seq)
+-- served only the counter's feed of other terminals' meals, which always names the day too:
+-- one index (school, day, school_seq) now answers both it and every read by school and day.
+DROP INDEX meals_school_received;
+DROP INDEX meals_school_seq;
+DROP INDEX meals_school_day;
+CREATE INDEX meals_school_day ON meals (school_bin, service_day, school_seq);
