@@ -37,6 +37,33 @@ impl SchoolDay {
     }
 }
 
+/// One school's meal figures of a day: all a correction compares and resends (voucher
+/// figures stay as sent), so its counts read no voucher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolMeals {
+    pub bin: String,
+    /// Billable meals.
+    pub served: i64,
+    pub duplicates: i64,
+    pub fed: i64,
+}
+
+impl SchoolMeals {
+    /// The meal figures of a school's whole line.
+    pub fn of(day: &SchoolDay) -> SchoolMeals {
+        SchoolMeals {
+            bin: day.bin.clone(),
+            served: day.meals_served,
+            duplicates: day.duplicates,
+            fed: day.students_fed,
+        }
+    }
+
+    fn figures(&self) -> (i64, i64, i64) {
+        (self.served, self.duplicates, self.fed)
+    }
+}
+
 /// The report of one day (DESIGN.md §7.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DailyReport {
@@ -91,24 +118,24 @@ fn meals_of(s: &SchoolDay) -> (i64, i64, i64) {
 /// they are now and its reason; `None` when no meal figure changed. Voucher figures are
 /// kept as sent: they are counted by the server's own timestamps, and a voucher changed
 /// later must not rewrite a past day.
-pub fn correction(previous: &DailyReport, now: &[SchoolDay]) -> Option<DailyReport> {
+pub fn correction(previous: &DailyReport, now: &[SchoolMeals]) -> Option<DailyReport> {
     let mut schools = previous.schools.clone();
     let mut changed: Vec<Change> = Vec::new();
     for fresh in now {
         match schools.iter_mut().find(|s| s.bin == fresh.bin) {
-            Some(s) if meals_of(s) == meals_of(fresh) => {}
+            Some(s) if meals_of(s) == fresh.figures() => {}
             Some(s) => {
-                changed.push((meals_of(s), meals_of(fresh)));
-                (s.meals_served, s.duplicates, s.students_fed) = meals_of(fresh);
+                changed.push((meals_of(s), fresh.figures()));
+                (s.meals_served, s.duplicates, s.students_fed) = fresh.figures();
             }
-            None if meals_of(fresh) == (0, 0, 0) => {}
+            None if fresh.figures() == (0, 0, 0) => {}
             None => {
-                changed.push(((0, 0, 0), meals_of(fresh)));
+                changed.push(((0, 0, 0), fresh.figures()));
                 schools.push(SchoolDay {
-                    vouchers_formed: 0,
-                    vouchers_activated: 0,
-                    vouchers_revoked: 0,
-                    ..fresh.clone()
+                    meals_served: fresh.served,
+                    duplicates: fresh.duplicates,
+                    students_fed: fresh.fed,
+                    ..SchoolDay::zero(fresh.bin.clone())
                 });
             }
         }

@@ -154,11 +154,8 @@ pub async fn correct(
         };
         let latest: DailyReport = serde_json::from_str(&stored)
             .map_err(|_| StoreError::Corrupt("stored daily report".into()))?;
-        let facts = match schools {
-            Some(bins) => store.schools_day_facts(day, bins).await?,
-            None => store.daily_facts(day).await?,
-        };
-        let Some(next) = correction(&latest, &facts) else {
+        let meals = store.day_meals(day, schools).await?;
+        let Some(next) = correction(&latest, &meals) else {
             return Ok(None);
         };
         let body = serde_json::to_string(&next)

@@ -21,7 +21,8 @@
 //! The first request to arrive while no group is running starts a worker task, which takes
 //! what waits (up to [`GroupWork::CAP`] weight, at least one request), runs it, answers
 //! each, and goes on until nothing waits: no timer, a lone request runs at once, and groups
-//! grow only while one runs. The worker is a task of its own so that a request dropped
+//! grow only while one runs (and, for work that sets [`GroupWork::PAUSE`], while the worker
+//! rests after it). The worker is a task of its own so that a request dropped
 //! midway (a client gone) never strands the others; a write group is still committed and the
 //! client's retry gets the stored answers. If a group fails, each of its requests is run
 //! again on its own, so one bad request cannot fail the others — unless the database is
@@ -31,6 +32,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::oneshot;
@@ -45,6 +47,10 @@ pub trait GroupWork: Send + Sync + 'static {
     /// Most weight in one group (a single heavier job still goes alone). The default suits
     /// one-row jobs: 512 rows keep one statement's parameters and parse time small.
     const CAP: usize = 512;
+    /// How long the worker rests after a group before it takes the next, so that what
+    /// arrives meanwhile makes one group. Zero (the default) for requests someone waits on;
+    /// work nobody waits for (report corrections) can trade a little delay for fewer groups.
+    const PAUSE: Duration = Duration::ZERO;
     /// What a job weighs against [`Self::CAP`]; one by default.
     fn weight(_job: &Self::Job) -> usize {
         1
@@ -150,6 +156,9 @@ impl<W: GroupWork> Grouped<W> {
                     }
                 }
                 outcome => self.one_by_one(jobs, replies, outcome.err()).await,
+            }
+            if !W::PAUSE.is_zero() {
+                tokio::time::sleep(W::PAUSE).await;
             }
         }
     }

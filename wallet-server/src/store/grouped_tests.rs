@@ -123,3 +123,65 @@ async fn the_writer_stops_when_nothing_waits_and_starts_again() {
     assert!(!grouped.lock().running, "the writer task ended");
     assert_eq!(grouped.submit(4).await.expect("second"), 8);
 }
+
+/// Records when each group ran; rests [`Rester::PAUSE`] after each.
+#[derive(Default)]
+struct Rester {
+    groups: Mutex<Vec<(Vec<i64>, tokio::time::Instant)>>,
+}
+
+#[async_trait]
+impl GroupWork for Rester {
+    type Job = i64;
+    type Answer = i64;
+    const PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+    async fn run(&self, jobs: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let now = tokio::time::Instant::now();
+        self.groups
+            .lock()
+            .expect("groups")
+            .push((jobs.to_vec(), now));
+        Ok(jobs.to_vec())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resting_worker_runs_a_lone_request_at_once_and_gathers_the_next_ones() {
+    let grouped = Grouped::new(Rester::default());
+    let start = tokio::time::Instant::now();
+    assert_eq!(grouped.submit(1).await.expect("first"), 1);
+    let mut tasks = Vec::new();
+    for job in [2, 3, 4] {
+        // Spread over the rest: each arrives while the worker rests after the first.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let g = grouped.clone();
+        tasks.push(tokio::spawn(async move { g.submit(job).await }));
+    }
+    for (t, job) in tasks.into_iter().zip([2, 3, 4]) {
+        assert_eq!(t.await.expect("task").expect("answer"), job);
+    }
+    let groups = grouped.worker.groups.lock().expect("groups").clone();
+    let runs: Vec<(Vec<i64>, std::time::Duration)> =
+        groups.into_iter().map(|(g, at)| (g, at - start)).collect();
+    assert_eq!(
+        runs,
+        vec![
+            (vec![1], std::time::Duration::ZERO),
+            (vec![2, 3, 4], std::time::Duration::from_secs(1)),
+        ]
+    );
+    // Without work the worker ends after its rest, and a new request runs at once again.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(!grouped.lock().running, "the worker ended");
+    let before = tokio::time::Instant::now();
+    assert_eq!(grouped.submit(5).await.expect("later"), 5);
+    let last = grouped
+        .worker
+        .groups
+        .lock()
+        .expect("groups")
+        .last()
+        .cloned();
+    assert_eq!(last, Some((vec![5], before)));
+}

@@ -515,13 +515,14 @@ pub trait ReportStore: Send + Sync {
         &self,
         day: time::Date,
     ) -> Result<Vec<crate::domain::report::SchoolDay>, StoreError>;
-    /// The same figures of `schools` only, in one statement (a group of pushes corrects its
-    /// own schools' lines), by BIN; a BIN with no school row gives nothing.
-    async fn schools_day_facts(
+    /// The day's meal figures, what a correction compares, of every school (`None`: the
+    /// daily sweep) or of `schools` only (a group of pushes corrects its own schools'
+    /// lines), by BIN, in one statement; a BIN with no school row gives nothing.
+    async fn day_meals(
         &self,
         day: time::Date,
-        schools: &[Bin],
-    ) -> Result<Vec<crate::domain::report::SchoolDay>, StoreError>;
+        schools: Option<&[Bin]>,
+    ) -> Result<Vec<crate::domain::report::SchoolMeals>, StoreError>;
     /// The latest version of a day's report as sent (the corrections' newest, else the
     /// first).
     async fn stored_report(&self, day: time::Date) -> Result<Option<String>, StoreError>;

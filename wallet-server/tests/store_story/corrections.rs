@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use time::macros::{date, datetime};
 use wallet_server::domain::outbox::{OutboxKind, OutboxMessage, OutboxState};
-use wallet_server::domain::report::{correction, DailyReport, SchoolDay};
+use wallet_server::domain::report::{correction, DailyReport, SchoolDay, SchoolMeals};
 use wallet_server::store::Store;
 
 fn school(served: i64) -> SchoolDay {
@@ -56,7 +56,7 @@ pub async fn story(store: Arc<dyn Store>) {
         .expect("v1"));
 
     // Versions 2 and 3: each stored and queued once, the latest is what is read back.
-    let v2 = correction(&v1, &[school(5)]).expect("v2");
+    let v2 = correction(&v1, &[SchoolMeals::of(&school(5))]).expect("v2");
     let later = at + time::Duration::hours(10);
     assert!(save(store.as_ref(), &v2, later).await);
     assert!(
@@ -72,7 +72,7 @@ pub async fn story(store: Arc<dyn Store>) {
     )
     .expect("parse");
     assert_eq!(read, v2);
-    let v3 = correction(&v2, &[school(6)]).expect("v3");
+    let v3 = correction(&v2, &[SchoolMeals::of(&school(6))]).expect("v3");
     assert!(save(store.as_ref(), &v3, later).await);
     let read: DailyReport = serde_json::from_str(
         &store
@@ -120,17 +120,28 @@ pub async fn story(store: Arc<dyn Store>) {
         assert!(states.iter().any(|s| s == state), "{state} in {states:?}");
     }
 
-    // Some schools' figures are those schools' lines of the day's figures, by BIN, in one
-    // statement; a BIN without a school gives nothing.
-    let all = store
-        .daily_facts(date!(2026 - 09 - 01))
-        .await
-        .expect("facts");
+    // A correction's counts are the meal figures of the day's lines: of every school, or of
+    // some by BIN, in one statement; a BIN without a school gives nothing. On the first day
+    // of the autumn with meals:
+    let mut day = date!(2026 - 09 - 01);
+    let all = loop {
+        let all = store.daily_facts(day).await.expect("facts");
+        if all.iter().any(|s| s.meals_served > 0) {
+            break all;
+        }
+        assert!(day < date!(2026 - 11 - 30), "no day with meals this autumn");
+        day = day.next_day().expect("a next day");
+    };
     assert!(all.len() >= 2, "schools: {}", all.len());
+    let meals = |lines: &[SchoolDay]| lines.iter().map(SchoolMeals::of).collect::<Vec<_>>();
+    assert_eq!(
+        store.day_meals(day, None).await.expect("every school"),
+        meals(&all)
+    );
     let line = all
         .iter()
-        .find(|s| s.vouchers_formed > 0)
-        .expect("a school that formed");
+        .find(|s| s.meals_served > 0)
+        .expect("a school that served");
     let other = all
         .iter()
         .find(|s| s.bin != line.bin)
@@ -138,27 +149,23 @@ pub async fn story(store: Arc<dyn Store>) {
     let bin: shared::Bin = line.bin.parse().expect("bin");
     let other_bin: shared::Bin = other.bin.parse().expect("bin");
     let nowhere = shared::Bin::generate(&[9, 9, 0, 3, 4, 0, 0, 0, 0, 7, 1]).expect("bin");
-    let one = store
-        .schools_day_facts(date!(2026 - 09 - 01), &[bin])
-        .await
-        .expect("facts");
-    assert_eq!(one, vec![line.clone()]);
+    let one = store.day_meals(day, Some(&[bin])).await.expect("one");
+    assert_eq!(one, meals(std::slice::from_ref(line)));
     let mut both = vec![line.clone(), other.clone()];
     both.sort_by(|a, b| a.bin.cmp(&b.bin));
     assert_eq!(
         store
-            .schools_day_facts(date!(2026 - 09 - 01), &[other_bin, nowhere, bin])
+            .day_meals(day, Some(&[other_bin, nowhere, bin]))
             .await
-            .expect("facts"),
-        both
+            .expect("some"),
+        meals(&both)
     );
-    assert_eq!(
-        store
-            .schools_day_facts(date!(2026 - 09 - 01), &[nowhere])
-            .await
-            .expect("facts"),
-        Vec::new()
-    );
+    for none in [&[nowhere][..], &[]] {
+        assert_eq!(
+            store.day_meals(day, Some(none)).await.expect("none"),
+            Vec::new()
+        );
+    }
 
     // A school's notices by recipient and kind, oldest first, the newest `limit`.
     let to = "school:050140001238";

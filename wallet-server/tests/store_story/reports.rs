@@ -64,11 +64,12 @@ pub async fn story(
                 continue; // built (the табель chapter stores one): shown as stored, below
             }
             let live = store
-                .schools_day_facts(day, &[bin])
+                .daily_facts(day)
                 .await
                 .expect("facts")
-                .pop()
-                .expect("school");
+                .into_iter()
+                .find(|s| s.bin == school.bin)
+                .expect("every school has a line");
             assert_eq!(
                 figures, live,
                 "{day}: counted per day as the report counts it"

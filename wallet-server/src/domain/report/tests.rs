@@ -14,6 +14,11 @@ fn school(bin: &str, formed: i64, served: i64, duplicates: i64, fed: i64) -> Sch
     }
 }
 
+/// The meal figures of lines, as a correction's counts give them.
+fn meals(lines: &[SchoolDay]) -> Vec<SchoolMeals> {
+    lines.iter().map(SchoolMeals::of).collect()
+}
+
 #[test]
 fn late_meals_make_the_next_version_with_its_reason() {
     let day = date!(2026 - 12 - 07);
@@ -22,7 +27,7 @@ fn late_meals_make_the_next_version_with_its_reason() {
         vec![school("A", 2, 10, 0, 10), school("B", 0, 5, 1, 5)],
     );
     // Nothing changed (a replayed push): no correction.
-    assert_eq!(correction(&v1, &v1.schools), None);
+    assert_eq!(correction(&v1, &meals(&v1.schools)), None);
     // A's terminal syncs two late meals; a voucher figure moved meanwhile and is not resent;
     // a school with nothing that day adds nothing.
     let now = vec![
@@ -30,7 +35,7 @@ fn late_meals_make_the_next_version_with_its_reason() {
         school("B", 0, 5, 1, 5),
         school("C", 0, 0, 0, 0),
     ];
-    let v2 = correction(&v1, &now).expect("a correction");
+    let v2 = correction(&v1, &meals(&now)).expect("a correction");
     assert_eq!((v2.date, v2.version), (day, 2));
     assert_eq!(v2.schools[0], school("A", 2, 12, 1, 11));
     assert_eq!(v2.schools[1], v1.schools[1]);
@@ -43,14 +48,14 @@ fn late_meals_make_the_next_version_with_its_reason() {
     );
     assert!(reason.contains("meals served 10 → 12"), "{reason}");
     // A school first seen with late meals joins the next version.
-    let v3 = correction(&v2, &[school("C", 3, 1, 0, 1)]).expect("a correction");
+    let v3 = correction(&v2, &meals(&[school("C", 3, 1, 0, 1)])).expect("a correction");
     assert_eq!(v3.version, 3);
     assert_eq!(v3.schools.last(), Some(&school("C", 0, 1, 0, 1)));
     // One message id per day and version.
     assert_ne!(v2.message_id(), v3.message_id());
     assert_eq!(
         v2.message_id(),
-        correction(&v1, &now).expect("again").message_id()
+        correction(&v1, &meals(&now)).expect("again").message_id()
     );
     assert_ne!(
         v2.message_id(),

@@ -10,19 +10,22 @@ use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
 super::per_backend! {
-    use crate::domain::report::SchoolDay;
+    use crate::domain::report::{SchoolDay, SchoolMeals};
     use crate::domain::outbox::OutboxMessage;
     use crate::store::{DayFigures, DayReport, ReportStore, StoreError};
 
-    /// A day's figures per school: `$1`/`$2` the day's bounds, `$3` the day.
+    /// A day's figures per school, `$1` the day and `$2`/`$3` its bounds: the voucher
+    /// figures, then [`MEAL_COUNTS`] and `FROM schools sc`.
     const DAY_FACTS: &str = "SELECT sc.bin, \
-         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.formed_at >= $1 AND v.formed_at < $2) AS formed, \
-         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.activated_at >= $1 AND v.activated_at < $2) AS activated, \
-         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.state = 'revoked' AND v.updated_at >= $1 AND v.updated_at < $2) AS revoked, \
-         (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS served, \
-         (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'duplicate') AS duplicates, \
-         (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $3 AND m.status = 'accepted') AS fed \
-         FROM schools sc";
+         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.formed_at >= $2 AND v.formed_at < $3) AS formed, \
+         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.activated_at >= $2 AND v.activated_at < $3) AS activated, \
+         (SELECT COUNT(*) FROM vouchers v WHERE v.school_bin = sc.bin AND v.state = 'revoked' AND v.updated_at >= $2 AND v.updated_at < $3) AS revoked, ";
+
+    /// The meal figures of the school `sc` on the day `$1`: all a correction counts.
+    const MEAL_COUNTS: &str = "\
+         (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $1 AND m.status = 'accepted') AS served, \
+         (SELECT COUNT(*) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $1 AND m.status = 'duplicate') AS duplicates, \
+         (SELECT COUNT(DISTINCT m.student_iin) FROM meals m WHERE m.school_bin = sc.bin AND m.service_day = $1 AND m.status = 'accepted') AS fed";
 
     fn school_day(r: &DbRow) -> Result<SchoolDay, StoreError> {
         figures(r, r.try_get("bin")?)
@@ -34,12 +37,12 @@ super::per_backend! {
          WHERE report_date = $1 UNION ALL SELECT body, 1 AS version FROM daily_reports \
          WHERE report_date = $1) stored ORDER BY version DESC LIMIT 1";
 
-    /// The day `$3`'s report in one statement: its latest stored body when it was built (one
+    /// The day `$1`'s report in one statement: its latest stored body when it was built (one
     /// row, `bin` NULL), else every school's live facts (`stored` NULL). The facts' scan runs
     /// only when nothing is stored (an uncorrelated, once-evaluated `NOT EXISTS`).
     const REPORT_OF_DAY_HEAD: &str = "WITH stored AS (SELECT body, version FROM \
-         daily_report_versions WHERE report_date = $3 UNION ALL SELECT body, 1 AS version \
-         FROM daily_reports WHERE report_date = $3) \
+         daily_report_versions WHERE report_date = $1 UNION ALL SELECT body, 1 AS version \
+         FROM daily_reports WHERE report_date = $1) \
          SELECT latest.body AS stored, NULL AS bin, 0 AS formed, 0 AS activated, 0 AS revoked, \
          0 AS served, 0 AS duplicates, 0 AS fed \
          FROM (SELECT body FROM stored ORDER BY version DESC LIMIT 1) latest \
@@ -111,36 +114,55 @@ super::per_backend! {
     #[async_trait]
     impl ReportStore for Store {
         async fn daily_facts(&self, day: Date) -> Result<Vec<SchoolDay>, StoreError> {
-            let sql = format!("{DAY_FACTS} ORDER BY sc.bin");
+            let sql = format!("{DAY_FACTS}{MEAL_COUNTS} FROM schools sc ORDER BY sc.bin");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(date(day))
                 .bind(ts(start_of_service_day(day)))
                 .bind(ts(end_of_service_day(day)))
-                .bind(date(day))
                 .fetch_all(&self.pool)
                 .await?;
             rows.iter().map(school_day).collect()
         }
 
-        async fn schools_day_facts(
+        async fn day_meals(
             &self,
             day: Date,
-            schools: &[Bin],
-        ) -> Result<Vec<SchoolDay>, StoreError> {
-            if schools.is_empty() {
-                return Ok(Vec::new());
-            }
-            // One bound list, planned for each call (`in_list` says why).
-            let sql = format!("{DAY_FACTS} WHERE sc.bin {} ORDER BY sc.bin", in_list("$4"));
-            let bins: Vec<String> = schools.iter().map(Bin::to_string).collect();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(ts(start_of_service_day(day)))
-                .bind(ts(end_of_service_day(day)))
-                .bind(date(day))
-                .bind(text_list(&bins))
-                .persistent(false)
-                .fetch_all(&self.pool)
-                .await?;
-            rows.iter().map(school_day).collect()
+            schools: Option<&[Bin]>,
+        ) -> Result<Vec<SchoolMeals>, StoreError> {
+            let rows = match schools {
+                None => {
+                    let sql = format!("SELECT sc.bin, {MEAL_COUNTS} FROM schools sc ORDER BY sc.bin");
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(date(day))
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+                Some([]) => return Ok(Vec::new()),
+                Some(schools) => {
+                    // One bound list, planned for each call (`in_list` says why).
+                    let sql = format!(
+                        "SELECT sc.bin, {MEAL_COUNTS} FROM schools sc WHERE sc.bin {} ORDER BY sc.bin",
+                        in_list("$2")
+                    );
+                    let bins: Vec<String> = schools.iter().map(Bin::to_string).collect();
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(date(day))
+                        .bind(text_list(&bins))
+                        .persistent(false)
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+            };
+            rows.iter()
+                .map(|r| {
+                    Ok(SchoolMeals {
+                        bin: r.try_get("bin")?,
+                        served: r.try_get("served")?,
+                        duplicates: r.try_get("duplicates")?,
+                        fed: r.try_get("fed")?,
+                    })
+                })
+                .collect()
         }
 
         async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError> {
@@ -173,12 +195,13 @@ super::per_backend! {
 
         async fn report_of_day(&self, day: Date) -> Result<DayReport, StoreError> {
             let sql = format!(
-                "{REPORT_OF_DAY_HEAD}{DAY_FACTS} WHERE NOT EXISTS (SELECT 1 FROM stored)) facts"
+                "{REPORT_OF_DAY_HEAD}{DAY_FACTS}{MEAL_COUNTS} FROM schools sc \
+                 WHERE NOT EXISTS (SELECT 1 FROM stored)) facts"
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(date(day))
                 .bind(ts(start_of_service_day(day)))
                 .bind(ts(end_of_service_day(day)))
-                .bind(date(day))
                 .fetch_all(&self.pool)
                 .await?;
             if let Some(body) = rows.first().map(|r| r.try_get::<Option<String>, _>("stored")).transpose()?.flatten() {
