@@ -12,7 +12,7 @@ use time::Date;
 use tokio::task::JoinSet;
 
 use super::client::Api;
-use super::seed::World;
+use super::seed::{Terminal, World};
 use super::stats::{Kind, Stats};
 
 /// Shared between the workers of one run.
@@ -147,8 +147,9 @@ fn roster_cursor(body: &[u8]) -> Option<(i64, MealSlot)> {
     Some((v["cursor"].as_i64()?, slot))
 }
 
-/// Virtual terminals: a full roster pull, then batches of meals, with a delta pull every
-/// tenth push (as the real terminal's sync loop does). `every` zero: back to back (the
+/// Virtual terminals: a pull of the roster's changes since seeding (each terminal took its
+/// full roster then, as one does when it is set up), then batches of meals, with a delta
+/// pull every tenth push (as the real terminal's sync loop does). `every` zero: back to back (the
 /// saturation run); else each terminal starts a push every `every`, the terminals' first
 /// pushes spread evenly over one `every` (as real terminals' sync intervals are).
 pub fn spawn_sync(
@@ -167,9 +168,8 @@ pub fn spawn_sync(
             phase: every * (i as u32) / n,
         };
         set.spawn(async move {
-            let token = terminal.token.clone();
             let mut counter = terminal.counter.lock().await;
-            terminal_loop(&run, &token, &mut counter, batch, pace).await;
+            terminal_loop(&run, &terminal, &mut counter, batch, pace).await;
         });
     }
 }
@@ -198,19 +198,26 @@ pub fn counters(vouchers: &[String], terminals: usize, days: &[Date]) -> Vec<Cou
         .collect()
 }
 
-async fn terminal_loop(run: &Run, token: &str, counter: &mut Counter, batch: usize, pace: Pace) {
+async fn terminal_loop(
+    run: &Run,
+    terminal: &Terminal,
+    counter: &mut Counter,
+    batch: usize,
+    pace: Pace,
+) {
+    let token = terminal.token.as_str();
     let pull = |cursor: i64| format!("/v1/terminals/sync?cursor={cursor}");
     let Ok(t) = run
         .api
-        .timed(Method::GET, &pull(0), Some(token), None, None)
+        .timed(Method::GET, &pull(terminal.cursor), Some(token), None, None)
         .await
     else {
-        return run.record(Kind::RosterFull, Duration::ZERO, Err(0));
+        return run.record(Kind::RosterDelta, Duration::ZERO, Err(0));
     };
     let Some((mut cursor, slot)) = roster_cursor(&t.body).filter(|_| t.status.is_success()) else {
-        return run.record(Kind::RosterFull, t.latency, Err(t.status.as_u16()));
+        return run.record(Kind::RosterDelta, t.latency, Err(t.status.as_u16()));
     };
-    run.record(Kind::RosterFull, t.latency, Ok(1));
+    run.record(Kind::RosterDelta, t.latency, Ok(1));
     let mut pushes = 0u64;
     let mut due = tokio::time::Instant::now() + pace.phase;
     while run.going() {

@@ -31,9 +31,12 @@ pub struct School {
     pub terminals: Vec<Arc<Terminal>>,
 }
 
-/// A virtual terminal: its device token and the meals it has still to serve.
+/// A virtual terminal: its device token, the roster cursor of its first pull and the meals
+/// it has still to serve.
 pub struct Terminal {
     pub token: String,
+    /// Where its first roster pull (at seeding) left it: a scenario's pulls are deltas.
+    pub cursor: i64,
     /// Locked by the one task that drives the terminal in a scenario.
     pub counter: tokio::sync::Mutex<Counter>,
 }
@@ -250,13 +253,34 @@ pub async fn seed(api: &Api, plan: SeedPlan) -> anyhow::Result<World> {
             enroll(a.clone(), b.clone(), s.clone(), n)
         })
         .await?;
+        // A terminal downloads its roster when it is set up, before it serves a meal, and
+        // keeps it (the lunch rush pulls only changes); the first pull after the school's
+        // activations is also the one that numbers them all (`number_roster_changes`).
+        let mut cursors = Vec::with_capacity(tokens.len());
+        for token in &tokens {
+            let pulled = api
+                .call(
+                    Method::GET,
+                    "/v1/terminals/sync?cursor=0",
+                    Some(token),
+                    None,
+                )
+                .await
+                .with_context(|| format!("school {}: a terminal's first roster pull", i + 1))?;
+            let cursor = pulled["cursor"]
+                .as_i64()
+                .ok_or_else(|| anyhow!("school {}: no cursor in the roster pull", i + 1))?;
+            cursors.push(cursor);
+        }
         let vouchers: Vec<String> = students.iter().map(|s| s.voucher.clone()).collect();
         let terminals = tokens
             .into_iter()
+            .zip(cursors)
             .zip(counters(&vouchers, plan.terminals, &meal_days))
-            .map(|(token, counter)| {
+            .map(|((token, cursor), counter)| {
                 Arc::new(Terminal {
                     token,
+                    cursor,
                     counter: tokio::sync::Mutex::new(counter),
                 })
             })
