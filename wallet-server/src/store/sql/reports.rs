@@ -31,6 +31,16 @@ super::per_backend! {
         figures(r, r.try_get("bin")?)
     }
 
+    /// A row of `bin` and [`MEAL_COUNTS`].
+    fn school_meals(r: &DbRow) -> Result<SchoolMeals, StoreError> {
+        Ok(SchoolMeals {
+            bin: r.try_get("bin")?,
+            served: r.try_get("served")?,
+            duplicates: r.try_get("duplicates")?,
+            fed: r.try_get("fed")?,
+        })
+    }
+
     /// The latest stored version of the day `$1`: corrections in `daily_report_versions`,
     /// version 1 in `daily_reports`.
     const STORED_LATEST: &str = "SELECT body FROM (SELECT body, version FROM daily_report_versions \
@@ -153,16 +163,7 @@ super::per_backend! {
                         .await?
                 }
             };
-            rows.iter()
-                .map(|r| {
-                    Ok(SchoolMeals {
-                        bin: r.try_get("bin")?,
-                        served: r.try_get("served")?,
-                        duplicates: r.try_get("duplicates")?,
-                        fed: r.try_get("fed")?,
-                    })
-                })
-                .collect()
+            rows.iter().map(school_meals).collect()
         }
 
         async fn schools_with_vouchers(&self, month: YearMonth) -> Result<Vec<Bin>, StoreError> {
