@@ -19,6 +19,7 @@ use super::stats::{Kind, Stats};
 pub struct Run {
     pub api: Api,
     pub stats: Mutex<Stats>,
+    pub started: Instant,
     pub deadline: Instant,
     pub done: AtomicU64,
     pub stop: AtomicBool,
@@ -26,10 +27,12 @@ pub struct Run {
 
 impl Run {
     pub fn new(api: Api, duration: Duration) -> Arc<Run> {
+        let started = Instant::now();
         Arc::new(Run {
             api,
             stats: Mutex::new(Stats::default()),
-            deadline: Instant::now() + duration,
+            started,
+            deadline: started + duration,
             done: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         })
@@ -40,8 +43,9 @@ impl Run {
     }
 
     fn record(&self, kind: Kind, latency: Duration, outcome: Result<u64, u16>) {
+        let started = self.started.elapsed().saturating_sub(latency);
         if let Ok(mut s) = self.stats.lock() {
-            s.record(kind, latency, outcome);
+            s.record(kind, started, latency, outcome);
         }
         self.done.fetch_add(1, Ordering::Relaxed);
     }

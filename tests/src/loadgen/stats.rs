@@ -1,7 +1,10 @@
 //! Latency and throughput bookkeeping per request kind, and the JSON result file.
 //!
 //! Latencies go into HDR histograms (microsecond resolution, three significant digits), so
-//! p99 over millions of requests costs a few kilobytes and no sorting.
+//! p99 over millions of requests costs a few kilobytes and no sorting. A timeline per second
+//! of the run (requests started, the slowest of them) says *when* the slow ones started: a
+//! tail that sits in the first seconds is a warm-up, one in the middle a pause on the server
+//! or the database.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,6 +50,15 @@ pub struct Series {
     pub verdicts: BTreeMap<String, u64>,
     /// Non-2xx answers by status code.
     pub statuses: BTreeMap<u16, u64>,
+    /// Per second of the run, by when the request started.
+    timeline: Vec<Second>,
+}
+
+/// The requests of one kind that started in one second of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Second {
+    pub started: u64,
+    pub slowest_us: u64,
 }
 
 impl Series {
@@ -60,6 +72,7 @@ impl Series {
             items: 0,
             verdicts: BTreeMap::new(),
             statuses: BTreeMap::new(),
+            timeline: Vec::new(),
         }
     }
 }
@@ -71,12 +84,28 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn record(&mut self, kind: Kind, latency: Duration, outcome: Result<u64, u16>) {
+    /// One answered request that started `started` into the run.
+    pub fn record(
+        &mut self,
+        kind: Kind,
+        started: Duration,
+        latency: Duration,
+        outcome: Result<u64, u16>,
+    ) {
         let s = self.series.entry(kind).or_insert_with(Series::new);
         let us = u64::try_from(latency.as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
         let _ = s.latency_us.record(us.min(60_000_000));
+        let second = usize::try_from(started.as_secs())
+            .unwrap_or(usize::MAX)
+            .min(3_600);
+        if s.timeline.len() <= second {
+            s.timeline.resize(second + 1, Second::default());
+        }
+        let at = &mut s.timeline[second];
+        at.started += 1;
+        at.slowest_us = at.slowest_us.max(us);
         match outcome {
             Ok(items) => {
                 s.ok += 1;
@@ -105,6 +134,7 @@ impl Stats {
             .iter()
             .map(|(kind, s)| {
                 let q = |p: f64| s.latency_us.value_at_quantile(p) as f64 / 1000.0;
+                let p99_us = s.latency_us.value_at_quantile(0.99);
                 (
                     kind.name(),
                     KindSummary {
@@ -118,6 +148,14 @@ impl Stats {
                         p99_ms: q(0.99),
                         max_ms: s.latency_us.max() as f64 / 1000.0,
                         verdicts: s.verdicts.clone(),
+                        seconds_over_p99: s
+                            .timeline
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, at)| at.slowest_us > p99_us)
+                            .map(|(i, _)| i as u64)
+                            .collect(),
+                        timeline: s.timeline.clone(),
                     },
                 )
             })
@@ -139,6 +177,10 @@ pub struct KindSummary {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub verdicts: BTreeMap<String, u64>,
+    /// The seconds of the run in which a request slower than p99 started.
+    pub seconds_over_p99: Vec<u64>,
+    /// Per second of the run: requests started, the slowest of them.
+    pub timeline: Vec<Second>,
 }
 
 /// One line per kind for the terminal.
@@ -167,6 +209,12 @@ pub fn print_table(title: &str, summary: &BTreeMap<&'static str, KindSummary>) {
         if !s.verdicts.is_empty() {
             println!("  {:<13} verdicts: {:?}", "", s.verdicts);
         }
+        if !s.seconds_over_p99.is_empty() && s.requests >= 100 {
+            println!(
+                "  {:<13} requests over p99 started in second(s) {:?} of the run",
+                "", s.seconds_over_p99
+            );
+        }
     }
 }
 
@@ -178,9 +226,15 @@ mod tests {
     fn quantiles_and_rates_come_from_what_was_recorded() {
         let mut stats = Stats::default();
         for ms in 1..=100u64 {
-            stats.record(Kind::MintJson, Duration::from_millis(ms), Ok(1));
+            let started = Duration::from_millis(ms * 30);
+            stats.record(Kind::MintJson, started, Duration::from_millis(ms), Ok(1));
         }
-        stats.record(Kind::MintJson, Duration::from_millis(5), Err(429));
+        stats.record(
+            Kind::MintJson,
+            Duration::ZERO,
+            Duration::from_millis(5),
+            Err(429),
+        );
         let summary = stats.summary(Duration::from_secs(10));
         let s = &summary["mint_json"];
         assert_eq!(s.requests, 101);
@@ -189,5 +243,11 @@ mod tests {
         assert!((s.requests_per_s - 10.0).abs() < 1e-9);
         assert!((s.p50_ms - 50.0).abs() < 0.5, "p50 {}", s.p50_ms);
         assert!((s.p99_ms - 99.0).abs() < 0.5, "p99 {}", s.p99_ms);
+        // Started at 30 ms × n: 34 in second 0 (with the refused one), 33 in 1, 33 in 2,
+        // 1 in 3 (the slowest, 100 ms, the only one above p99).
+        let started: Vec<u64> = s.timeline.iter().map(|at| at.started).collect();
+        assert_eq!(started, vec![34, 33, 33, 1]);
+        assert_eq!(s.timeline[2].slowest_us, 99_000);
+        assert_eq!(s.seconds_over_p99, vec![3]);
     }
 }
