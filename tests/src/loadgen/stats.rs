@@ -209,10 +209,16 @@ pub fn print_table(title: &str, summary: &BTreeMap<&'static str, KindSummary>) {
         if !s.verdicts.is_empty() {
             println!("  {:<13} verdicts: {:?}", "", s.verdicts);
         }
-        if !s.seconds_over_p99.is_empty() && s.requests >= 100 {
+        let (over, seconds) = (s.seconds_over_p99.len(), s.timeline.len());
+        if s.requests >= 100 && over > 0 && over * 4 <= seconds {
             println!(
                 "  {:<13} requests over p99 started in second(s) {:?} of the run",
                 "", s.seconds_over_p99
+            );
+        } else if s.requests >= 100 && over > 0 {
+            println!(
+                "  {:<13} requests over p99 started in {over} of the run's {seconds} seconds",
+                ""
             );
         }
     }
