@@ -59,6 +59,21 @@ pub struct TerminalRecord {
     pub unsent_reported: Option<i64>,
 }
 
+/// How fresh a terminal's `last_seen_at` is kept. A roster pull within this of the last
+/// contact (a pull or a push) writes nothing: the console and the contact buckets (5 min,
+/// 1 h, 1 day) need no finer time, and a pull that writes queues behind the meal pushes on
+/// SQLite's one writer and costs PostgreSQL a commit (BENCHMARKS.md, issue 18, ninth pass).
+pub const SEEN_WITHIN: time::Duration = time::Duration::minutes(1);
+
+impl TerminalRecord {
+    /// Whether a contact at `now` is worth writing: none stored yet, or the stored one is
+    /// at least [`SEEN_WITHIN`] old.
+    pub fn contact_is_news(&self, now: OffsetDateTime) -> bool {
+        self.last_seen_at
+            .is_none_or(|seen| now - seen >= SEEN_WITHIN)
+    }
+}
+
 /// A voucher as the roster needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterRow {
@@ -139,5 +154,37 @@ pub fn card_unbound_audit(
         from_state: Some("bound".into()),
         to_state: Some("unbound".into()),
         reason: Some(format!("unbound from a student of school {school}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn terminal(last_seen_at: Option<OffsetDateTime>) -> TerminalRecord {
+        TerminalRecord {
+            id: Uuid::nil(),
+            school: "050140001238".parse().expect("bin"),
+            name: "t".into(),
+            enrolled_at: datetime!(2026-09-01 00:00 UTC),
+            revoked_at: None,
+            last_seen_at,
+            last_push_at: None,
+            unsent_reported: None,
+        }
+    }
+
+    #[test]
+    fn a_contact_is_written_once_a_minute_at_most() {
+        let seen = datetime!(2026-11-24 06:00 UTC);
+        assert!(terminal(None).contact_is_news(seen), "the first contact");
+        let t = terminal(Some(seen));
+        assert!(!t.contact_is_news(seen));
+        assert!(!t.contact_is_news(seen + time::Duration::seconds(59)));
+        assert!(t.contact_is_news(seen + SEEN_WITHIN));
+        assert!(t.contact_is_news(seen + time::Duration::hours(3)));
+        // A clock set back does not write an older contact over a newer one.
+        assert!(!t.contact_is_news(seen - time::Duration::hours(1)));
     }
 }

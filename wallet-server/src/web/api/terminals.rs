@@ -170,7 +170,9 @@ async fn sync(
     check_cursor(query.meals_after)?;
     let school = caller.terminal.school;
     let now = state.clock.now();
-    state.store.touch_terminal(caller.terminal.id, now).await?;
+    if caller.terminal.contact_is_news(now) {
+        state.store.touch_terminal(caller.terminal.id, now).await?;
+    }
     let page = state.store.roster_since(school, query.cursor).await?;
     let info = state
         .store
