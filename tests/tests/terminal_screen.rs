@@ -176,15 +176,13 @@ fn the_clock_is_the_servers_and_the_day_turns_by_itself() {
         text.contains("23:59"),
         "the server's time in the header:\n{text}"
     );
-    // The result fades from the panel into the list, with its minute. The prompt, the list
-    // and the row are looked for in one reading of the screen: a second reading may catch
-    // the list half redrawn.
+    // The result fades from the panel into the list, with its minute.
     let text = c
         .screen()
-        .wait_for(&["Поднесите QR-код или карту", "Последние", "Аружан Б. (2А)"]);
-    let listed = text
-        .lines()
-        .find(|l| l.contains("Аружан Б. (2А)"))
+        .wait_for(&["Поднесите QR-код или карту", "Последние"]);
+    let listed = c
+        .screen()
+        .row_with("Аружан Б. (2А)")
         .expect("the last result in the list");
     assert!(listed.contains("23:59 ✔"), "{listed}\n{text}");
     // Midnight: today's count turns without a scan.

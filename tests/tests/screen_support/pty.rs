@@ -97,12 +97,14 @@ impl PtyScreen {
         self.parser.lock().expect("parser").screen().contents()
     }
 
-    /// The row of the screen holding `needle`, if any.
+    /// The row of the screen holding `needle`, once one does (waiting as [`Self::wait`]).
+    /// Found in the reading that showed it: a second reading may catch the screen half
+    /// redrawn (a CI run once missed a row that the reading before had shown).
     pub fn row_with(&self, needle: &str) -> Option<String> {
-        self.text()
-            .lines()
-            .find(|l| l.contains(needle))
-            .map(str::to_owned)
+        let text = self.wait(&format!("a row with {needle:?}"), |t| {
+            t.lines().any(|l| l.contains(needle))
+        });
+        text.lines().find(|l| l.contains(needle)).map(str::to_owned)
     }
 
     /// Waits until `pred` holds for the screen; fails the test with the screen otherwise.
