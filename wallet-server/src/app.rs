@@ -14,14 +14,14 @@ use crate::services::passes::keys::SharedKeyRing;
 use crate::services::passes::mint::MintLimiter;
 use crate::store;
 use crate::web::auth::{DevIdentityProvider, JwtVerifier};
-use crate::web::{AppState, DemoTools};
+use crate::web::{AppParts, AppState, DemoTools};
 
 /// Builds the state from configuration: opens the store, loads or generates keys; the
 /// outside services are reached with `outbound` TLS ([`outbound_tls`]).
 pub async fn build_state(
     config: &Config,
     outbound: &shared::http::ClientTls,
-) -> anyhow::Result<AppState> {
+) -> anyhow::Result<AppParts> {
     // The data directory holds the SQLite database and, by default, the pass keys (and the
     // demo's signing key): checked (owner-only, writable) before any is opened, so a problem
     // names the directory.
@@ -85,7 +85,7 @@ pub async fn build_state(
     keys.spawn_reloader(std::time::Duration::from_secs(30));
     let programme_dates = config.programme_dates.dates(clock.now());
     let gas = crate::domain::gas::rules(config.gas_programme_dates.dates(clock.now()));
-    Ok(AppState {
+    Ok(AppParts {
         meal_pushes: crate::services::meals::meal_pushes(store.clone(), programme_dates),
         store,
         keys,

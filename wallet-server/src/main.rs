@@ -59,7 +59,7 @@ async fn run() -> anyhow::Result<()> {
     let config = Config::resolve(cli)?;
     init_logging(config.log_format);
     let outbound = app::outbound_tls(&config)?;
-    let mut state = app::build_state(&config, &outbound).await?;
+    let mut parts = app::build_state(&config, &outbound).await?;
     let tls = app::listener_tls(&config)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let database = match &config.database_url {
@@ -67,13 +67,13 @@ async fn run() -> anyhow::Result<()> {
         Some(url) => url.clone(),
         None => config.data_dir.join("wallet.db").display().to_string(),
     };
-    let demo_info = match state.demo {
+    let demo_info = match parts.demo {
         Some(_) => {
-            demo::gas::seed(&state.deps(), &state.gas)
+            demo::gas::seed(&parts.deps(), &parts.gas)
                 .await
                 .context("seeding the demo's gas norms")?;
             Some(
-                demo::seed(&state.deps(), &state.school_year, state.programme_dates)
+                demo::seed(&parts.deps(), &parts.school_year, parts.programme_dates)
                     .await
                     .context("seeding demo data")?,
             )
@@ -85,11 +85,12 @@ async fn run() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     // The console's URLs (and the demo's sign-in issuer) need the port actually bound.
-    state.console = std::sync::Arc::new(wallet_server::web::console::ConsoleSettings::resolve(
+    parts.console = std::sync::Arc::new(wallet_server::web::console::ConsoleSettings::resolve(
         &config.console,
         addr,
         &outbound,
     ));
+    let state = wallet_server::web::AppState::from(parts);
     tracing::info!(%addr, backend = state.store.backend().as_str(), demo = config.demo,
         programme_first_day = %state.programme_dates.first_day(),
         programme_last_day = %state.programme_dates.last_day(), "serving");

@@ -10,7 +10,7 @@ pub mod listen;
 mod state;
 pub mod tls;
 
-pub use state::{AppState, DemoTools};
+pub use state::{AppParts, AppState, DemoTools};
 
 use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};

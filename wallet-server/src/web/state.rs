@@ -23,9 +23,28 @@ pub struct DemoTools {
     pub oidc_codes: crate::web::console::dev_oidc::DevCodes,
 }
 
-/// State every handler can reach. Cheap to clone.
+/// State every handler can reach: one shared [`AppParts`]. Axum clones the state several
+/// times per request (the router, each middleware, each extractor), so a clone is one
+/// reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> Self {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What the state is made of: the services' dependencies and the web's own settings.
+pub struct AppParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub verifier: Arc<JwtVerifier>,
@@ -57,7 +76,7 @@ pub struct AppState {
     pub console: Arc<crate::web::console::ConsoleSettings>,
 }
 
-impl AppState {
+impl AppParts {
     /// The parts a use case may touch (the store, the clock, the ports), for the services.
     pub fn deps(&self) -> Deps {
         Deps {

@@ -1,9 +1,10 @@
 //! `POST /v1/wallet/vouchers/{id}/passes`: mint a dynamic QR pass and answer it as PNG, SVG
 //! or JSON, whichever the `Accept` header prefers.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -67,6 +68,20 @@ pub(super) enum PassFormat {
     Svg,
 }
 
+/// The format the request's `Accept` header prefers, `None` when it accepts none of ours;
+/// read where the header lies (the headers are not copied). Refused by the handler, after
+/// the voucher id: a malformed id answers the same whatever the client accepts.
+pub(super) struct Wanted(Option<PassFormat>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Wanted {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let accept = parts.headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+        Ok(Wanted(negotiate(accept)))
+    }
+}
+
 /// Picks the best format the client accepts (quality values honoured, JSON when the client
 /// does not say); `None` when it accepts none of ours.
 pub(super) fn negotiate(accept: Option<&str>) -> Option<PassFormat> {
@@ -103,11 +118,10 @@ pub(super) async fn mint_pass(
     State(state): State<AppState>,
     parent: Parent,
     ApiPath(id): ApiPath<String>,
-    headers: HeaderMap,
+    Wanted(format): Wanted,
 ) -> Result<Response, ApiError> {
     let id = voucher_id(&id)?;
-    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
-    let format = negotiate(accept).ok_or_else(|| {
+    let format = format.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "not_acceptable",

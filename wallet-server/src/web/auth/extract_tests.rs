@@ -16,7 +16,7 @@ use crate::domain::voucher::SchoolYearRule;
 use crate::metrics::Metrics;
 use crate::store::SqliteStore;
 use crate::web::error::ApiError;
-use crate::web::AppState;
+use crate::web::{AppParts, AppState};
 
 const SCHOOL: &str = "050140001238";
 const OTHER_SCHOOL: &str = "070240004567";
@@ -30,7 +30,7 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
     let (idp, verifier) = DevIdentityProvider::generate("iss", "aud").expect("key");
     let store: Arc<dyn crate::store::Store> = Arc::new(store);
     let programme_dates = crate::domain::programme_dates::ProgrammeDates::pilot_2026();
-    let state = AppState {
+    let state = AppState::from(AppParts {
         meal_pushes: crate::services::meals::meal_pushes(store.clone(), programme_dates),
         store,
         clock: Arc::new(SystemClock),
@@ -56,7 +56,7 @@ async fn app() -> (Router, DevIdentityProvider, tempfile::TempDir) {
         demo: None,
         ports: Default::default(),
         console: Default::default(),
-    };
+    });
     let router = Router::new()
         .route("/parent", get(|p: Parent| async move { p.iin.to_string() }))
         .route(
