@@ -1,8 +1,10 @@
 //! HAProxy (Debian's package) in front of several `wallet-server`s, as a deployment runs
-//! them: round robin, each server health-checked on `GET /readyz` every 200 ms (out after
-//! two failures, back after two successes), a failed connection retried on another server.
-//! It runs in the foreground as the test's child; its stats socket says which servers are
-//! UP and which DOWN.
+//! them: each caller's requests to one server (a consistent hash of the `Authorization`
+//! header, so that its token check and voucher stay in that server's caches; round robin
+//! for requests without one), each server health-checked on `GET /readyz` every 200 ms (out
+//! after two failures, back after two successes), a failed connection retried on another
+//! server. It runs in the foreground as the test's child; its stats socket says which
+//! servers are UP and which DOWN.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -34,7 +36,8 @@ pub fn config(listen: &str, servers: &[String], socket: &Path) -> String {
          defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n\
          \x20   timeout server 30s\n    retries 2\n    option redispatch\n\n\
          frontend wallet\n    bind {listen}\n    default_backend wallet_servers\n\n\
-         backend wallet_servers\n    balance roundrobin\n    option httpchk GET /readyz\n\
+         backend wallet_servers\n    balance hdr(Authorization)\n    hash-type consistent\n\
+         \x20   option httpchk GET /readyz\n\
          \x20   http-check expect status 200\n    default-server inter 200ms fall 2 rise 2\n\
          {backends}",
         socket.display()

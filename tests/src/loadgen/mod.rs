@@ -63,7 +63,8 @@ pub struct Options {
     #[arg(long, default_value_t = 1, requires = "spawn")]
     pub servers: usize,
     /// Put HAProxy (Debian's package) in front of the started servers, as a deployment does
-    /// (round robin, health check on `/readyz`), pinned with the load generator to CPU 0.
+    /// (each caller's token to one server, health check on `/readyz`), pinned with the load
+    /// generator to CPU 0.
     #[arg(long, requires = "spawn")]
     pub balancer: bool,
     /// `--database-url` for the started server (PostgreSQL); SQLite when absent. Also where

@@ -127,23 +127,39 @@ pub async fn terminal(
 pub struct MintRun {
     pub minted: usize,
     pub refused: usize,
+    /// Passes minted through each of the bases, in their order.
+    pub minted_at: Vec<usize>,
     pub failures: Failures,
 }
 
-/// Mints passes for `voucher` as the parent `token` until `stop`.
+/// Mints passes for `voucher` as the parent `token` until `stop`, through each of `bases` in
+/// turn: a balancer that keeps one caller on one server would otherwise leave the limit
+/// to one process.
 pub async fn minter(
-    base: String,
+    bases: Vec<String>,
     token: String,
     voucher: String,
     stop: Arc<AtomicBool>,
 ) -> MintRun {
     let client = client();
-    let mut run = MintRun::default();
-    let url = format!("{base}/v1/wallet/vouchers/{voucher}/passes");
-    while !stop.load(Ordering::Relaxed) {
-        let mint = || client.post(&url).bearer_auth(&token);
+    let mut run = MintRun {
+        minted_at: vec![0; bases.len()],
+        ..MintRun::default()
+    };
+    let urls: Vec<String> = bases
+        .iter()
+        .map(|base| format!("{base}/v1/wallet/vouchers/{voucher}/passes"))
+        .collect();
+    for turn in (0..urls.len()).cycle() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let mint = || client.post(&urls[turn]).bearer_auth(&token);
         match until_answered(mint, &[200, 429], &mut run.failures).await {
-            (200, _) => run.minted += 1,
+            (200, _) => {
+                run.minted += 1;
+                run.minted_at[turn] += 1;
+            }
             (_, body) => {
                 assert_eq!(body["error"]["code"], "too_many_passes", "{body}");
                 run.refused += 1;
